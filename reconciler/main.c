@@ -1,0 +1,59 @@
+/*
+ * main.c: entry point of the `reconcile` binary. Dispatches to the
+ * subcommands in the table below; prints help and version. Each command
+ * listed here is implemented; commands of DESIGN.md §2 that are not built
+ * yet are not listed (see docs/ARCHITECTURE.md, "Status").
+ */
+#include "reconciler/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef KS_VERSION
+#define KS_VERSION "0.1.0"
+#endif
+
+static const struct ks_cli_command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: reconcile COMMAND [OPTIONS]\n"
+          "\n"
+          "keelson's control plane and CLI: renders the desired state held in a Git\n"
+          "repository and reconciles Podman hosts towards it.\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (const struct ks_cli_command *c = commands; c->name; c++)
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    fputs("\n"
+          "Options:\n"
+          "  -h, --help     show this help\n"
+          "  --version      print the version\n"
+          "\n"
+          "Run `reconcile COMMAND --help` for a command's options.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("reconcile (keelson) %s\n", KS_VERSION);
+        return 0;
+    }
+    for (const struct ks_cli_command *c = commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    ks_cli_error("unknown command \"%s\" (see reconcile --help)", argv[1]);
+    return 1;
+}
