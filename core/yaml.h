@@ -1,0 +1,96 @@
+/*
+ * yaml.h: YAML <-> JSON codec built on libyaml events and jansson trees.
+ *
+ * Parsing: multi-document streams, YAML 1.2 core-schema typing as
+ * Kubernetes reads manifests (true/false/null/~, ints incl. 0x/0o, floats;
+ * quoted scalars stay strings; yes/no/on/off stay strings), anchors and
+ * aliases with a bound on total expansion (billion-laughs safe), duplicate
+ * keys rejected, limits on size, depth and documents. Every node's source
+ * position can be recorded in a ks_yaml_positions table so later stages can
+ * report file:line:column. A caller with other typing rules (the renderer,
+ * reproducing Helm's go-yaml behaviour) supplies its own scalar resolver.
+ *
+ * Emitting: readable block YAML from a JSON tree; strings are quoted when
+ * they would otherwise read back as another type; key order as in the tree
+ * unless sort_keys is set.
+ */
+#ifndef KS_CORE_YAML_H
+#define KS_CORE_YAML_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+
+#define KS_YAML_DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
+#define KS_YAML_DEFAULT_MAX_DEPTH 200u
+#define KS_YAML_DEFAULT_MAX_ALIAS_NODES 1000000u
+#define KS_YAML_DEFAULT_MAX_DOCUMENTS 100000u
+
+/* Scalar as libyaml reported it, for a custom resolver. */
+struct ks_yaml_scalar {
+    const char *text; /* NUL-terminated value */
+    size_t len;
+    const char *tag; /* explicit tag ("!!str", "tag:yaml.org,2002:int") or NULL */
+    bool plain;      /* unquoted plain scalar (only plain scalars are typed) */
+    bool is_key;     /* this scalar is a mapping key */
+    struct ks_pos pos;
+};
+
+/* Returns a new reference, or NULL after setting ks_error (e.g. a bad
+ * explicit tag); the parse then fails with that message. */
+typedef json_t *(*ks_yaml_resolver)(void *ctx, const struct ks_yaml_scalar *scalar);
+
+struct ks_yaml_positions; /* opaque table: node -> position */
+
+struct ks_yaml_parse_opts {
+    const char *file;           /* name used in error positions; may be NULL */
+    size_t max_bytes;           /* input size cap; 0 = KS_YAML_DEFAULT_MAX_BYTES */
+    unsigned max_depth;         /* nesting cap; 0 = default */
+    size_t max_alias_nodes;     /* nodes copied through aliases; 0 = default */
+    unsigned max_documents;     /* 0 = default */
+    ks_yaml_resolver resolver;  /* NULL = Kubernetes/YAML 1.2 core typing */
+    void *resolver_ctx;
+    bool allow_duplicate_keys;  /* false: duplicate keys are an error (default) */
+    struct ks_yaml_positions *positions; /* optional: filled while parsing */
+};
+
+/* Parses a whole stream into a JSON array of documents (one element per
+ * document; an empty document is JSON null). *out is a new reference.
+ * Errors: KS_EINVALID "file:line:col: cause" or KS_ELIMIT naming the limit. */
+int ks_yaml_parse_stream(json_t **out, const char *text, size_t len,
+                         const struct ks_yaml_parse_opts *opts);
+
+/* Parses a stream that must hold at most one document (empty -> null). */
+int ks_yaml_parse_one(json_t **out, const char *text, size_t len,
+                      const struct ks_yaml_parse_opts *opts);
+
+/* The default (Kubernetes) scalar resolver, exposed so custom resolvers can
+ * fall back to it. */
+json_t *ks_yaml_resolve_core(void *ctx, const struct ks_yaml_scalar *scalar);
+
+/* Position table. The position of a node is looked up through its parent and
+ * its key (objects) or index (arrays); a document's root has parent NULL and
+ * index = document number. This works for jansson's shared singletons
+ * (true/false/null) too. Returned positions' file strings live as long as
+ * the table. */
+struct ks_yaml_positions *ks_yaml_positions_new(void);
+void ks_yaml_positions_free(struct ks_yaml_positions *p);
+/* 0 or KS_ENOTFOUND. For object members the position is the key's. */
+int ks_yaml_position_of_member(struct ks_pos *out, const struct ks_yaml_positions *p,
+                               const json_t *object, const char *key);
+int ks_yaml_position_of_index(struct ks_pos *out, const struct ks_yaml_positions *p,
+                              const json_t *array_or_null, size_t index);
+
+struct ks_yaml_emit_opts {
+    bool sort_keys;       /* sort object keys (byte order) instead of tree order */
+    unsigned indent;      /* spaces per level; 0 = 2 */
+    bool document_start;  /* emit "---" before each document */
+};
+
+/* Appends one document as block YAML to out. */
+int ks_yaml_emit(struct ks_buf *out, const json_t *doc, const struct ks_yaml_emit_opts *opts);
+
+#endif
