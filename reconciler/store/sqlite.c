@@ -1,0 +1,675 @@
+/*
+ * sqlite.c: the SQLite store backend (the embedded default).
+ *
+ * One database file in the state dir, WAL journal, synchronous=FULL so an
+ * acknowledged apply survives power loss; a crash at any point leaves the
+ * old or the new state because every mutation runs inside a transaction
+ * (its own, or the caller's outer one). Statements are prepared once and
+ * reused. The schema is versioned in `meta`; migrations run in order at open.
+ */
+#include "reconciler/store/backend.h"
+
+#include "core/error.h"
+#include "core/buf.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum stmt_id {
+    ST_GET,
+    ST_UPSERT,
+    ST_DELETE,
+    ST_CHANGE_ADD,
+    ST_CHANGES,
+    ST_COMPACT,
+    ST_META_GET,
+    ST_META_SET,
+    ST_LIST_NS,
+    ST_LIST_ALL,
+    ST_EVENT_ADD,
+    ST_EVENTS,
+    ST_SYNC_BEGIN,
+    ST_SYNC_FINISH,
+    ST_SYNCS,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_GET] = "SELECT body, revision FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
+    [ST_UPSERT] = "INSERT INTO objects(kind, namespace, name, uid, revision, created_revision, "
+                  "owner_uid, source, applied_commit, body) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,?8,?9) "
+                  "ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=?4, revision=?5, "
+                  "owner_uid=?6, source=?7, applied_commit=?8, body=?9",
+    [ST_DELETE] = "DELETE FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
+    [ST_CHANGE_ADD] = "INSERT INTO changes(revision, type, kind, namespace, name, body) "
+                      "VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_CHANGES] = "SELECT revision, type, kind, namespace, name, body FROM changes "
+                   "WHERE revision > ?1 ORDER BY revision LIMIT ?2",
+    [ST_COMPACT] = "DELETE FROM changes WHERE revision <= ?1",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key=?1",
+    [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                    "ON CONFLICT(key) DO UPDATE SET value=?2",
+    [ST_LIST_NS] = "SELECT body FROM objects WHERE kind=?1 AND namespace=?2 ORDER BY name",
+    [ST_LIST_ALL] = "SELECT body FROM objects WHERE kind=?1 ORDER BY namespace, name",
+    [ST_EVENT_ADD] = "INSERT INTO events(revision, time, body) VALUES(?1, ?2, ?3)",
+    [ST_EVENTS] = "SELECT body FROM (SELECT id, body FROM events ORDER BY id DESC LIMIT ?1) "
+                  "ORDER BY id",
+    [ST_SYNC_BEGIN] = "INSERT INTO syncs(commit_sha, started, result) VALUES(?1, ?2, 'running')",
+    [ST_SYNC_FINISH] = "UPDATE syncs SET finished=?2, result=?3, summary=?4, error=?5 WHERE id=?1",
+    [ST_SYNCS] = "SELECT id, commit_sha, started, finished, result, summary, error FROM "
+                 "(SELECT * FROM syncs ORDER BY id DESC LIMIT ?1) ORDER BY id",
+};
+
+/* Schema migrations; entry i brings the schema from version i to i+1. */
+static const char *const migrations[] = {
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE objects(kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+    "  uid TEXT NOT NULL, revision INTEGER NOT NULL, created_revision INTEGER NOT NULL,"
+    "  owner_uid TEXT, source TEXT, applied_commit TEXT, body TEXT NOT NULL,"
+    "  PRIMARY KEY(kind, namespace, name)) WITHOUT ROWID;"
+    "CREATE INDEX objects_owner ON objects(owner_uid);"
+    "CREATE TABLE changes(revision INTEGER PRIMARY KEY, type TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, revision INTEGER NOT NULL, time TEXT NOT NULL,"
+    "  body TEXT NOT NULL);"
+    "CREATE TABLE syncs(id INTEGER PRIMARY KEY, commit_sha TEXT NOT NULL, started TEXT NOT NULL,"
+    "  finished TEXT, result TEXT NOT NULL, summary TEXT, error TEXT);"
+    "INSERT INTO meta(key, value) VALUES('revision', '0'), ('compacted', '0');",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct sqlite_store {
+    struct ks_store base; /* first: the public handle */
+    sqlite3 *db;
+    sqlite3_stmt *stmts[ST_COUNT];
+    unsigned history;
+};
+
+static struct sqlite_store *S(struct ks_store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+static int db_error(struct sqlite_store *s, const char *what)
+{
+    int code = sqlite3_errcode(s->db);
+    return ks_error_set(code == SQLITE_BUSY || code == SQLITE_LOCKED ? KS_ECONFLICT : KS_EIO,
+                        "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = s->stmts[id];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static int exec_sql(struct sqlite_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = ks_error_set(KS_EIO, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void now_iso(char dst[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(dst, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int meta_get_i64(int64_t *out, struct sqlite_store *s, const char *key)
+{
+    sqlite3_stmt *st = stmt(s, ST_META_GET);
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        return 0;
+    }
+    if (r == SQLITE_DONE)
+        return ks_error_set(KS_EIO, "store: meta key %s missing", key);
+    return db_error(s, "reading meta");
+}
+
+static int meta_set_i64(struct sqlite_store *s, const char *key, int64_t v)
+{
+    sqlite3_stmt *st = stmt(s, ST_META_SET);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    bind_text(st, 1, key);
+    bind_text(st, 2, buf);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+}
+
+static json_t *column_json(sqlite3_stmt *st, int col)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    if (!text)
+        return NULL;
+    return json_loadb(text, (size_t)sqlite3_column_bytes(st, col), 0, NULL);
+}
+
+static int sq_begin(struct ks_store *base)
+{
+    return exec_sql(S(base), "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(struct ks_store *base)
+{
+    return exec_sql(S(base), "COMMIT");
+}
+
+static int sq_rollback(struct ks_store *base)
+{
+    return exec_sql(S(base), "ROLLBACK");
+}
+
+static int sq_revision(int64_t *out, struct ks_store *base)
+{
+    return meta_get_i64(out, S(base), "revision");
+}
+
+static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key *key)
+{
+    struct sqlite_store *s = S(base);
+    sqlite3_stmt *st = stmt(s, ST_GET);
+    bind_text(st, 1, key->kind);
+    bind_text(st, 2, key->namespace_);
+    bind_text(st, 3, key->name);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        return ks_error_set(KS_ENOTFOUND, "%s/%s/%s not found", key->kind, key->namespace_,
+                            key->name);
+    if (r != SQLITE_ROW)
+        return db_error(s, "get");
+    json_t *obj = column_json(st, 0);
+    if (!obj)
+        return ks_error_set(KS_EIO, "store: stored body of %s/%s/%s is not JSON", key->kind,
+                            key->namespace_, key->name);
+    *out = obj;
+    return 0;
+}
+
+/* Current revision of key, or 0 when absent; negative on error. */
+static int64_t current_rev(struct sqlite_store *s, const struct ks_store_key *key)
+{
+    sqlite3_stmt *st = stmt(s, ST_GET);
+    bind_text(st, 1, key->kind);
+    bind_text(st, 2, key->namespace_);
+    bind_text(st, 3, key->name);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        return sqlite3_column_int64(st, 1);
+    if (r == SQLITE_DONE)
+        return 0;
+    return db_error(s, "get");
+}
+
+static int check_expected(struct sqlite_store *s, const struct ks_store_key *key, int64_t expected)
+{
+    int64_t cur = current_rev(s, key);
+    if (cur < 0)
+        return (int)cur;
+    if (expected == KS_STORE_ANY_REVISION)
+        return 0;
+    if (expected == KS_STORE_MUST_NOT_EXIST && cur != 0)
+        return ks_error_set(KS_ECONFLICT, "%s/%s/%s already exists", key->kind, key->namespace_,
+                            key->name);
+    if (expected != cur)
+        return ks_error_set(
+            KS_ECONFLICT, "%s/%s/%s was modified (resourceVersion %lld, expected %lld)", key->kind,
+            key->namespace_, key->name, (long long)cur, (long long)expected);
+    return 0;
+}
+
+/* Allocates the next revision, records the change, compacts the log. */
+static int record_change(int64_t *out_rev, struct sqlite_store *s, const char *type,
+                         const struct ks_store_key *key, const char *body)
+{
+    int64_t rev;
+    int rc = meta_get_i64(&rev, s, "revision");
+    if (rc)
+        return rc;
+    rev++;
+    if ((rc = meta_set_i64(s, "revision", rev)))
+        return rc;
+    sqlite3_stmt *st = stmt(s, ST_CHANGE_ADD);
+    sqlite3_bind_int64(st, 1, rev);
+    bind_text(st, 2, type);
+    bind_text(st, 3, key->kind);
+    bind_text(st, 4, key->namespace_);
+    bind_text(st, 5, key->name);
+    bind_text(st, 6, body);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return db_error(s, "recording a change");
+    if (rev > (int64_t)s->history && rev % 64 == 0) {
+        int64_t cut = rev - (int64_t)s->history;
+        st = stmt(s, ST_COMPACT);
+        sqlite3_bind_int64(st, 1, cut);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return db_error(s, "compacting the change log");
+        if ((rc = meta_set_i64(s, "compacted", cut)))
+            return rc;
+    }
+    *out_rev = rev;
+    return 0;
+}
+
+/* Runs fn inside a transaction unless the caller already holds one. */
+static int in_txn(struct sqlite_store *s, int (*fn)(void *), void *arg)
+{
+    if (s->base.depth > 0)
+        return fn(arg);
+    int rc = exec_sql(s, "BEGIN IMMEDIATE");
+    if (rc)
+        return rc;
+    rc = fn(arg);
+    if (rc == 0)
+        rc = exec_sql(s, "COMMIT");
+    if (rc)
+        exec_sql(s, "ROLLBACK");
+    return rc;
+}
+
+struct put_args {
+    struct sqlite_store *s;
+    const struct ks_store_key *key;
+    json_t *stored;
+    int64_t expected;
+    int64_t rev;
+    int is_delete;
+};
+
+static const char *annotation(const json_t *meta, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(meta, "annotations"), name));
+}
+
+static int do_put(void *arg)
+{
+    struct put_args *a = arg;
+    struct sqlite_store *s = a->s;
+    char *body = NULL;
+    int rc = check_expected(s, a->key, a->expected);
+    if (rc)
+        goto done;
+    int64_t rev;
+    int64_t cur;
+    if ((rc = meta_get_i64(&cur, s, "revision")))
+        goto done;
+    rev = cur + 1;
+    json_t *meta = json_object_get(a->stored, "metadata");
+    char rv[32];
+    snprintf(rv, sizeof rv, "%lld", (long long)rev);
+    json_object_set_new(meta, "resourceVersion", json_string(rv));
+    body = json_dumps(a->stored, JSON_COMPACT);
+    if (!body) {
+        rc = ks_error_set(KS_ENOMEM, "store: cannot serialise object");
+        goto done;
+    }
+    const char *owner = NULL;
+    json_t *owners = json_object_get(meta, "ownerReferences");
+    if (json_array_size(owners) > 0)
+        owner = json_string_value(json_object_get(json_array_get(owners, 0), "uid"));
+    sqlite3_stmt *st = stmt(s, ST_UPSERT);
+    bind_text(st, 1, a->key->kind);
+    bind_text(st, 2, a->key->namespace_);
+    bind_text(st, 3, a->key->name);
+    bind_text(st, 4, json_string_value(json_object_get(meta, "uid")));
+    sqlite3_bind_int64(st, 5, rev);
+    bind_text(st, 6, owner);
+    bind_text(st, 7, annotation(meta, "keelson.io/source"));
+    bind_text(st, 8, annotation(meta, "keelson.io/commit"));
+    bind_text(st, 9, body);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, "put");
+        goto done;
+    }
+    rc = record_change(&a->rev, s, "put", a->key, body);
+done:
+    free(body);
+    return rc;
+}
+
+static int do_delete(void *arg)
+{
+    struct put_args *a = arg;
+    struct sqlite_store *s = a->s;
+    int64_t cur = current_rev(s, a->key);
+    if (cur < 0)
+        return (int)cur;
+    if (cur == 0)
+        return ks_error_set(KS_ENOTFOUND, "%s/%s/%s not found", a->key->kind, a->key->namespace_,
+                            a->key->name);
+    int rc = check_expected(s, a->key, a->expected);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = stmt(s, ST_DELETE);
+    bind_text(st, 1, a->key->kind);
+    bind_text(st, 2, a->key->namespace_);
+    bind_text(st, 3, a->key->name);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return db_error(s, "delete");
+    return record_change(&a->rev, s, "delete", a->key, NULL);
+}
+
+static int sq_put(int64_t *out_rev, struct ks_store *base, const struct ks_store_key *key,
+                  json_t *stored, int64_t expected_rev)
+{
+    struct put_args a = {S(base), key, stored, expected_rev, 0, 0};
+    int rc = in_txn(S(base), do_put, &a);
+    if (rc == 0 && out_rev)
+        *out_rev = a.rev;
+    return rc;
+}
+
+static int sq_del(int64_t *out_rev, struct ks_store *base, const struct ks_store_key *key,
+                  int64_t expected_rev)
+{
+    struct put_args a = {S(base), key, NULL, expected_rev, 0, 1};
+    int rc = in_txn(S(base), do_delete, &a);
+    if (rc == 0 && out_rev)
+        *out_rev = a.rev;
+    return rc;
+}
+
+static int sq_list(json_t **out, struct ks_store *base, const struct ks_store_list_opts *opts)
+{
+    struct sqlite_store *s = S(base);
+    size_t limit = opts->limit ? opts->limit : KS_STORE_LIST_MAX;
+    sqlite3_stmt *st = stmt(s, opts->namespace_ ? ST_LIST_NS : ST_LIST_ALL);
+    bind_text(st, 1, opts->kind);
+    if (opts->namespace_)
+        bind_text(st, 2, opts->namespace_);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *obj = column_json(st, 0);
+        if (!obj)
+            continue;
+        const json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+        if (opts->labels && !ks_selector_matches(opts->labels, labels)) {
+            json_decref(obj);
+            continue;
+        }
+        if (json_array_size(arr) >= limit) {
+            json_decref(obj);
+            json_decref(arr);
+            sqlite3_reset(st);
+            return ks_error_set(KS_ELIMIT, "store: list of %s exceeds the limit of %zu objects",
+                                opts->kind, limit);
+        }
+        json_array_append_new(arr, obj);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return db_error(s, "list");
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, size_t max)
+{
+    struct sqlite_store *s = S(base);
+    int64_t compacted;
+    int rc = meta_get_i64(&compacted, s, "compacted");
+    if (rc)
+        return rc;
+    if (since < compacted)
+        return ks_error_set(KS_ECONFLICT,
+                            "store: revision %lld is too old (history starts after %lld); relist",
+                            (long long)since, (long long)compacted);
+    sqlite3_stmt *st = stmt(s, ST_CHANGES);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *c = json_pack("{s:I, s:s, s:s, s:s, s:s}", "revision",
+                              (json_int_t)sqlite3_column_int64(st, 0), "type",
+                              (const char *)sqlite3_column_text(st, 1), "kind",
+                              (const char *)sqlite3_column_text(st, 2), "namespace",
+                              (const char *)sqlite3_column_text(st, 3), "name",
+                              (const char *)sqlite3_column_text(st, 4));
+        json_t *body = column_json(st, 5);
+        if (body)
+            json_object_set_new(c, "object", body);
+        json_array_append_new(arr, c);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return db_error(s, "changes");
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_record_add(struct ks_store *base, const char *table, const json_t *record)
+{
+    struct sqlite_store *s = S(base);
+    int64_t rev;
+    int rc = meta_get_i64(&rev, s, "revision");
+    if (rc)
+        return rc;
+    char when[32];
+    now_iso(when);
+    json_t *copy = json_deep_copy(record);
+    json_object_set_new(copy, "revision", json_integer(rev));
+    json_object_set_new(copy, "time", json_string(when));
+    char *body = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!body)
+        return ks_error_set(KS_ENOMEM, "store: cannot serialise %s record", table);
+    sqlite3_stmt *st = stmt(s, ST_EVENT_ADD);
+    sqlite3_bind_int64(st, 1, rev);
+    bind_text(st, 2, when);
+    bind_text(st, 3, body);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "adding an event");
+    free(body);
+    return rc;
+}
+
+static json_t *sync_row(sqlite3_stmt *st)
+{
+    json_t *row = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                            "commit", (const char *)sqlite3_column_text(st, 1), "started",
+                            (const char *)sqlite3_column_text(st, 2));
+    const char *finished = (const char *)sqlite3_column_text(st, 3);
+    json_object_set_new(row, "finished", finished ? json_string(finished) : json_null());
+    json_object_set_new(row, "result", json_string((const char *)sqlite3_column_text(st, 4)));
+    json_t *summary = column_json(st, 5);
+    json_object_set_new(row, "summary", summary ? summary : json_null());
+    const char *error = (const char *)sqlite3_column_text(st, 6);
+    json_object_set_new(row, "error", error ? json_string(error) : json_null());
+    return row;
+}
+
+static int sq_records_list(json_t **out, struct ks_store *base, const char *table, size_t max)
+{
+    struct sqlite_store *s = S(base);
+    int syncs = strcmp(table, "syncs") == 0;
+    sqlite3_stmt *st = stmt(s, syncs ? ST_SYNCS : ST_EVENTS);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = syncs ? sync_row(st) : column_json(st, 0);
+        if (row)
+            json_array_append_new(arr, row);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return db_error(s, table);
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_sync_begin(int64_t *out_id, struct ks_store *base, const char *commit)
+{
+    struct sqlite_store *s = S(base);
+    char when[32];
+    now_iso(when);
+    sqlite3_stmt *st = stmt(s, ST_SYNC_BEGIN);
+    bind_text(st, 1, commit);
+    bind_text(st, 2, when);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return db_error(s, "starting a sync record");
+    *out_id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int sq_sync_finish(struct ks_store *base, int64_t id, const char *result,
+                          const json_t *summary, const char *error)
+{
+    struct sqlite_store *s = S(base);
+    char when[32];
+    now_iso(when);
+    char *sum = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
+    sqlite3_stmt *st = stmt(s, ST_SYNC_FINISH);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, when);
+    bind_text(st, 3, result);
+    bind_text(st, 4, sum);
+    bind_text(st, 5, error);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "finishing a sync record");
+    free(sum);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = ks_error_set(KS_ENOTFOUND, "store: no sync record %lld", (long long)id);
+    return rc;
+}
+
+static int check_cb(void *arg, int ncol, char **vals, char **names)
+{
+    struct ks_buf *report = arg;
+    if (ncol > 0 && vals[0]) {
+        if (ks_buf_len(report))
+            ks_buf_puts(report, "; ");
+        ks_buf_puts(report, vals[0]);
+    }
+    return 0;
+}
+
+static int sq_check(struct ks_store *base)
+{
+    struct sqlite_store *s = S(base);
+    struct ks_buf report;
+    ks_buf_init(&report, 64 * 1024);
+    int rc = 0;
+    if (sqlite3_exec(s->db, "PRAGMA integrity_check", check_cb, &report, NULL) != SQLITE_OK)
+        rc = db_error(s, "integrity check");
+    else if (strcmp(ks_buf_data(&report), "ok") != 0)
+        rc = ks_error_set(KS_EIO, "store: integrity check failed: %s", ks_buf_data(&report));
+    ks_buf_release(&report);
+    return rc;
+}
+
+static void sq_close(struct ks_store *base)
+{
+    struct sqlite_store *s = S(base);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct ks_store_ops sqlite_ops = {
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .revision = sq_revision,
+    .get = sq_get,
+    .put = sq_put,
+    .del = sq_del,
+    .list = sq_list,
+    .changes_since = sq_changes_since,
+    .record_add = sq_record_add,
+    .records_list = sq_records_list,
+    .sync_begin = sq_sync_begin,
+    .sync_finish = sq_sync_finish,
+    .check = sq_check,
+};
+
+static int migrate(struct sqlite_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, rc = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, "reading schema version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION)
+        return ks_error_set(KS_EINVALID,
+                            "store: database schema version %d is newer than this build (%d)",
+                            version, SCHEMA_VERSION);
+    for (int v = version; v < SCHEMA_VERSION && rc == 0; v++) {
+        char set_version[64];
+        snprintf(set_version, sizeof set_version, "PRAGMA user_version=%d", v + 1);
+        if ((rc = exec_sql(s, "BEGIN IMMEDIATE")))
+            break;
+        rc = exec_sql(s, migrations[v]);
+        if (rc == 0)
+            rc = exec_sql(s, set_version);
+        rc = rc ? (exec_sql(s, "ROLLBACK"), rc) : exec_sql(s, "COMMIT");
+    }
+    return rc;
+}
+
+int ks_store_open_sqlite(struct ks_store **out, const char *path, unsigned history)
+{
+    int rc = 0;
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return ks_error_set(KS_ENOMEM, "store: out of memory");
+    s->base.ops = &sqlite_ops;
+    s->history = history ? history : KS_STORE_DEFAULT_HISTORY;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = ks_error_set(KS_EIO, "store: cannot open %s: %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                          "PRAGMA foreign_keys=ON")))
+        goto done;
+    if ((rc = migrate(s)))
+        goto done;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
+                               NULL) != SQLITE_OK) {
+            rc = db_error(s, "preparing statements");
+            goto done;
+        }
+    }
+    *out = &s->base;
+done:
+    if (rc)
+        sq_close(&s->base);
+    return rc;
+}
