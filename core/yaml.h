@@ -46,14 +46,14 @@ typedef json_t *(*ks_yaml_resolver)(void *ctx, const struct ks_yaml_scalar *scal
 struct ks_yaml_positions; /* opaque table: node -> position */
 
 struct ks_yaml_parse_opts {
-    const char *file;           /* name used in error positions; may be NULL */
-    size_t max_bytes;           /* input size cap; 0 = KS_YAML_DEFAULT_MAX_BYTES */
-    unsigned max_depth;         /* nesting cap; 0 = default */
-    size_t max_alias_nodes;     /* nodes copied through aliases; 0 = default */
-    unsigned max_documents;     /* 0 = default */
-    ks_yaml_resolver resolver;  /* NULL = Kubernetes/YAML 1.2 core typing */
+    const char *file;          /* name used in error positions; may be NULL */
+    size_t max_bytes;          /* input size cap; 0 = KS_YAML_DEFAULT_MAX_BYTES */
+    unsigned max_depth;        /* nesting cap; 0 = default */
+    size_t max_alias_nodes;    /* nodes copied through aliases; 0 = default */
+    unsigned max_documents;    /* 0 = default */
+    ks_yaml_resolver resolver; /* NULL = Kubernetes/YAML 1.2 core typing */
     void *resolver_ctx;
-    bool allow_duplicate_keys;  /* false: duplicate keys are an error (default) */
+    bool allow_duplicate_keys;           /* false: duplicate keys are an error (default) */
     struct ks_yaml_positions *positions; /* optional: filled while parsing */
 };
 
@@ -83,14 +83,32 @@ int ks_yaml_position_of_member(struct ks_pos *out, const struct ks_yaml_position
                                const json_t *object, const char *key);
 int ks_yaml_position_of_index(struct ks_pos *out, const struct ks_yaml_positions *p,
                               const json_t *array_or_null, size_t index);
+/* Same as ks_yaml_position_of_member for keys that may hold NUL bytes. */
+int ks_yaml_position_of_membern(struct ks_pos *out, const struct ks_yaml_positions *p,
+                                const json_t *object, const char *key, size_t key_len);
+/* Records (or replaces) a position, e.g. for nodes a caller builds itself.
+ * The key bytes and pos->file are copied. 0, KS_ENOMEM or KS_ELIMIT. */
+int ks_yaml_positions_add_member(struct ks_yaml_positions *p, const json_t *object, const char *key,
+                                 size_t key_len, const struct ks_pos *pos);
+int ks_yaml_positions_add_index(struct ks_yaml_positions *p, const json_t *array_or_null,
+                                size_t index, const struct ks_pos *pos);
+/* Number of recorded positions (0 for NULL). */
+size_t ks_yaml_positions_count(const struct ks_yaml_positions *p);
 
 struct ks_yaml_emit_opts {
-    bool sort_keys;       /* sort object keys (byte order) instead of tree order */
-    unsigned indent;      /* spaces per level; 0 = 2 */
-    bool document_start;  /* emit "---" before each document */
+    bool sort_keys;      /* sort object keys (byte order) instead of tree order */
+    unsigned indent;     /* spaces per level; 0 = 2 */
+    bool document_start; /* emit "---" before each document */
 };
 
-/* Appends one document as block YAML to out. */
+/* Appends one document as block YAML to out (always ending in "\n").
+ * Errors: KS_EINVALID (a string that is not UTF-8), KS_ELIMIT (out's cap,
+ * or nesting deeper than 1000), KS_ENOMEM. out may hold partial text then. */
 int ks_yaml_emit(struct ks_buf *out, const json_t *doc, const struct ks_yaml_emit_opts *opts);
+
+/* Appends every element of the array docs as one document each, every one
+ * preceded by "---" (whatever opts->document_start says). */
+int ks_yaml_emit_stream(struct ks_buf *out, const json_t *docs,
+                        const struct ks_yaml_emit_opts *opts);
 
 #endif
