@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct ks_source {
     git_repository *repo;
@@ -517,4 +519,67 @@ void ks_source_snapshot_free(struct ks_source_snapshot *snap)
     free(snap->path);
     json_decref(snap->info);
     free(snap);
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return ks_error_set(KS_EIO, "cannot write %s: %s", path, strerror(errno));
+    size_t n = fwrite(data, 1, len, f);
+    int bad = fclose(f) != 0 || n != len;
+    return bad ? ks_error_set(KS_EIO, "cannot write %s", path) : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Removes a temporary tree of our own (no symlinks are followed). */
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int ks_source_export(struct ks_source *src, const char *commit, const char *path,
+                     const char *dest_dir)
+{
+    struct stat st;
+    if (stat(dest_dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    struct ks_source_snapshot *snap = NULL;
+    struct ks_buf tmp, file;
+    ks_buf_init(&tmp, 4096);
+    ks_buf_init(&file, 8192);
+    int rc = ks_source_snapshot_read(&snap, src, commit, path, NULL);
+    if (rc)
+        goto done;
+    ks_buf_printf(&tmp, "%s.tmp-%ld", dest_dir, (long)getpid());
+    if ((rc = ks_buf_error(&tmp)) || (rc = mkdir_p(ks_buf_data(&tmp))))
+        goto done;
+    size_t prefix = strlen(snap->path) + (snap->path[0] ? 1 : 0);
+    for (size_t i = 0; i < snap->nfiles && rc == 0; i++) {
+        ks_buf_reset(&file);
+        ks_buf_printf(&file, "%s/%s", ks_buf_data(&tmp), snap->files[i].path + prefix);
+        if ((rc = ks_buf_error(&file)))
+            break;
+        char *slash = strrchr(file.data, '/');
+        *slash = '\0';
+        rc = mkdir_p(file.data);
+        *slash = '/';
+        if (rc == 0)
+            rc = write_file(file.data, snap->files[i].data, snap->files[i].len);
+    }
+    if (rc == 0 && rename(ks_buf_data(&tmp), dest_dir) != 0 && errno != ENOTEMPTY &&
+        errno != EEXIST)
+        rc = ks_error_set(KS_EIO, "cannot move %s into place: %s", dest_dir, strerror(errno));
+    /* left over after an error, or when another process won the race */
+    if (ks_buf_len(&tmp) && stat(ks_buf_data(&tmp), &st) == 0)
+        remove_tree(ks_buf_data(&tmp));
+done:
+    ks_source_snapshot_free(snap);
+    ks_buf_release(&tmp);
+    ks_buf_release(&file);
+    return rc;
 }

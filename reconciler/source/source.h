@@ -78,6 +78,14 @@ int ks_source_snapshot_read(struct ks_source_snapshot **out, struct ks_source *s
                             const struct ks_source_limits *limits);
 void ks_source_snapshot_free(struct ks_source_snapshot *snap);
 
+/* Writes the files under path at commit into dest_dir (created with its
+ * parents). Meant for content-addressed caches: when dest_dir already
+ * exists nothing is written; otherwise the tree is written to a temporary
+ * sibling and renamed into place, so a crash never leaves a half tree.
+ * The default limits of ks_source_snapshot_read apply. */
+int ks_source_export(struct ks_source *src, const char *commit, const char *path,
+                     const char *dest_dir);
+
 /* Only the tree hash of path at commit (cheap: no blobs read). */
 int ks_source_tree_hash(char out[41], struct ks_source *src, const char *commit, const char *path);
 

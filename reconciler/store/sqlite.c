@@ -34,6 +34,7 @@ enum stmt_id {
     ST_SYNC_BEGIN,
     ST_SYNC_FINISH,
     ST_SYNCS,
+    ST_KINDS,
     ST_COUNT
 };
 
@@ -61,6 +62,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SYNC_FINISH] = "UPDATE syncs SET finished=?2, result=?3, summary=?4, error=?5 WHERE id=?1",
     [ST_SYNCS] = "SELECT id, commit_sha, started, finished, result, summary, error FROM "
                  "(SELECT * FROM syncs ORDER BY id DESC LIMIT ?1) ORDER BY id",
+    [ST_KINDS] = "SELECT DISTINCT kind FROM objects ORDER BY kind",
 };
 
 /* Schema migrations; entry i brings the schema from version i to i+1. */
@@ -466,6 +468,47 @@ static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, 
     return 0;
 }
 
+static int sq_list_kinds(json_t **out, struct ks_store *base)
+{
+    struct sqlite_store *s = S(base);
+    sqlite3_stmt *st = stmt(s, ST_KINDS);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return db_error(s, "listing kinds");
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_meta_get(char **out, struct ks_store *base, const char *key)
+{
+    struct sqlite_store *s = S(base);
+    sqlite3_stmt *st = stmt(s, ST_META_GET);
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        return ks_error_set(KS_ENOTFOUND, "store: no value for %s", key);
+    if (r != SQLITE_ROW)
+        return db_error(s, "reading meta");
+    *out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
+}
+
+static int sq_meta_set(struct ks_store *base, const char *key, const char *value)
+{
+    struct sqlite_store *s = S(base);
+    sqlite3_stmt *st = stmt(s, ST_META_SET);
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+}
+
 static int sq_record_add(struct ks_store *base, const char *table, const json_t *record)
 {
     struct sqlite_store *s = S(base);
@@ -606,6 +649,9 @@ static const struct ks_store_ops sqlite_ops = {
     .put = sq_put,
     .del = sq_del,
     .list = sq_list,
+    .list_kinds = sq_list_kinds,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
     .changes_since = sq_changes_since,
     .record_add = sq_record_add,
     .records_list = sq_records_list,

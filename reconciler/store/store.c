@@ -148,6 +148,35 @@ int ks_store_list(json_t **out, struct ks_store *store, const struct ks_store_li
     return store->ops->list(out, store, opts);
 }
 
+int ks_store_list_kinds(json_t **out, struct ks_store *store)
+{
+    return store->ops->list_kinds(out, store);
+}
+
+/* Keys of the store's own bookkeeping cannot be overwritten from outside. */
+static int meta_key_valid(const char *key)
+{
+    if (!key || !*key || strcmp(key, "revision") == 0 || strcmp(key, "compacted") == 0)
+        return ks_error_set(KS_EINVALID, "store: \"%s\" is not a usable meta key", key ? key : "");
+    return 0;
+}
+
+int ks_store_meta_get(char **out, struct ks_store *store, const char *key)
+{
+    int rc = meta_key_valid(key);
+    return rc ? rc : store->ops->meta_get(out, store, key);
+}
+
+int ks_store_meta_set(struct ks_store *store, const char *key, const char *value)
+{
+    int rc = meta_key_valid(key);
+    if (!rc)
+        rc = store->ops->meta_set(store, key, value ? value : "");
+    if (rc && store->depth > 0)
+        store->failed = 1;
+    return rc;
+}
+
 int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, size_t max)
 {
     return store->ops->changes_since(out, store, since, max ? max : 1000);

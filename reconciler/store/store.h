@@ -78,6 +78,14 @@ int ks_store_delete(int64_t *out_rev, struct ks_store *store, const struct ks_st
 /* *out: new JSON array of objects sorted by namespace then name. */
 int ks_store_list(json_t **out, struct ks_store *store, const struct ks_store_list_opts *opts);
 
+/* *out: new JSON array of the distinct kinds stored, sorted. */
+int ks_store_list_kinds(json_t **out, struct ks_store *store);
+
+/* Small named values kept with the state (last applied commit, tree hash...).
+ * get: *out is a malloc'd copy, KS_ENOTFOUND when unset. */
+int ks_store_meta_get(char **out, struct ks_store *store, const char *key);
+int ks_store_meta_set(struct ks_store *store, const char *key, const char *value);
+
 /* Changes with revision > since, oldest first, at most max (0 = 1000):
  * *out is a new array of {"revision": n, "type": "put"|"delete",
  * "kind", "namespace", "name", "object": {...} (put only)}.
