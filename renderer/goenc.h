@@ -26,13 +26,50 @@ int ks_goyaml_marshal(struct ks_buf *out, const json_t *v);
  * \u003e \u0026, floats as Go formats them. Appends to out. */
 int ks_gojson_marshal(struct ks_buf *out, const json_t *v);
 
+/* Variants: escape_html 0 is Sprig's toRawJson (SetEscapeHTML(false));
+ * pretty 1 is json.MarshalIndent(v, "", "  ") (toPrettyJson). */
+int ks_gojson_marshal_opts(struct ks_buf *out, const json_t *v, int escape_html, int pretty);
+
 /* Parses YAML the way Helm does for values files, --values, fromYaml and
  * fromYamlArray (sigs.k8s.io/yaml.Unmarshal into interface{}): go-yaml v2
- * typing, numbers as json_real, non-string keys converted to strings,
- * duplicate keys an error. An empty document gives an empty object when
+ * typing, numbers as json_real, non-string keys converted to strings.
+ * An empty document gives an empty object when
  * want_object is set (values files), else JSON null. file names errors.
+ * Duplicate keys are not an error: as in go-yaml v2 the later one wins
+ * (also when two keys resolve to the same string, e.g. `on` and `yes`).
  * *out is a new reference. */
 int ks_helmyaml_parse(json_t **out, const char *text, size_t len, const char *file,
                       int want_object);
+
+/* Number formatting shared by the encoders (and by anyone printing numbers
+ * the way these encodings do). */
+/* encoding/json's float64: 'f' for 1e-6 <= |f| < 1e21, else 'e' with the
+ * exponent's leading zero dropped ("1e-7", "1e+21"); shortest round-trip
+ * digits. NaN and infinities are KS_EINVALID ("json: unsupported value: NaN"). */
+int ks_gojson_format_float(struct ks_buf *out, double f);
+/* go-yaml v2's float64: strconv.FormatFloat(f, 'g', -1, 64) with ".inf",
+ * "-.inf", ".nan" for the specials. */
+int ks_goyaml_format_float(struct ks_buf *out, double f);
+
+/* strconv.FormatFloat(f, 'g', -1, 32) with go-yaml's names for the
+ * specials: how sigs.k8s.io/yaml turns float map keys into strings. */
+int ks_goyaml_format_float32(struct ks_buf *out, double f);
+
+/* Helpers shared by the encoders. Length (1..4) of the valid UTF-8
+ * sequence at s, 0 if s starts an invalid one (Go's utf8.DecodeRune). */
+size_t ks_goenc_utf8_len(const unsigned char *s, size_t avail);
+/* Keys of obj sorted by bytes; malloc'd array of borrowed strings. */
+const char **ks_goenc_sorted_keys(const json_t *obj, size_t *out_n);
+
+/* go-yaml v2's resolution of a plain (unquoted, untagged) scalar when
+ * decoding into interface{}: bools (y/Y/yes/on/true... in the spellings v2
+ * knows), null, ints (decimal, 0x, 0o, 0b, leading-0 octal, underscores),
+ * uint64, floats (.inf/.nan included), everything else (timestamps too) a
+ * string. Ints come back as json_integer; integers that only fit uint64 and
+ * floats as json_real. New reference; NULL on allocation failure and for
+ * NaN and the infinities, which jansson cannot hold: check those first with
+ * ks_goyaml_plain_special_float (1 and *out set when s is one of them). */
+json_t *ks_goyaml_resolve_plain(const char *s, size_t len);
+int ks_goyaml_plain_special_float(const char *s, size_t len, double *out);
 
 #endif
