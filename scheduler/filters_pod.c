@@ -1,0 +1,177 @@
+/*
+ * filters_pod.c: the filters that depend on other pods, InterPodAffinity
+ * (required affinity and anti-affinity, and existing pods' anti-affinity
+ * against the incoming pod) and PodTopologySpread (DoNotSchedule
+ * constraints), with kube-scheduler's PreFilter/Filter split: prefilter_pod()
+ * computes once per cycle what is global (the minimum matching count per
+ * constraint, which terms' anti-affinity owners reject the pod) from the
+ * incremental term counts, so the per-node filter is a few array lookups.
+ *
+ * Spread counting follows kube-scheduler: only nodes that pass the pod's
+ * nodeSelector/required node affinity and carry every hard constraint's
+ * key count. When the pod has no node constraints every node qualifies and
+ * the live per-domain counts are used directly; otherwise eligible counts
+ * are summed per domain into scratch space.
+ */
+#include "scheduler/internal.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool pod_has_node_constraints(const struct spod *p)
+{
+    return p->nnodesel || p->nreq;
+}
+
+static bool node_has_hard_keys(const struct ks_sched *s, const struct spod *p, uint32_t node)
+{
+    for (uint32_t i = 0; i < p->nspread; i++)
+        if (p->spread[i].hard && node_dom(s, s->terms[p->spread[i].term]->slot, node) < 0)
+            return false;
+    return true;
+}
+
+static int reserve_cycle(struct ks_sched *s, const struct spod *p, size_t scratch)
+{
+    int rc;
+    if ((rc = grow_array((void **)&s->cy.sp, &s->cy.sp_cap, p->nspread + 1, sizeof(*s->cy.sp))) ||
+        (rc = grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap, (uint32_t)scratch + 1,
+                         sizeof(int32_t))))
+        return rc;
+    return 0;
+}
+
+/* Eligible-node counts per domain for the slow path; returns the layout
+ * [cnt(ndom) | present(ndom)] per hard constraint in s->cy.scratch. */
+static void spread_slow_counts(struct ks_sched *s, const struct spod *p)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < p->nspread; i++) {
+        if (!p->spread[i].hard)
+            continue;
+        const struct term *t = s->terms[p->spread[i].term];
+        uint32_t ndom = s->slots[t->slot].ndom;
+        int32_t *cnt = s->cy.scratch + off, *present = cnt + ndom;
+        memset(cnt, 0, 2 * (size_t)ndom * sizeof(int32_t));
+        for (uint32_t k = 0; k < s->nlive; k++) {
+            uint32_t n = s->order[k];
+            int32_t d = node_dom(s, t->slot, n);
+            if (d < 0 || !node_has_hard_keys(s, p, n) || !node_affinity_match(s, &s->nodes[n], p))
+                continue;
+            present[d] = 1;
+            cnt[d] += t->node_cnt[n];
+        }
+        s->cy.sp[i].cnt = cnt;
+        off += 2 * (size_t)ndom;
+    }
+}
+
+static int prefilter_spread(struct ks_sched *s, const struct spod *p)
+{
+    int rc;
+    size_t need = 0;
+    bool slow = pod_has_node_constraints(p);
+    for (uint32_t i = 0; i < p->nspread; i++)
+        if (p->spread[i].hard)
+            need += 2 * (size_t)s->slots[s->terms[p->spread[i].term]->slot].ndom;
+    if ((rc = reserve_cycle(s, p, slow ? need : 0)))
+        return rc;
+    if (slow)
+        spread_slow_counts(s, p);
+    for (uint32_t i = 0; i < p->nspread; i++) {
+        struct spread_state *st = &s->cy.sp[i];
+        if (!p->spread[i].hard)
+            continue;
+        const struct term *t = s->terms[p->spread[i].term];
+        const struct keyslot *sl = &s->slots[t->slot];
+        const int32_t *present = slow ? st->cnt + sl->ndom : sl->dom_nodes;
+        if (!slow)
+            st->cnt = t->dom_cnt;
+        st->any_domain = false;
+        st->min_match = INT64_MAX;
+        for (uint32_t d = 0; d < sl->ndom; d++) {
+            if (present[d] > 0 && st->cnt[d] < st->min_match) {
+                st->min_match = st->cnt[d];
+                st->any_domain = true;
+            }
+        }
+        if (!st->any_domain)
+            st->min_match = 0;
+    }
+    return 0;
+}
+
+int prefilter_pod(struct ks_sched *s, const struct spod *p)
+{
+    int rc;
+    if ((rc = prefilter_spread(s, p)))
+        return rc;
+    s->cy.nanti_existing = 0;
+    for (uint32_t i = 0; i < s->nterms; i++) {
+        const struct term *t = s->terms[i];
+        if (!t || t->own_total <= 0 || !term_matches(s, t, p))
+            continue;
+        if ((rc = grow_array((void **)&s->cy.anti_existing, &s->cy.anti_cap,
+                             s->cy.nanti_existing + 1, sizeof(uint32_t))))
+            return rc;
+        s->cy.anti_existing[s->cy.nanti_existing++] = i;
+    }
+    int64_t matches = 0;
+    bool self_all = true;
+    for (uint32_t i = 0; i < p->naff; i++) {
+        const struct term *t = s->terms[p->aff[i]];
+        matches += t->total;
+        self_all = self_all && term_matches(s, t, p);
+    }
+    s->cy.aff_any = matches > 0;
+    s->cy.aff_self_ok = !matches && self_all;
+    return 0;
+}
+
+int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node)
+{
+    bool exist = true;
+    for (uint32_t i = 0; i < p->naff; i++) {
+        const struct term *t = s->terms[p->aff[i]];
+        int32_t d = node_dom(s, t->slot, node);
+        if (d < 0)
+            return F_AFFINITY;
+        if (t->dom_cnt[d] <= 0)
+            exist = false;
+    }
+    if (!exist && !s->cy.aff_self_ok)
+        return F_AFFINITY;
+    for (uint32_t i = 0; i < p->nanti; i++) {
+        const struct term *t = s->terms[p->anti[i]];
+        int32_t d = node_dom(s, t->slot, node);
+        if (d >= 0 && t->dom_cnt[d] > 0)
+            return F_ANTI;
+    }
+    for (uint32_t i = 0; i < s->cy.nanti_existing; i++) {
+        const struct term *t = s->terms[s->cy.anti_existing[i]];
+        int32_t d = node_dom(s, t->slot, node);
+        if (d >= 0 && t->dom_own[d] > 0)
+            return F_ANTI_EXISTING;
+    }
+    return F_OK;
+}
+
+int filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node)
+{
+    if (p->sys_spread)
+        return F_OK;
+    if (!node_has_hard_keys(s, p, node))
+        return F_SPREAD_LABEL;
+    for (uint32_t i = 0; i < p->nspread; i++) {
+        const struct sspread *c = &p->spread[i];
+        if (!c->hard)
+            continue;
+        const struct spread_state *st = &s->cy.sp[i];
+        int32_t d = node_dom(s, s->terms[c->term]->slot, node);
+        int64_t skew = (int64_t)st->cnt[d] + (c->self_match ? 1 : 0) - st->min_match;
+        if (skew > c->max_skew)
+            return F_SPREAD;
+    }
+    return F_OK;
+}

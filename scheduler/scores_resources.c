@@ -1,0 +1,51 @@
+/*
+ * scores_resources.c: NodeResourcesFit's default LeastAllocated score and
+ * NodeResourcesBalancedAllocation, with kube-scheduler's arithmetic:
+ * LeastAllocated uses the non-zero requests (100m / 200 MB for containers
+ * without requests) and integer math, (cap - req) * 100 / cap per resource,
+ * cpu and memory weighted 1:1; BalancedAllocation uses the real requests,
+ * fractions capped at 1, and scores (1 - |cpu - mem| / 2) * 100.
+ */
+#include "scheduler/internal.h"
+
+static int64_t least_requested(int64_t requested, int64_t capacity)
+{
+    if (capacity <= 0 || requested > capacity)
+        return 0;
+    return (capacity - requested) * SCHED_MAX_SCORE / capacity;
+}
+
+static double fraction(int64_t requested, int64_t capacity)
+{
+    double f = (double)requested / (double)capacity;
+    return f > 1.0 ? 1.0 : f;
+}
+
+static int64_t balanced(const struct snode *n, const struct spod *p)
+{
+    double f[2];
+    int k = 0;
+    if (n->alloc_cpu > 0)
+        f[k++] = fraction(n->req_cpu + p->cpu, n->alloc_cpu);
+    if (n->alloc_mem > 0)
+        f[k++] = fraction(n->req_mem + p->mem, n->alloc_mem);
+    double sd = 0.0;
+    if (k == 2) {
+        sd = (f[0] - f[1]) / 2;
+        if (sd < 0)
+            sd = -sd;
+    }
+    return (int64_t)((1.0 - sd) * SCHED_MAX_SCORE);
+}
+
+void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
+{
+    int64_t *fit = s->raw[KS_SCHED_SCORE_FIT], *bal = s->raw[KS_SCHED_SCORE_BALANCED];
+    for (uint32_t i = 0; i < nf; i++) {
+        const struct snode *n = &s->nodes[s->feasible[i]];
+        fit[i] = (least_requested(n->nz_cpu + p->nz_cpu, n->alloc_cpu) +
+                  least_requested(n->nz_mem + p->nz_mem, n->alloc_mem)) /
+                 2;
+        bal[i] = balanced(n, p);
+    }
+}
