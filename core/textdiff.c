@@ -84,18 +84,14 @@ static struct edit *script(const struct line *a, size_t na, const struct line *b
                                                 : t[i * (n + 1) + j + 1]);
     }
     size_t i = 0, j = 0;
+    /* walk the table; on ties deletions come before additions, as diff(1) prints */
     while (i < m || j < n) {
-        if (t && i < m && j < n && same(&a[pre + i], &b[pre + j])) {
+        if (t && i < m && j < n && same(&a[pre + i], &b[pre + j]))
             e[k++] = (struct edit){KEEP, pre + i++, pre + j++};
-        } else if (j < n && (i == m || !t || t[i * (n + 1) + j + 1] >= t[(i + 1) * (n + 1) + j])) {
-            if (!t && i < m) { /* no table: all deletions first */
-                e[k++] = (struct edit){DEL, pre + i++, pre + j};
-                continue;
-            }
-            e[k++] = (struct edit){ADD, pre + i, pre + j++};
-        } else {
+        else if (i < m && (j == n || !t || t[(i + 1) * (n + 1) + j] >= t[i * (n + 1) + j + 1]))
             e[k++] = (struct edit){DEL, pre + i++, pre + j};
-        }
+        else
+            e[k++] = (struct edit){ADD, pre + i, pre + j++};
     }
     for (size_t s = 0; s < suf; s++)
         e[k++] = (struct edit){KEEP, na - suf + s, nb - suf + s};

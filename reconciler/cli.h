@@ -13,6 +13,10 @@ struct ks_cli_command {
     int (*run)(int argc, char **argv);
 };
 
+/* `reconcile --once ...` (argv from the program name) and `reconcile diff`. */
+int ks_cmd_once(int argc, char **argv);
+int ks_cmd_diff(int argc, char **argv);
+
 /* Prints "reconcile: <message>" to stderr (one line). */
 void ks_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -14,15 +14,20 @@
 #endif
 
 static const struct ks_cli_command commands[] = {
+    {"diff", "show what changes between two revisions, object by object", ks_cmd_diff},
     {NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
 {
-    fputs("Usage: reconcile COMMAND [OPTIONS]\n"
+    fputs("Usage: reconcile --once [--dry-run] [--repo R] [--branch B] [--path DIR] [OPTIONS]\n"
+          "       reconcile COMMAND [OPTIONS]\n"
           "\n"
           "keelson's control plane and CLI: renders the desired state held in a Git\n"
           "repository and reconciles Podman hosts towards it.\n"
+          "\n"
+          "  --once         one pass: fetch, render, plan, apply to the store\n"
+          "                 (reconcile --once --help lists its options)\n"
           "\n"
           "Commands:\n",
           out);
@@ -54,6 +59,8 @@ int main(int argc, char **argv)
     for (const struct ks_cli_command *c = commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->run(argc - 1, argv + 1);
+    if (argv[1][0] == '-')
+        return ks_cmd_once(argc, argv);
     ks_cli_error("unknown command \"%s\" (see reconcile --help)", argv[1]);
     return 1;
 }

@@ -204,6 +204,7 @@ void ks_desired_set_free(struct ks_desired_set *set)
         object_release(&set->objects[i]);
     free(set->objects);
     json_decref(set->warnings);
+    json_decref(set->inputs);
     free(set);
 }
 
@@ -216,6 +217,7 @@ int ks_desired_build(struct ks_desired_set **out, const struct ks_source_snapsho
     b.snap = snap;
     b.max = opts && opts->max_objects ? opts->max_objects : KS_DESIRED_DEFAULT_MAX_OBJECTS;
     b.warnings = json_array();
+    b.inputs = json_array();
     for (size_t i = 0; i < snap->nfiles && rc == 0; i++)
         if (is_manifest(snap, snap->files[i].path))
             rc = collect_file(&b, &snap->files[i]);
@@ -226,6 +228,7 @@ int ks_desired_build(struct ks_desired_set **out, const struct ks_source_snapsho
             object_release(&b.objs[i]);
         free(b.objs);
         json_decref(b.warnings);
+        json_decref(b.inputs);
     }
     return rc;
 }

@@ -35,6 +35,7 @@ struct ks_desired_set {
     size_t count;
     char hash[65];    /* sha256 of the canonical set */
     json_t *warnings; /* array of strings (accepted kinds, renderer notes) */
+    json_t *inputs;   /* repo paths read outside the snapshot (charts, values files), sorted */
 };
 
 struct ks_desired_opts {

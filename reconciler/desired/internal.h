@@ -13,6 +13,7 @@ struct ks_desired_builder {
     struct ks_desired_object *objs;
     size_t n, cap, max;
     json_t *warnings;
+    json_t *inputs; /* repo paths Releases read (charts, values files) */
 };
 
 /* Appends object (the builder takes its own reference) after reading its

@@ -87,6 +87,7 @@ static int merged_values(json_t **out, struct ks_desired_builder *b, const json_
         const char *path = json_string_value(item);
         char *text = NULL;
         size_t len = 0;
+        json_array_append_new(b->inputs, json_string(path ? path : ""));
         if ((rc = check_repo_path(path, "spec.valuesFiles entry", source)) ||
             (rc = read_repo_file(&text, &len, b, path)))
             goto done;
@@ -114,6 +115,7 @@ static int chart_dir(char *dst, size_t cap, struct ks_desired_builder *b, const 
                      const char *source)
 {
     char tree[41];
+    json_array_append_new(b->inputs, json_string(chart));
     int rc = ks_source_tree_hash(tree, b->opts->source, b->opts->commit, chart);
     if (rc)
         return ks_error_set(rc, "%s: Release chart \"%s\": %s", source, chart, ks_error_last());

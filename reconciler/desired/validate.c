@@ -277,6 +277,29 @@ const struct ks_desired_object *ks_desired_find(const struct ks_desired_set *set
     return bsearch(&key, set->objects, set->count, sizeof *set->objects, obj_cmp);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* Consumes list (an array of strings); returns it sorted without repeats. */
+static json_t *sorted_unique(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    json_t *out = json_array();
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = json_array_get(list, i);
+    if (v)
+        qsort(v, n, sizeof *v, str_cmp);
+    for (size_t i = 0; v && i < n; i++)
+        if (i == 0 || !json_equal(v[i], v[i - 1]))
+            json_array_append(out, v[i]);
+    free(v);
+    json_decref(list);
+    return out;
+}
+
 int ks_desired_finish(struct ks_desired_set **out, struct ks_desired_builder *b)
 {
     int rc = 0;
@@ -319,9 +342,11 @@ int ks_desired_finish(struct ks_desired_set **out, struct ks_desired_builder *b)
         }
     }
     set->warnings = b->warnings;
+    set->inputs = sorted_unique(b->inputs);
     b->objs = NULL;
     b->n = 0;
     b->warnings = NULL;
+    b->inputs = NULL;
     *out = set;
     return 0;
 }

@@ -213,12 +213,13 @@ int ks_plan_compute(struct ks_plan **out, const struct ks_plan_item *base, size_
     while ((i < nbase || j < nhead) && rc == 0) {
         int c = i >= nbase ? 1 : j >= nhead ? -1 : item_cmp(&base[i], &head[j]);
         if (c < 0) {
-            if (nhead == 0) {
+            bool review = opts && opts->review;
+            if (nhead == 0 && !review) {
                 /* an empty desired set never prunes: it is more likely a mistake */
                 i++;
                 continue;
             }
-            if (prune_protected(base[i].object)) {
+            if (!review && prune_protected(base[i].object)) {
                 warn(plan, base[i].kind, base[i].namespace_, base[i].name,
                      "not pruned (" KS_ANNOTATION_PRUNE ": \"false\")");
                 i++;
@@ -239,14 +240,14 @@ int ks_plan_compute(struct ks_plan **out, const struct ks_plan_item *base, size_
                 plan->n_update++;
         }
     }
-    if (rc == 0 && nhead == 0 && nbase > 0)
+    if (rc == 0 && nhead == 0 && nbase > 0 && !(opts && opts->review))
         json_array_append_new(
             plan->warnings, json_string("the desired set is empty: nothing is pruned (an empty "
                                         "render is treated as a mistake, not as \"delete all\")"));
     unsigned pct =
         opts && opts->max_prune_percent ? opts->max_prune_percent : DEFAULT_MAX_PRUNE_PERCENT;
     if (rc == 0 && plan->n_delete > 1 && plan->n_delete * 100 > (size_t)pct * nbase &&
-        !(opts && opts->allow_mass_prune))
+        !(opts && (opts->allow_mass_prune || opts->review)))
         rc = ks_error_set(KS_EINVALID,
                           "the plan deletes %zu of %zu managed objects, more than %u%%; "
                           "re-run with --allow-mass-prune if that is intended",

@@ -52,6 +52,7 @@ struct ks_plan {
 };
 
 struct ks_plan_opts {
+    bool review; /* comparing revisions (reconcile diff): no prune rules, show every delete */
     bool allow_mass_prune;
     unsigned max_prune_percent; /* 0 = 50 */
 };

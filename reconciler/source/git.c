@@ -583,3 +583,21 @@ done:
     ks_buf_release(&file);
     return rc;
 }
+
+int ks_source_path_id(char out[41], struct ks_source *src, const char *commit_id, const char *path)
+{
+    git_tree *root = NULL;
+    git_tree_entry *entry = NULL;
+    int rc = subtree(&root, NULL, src, commit_id, NULL);
+    if (rc)
+        return rc;
+    if (path && *path && git_tree_entry_bypath(&entry, root, path) == 0)
+        git_oid_tostr(out, 41, git_tree_entry_id(entry));
+    else if (!path || !*path)
+        git_oid_tostr(out, 41, git_tree_id(root));
+    else
+        snprintf(out, 41, "-");
+    git_tree_entry_free(entry);
+    git_tree_free(root);
+    return 0;
+}

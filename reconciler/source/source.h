@@ -86,6 +86,10 @@ void ks_source_snapshot_free(struct ks_source_snapshot *snap);
 int ks_source_export(struct ks_source *src, const char *commit, const char *path,
                      const char *dest_dir);
 
+/* The git object id of whatever is at path (file or directory) at commit,
+ * or "-" when nothing is there. Cheap: nothing is read. */
+int ks_source_path_id(char out[41], struct ks_source *src, const char *commit, const char *path);
+
 /* Only the tree hash of path at commit (cheap: no blobs read). */
 int ks_source_tree_hash(char out[41], struct ks_source *src, const char *commit, const char *path);
 

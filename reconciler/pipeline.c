@@ -1,0 +1,88 @@
+/*
+ * pipeline.c: shared steps of the one-shot commands (see pipeline.h).
+ */
+#include "reconciler/pipeline.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int make_dirs(const char *path)
+{
+    char tmp[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof tmp)
+        return ks_error_set(KS_EINVALID, "bad state dir \"%s\"", path);
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(tmp, 0700) && errno != EEXIST)
+            return ks_error_set(KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
+        if (!(*p = c))
+            break;
+    }
+    return 0;
+}
+
+int ks_pipeline_state_dir(struct ks_buf *out, const char *flag)
+{
+    const char *env = getenv("KEELSON_STATE_DIR");
+    const char *home = getenv("HOME");
+    if (flag && *flag)
+        ks_buf_puts(out, flag);
+    else if (env && *env)
+        ks_buf_puts(out, env);
+    else if (geteuid() == 0 || !home)
+        ks_buf_puts(out, "/var/lib/keelson");
+    else
+        ks_buf_printf(out, "%s/.local/state/keelson", home);
+    if (ks_buf_error(out))
+        return ks_buf_error(out);
+    return make_dirs(ks_buf_data(out));
+}
+
+int ks_pipeline_open_source(struct ks_source **out, const char *repo, const char *state_dir)
+{
+    struct ks_source_opts so = {.repo = repo, .state_dir = state_dir};
+    struct ks_source *src = NULL;
+    int rc = ks_source_open(&src, &so);
+    if (rc == 0 && (rc = ks_source_fetch(src))) {
+        ks_source_close(src);
+        src = NULL;
+    }
+    if (rc == 0)
+        *out = src;
+    return rc;
+}
+
+int ks_pipeline_desired(struct ks_desired_set **out, struct ks_source_snapshot **out_snap,
+                        struct ks_source *src, const char *commit, const char *path,
+                        const char *state_dir)
+{
+    struct ks_source_snapshot *snap = NULL;
+    struct ks_buf cache;
+    ks_buf_init(&cache, 4096);
+    ks_buf_printf(&cache, "%s/charts", state_dir);
+    int rc = ks_source_snapshot_read(&snap, src, commit, path, NULL);
+    if (rc)
+        goto done;
+    struct ks_desired_opts opts = {
+        .source = src, .commit = snap->commit, .chart_cache_dir = ks_buf_data(&cache)};
+    if ((rc = ks_desired_build(out, snap, &opts)))
+        goto done;
+    if (out_snap) {
+        *out_snap = snap;
+        snap = NULL;
+    }
+done:
+    ks_source_snapshot_free(snap);
+    ks_buf_release(&cache);
+    return rc;
+}
