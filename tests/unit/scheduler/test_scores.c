@@ -1,0 +1,240 @@
+/*
+ * test_scores.c: score plugins with kube-scheduler's arithmetic and
+ * weights (values checked by hand), the non-zero request defaults,
+ * normalisation, sampling of feasible nodes (percentageOfNodesToScore) with
+ * its rotation, and the explain JSON of a bound pod.
+ */
+#include "sched_test.h"
+
+static struct ks_sched_result two_node_place(struct ks_sched *s, int64_t cpu, int64_t mem)
+{
+    struct ks_sched_container c;
+    struct ks_sched_pod_spec p = {
+        .name = "p", .containers = one_container(&c, cpu, mem), .ncontainers = 1};
+    return place(s, &p, false);
+}
+
+static void least_allocated_and_weights(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "small", 2000, 4 * GI, NULL, 0, NULL, 0);
+    node_add(s, "big", 4000, 8 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_result r = two_node_place(s, 1000, 2 * GI);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_FIT], 75);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_BALANCED], 100);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_TAINT], 300);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_NODE_AFFINITY], 0);
+    assert_int_equal(r.score, 475);
+    assert_int_equal(ks_sched_score_weight(KS_SCHED_SCORE_TAINT), 3);
+    assert_string_equal(ks_sched_score_name(KS_SCHED_SCORE_BALANCED),
+                        "NodeResourcesBalancedAllocation");
+    expect_node(r, "big");
+    ks_sched_free(s);
+}
+
+static void zero_requests_use_defaults(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "a", 1000, 1000 * MI, NULL, 0, NULL, 0);
+    node_add(s, "b", 1000, 1000 * MI, NULL, 0, NULL, 0);
+    struct ks_sched_result r = two_node_place(s, -1, -1);
+    /* cpu (1000-100)/1000 = 90, memory (1000-200)/1000 = 80 */
+    assert_int_equal(r.scores[KS_SCHED_SCORE_FIT], 85);
+    /* balanced uses the real (zero) requests */
+    assert_int_equal(r.scores[KS_SCHED_SCORE_BALANCED], 100);
+    expect_node(r, NULL);
+    ks_sched_free(s);
+}
+
+static void balanced_allocation(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "a", 1000, 1000 * MI, NULL, 0, NULL, 0);
+    node_add(s, "b", 1000, 1000 * MI, NULL, 0, NULL, 0);
+    struct ks_sched_result r = two_node_place(s, 500, 100 * MI);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_FIT], 70);      /* (50 + 90) / 2 */
+    assert_int_equal(r.scores[KS_SCHED_SCORE_BALANCED], 80); /* 1 - |0.5 - 0.1| / 2 */
+    expect_node(r, NULL);
+    ks_sched_free(s);
+}
+
+static void prefer_no_schedule(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_taint soft = {"spot", "true", KS_SCHED_EFFECT_PREFER_NO_SCHEDULE};
+    node_add(s, "tainted", 8000, 8 * GI, NULL, 0, &soft, 1);
+    node_add(s, "clean", 4000, 4 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_result r = two_node_place(s, 100, MI);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_TAINT], 300);
+    expect_node(r, "clean");
+    /* tolerated (empty effect): the bigger node wins on resources */
+    struct ks_sched_toleration t = {"spot", false, "true", KS_SCHED_EFFECT_ANY};
+    struct ks_sched_container c;
+    struct ks_sched_pod_spec p = {.name = "tolerant",
+                                  .containers = one_container(&c, 100, MI),
+                                  .ncontainers = 1,
+                                  .tolerations = &t,
+                                  .ntolerations = 1};
+    expect_node(place(s, &p, false), "tainted");
+    ks_sched_free(s);
+}
+
+static void preferred_node_affinity(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_kv ssd = {"disk", "ssd"};
+    node_add(s, "plain", 8000, 8 * GI, NULL, 0, NULL, 0);
+    node_add(s, "fast", 4000, 4 * GI, &ssd, 1, NULL, 0);
+    const char *v[] = {"ssd"};
+    struct ks_sched_req req = {"disk", KS_SCHED_OP_IN, v, 1};
+    struct ks_sched_pref_term pref = {10, {&req, 1, NULL, 0}};
+    struct ks_sched_pod_spec p = {.name = "p", .preferred = &pref, .npreferred = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_NODE_AFFINITY], 200);
+    expect_node(r, "fast");
+    ks_sched_free(s);
+}
+
+static void default_spreading_by_owner(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "n1", 64000, 64 * GI, NULL, 0, NULL, 0);
+    node_add(s, "n2", 64000, 64 * GI, NULL, 0, NULL, 0);
+    node_add(s, "n3", 64000, 64 * GI, NULL, 0, NULL, 0);
+    int count[3] = {0};
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "r%d", i);
+        struct ks_sched_pod_spec p = {.name = name, .owner_uid = "rs-uid"};
+        struct ks_sched_result r = place(s, &p, false);
+        assert_int_equal(r.status, KS_SCHED_BOUND);
+        assert_int_equal(r.scores[KS_SCHED_SCORE_SPREAD], 200);
+        count[r.node[1] - '1']++;
+        ks_sched_result_release(&r);
+    }
+    assert_int_equal(count[0], 2);
+    assert_int_equal(count[1], 2);
+    assert_int_equal(count[2], 2);
+    ks_sched_free(s);
+}
+
+static void soft_zone_spread(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_kv za = {KS_SCHED_ZONE_KEY, "a"}, zb = {KS_SCHED_ZONE_KEY, "b"};
+    struct ks_sched_kv app = {"app", "x"};
+    node_add(s, "a1", 64000, 64 * GI, &za, 1, NULL, 0);
+    node_add(s, "b1", 4000, 4 * GI, &zb, 1, NULL, 0);
+    struct ks_sched_pod_spec pre = {.name = "x0", .labels = &app, .nlabels = 1, .node_name = "a1"};
+    pod_add(s, &pre);
+    struct ks_sched_spread c = {
+        1, KS_SCHED_ZONE_KEY, false, {.match_labels = &app, .nmatch_labels = 1}};
+    struct ks_sched_pod_spec p = {
+        .name = "x1", .labels = &app, .nlabels = 1, .spread = &c, .nspread = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_SPREAD], 200);
+    expect_node(r, "b1");
+    ks_sched_free(s);
+}
+
+static void image_locality(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_image img = {"nginx:latest", 500 * MI};
+    struct ks_sched_node_spec warm = {.name = "warm",
+                                      .cpu_milli = 4000,
+                                      .memory = 4 * GI,
+                                      .pods = 10,
+                                      .images = &img,
+                                      .nimages = 1};
+    assert_int_equal(ks_sched_node_set(s, &warm), 0);
+    node_add(s, "cold", 4000, 4 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_container c;
+    one_container(&c, 100, MI);
+    c.image = "nginx"; /* normalised to nginx:latest */
+    struct ks_sched_pod_spec p = {.name = "web", .containers = &c, .ncontainers = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    /* 500 MB * 1/2 nodes = 250 MB -> (250 - 23) * 100 / (1000 - 23) */
+    assert_int_equal(r.scores[KS_SCHED_SCORE_IMAGE], 23);
+    expect_node(r, "warm");
+    ks_sched_free(s);
+}
+
+static int atoi_checked(const char *s)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    assert_true(end && *end == '\0');
+    return (int)v;
+}
+
+static void sampling_and_rotation(void **state)
+{
+    struct {
+        int nodes, pct, want;
+    } cases[] = {{50, 0, 50},      {1000, 0, 420},    {5000, 0, 500},
+                 {20000, 0, 1000}, {1000, 100, 1000}, {1000, 5, 100}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct ks_sched *s = NULL;
+        struct ks_sched_config cfg = {.seed = 1, .percentage_of_nodes_to_score = cases[k].pct};
+        assert_int_equal(ks_sched_new(&s, &cfg), 0);
+        for (int i = 0; i < cases[k].nodes; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "n%d", i);
+            node_add(s, name, 4000, 4 * GI, NULL, 0, NULL, 0);
+        }
+        struct ks_sched_pod_spec p = {.name = "a"};
+        struct ks_sched_result r = place(s, &p, false);
+        assert_int_equal(r.nodes_evaluated, cases[k].want);
+        assert_int_equal(r.nodes_feasible, cases[k].want);
+        assert_int_equal(r.nodes_total, cases[k].nodes);
+        ks_sched_result_release(&r);
+        /* the next cycle starts where this one stopped */
+        p.name = "b";
+        r = place(s, &p, false);
+        int idx = atoi_checked(r.node + 1);
+        int start = cases[k].want % cases[k].nodes;
+        assert_true(cases[k].want == cases[k].nodes ||
+                    (idx >= start && idx < start + cases[k].want));
+        ks_sched_result_release(&r);
+        ks_sched_free(s);
+    }
+}
+
+static void explain_json(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "small", 2000, 4 * GI, NULL, 0, NULL, 0);
+    node_add(s, "big", 4000, 8 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_result r = two_node_place(s, 1000, 2 * GI);
+    json_t *j = ks_sched_result_to_json(s, &r);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text,
+                        "{\"node\":\"big\",\"nodes\":{\"evaluated\":2,\"feasible\":2,\"total\":2},"
+                        "\"pod\":\"default/p\",\"score\":475,\"scores\":{\"ImageLocality\":0,"
+                        "\"NodeAffinity\":0,\"NodeResourcesBalancedAllocation\":100,"
+                        "\"NodeResourcesFit\":75,\"PodTopologySpread\":0,\"TaintToleration\":300},"
+                        "\"status\":\"bound\"}");
+    free(text);
+    json_decref(j);
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(least_allocated_and_weights),
+        cmocka_unit_test(zero_requests_use_defaults),
+        cmocka_unit_test(balanced_allocation),
+        cmocka_unit_test(prefer_no_schedule),
+        cmocka_unit_test(preferred_node_affinity),
+        cmocka_unit_test(default_spreading_by_owner),
+        cmocka_unit_test(soft_zone_spread),
+        cmocka_unit_test(image_locality),
+        cmocka_unit_test(sampling_and_rotation),
+        cmocka_unit_test(explain_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
