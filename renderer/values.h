@@ -20,6 +20,7 @@
 #define KS_RENDERER_VALUES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -87,6 +88,13 @@ struct ks_values_chart {
     /* import-values declared for THIS chart in its parent's Chart.yaml */
     struct ks_values_import *imports;
     size_t nimports;
+    /* dependencies[].name in the parent's Chart.yaml when it differs from
+     * name (an alias): helm 3.17 looks import-values up under this name,
+     * not the alias. NULL = name. Owned. */
+    char *dep_name;
+    /* Chart.yaml declares no dependencies (subcharts only sit in charts/):
+     * helm then leaves this chart's values untouched by the import stage. */
+    bool deps_undeclared;
 };
 
 /* Allocates a chart with name copied and an empty values object. */
