@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,15 +458,14 @@ done:
 
 /* ---- JSON form --------------------------------------------------------- */
 
-static int from_match_labels(struct ks_selector *sel, const json_t *ml)
+static int from_match_labels(struct ks_selector *sel, const json_t *root)
 {
+    json_t *ml = NULL, *v;
     const char *k;
-    json_t *v;
-    int rc;
-    if (!json_is_object(ml))
-        return ks_error_set(KS_EINVALID, "matchLabels: expected an object, got %s",
-                            ks_json_type_name(ml));
-    json_object_foreach((json_t *)ml, k, v)
+    int rc = ks_json_get_object(&ml, root, "matchLabels", false);
+    if (rc || !ml)
+        return rc;
+    json_object_foreach(ml, k, v)
     {
         struct req r;
         if (!json_is_string(v))
@@ -483,68 +483,63 @@ static int from_match_labels(struct ks_selector *sel, const json_t *ml)
     return 0;
 }
 
-static int from_expression(struct ks_selector *sel, const json_t *e, size_t idx)
+/* Checks that e has no fields but key, operator and values. */
+static int expression_fields(const json_t *e, size_t idx)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)e, k, v)
+    {
+        if (strcmp(k, "key") && strcmp(k, "operator") && strcmp(k, "values"))
+            return ks_error_set(KS_EINVALID,
+                                "matchExpressions[%zu]: unknown field \"%s\" (expected key, "
+                                "operator, values)",
+                                idx, k);
+    }
+    return 0;
+}
+
+static int from_expression(struct ks_selector *sel, const json_t *root, size_t idx)
 {
     static const struct {
         const char *name;
         enum op op;
     } ops[] = {
         {"In", OP_IN}, {"NotIn", OP_NOTIN}, {"Exists", OP_EXISTS}, {"DoesNotExist", OP_NOT_EXISTS}};
-    const char *k;
-    json_t *v, *key = NULL, *op = NULL, *values = NULL;
+    char path[80];
+    const char *key = NULL, *opname = NULL;
+    json_t *e = NULL, *values = NULL;
     struct req r;
-    size_t i;
-    int rc = 0;
+    size_t i, nops = sizeof(ops) / sizeof(ops[0]);
+    int rc;
     memset(&r, 0, sizeof(r));
-    if (!json_is_object(e))
-        return ks_error_set(KS_EINVALID, "matchExpressions[%zu]: expected an object, got %s", idx,
-                            ks_json_type_name(e));
-    json_object_foreach((json_t *)e, k, v)
-    {
-        if (strcmp(k, "key") == 0)
-            key = v;
-        else if (strcmp(k, "operator") == 0)
-            op = v;
-        else if (strcmp(k, "values") == 0)
-            values = v;
-        else
-            return ks_error_set(KS_EINVALID,
-                                "matchExpressions[%zu]: unknown field \"%s\" (expected key, "
-                                "operator, values)",
-                                idx, k);
-    }
-    if (!key || !json_is_string(key))
-        return ks_error_set(KS_EINVALID, "matchExpressions[%zu].key: %s%s", idx,
-                            key ? "expected a string, got " : "missing",
-                            key ? ks_json_type_name(key) : "");
-    if (!op || !json_is_string(op))
-        return ks_error_set(KS_EINVALID, "matchExpressions[%zu].operator: %s%s", idx,
-                            op ? "expected a string, got " : "missing",
-                            op ? ks_json_type_name(op) : "");
-    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strcmp(json_string_value(op), ops[i].name) == 0)
-            break;
-    if (i == sizeof(ops) / sizeof(ops[0]))
+    snprintf(path, sizeof(path), "matchExpressions[%zu]", idx);
+    if ((rc = ks_json_get_object(&e, root, path, true)) || (rc = expression_fields(e, idx)))
+        return rc;
+    snprintf(path, sizeof(path), "matchExpressions[%zu].key", idx);
+    if ((rc = ks_json_get_string(&key, root, path, true)))
+        return rc;
+    snprintf(path, sizeof(path), "matchExpressions[%zu].operator", idx);
+    if ((rc = ks_json_get_string(&opname, root, path, true)))
+        return rc;
+    for (i = 0; i < nops && strcmp(opname, ops[i].name) != 0; i++)
+        ;
+    if (i == nops)
         return ks_error_set(KS_EINVALID,
-                            "matchExpressions[%zu].operator: \"%s\" is not a valid label selector "
-                            "operator (In, NotIn, Exists, DoesNotExist)",
-                            idx, json_string_value(op));
-    if (values && !json_is_null(values) && !json_is_array(values))
-        return ks_error_set(KS_EINVALID, "matchExpressions[%zu].values: expected an array, got %s",
-                            idx, ks_json_type_name(values));
-    if ((rc = req_start(&r, json_string_value(key), json_string_length(key))))
+                            "%s: \"%s\" is not a valid label selector operator (In, NotIn, "
+                            "Exists, DoesNotExist)",
+                            path, opname);
+    if ((rc = req_start(&r, key, strlen(key))))
         return rc;
     r.op = ops[i].op;
+    snprintf(path, sizeof(path), "matchExpressions[%zu].values", idx);
+    if ((rc = ks_json_get_array(&values, root, path, false)))
+        goto fail;
     for (i = 0; values && i < json_array_size(values); i++) {
-        json_t *item = json_array_get(values, i);
-        if (!json_is_string(item)) {
-            rc = ks_error_set(KS_EINVALID,
-                              "matchExpressions[%zu].values[%zu]: expected a string, "
-                              "got %s",
-                              idx, i, ks_json_type_name(item));
-            goto fail;
-        }
-        if ((rc = req_add_value(&r, json_string_value(item), json_string_length(item))))
+        const char *v = NULL;
+        snprintf(path, sizeof(path), "matchExpressions[%zu].values[%zu]", idx, i);
+        if ((rc = ks_json_get_string(&v, root, path, true)) ||
+            (rc = req_add_value(&r, v, strlen(v))))
             goto fail;
     }
     if ((rc = req_finish(sel, &r)))
@@ -558,8 +553,8 @@ fail:
 int ks_selector_from_json(struct ks_selector **out, const json_t *js)
 {
     struct ks_selector *sel = selector_new();
+    json_t *exprs = NULL, *v;
     const char *k;
-    json_t *v;
     int rc = 0;
     if (!sel) {
         rc = oom();
@@ -573,25 +568,18 @@ int ks_selector_from_json(struct ks_selector **out, const json_t *js)
     }
     json_object_foreach((json_t *)js, k, v)
     {
-        if (json_is_null(v))
-            continue;
-        if (strcmp(k, "matchLabels") == 0) {
-            rc = from_match_labels(sel, v);
-        } else if (strcmp(k, "matchExpressions") == 0) {
-            if (!json_is_array(v)) {
-                rc = ks_error_set(KS_EINVALID, "matchExpressions: expected an array, got %s",
-                                  ks_json_type_name(v));
-                goto fail;
-            }
-            for (size_t i = 0; !rc && i < json_array_size(v); i++)
-                rc = from_expression(sel, json_array_get(v, i), i);
-        } else {
+        if (strcmp(k, "matchLabels") && strcmp(k, "matchExpressions")) {
             rc = ks_error_set(KS_EINVALID,
                               "unknown field \"%s\" (expected matchLabels, matchExpressions)", k);
-        }
-        if (rc)
             goto fail;
+        }
     }
+    if ((rc = from_match_labels(sel, js)) ||
+        (rc = ks_json_get_array(&exprs, js, "matchExpressions", false)))
+        goto fail;
+    for (size_t i = 0; exprs && i < json_array_size(exprs); i++)
+        if ((rc = from_expression(sel, js, i)))
+            goto fail;
 ok:
     selector_sort(sel);
     *out = sel;

@@ -68,48 +68,35 @@ bool ks_kind_is_cluster_scoped(const char *kind)
                    sizeof(cluster_kinds[0]), cmp_kind) != NULL;
 }
 
-/* *out = obj[field] as a non-empty string; `path` names it in errors. */
-static int get_name(const char **out, const json_t *obj, const char *field, const char *path)
+/* *out = the non-empty string at path. */
+static int get_name(const char **out, const json_t *obj, const char *path)
 {
-    const json_t *v = json_object_get(obj, field);
-    if (!v)
-        return ks_error_set(KS_EINVALID, "%s: missing", path);
-    if (!json_is_string(v))
-        return ks_error_set(KS_EINVALID, "%s: expected a string, got %s", path,
-                            ks_json_type_name(v));
-    if (json_string_length(v) == 0)
+    const char *s = NULL;
+    int rc = ks_json_get_string(&s, obj, path, true);
+    if (rc)
+        return rc;
+    if (!*s)
         return ks_error_set(KS_EINVALID, "%s: must not be empty", path);
-    *out = json_string_value(v);
+    *out = s;
     return 0;
 }
 
 int ks_object_id_get(struct ks_object_id *out, const json_t *obj, const char *default_ns)
 {
     struct ks_object_id id = {0};
-    const json_t *meta, *ns;
+    const char *ns = NULL;
     int rc;
     if (!json_is_object(obj))
         return ks_error_set(KS_EINVALID, "object: expected an object, got %s",
                             ks_json_type_name(obj));
-    if ((rc = get_name(&id.api_version, obj, "apiVersion", "apiVersion")) ||
-        (rc = get_name(&id.kind, obj, "kind", "kind")))
+    if ((rc = get_name(&id.api_version, obj, "apiVersion")) ||
+        (rc = get_name(&id.kind, obj, "kind")) || (rc = get_name(&id.name, obj, "metadata.name")) ||
+        (rc = ks_json_get_string(&ns, obj, "metadata.namespace", false)))
         return rc;
-    meta = json_object_get(obj, "metadata");
-    if (!meta)
-        return ks_error_set(KS_EINVALID, "metadata: missing");
-    if (!json_is_object(meta))
-        return ks_error_set(KS_EINVALID, "metadata: expected an object, got %s",
-                            ks_json_type_name(meta));
-    if ((rc = get_name(&id.name, meta, "name", "metadata.name")))
-        return rc;
-    ns = json_object_get(meta, "namespace");
-    if (ns && !json_is_null(ns) && !json_is_string(ns))
-        return ks_error_set(KS_EINVALID, "metadata.namespace: expected a string, got %s",
-                            ks_json_type_name(ns));
     if (ks_kind_is_cluster_scoped(id.kind))
         id.namespace_ = "";
-    else if (json_is_string(ns) && json_string_length(ns) > 0)
-        id.namespace_ = json_string_value(ns);
+    else if (ns && *ns)
+        id.namespace_ = ns;
     else
         id.namespace_ = default_ns ? default_ns : "default";
     *out = id;

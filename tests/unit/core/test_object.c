@@ -79,7 +79,7 @@ static void identity_errors_name_the_field(void **state)
         {"{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"p\"}}", "kind: missing"},
         {"{\"apiVersion\":\"v1\",\"kind\":[],\"metadata\":{\"name\":\"p\"}}",
          "kind: expected a string, got array"},
-        {"{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}", "metadata: missing"},
+        {"{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}", "metadata.name: missing"},
         {"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":\"x\"}",
          "metadata: expected an object, got string"},
         {"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{}}", "metadata.name: missing"},
