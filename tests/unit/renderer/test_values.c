@@ -1,0 +1,407 @@
+/*
+ * test_values.c: Helm's values machinery (renderer/values.h): --set family
+ * parsing, -f merging, coalescing with chart defaults, globals, null
+ * deletion and import-values, checked against helm 3.17 output in
+ * shared/conformance/helm (semantics-set-values, helm-testdata-issue-9027)
+ * and against behaviour measured with a helm 3.17 binary.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/str.h"
+#include "renderer/goenc.h"
+#include "renderer/values.h"
+
+#define SHARED KS_SOURCE_DIR "/../shared/conformance/helm"
+#define SETCASE SHARED "/semantics-set-values"
+
+static json_t *read_yaml(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (ks_file_read(&text, &len, path, 1 << 22) != 0)
+        fail_msg("%s", ks_error_last());
+    json_t *v = NULL;
+    int rc = ks_helmyaml_parse(&v, text, len, path, 1);
+    free(text);
+    if (rc)
+        fail_msg("%s", ks_error_last());
+    return v;
+}
+
+static char *to_yaml(const json_t *v)
+{
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    assert_int_equal(ks_goyaml_marshal(&b, v), 0);
+    return ks_buf_detach(&b, NULL);
+}
+
+static char *to_json(const json_t *v)
+{
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    assert_int_equal(ks_gojson_marshal(&b, v), 0);
+    return ks_buf_detach(&b, NULL);
+}
+
+/* --set-file reader: paths relative to the set-values case folder. */
+static int case_reader(void *ctx, const char *path, char **out, size_t *out_len)
+{
+    char full[1024];
+    snprintf(full, sizeof(full), "%s/%s", (const char *)ctx, path);
+    return ks_file_read(out, out_len, full, 1 << 20);
+}
+
+/* Parses --set arguments into a fresh object, failing the test on error. */
+static json_t *set_args(enum ks_values_set_kind kind, const char *arg)
+{
+    json_t *o = json_object();
+    if (ks_values_parse_set(o, kind, arg, case_reader, (void *)SETCASE) != 0)
+        fail_msg("%s: %s", arg, ks_error_last());
+    return o;
+}
+
+static void check_set(enum ks_values_set_kind kind, const char *arg, const char *want_json)
+{
+    json_t *o = set_args(kind, arg);
+    char *got = to_json(o);
+    assert_string_equal(got, want_json);
+    free(got);
+    json_decref(o);
+}
+
+static void check_set_error(enum ks_values_set_kind kind, const char *arg, const char *want)
+{
+    json_t *o = json_object();
+    assert_int_not_equal(ks_values_parse_set(o, kind, arg, case_reader, (void *)SETCASE), 0);
+    assert_string_equal(ks_error_last(), want);
+    json_decref(o);
+}
+
+static void set_typing(void **state)
+{
+    (void)state;
+    check_set(KS_VALUES_SET, "a=1,b=true,c=FALSE,d=null,e=007,f=1.5,g=0,h=-3,i=+4,j=",
+              "{\"a\":1,\"b\":true,\"c\":false,\"d\":null,\"e\":\"007\",\"f\":\"1.5\",\"g\":0,"
+              "\"h\":-3,\"i\":4,\"j\":\"\"}");
+    json_t *o = set_args(KS_VALUES_SET, "a=1,big=99999999999999999999");
+    assert_true(json_is_integer(json_object_get(o, "a")));
+    assert_true(json_is_string(json_object_get(o, "big")));
+    json_decref(o);
+    check_set(KS_VALUES_SET_STRING, "a=1,b=true,c=null",
+              "{\"a\":\"1\",\"b\":\"true\",\"c\":\"null\"}");
+    check_set(KS_VALUES_SET_LITERAL, "a.b=x,y=z\\,{q}", "{\"a\":{\"b\":\"x,y=z\\\\,{q}\"}}");
+}
+
+static void set_paths_and_lists(void **state)
+{
+    (void)state;
+    check_set(KS_VALUES_SET, "a.b.c=deep,dotted\\.key=v,esc=a\\,b",
+              "{\"a\":{\"b\":{\"c\":\"deep\"}},\"dotted.key\":\"v\",\"esc\":\"a,b\"}");
+    check_set(KS_VALUES_SET, "arr={x,y,1},list[1]=B,n[0].name=a,n[0].v=1,m[1][0]=z",
+              "{\"arr\":[\"x\",\"y\",1],\"list\":[null,\"B\"],\"m\":[null,[\"z\"]],"
+              "\"n\":[{\"name\":\"a\",\"v\":1}]}");
+    check_set(KS_VALUES_SET, "a={},b={x},c=d", "{\"a\":[\"\"],\"b\":[\"x\"],\"c\":\"d\"}");
+    /* measured with helm 3.17: a trailing dot ends parsing quietly, an
+     * index without "=" sets an empty list, "a[0].=1" leaves an empty map,
+     * and the space after a --set-json comma belongs to the next key */
+    check_set(KS_VALUES_SET, "a=1,b.", "{\"a\":1}");
+    check_set(KS_VALUES_SET, "a=1,b[0]", "{\"a\":1,\"b\":[]}");
+    check_set(KS_VALUES_SET, "a[0].=1", "{\"a\":[{}]}");
+    check_set(KS_VALUES_SET_JSON, "json={\"k\":[1,2.5,\"s\"],\"n\":null}, e=, l[1]=[true]",
+              "{\" e\":null,\" l\":[null,[true]],\"json\":{\"k\":[1,2.5,\"s\"],\"n\":null}}");
+    check_set(KS_VALUES_SET_JSON, "x=1,y=22 ,z=\"s\"", "{\"x\":1,\"y\":22,\"z\":\"s\"}");
+    json_t *o = set_args(KS_VALUES_SET_JSON, "x=1");
+    assert_true(json_is_real(json_object_get(o, "x")));
+    json_decref(o);
+    check_set(KS_VALUES_SET_FILE, "file=inputs/setfile.txt",
+              "{\"file\":\"file-content\\nline2\\n\"}");
+}
+
+static void set_errors(void **state)
+{
+    (void)state;
+    check_set_error(KS_VALUES_SET, "name", "failed parsing --set data: key \"name\" has no value");
+    check_set_error(KS_VALUES_SET, "a=1,name,b=2",
+                    "failed parsing --set data: key \"name\" has no value (cannot end with ,)");
+    check_set_error(KS_VALUES_SET, "a.=1", "failed parsing --set data: key map \"a\" has no value");
+    check_set_error(KS_VALUES_SET, "a=1,b[2",
+                    "failed parsing --set data: error parsing index: EOF");
+    check_set_error(KS_VALUES_SET_JSON, "x=1x", "failed parsing --set-json data x=1x");
+    check_set_error(KS_VALUES_SET, "a={x,y",
+                    "failed parsing --set data: list must terminate with '}'");
+    check_set_error(KS_VALUES_SET, "a[x]=1",
+                    "failed parsing --set data: error parsing index: strconv.Atoi: parsing \"x\": "
+                    "invalid syntax");
+    check_set_error(KS_VALUES_SET, "a[-1]=1",
+                    "failed parsing --set data: negative -1 index not allowed");
+    check_set_error(KS_VALUES_SET, "a[65537]=1",
+                    "failed parsing --set data: index of 65537 is greater than maximum supported "
+                    "index of 65536");
+    check_set_error(KS_VALUES_SET, "a[0]x=1",
+                    "failed parsing --set data: unexpected data at end of array index: \"x\"");
+    check_set_error(KS_VALUES_SET, "a=1,a.b=2",
+                    "failed parsing --set data: unable to parse key: interface conversion: "
+                    "interface {} is int64, not map[string]interface {}");
+    check_set_error(KS_VALUES_SET, "a=x,a[0]=2",
+                    "failed parsing --set data: unable to parse key: interface conversion: "
+                    "interface {} is string, not []interface {}");
+    check_set_error(KS_VALUES_SET_JSON, "a={bad", "failed parsing --set-json data a={bad");
+    check_set_error(KS_VALUES_SET_STRING, "k",
+                    "failed parsing --set-string data: key \"k\" has no value");
+    char deep[200];
+    size_t n = 0;
+    for (int i = 0; i < 31; i++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "a.");
+    snprintf(deep + n, sizeof(deep) - n, "b=1");
+    check_set_error(KS_VALUES_SET, deep,
+                    "failed parsing --set data: value name nested level is greater than maximum "
+                    "supported nested level of 30");
+}
+
+/* Splits a helm command line (single quotes only) into argv. */
+static size_t split_args(char **argv, size_t max, const char *line)
+{
+    size_t n = 0;
+    const char *p = line;
+    while (*p && n < max) {
+        while (*p == ' ' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        struct ks_buf b;
+        ks_buf_init(&b, 0);
+        while (*p && *p != ' ' && *p != '\n') {
+            if (*p == '\'') {
+                const char *q = strchr(p + 1, '\'');
+                ks_buf_put(&b, p + 1, (size_t)(q - p - 1));
+                p = q + 1;
+            } else {
+                ks_buf_putc(&b, *p++);
+            }
+        }
+        argv[n++] = ks_buf_detach(&b, NULL);
+    }
+    return n;
+}
+
+/* The user values helm builds from a case's args.txt. */
+static json_t *user_values_of(const char *args_path)
+{
+    char *line = NULL;
+    assert_int_equal(ks_file_read(&line, NULL, args_path, 1 << 16), 0);
+    char *argv[128];
+    size_t argc = split_args(argv, 128, line);
+    free(line);
+    json_t *files[16];
+    size_t nfiles = 0;
+    struct ks_values_arg args[64];
+    size_t nargs = 0;
+    static const struct {
+        const char *flag;
+        enum ks_values_set_kind kind;
+    } flags[] = {{"--set", KS_VALUES_SET},
+                 {"--set-string", KS_VALUES_SET_STRING},
+                 {"--set-json", KS_VALUES_SET_JSON},
+                 {"--set-file", KS_VALUES_SET_FILE},
+                 {"--set-literal", KS_VALUES_SET_LITERAL}};
+    for (size_t i = 0; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--values") == 0) {
+            char path[1024];
+            snprintf(path, sizeof(path), "%s/%s", SETCASE, argv[i + 1]);
+            files[nfiles++] = read_yaml(path);
+            i++;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+            if (strcmp(argv[i], flags[k].flag) == 0) {
+                args[nargs].kind = flags[k].kind;
+                args[nargs++].text = argv[i + 1];
+                i++;
+                break;
+            }
+        }
+    }
+    json_t *user = NULL;
+    if (ks_values_merge_user(&user, files, nfiles, args, nargs, case_reader, (void *)SETCASE) != 0)
+        fail_msg("%s", ks_error_last());
+    for (size_t i = 0; i < nfiles; i++)
+        json_decref(files[i]);
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    return user;
+}
+
+/* The "values.yaml: |" block of an expected.txt (toYaml .Values | nindent 4). */
+static char *expected_values_block(const char *path)
+{
+    char *text = NULL;
+    assert_int_equal(ks_file_read(&text, NULL, path, 1 << 20), 0);
+    const char *p = strstr(text, "  values.yaml: |\n");
+    assert_non_null(p);
+    p += strlen("  values.yaml: |\n");
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    while (*p && strncmp(p, "    ", 4) == 0) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        ks_buf_put(&b, p + 4, n - 4);
+        ks_buf_putc(&b, '\n');
+        p += n + (eol ? 1 : 0);
+    }
+    free(text);
+    return ks_buf_detach(&b, NULL);
+}
+
+static json_t *coalesce_case(const char *args_path)
+{
+    struct ks_values_chart *ch = ks_values_chart_new("setprobe");
+    json_decref(ch->values);
+    ch->values = read_yaml(SETCASE "/chart/values.yaml");
+    ch->deps_undeclared = true;
+    json_t *user = user_values_of(args_path);
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_process_imports(ch, NULL), 0);
+    assert_int_equal(ks_values_coalesce(&vals, ch, user, NULL), 0);
+    json_decref(user);
+    ks_values_chart_free(ch);
+    return vals;
+}
+
+static void set_values_case(void **state)
+{
+    (void)state;
+    json_t *vals = coalesce_case(SETCASE "/args.txt");
+    char *got = to_yaml(vals);
+    char *want = expected_values_block(SETCASE "/expected.txt");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* typeOf lines: int64 from --set, float64 from files, nil kept */
+    assert_true(json_is_integer(json_object_get(vals, "int")));
+    assert_true(json_is_real(json_object_get(vals, "replicas")));
+    assert_true(json_is_string(json_object_get(vals, "float")));
+    assert_true(json_is_null(json_object_get(vals, "null1")));
+    assert_null(json_object_get(vals, "keepme"));
+    assert_null(json_object_get(vals, "deleteme"));
+    json_decref(vals);
+
+    vals = coalesce_case(SETCASE "/cases/multi-f-order/args.txt");
+    got = to_yaml(vals);
+    want = expected_values_block(SETCASE "/cases/multi-f-order/expected.txt");
+    assert_string_equal(got, want);
+    assert_true(json_is_integer(json_object_get(vals, "replicas")));
+    free(got);
+    free(want);
+    json_decref(vals);
+}
+
+/* The last document of an expected.txt whose Source matches, minus the
+ * "---\n# Source: ...\n" header. */
+static char *expected_doc(const char *path, const char *source)
+{
+    char *text = NULL;
+    assert_int_equal(ks_file_read(&text, NULL, path, 1 << 20), 0);
+    char head[512];
+    snprintf(head, sizeof(head), "# Source: %s\n", source);
+    const char *p = strstr(text, head);
+    assert_non_null(p);
+    p += strlen(head);
+    const char *end = strstr(p, "\n---\n");
+    char *doc = ks_strndup(p, end ? (size_t)(end - p) + 1 : strlen(p));
+    free(text);
+    return doc;
+}
+
+static void issue_9027_globals_and_nulls(void **state)
+{
+    (void)state;
+    const char *dir = SHARED "/helm-testdata-issue-9027";
+    struct ks_values_chart *root = ks_values_chart_new("issue-9027");
+    json_decref(root->values);
+    root->values = read_yaml(SHARED "/helm-testdata-issue-9027/chart/values.yaml");
+    struct ks_values_chart *sub = ks_values_chart_new("subchart");
+    json_decref(sub->values);
+    sub->values = read_yaml(SHARED "/helm-testdata-issue-9027/chart/charts/subchart/values.yaml");
+    sub->deps_undeclared = true;
+    assert_int_equal(ks_values_chart_add_dep(root, sub), 0);
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_process_imports(root, NULL), 0);
+    assert_int_equal(ks_values_coalesce(&vals, root, NULL, NULL), 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/expected.txt", dir);
+    char *want = expected_doc(path, "issue-9027/templates/values.yaml");
+    char *got = to_yaml(vals);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    want = expected_doc(path, "issue-9027/charts/subchart/templates/values.yaml");
+    got = to_yaml(json_object_get(vals, "subchart"));
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    json_decref(vals);
+    ks_values_chart_free(root);
+}
+
+static json_t *coalesce_one(const char *defaults, const char *user_yaml)
+{
+    struct ks_values_chart *ch = ks_values_chart_new("c");
+    json_decref(ch->values);
+    assert_int_equal(ks_helmyaml_parse(&ch->values, defaults, strlen(defaults), "d", 1), 0);
+    json_t *user = NULL;
+    assert_int_equal(ks_helmyaml_parse(&user, user_yaml, strlen(user_yaml), "u", 1), 0);
+    json_t *vals = NULL;
+    struct ks_values_warnings warn;
+    ks_buf_init(&warn.text, 0);
+    assert_int_equal(ks_values_coalesce(&vals, ch, user, &warn), 0);
+    json_decref(user);
+    ks_values_chart_free(ch);
+    ks_buf_release(&warn.text);
+    return vals;
+}
+
+static void check_coalesce(const char *defaults, const char *user_yaml, const char *want)
+{
+    json_t *v = coalesce_one(defaults, user_yaml);
+    char *got = to_json(v);
+    assert_string_equal(got, want);
+    free(got);
+    json_decref(v);
+}
+
+/* Null rules measured with helm 3.17.1 on a chart with t: {a: 1, c: null}. */
+static void null_deletion_rules(void **state)
+{
+    (void)state;
+    const char *defaults = "t:\n  a: 1\n  c: null\n";
+    check_coalesce(defaults, "t: {b: null}", "{\"t\":{\"a\":1,\"b\":null,\"c\":null}}");
+    check_coalesce(defaults, "t: {a: null}", "{\"t\":{\"c\":null}}");
+    check_coalesce(defaults, "t: {c: null, d: null}", "{\"t\":{\"a\":1,\"d\":null}}");
+    check_coalesce(defaults, "t: null", "{}");
+    check_coalesce(defaults, "t: 5", "{\"t\":5}");
+    check_coalesce("t: 5\n", "t: {x: 1}", "{\"t\":{\"x\":1}}");
+    check_coalesce("t: {x: {y: 1}}\n", "t: {x: 2}", "{\"t\":{\"x\":2}}");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(set_typing),
+        cmocka_unit_test(set_paths_and_lists),
+        cmocka_unit_test(set_errors),
+        cmocka_unit_test(set_values_case),
+        cmocka_unit_test(issue_9027_globals_and_nulls),
+        cmocka_unit_test(null_deletion_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
