@@ -145,8 +145,11 @@ char *ks_buf_detach(struct ks_buf *b, size_t *len_out)
 {
     if (b->error)
         return NULL;
-    if (!b->data && ks_buf_grow(b, 0))
-        return NULL;
+    if (!b->data) {
+        if (ks_buf_grow(b, 0))
+            return NULL;
+        b->data[0] = '\0';
+    }
     char *p = b->data;
     if (len_out)
         *len_out = b->len;
