@@ -258,7 +258,7 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
     if ((rc = node_compile(s, &tmp, spec)) || (rc = strtab_intern(&tmp.name, &s->st, spec->name)))
         goto done;
     int32_t idx = node_lookup(s, spec->name);
-    uint32_t n;
+    uint32_t n = 0;
     if (idx >= 0) {
         n = (uint32_t)idx;
         struct snode *old = &s->nodes[n];

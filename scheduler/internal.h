@@ -102,17 +102,18 @@ struct sspread {
 };
 
 struct snode {
+    /* first cache line: what the filter loop reads */
     uint32_t name;
     bool alive;
     bool unschedulable;
-    int64_t alloc_cpu, alloc_mem, alloc_pods;
-    int64_t req_cpu, req_mem, nz_cpu, nz_mem, npods;
+    uint32_t nprefer; /* PreferNoSchedule taints */
+    uint32_t nhard;   /* NoSchedule + NoExecute taints */
+    int64_t npods, alloc_pods, alloc_cpu, req_cpu, alloc_mem, req_mem;
+    int64_t nz_cpu, nz_mem;
     struct kv *labels;
     uint32_t nlabels;
     struct staint *taints;
     uint32_t ntaints;
-    uint32_t nprefer; /* PreferNoSchedule taints */
-    uint32_t nhard;   /* NoSchedule + NoExecute taints */
     struct simage *images;
     uint32_t nimages;
     struct sport *ports;
@@ -326,7 +327,8 @@ int scratch_reserve(struct ks_sched *s);
 
 /* scores_*.c: raw scores of the feasible nodes into s->raw[which] */
 void score_resources(struct ks_sched *s, const struct spod *p, uint32_t n);
-void score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
+void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p);
+bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_spread(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_images(struct ks_sched *s, const struct spod *p, uint32_t n);

@@ -156,11 +156,26 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
     s->nreasons = 0;
     if (p->pin)
         return find_pinned(nf, evaluated, s, p);
+    /* Fast path for pods whose only per-node rules are resources and hard
+     * spreading: nodes without taints or cordon that fit pass at once;
+     * anything else goes through the full filter chain (and its reasons). */
+    bool simple = !pod_has_node_constraints(p) && !p->nports && !p->naff && !p->nanti &&
+                  !s->cy.nanti_existing;
+    bool spread = p->nspread && !p->sys_spread;
     for (i = 0; i < all && *nf < limit; i++) {
         uint32_t k = start + i;
         if (k >= all)
             k -= all;
-        if ((rc = evaluate(nf, s, p, s->order[k])))
+        uint32_t node = s->order[k];
+        const struct snode *n = &s->nodes[node];
+        if (simple && !n->unschedulable && !n->nhard && n->npods < n->alloc_pods &&
+            (p->cpu <= 0 || p->cpu <= n->alloc_cpu - n->req_cpu) &&
+            (p->mem <= 0 || p->mem <= n->alloc_mem - n->req_mem) &&
+            (!spread || filter_spread(s, p, node) == F_OK)) {
+            s->feasible[(*nf)++] = node;
+            continue;
+        }
+        if ((rc = evaluate(nf, s, p, node)))
             return rc;
     }
     *evaluated = i;
@@ -168,15 +183,16 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
     return 0;
 }
 
-static void score_feasible(struct ks_sched *s, const struct spod *p, uint32_t nf)
+/* Scores the feasible nodes into s->total; on[k] says which plugins have
+ * per-node values in s->raw[k] (resources are summed directly, an all-100
+ * TaintToleration is a constant). */
+static void score_feasible(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
-    bool on[KS_SCHED_NSCORES] = {true, false, true, false, true, false};
     score_resources(s, p, nf);
-    score_taints(s, p, nf);
+    on[KS_SCHED_SCORE_TAINT] = score_taints(s, p, nf);
     on[KS_SCHED_SCORE_NODE_AFFINITY] = score_node_affinity(s, p, nf);
     on[KS_SCHED_SCORE_SPREAD] = score_spread(s, p, nf);
     on[KS_SCHED_SCORE_IMAGE] = score_images(s, p, nf);
-    memset(s->total, 0, nf * sizeof(int64_t));
     for (int k = 0; k < KS_SCHED_NSCORES; k++) {
         if (!on[k])
             continue;
@@ -185,9 +201,22 @@ static void score_feasible(struct ks_sched *s, const struct spod *p, uint32_t nf
         for (uint32_t i = 0; i < nf; i++)
             s->total[i] += w * raw[i];
     }
+}
+
+static void explain_winner(struct ks_sched_result *out, struct ks_sched *s, const struct spod *p,
+                           const bool *on, uint32_t win)
+{
+    int64_t fit, bal;
+    score_resources_node(&fit, &bal, &s->nodes[s->feasible[win]], p);
     for (int k = 0; k < KS_SCHED_NSCORES; k++)
-        if (!on[k])
-            memset(s->raw[k], 0, nf * sizeof(int64_t));
+        out->scores[k] = on[k] ? score_weights[k] * s->raw[k][win] : 0;
+    out->scores[KS_SCHED_SCORE_FIT] = fit;
+    out->scores[KS_SCHED_SCORE_BALANCED] = bal;
+    if (!on[KS_SCHED_SCORE_TAINT])
+        out->scores[KS_SCHED_SCORE_TAINT] = score_weights[KS_SCHED_SCORE_TAINT] * SCHED_MAX_SCORE;
+    out->score = 0;
+    for (int k = 0; k < KS_SCHED_NSCORES; k++)
+        out->score += out->scores[k];
 }
 
 static uint32_t select_host(struct ks_sched *s, uint32_t nf)
@@ -242,11 +271,10 @@ int ks_sched_schedule(struct ks_sched_result *out, struct ks_sched *s, uint32_t 
         return unschedulable(out, s, pod, preempt);
     uint32_t win = 0;
     if (nf > 1) { /* as kube-scheduler: a single feasible node is not scored */
-        score_feasible(s, p, nf);
+        bool on[KS_SCHED_NSCORES] = {false};
+        score_feasible(on, s, p, nf);
         win = select_host(s, nf);
-        out->score = s->total[win];
-        for (int k = 0; k < KS_SCHED_NSCORES; k++)
-            out->scores[k] = score_weights[k] * s->raw[k][win];
+        explain_winner(out, s, p, on, win);
     }
     uint32_t node = s->feasible[win];
     if ((rc = cache_bind(s, pod, node)))

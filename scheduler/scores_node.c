@@ -45,14 +45,22 @@ static int64_t untolerated_prefer(const struct snode *n, const struct spod *p)
     return count;
 }
 
-void score_taints(struct ks_sched *s, const struct spod *p, uint32_t nf)
+/* false when no feasible node has a PreferNoSchedule taint: every node then
+ * scores 100 and the caller adds that constant instead. */
+bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     int64_t *sc = s->raw[KS_SCHED_SCORE_TAINT];
-    for (uint32_t i = 0; i < nf; i++) {
+    uint32_t i = 0;
+    while (i < nf && !s->nodes[s->feasible[i]].nprefer)
+        i++;
+    if (i == nf)
+        return false;
+    for (i = 0; i < nf; i++) {
         const struct snode *n = &s->nodes[s->feasible[i]];
         sc[i] = n->nprefer ? untolerated_prefer(n, p) : 0;
     }
     normalize_default(sc, nf, true);
+    return true;
 }
 
 bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t nf)

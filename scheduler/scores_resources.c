@@ -8,11 +8,15 @@
  */
 #include "scheduler/internal.h"
 
+/* (capacity - requested) * 100 / capacity, floored. Done in double: both
+ * operands are below 2^53 and the quotient's distance to the next integer is
+ * at least 1/capacity, far above double rounding, so the floor is exact and
+ * the pipelined FP divider is much faster than 64-bit integer division. */
 static int64_t least_requested(int64_t requested, int64_t capacity)
 {
     if (capacity <= 0 || requested > capacity)
         return 0;
-    return (capacity - requested) * SCHED_MAX_SCORE / capacity;
+    return (int64_t)((double)((capacity - requested) * SCHED_MAX_SCORE) / (double)capacity);
 }
 
 static double fraction(int64_t requested, int64_t capacity)
@@ -38,14 +42,22 @@ static int64_t balanced(const struct snode *n, const struct spod *p)
     return (int64_t)((1.0 - sd) * SCHED_MAX_SCORE);
 }
 
+void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p)
+{
+    *fit = (least_requested(n->nz_cpu + p->nz_cpu, n->alloc_cpu) +
+            least_requested(n->nz_mem + p->nz_mem, n->alloc_mem)) /
+           2;
+    *bal = balanced(n, p);
+}
+
+/* Both weights are 1: writes fit + balanced straight into the totals (the
+ * winner's breakdown is recomputed with score_resources_node). */
 void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
-    int64_t *fit = s->raw[KS_SCHED_SCORE_FIT], *bal = s->raw[KS_SCHED_SCORE_BALANCED];
+    int64_t *total = s->total;
     for (uint32_t i = 0; i < nf; i++) {
-        const struct snode *n = &s->nodes[s->feasible[i]];
-        fit[i] = (least_requested(n->nz_cpu + p->nz_cpu, n->alloc_cpu) +
-                  least_requested(n->nz_mem + p->nz_mem, n->alloc_mem)) /
-                 2;
-        bal[i] = balanced(n, p);
+        int64_t fit, bal;
+        score_resources_node(&fit, &bal, &s->nodes[s->feasible[i]], p);
+        total[i] = fit + bal;
     }
 }
