@@ -29,4 +29,16 @@ int ks_gofmt_sprintf(struct ks_buf *out, const char *format, json_t *const *args
  * prec -1 = shortest representation that round-trips. Appends to out. */
 int ks_gofmt_float(struct ks_buf *out, double f, char fmt, int prec);
 
+/* fmt.Sprintln(args...): spaces between all operands, trailing newline. */
+int ks_gofmt_sprintln(struct ks_buf *out, json_t *const *args, size_t nargs);
+
+/* strconv.Quote(s[0..len)): Go's double-quoted form (also %q and the
+ * engine's error contexts). Appends to out. */
+int ks_gofmt_quote(struct ks_buf *out, const char *s, size_t len);
+
+/* Go's type name of a value as %T prints it: "string", "int", "float64",
+ * "bool", "[]interface {}", "map[string]interface {}", "<nil>" (host
+ * objects: their go_type). Static string. */
+const char *ks_gofmt_type_name(const json_t *v);
+
 #endif
