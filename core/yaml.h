@@ -55,7 +55,15 @@ struct ks_yaml_parse_opts {
     void *resolver_ctx;
     bool allow_duplicate_keys;           /* false: duplicate keys are an error (default) */
     struct ks_yaml_positions *positions; /* optional: filled while parsing */
+    bool unshared_strings;               /* see "Sharing" below */
 };
+
+/* Sharing: by default equal string values of up to 64 bytes within one
+ * parse are one json_t with several references (manifests repeat values
+ * endlessly; this saves about a sixth of the memory). Replace strings in a
+ * parsed tree (json_object_set, json_array_set) rather than changing them
+ * in place with json_string_set, or set unshared_strings. Containers are
+ * never shared: aliases are expanded into copies. */
 
 /* Parses a whole stream into a JSON array of documents (one element per
  * document; an empty document is JSON null). *out is a new reference.
@@ -73,9 +81,13 @@ json_t *ks_yaml_resolve_core(void *ctx, const struct ks_yaml_scalar *scalar);
 
 /* Position table. The position of a node is looked up through its parent and
  * its key (objects) or index (arrays); a document's root has parent NULL and
- * index = document number. This works for jansson's shared singletons
- * (true/false/null) too. Returned positions' file strings live as long as
- * the table. */
+ * index = document number (the roots of the last stream parsed into the
+ * table), and also parent = the array ks_yaml_parse_stream returned. This
+ * works for jansson's shared singletons (true/false/null) too. One table may
+ * collect several parses (files). Entries are keyed by container address:
+ * they are valid while those containers live; members added later are not
+ * found, and a freed container's address may be reused by a new one.
+ * Returned positions' file strings live as long as the table. */
 struct ks_yaml_positions *ks_yaml_positions_new(void);
 void ks_yaml_positions_free(struct ks_yaml_positions *p);
 /* 0 or KS_ENOTFOUND. For object members the position is the key's. */
@@ -86,12 +98,22 @@ int ks_yaml_position_of_index(struct ks_pos *out, const struct ks_yaml_positions
 /* Same as ks_yaml_position_of_member for keys that may hold NUL bytes. */
 int ks_yaml_position_of_membern(struct ks_pos *out, const struct ks_yaml_positions *p,
                                 const json_t *object, const char *key, size_t key_len);
-/* Records (or replaces) a position, e.g. for nodes a caller builds itself.
- * The key bytes and pos->file are copied. 0, KS_ENOMEM or KS_ELIMIT. */
-int ks_yaml_positions_add_member(struct ks_yaml_positions *p, const json_t *object, const char *key,
-                                 size_t key_len, const struct ks_pos *pos);
-int ks_yaml_positions_add_index(struct ks_yaml_positions *p, const json_t *array_or_null,
-                                size_t index, const struct ks_pos *pos);
+/* Position of one child, for ks_yaml_positions_set_children. */
+struct ks_yaml_child_pos {
+    const char *key; /* objects: the member's key (key_len bytes); arrays: unused */
+    size_t key_len;
+    int line;
+    int column;
+};
+/* Records the positions of all children of container at once (how the
+ * parser fills the table; callers may do the same for trees they build),
+ * replacing whatever was recorded for container before. Arrays and the
+ * document list (container NULL, is_object false): children[i] is element
+ * i. Objects: looked up by key; when a key appears twice the later entry
+ * wins. Keys and file are copied. 0, KS_ENOMEM or KS_ELIMIT. */
+int ks_yaml_positions_set_children(struct ks_yaml_positions *p, const json_t *container,
+                                   bool is_object, const char *file,
+                                   const struct ks_yaml_child_pos *children, size_t n);
 /* Number of recorded positions (0 for NULL). */
 size_t ks_yaml_positions_count(const struct ks_yaml_positions *p);
 

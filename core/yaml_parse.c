@@ -18,6 +18,14 @@
 #include <string.h>
 #include <yaml.h>
 
+/* A child's position, kept until its container is complete. */
+struct pending {
+    size_t key_off; /* into the frame's pend_keys */
+    size_t key_len;
+    int line;
+    int column;
+};
+
 struct frame {
     json_t *node; /* object or array being filled */
     struct ks_pos pos;
@@ -29,7 +37,10 @@ struct frame {
     size_t key_len;
     size_t key_cap;
     struct ks_pos key_pos;
-    json_t *merged; /* keys that came from merges (may be overridden) */
+    json_t *merged;       /* keys that came from merges (may be overridden) */
+    struct pending *pend; /* positions of the children, when recording */
+    size_t npend, pend_cap;
+    struct ks_buf pend_keys; /* key bytes of pend[] */
 };
 
 struct parser {
@@ -52,7 +63,74 @@ struct parser {
     json_t *docs;
     json_t *root;
     struct ks_pos root_pos;
+    struct frame roots;                /* positions of the document roots */
+    struct ks_yaml_child_pos *scratch; /* reused by flush_positions */
+    size_t scratch_cap;
+    bool share_strings;
+    json_t **shared; /* open-addressing set of short strings, shared_cap slots */
+    size_t nshared, shared_cap;
 };
+
+#define SHARED_MAX_LEN 64       /* longer strings are rarely repeated */
+#define SHARED_MAX_COUNT 12288u /* the set stops growing at 16384 slots */
+
+static uint32_t string_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static json_t **shared_slot(json_t **slots, size_t cap, const char *s, size_t len)
+{
+    size_t mask = cap - 1;
+    for (size_t i = string_hash(s, len) & mask;; i = (i + 1) & mask) {
+        json_t *v = slots[i];
+        if (!v || (json_string_length(v) == len && memcmp(json_string_value(v), s, len) == 0))
+            return &slots[i];
+    }
+}
+
+/* Equal short strings become one shared json_t: manifests repeat values
+ * ("TCP", "IfNotPresent", label values) so much that this saves about a
+ * sixth of the tree's memory. Consumes v; returns the value to use. */
+static json_t *share_string(struct parser *p, json_t *v)
+{
+    if (!p->share_strings || !json_is_string(v) || json_string_length(v) > SHARED_MAX_LEN)
+        return v;
+    if ((p->nshared + 1) * 4 > p->shared_cap * 3 && p->nshared < SHARED_MAX_COUNT) {
+        size_t cap = p->shared_cap ? p->shared_cap * 2 : 1024;
+        json_t **slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            return v; /* not sharing is fine */
+        for (size_t i = 0; i < p->shared_cap; i++)
+            if (p->shared[i])
+                *shared_slot(slots, cap, json_string_value(p->shared[i]),
+                             json_string_length(p->shared[i])) = p->shared[i];
+        free(p->shared);
+        p->shared = slots;
+        p->shared_cap = cap;
+    }
+    json_t **slot =
+        shared_slot(p->shared, p->shared_cap, json_string_value(v), json_string_length(v));
+    if (*slot) {
+        json_decref(v);
+        return json_incref(*slot);
+    }
+    if (p->nshared >= SHARED_MAX_COUNT)
+        return v; /* full: repeats are shared, new strings no longer tracked */
+    *slot = json_incref(v);
+    p->nshared++;
+    return v;
+}
+
+static void shared_release(struct parser *p)
+{
+    for (size_t i = 0; i < p->shared_cap; i++)
+        json_decref(p->shared[i]);
+    free(p->shared);
+}
 
 static struct ks_pos mark_pos(const struct parser *p, yaml_mark_t mark)
 {
@@ -93,19 +171,66 @@ static int nomem(void)
     return ks_error_set(KS_ENOMEM, "out of memory building a YAML tree");
 }
 
-static int record_member(struct parser *p, const json_t *obj, const char *key, size_t key_len,
-                         const struct ks_pos *pos)
+/* Notes the position of the next child of f (key NULL for arrays). */
+static int record(struct parser *p, struct frame *f, const char *key, size_t key_len,
+                  const struct ks_pos *pos)
 {
     if (!p->positions)
         return 0;
-    return ks_yaml_positions_add_member(p->positions, obj, key, key_len, pos);
+    if (f->npend == f->pend_cap) {
+        size_t cap = f->pend_cap ? f->pend_cap * 2 : 16;
+        struct pending *pend = realloc(f->pend, cap * sizeof(*pend));
+        if (!pend)
+            return nomem();
+        f->pend = pend;
+        f->pend_cap = cap;
+    }
+    struct pending *e = &f->pend[f->npend];
+    e->key_off = ks_buf_len(&f->pend_keys);
+    e->key_len = key_len;
+    e->line = pos->line;
+    e->column = pos->column;
+    if (key && ks_buf_put(&f->pend_keys, key, key_len) != 0)
+        return ks_buf_error(&f->pend_keys);
+    f->npend++;
+    return 0;
 }
 
-static int record_index(struct parser *p, const json_t *arr, size_t index, const struct ks_pos *pos)
+/* Hands the positions noted in f to the table as those of container. */
+static int flush_positions(struct parser *p, struct frame *f, const json_t *container)
 {
     if (!p->positions)
         return 0;
-    return ks_yaml_positions_add_index(p->positions, arr, index, pos);
+    if (f->npend > p->scratch_cap) {
+        struct ks_yaml_child_pos *s = realloc(p->scratch, f->npend * sizeof(*s));
+        if (!s)
+            return nomem();
+        p->scratch = s;
+        p->scratch_cap = f->npend;
+    }
+    for (size_t i = 0; i < f->npend; i++) {
+        p->scratch[i].key = f->pend_keys.data ? f->pend_keys.data + f->pend[i].key_off : "";
+        p->scratch[i].key_len = f->pend[i].key_len;
+        p->scratch[i].line = f->pend[i].line;
+        p->scratch[i].column = f->pend[i].column;
+    }
+    bool is_object = container && json_is_object(container);
+    return ks_yaml_positions_set_children(p->positions, container, is_object, p->file, p->scratch,
+                                          f->npend);
+}
+
+static void pending_reset(struct frame *f)
+{
+    f->npend = 0;
+    ks_buf_reset(&f->pend_keys);
+}
+
+static void pending_release(struct frame *f)
+{
+    free(f->pend);
+    f->pend = NULL;
+    f->npend = f->pend_cap = 0;
+    ks_buf_release(&f->pend_keys);
 }
 
 /* Deep copy of an anchored value that also copies the positions of its
@@ -113,9 +238,12 @@ static int record_index(struct parser *p, const json_t *arr, size_t index, const
 static json_t *copy_tree(struct parser *p, json_t *src)
 {
     json_t *dst = NULL;
-    struct ks_pos pos;
+    struct ks_yaml_child_pos *pos = NULL;
+    size_t n = 0;
+    struct ks_pos at;
     if (json_is_object(src)) {
         dst = json_object();
+        pos = p->positions ? calloc(json_object_size(src) + 1, sizeof(*pos)) : NULL;
         const char *key;
         size_t key_len;
         json_t *v;
@@ -124,25 +252,33 @@ static json_t *copy_tree(struct parser *p, json_t *src)
             json_t *c = dst ? copy_tree(p, v) : NULL;
             if (!c || json_object_setn_new_nocheck(dst, key, key_len, c) != 0)
                 goto fail;
-            if (ks_yaml_position_of_membern(&pos, p->positions, src, key, key_len) == 0 &&
-                record_member(p, dst, key, key_len, &pos) != 0)
-                goto fail;
+            if (pos && ks_yaml_position_of_membern(&at, p->positions, src, key, key_len) == 0)
+                pos[n++] = (struct ks_yaml_child_pos){key, key_len, at.line, at.column};
         }
     } else if (json_is_array(src)) {
         dst = json_array();
+        pos = p->positions ? calloc(json_array_size(src) + 1, sizeof(*pos)) : NULL;
         for (size_t i = 0; dst && i < json_array_size(src); i++) {
             json_t *c = copy_tree(p, json_array_get(src, i));
             if (!c || json_array_append_new(dst, c) != 0)
                 goto fail;
-            if (ks_yaml_position_of_index(&pos, p->positions, src, i) == 0 &&
-                record_index(p, dst, i, &pos) != 0)
-                goto fail;
+            if (pos && ks_yaml_position_of_index(&at, p->positions, src, i) != 0)
+                at = (struct ks_pos){NULL, 0, 0};
+            if (pos)
+                pos[n++] = (struct ks_yaml_child_pos){NULL, 0, at.line, at.column};
         }
     } else {
         return json_copy(src); /* scalars: a fresh value (singletons stay shared) */
     }
+    if (!dst || (p->positions && !pos))
+        goto fail;
+    if (p->positions &&
+        ks_yaml_positions_set_children(p->positions, dst, json_is_object(dst), p->file, pos, n))
+        goto fail;
+    free(pos);
     return dst;
 fail:
+    free(pos);
     json_decref(dst);
     return NULL;
 }
@@ -185,7 +321,7 @@ static int merge_one(struct parser *p, struct frame *f, json_t *src, const struc
             return nomem();
         struct ks_pos mpos;
         if (ks_yaml_position_of_membern(&mpos, p->positions, src, key, key_len) == 0) {
-            int rc = record_member(p, f->node, key, key_len, &mpos);
+            int rc = record(p, f, key, key_len, &mpos);
             if (rc)
                 return rc;
         }
@@ -207,19 +343,20 @@ static int merge_value(struct parser *p, struct frame *f, json_t *v, const struc
 
 static int set_member(struct parser *p, struct frame *f, json_t *v)
 {
-    json_t *old = json_object_getn(f->node, f->key, f->key_len);
-    if (old) {
-        bool was_merged = f->merged && json_object_getn(f->merged, f->key, f->key_len);
-        if (was_merged)
+    /* set first, then look at the size: saves a lookup per key; on a
+     * duplicate the parse fails anyway, so the replaced value is moot */
+    size_t before = json_object_size(f->node);
+    json_incref(v);
+    if (json_object_setn_new_nocheck(f->node, f->key, f->key_len, v) != 0)
+        return nomem();
+    if (json_object_size(f->node) == before) {
+        if (f->merged && json_object_getn(f->merged, f->key, f->key_len))
             json_object_deln(f->merged, f->key, f->key_len);
         else if (!p->allow_duplicate_keys)
             return ks_error_set_at(KS_EINVALID, &f->key_pos, "duplicate YAML mapping key '%.80s'",
                                    f->key);
     }
-    json_incref(v);
-    if (json_object_setn_new_nocheck(f->node, f->key, f->key_len, v) != 0)
-        return nomem();
-    return record_member(p, f->node, f->key, f->key_len, &f->key_pos);
+    return record(p, f, f->key, f->key_len, &f->key_pos);
 }
 
 /* Hands a finished value (new reference, consumed) to its parent. */
@@ -238,7 +375,7 @@ static int add_value(struct parser *p, json_t *v, size_t nodes, const struct ks_
         if (json_array_append(f->node, v) != 0)
             rc = nomem();
         else
-            rc = record_index(p, f->node, json_array_size(f->node) - 1, pos);
+            rc = record(p, f, NULL, 0, pos);
     } else if (f->key_is_merge) {
         rc = merge_value(p, f, v, pos);
     } else {
@@ -249,8 +386,8 @@ static int add_value(struct parser *p, json_t *v, size_t nodes, const struct ks_
     return rc;
 }
 
-static int set_key(struct parser *p, struct frame *f, const char *text, size_t len,
-                   const struct ks_pos *pos, bool is_merge)
+static int set_key(struct frame *f, const char *text, size_t len, const struct ks_pos *pos,
+                   bool is_merge)
 {
     if (memchr(text, '\0', len))
         return ks_error_set_at(KS_EINVALID, pos, "YAML mapping key contains a NUL character");
@@ -305,9 +442,9 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
         struct frame *f = &p->stack[p->depth - 1];
         bool merge = sc.plain && !sc.tag && sc.len == 2 && memcmp(sc.text, "<<", 2) == 0;
         if (v && json_is_string(v))
-            rc = set_key(p, f, json_string_value(v), json_string_length(v), &sc.pos, merge);
+            rc = set_key(f, json_string_value(v), json_string_length(v), &sc.pos, merge);
         else
-            rc = set_key(p, f, sc.text, sc.len, &sc.pos, merge);
+            rc = set_key(f, sc.text, sc.len, &sc.pos, merge);
         if (rc == 0 && anchor) {
             json_t *s = json_stringn_nocheck(f->key, f->key_len);
             rc = s ? bind_anchor(p, anchor, s, 1, f->key) : nomem();
@@ -315,6 +452,7 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
         }
         goto done;
     }
+    v = share_string(p, v);
     if (anchor && (rc = bind_anchor(p, anchor, v, 1, sc.text)) != 0)
         goto done;
     rc = add_value(p, v, 1, &sc.pos);
@@ -340,9 +478,9 @@ static int on_alias(struct parser *p, const yaml_event_t *ev)
             return ks_error_set_at(KS_EINVALID, &pos,
                                    "YAML mapping keys must be scalars (alias to a collection)");
         if (text)
-            return set_key(p, f, text, strlen(text), &pos, false);
+            return set_key(f, text, strlen(text), &pos, false);
         char *dumped = json_dumps(value, JSON_ENCODE_ANY);
-        int rc = dumped ? set_key(p, f, dumped, strlen(dumped), &pos, false) : nomem();
+        int rc = dumped ? set_key(f, dumped, strlen(dumped), &pos, false) : nomem();
         free(dumped);
         return rc;
     }
@@ -356,8 +494,7 @@ static int on_alias(struct parser *p, const yaml_event_t *ev)
     return add_value(p, copy, nodes, &pos);
 }
 
-static int check_collection_tag(const struct parser *p, const char *tag, const char *want,
-                                const struct ks_pos *pos)
+static int check_collection_tag(const char *tag, const char *want, const struct ks_pos *pos)
 {
     if (!tag || strcmp(tag, "!") == 0)
         return 0;
@@ -382,7 +519,7 @@ static int on_start(struct parser *p, const yaml_event_t *ev, bool mapping)
     if (p->depth >= p->max_depth)
         return ks_error_set_at(KS_ELIMIT, &pos, "YAML nesting depth limit of %u exceeded",
                                p->max_depth);
-    int rc = check_collection_tag(p, (const char *)tag, mapping ? "map" : "seq", &pos);
+    int rc = check_collection_tag((const char *)tag, mapping ? "map" : "seq", &pos);
     if (rc)
         return rc;
     if (p->depth == p->stack_cap) {
@@ -410,6 +547,7 @@ static int on_start(struct parser *p, const yaml_event_t *ev, bool mapping)
     f->pos = pos;
     f->nodes = 1;
     f->have_key = false;
+    pending_reset(f);
     p->depth++;
     return 0;
 }
@@ -418,7 +556,8 @@ static int on_end(struct parser *p)
 {
     struct frame *f = &p->stack[--p->depth];
     int rc = 0;
-    if (f->anchor)
+    rc = flush_positions(p, f, f->node);
+    if (rc == 0 && f->anchor)
         rc = bind_anchor(p, f->anchor, f->node, f->nodes, NULL);
     json_t *node = f->node;
     f->node = NULL;
@@ -450,13 +589,9 @@ static int on_document_end(struct parser *p)
 {
     json_t *root = p->root ? p->root : json_null();
     p->root = NULL;
-    size_t index = json_array_size(p->docs);
     if (json_array_append_new(p->docs, root) != 0)
         return nomem();
-    int rc = record_index(p, NULL, index, &p->root_pos);
-    if (rc == 0)
-        rc = record_index(p, p->docs, index, &p->root_pos);
-    return rc;
+    return record(p, &p->roots, NULL, 0, &p->root_pos);
 }
 
 static int on_event(struct parser *p, const yaml_event_t *ev)
@@ -497,6 +632,7 @@ static void parser_init(struct parser *p, const struct ks_yaml_parse_opts *opts)
     p->resolver_ctx = opts->resolver_ctx;
     p->allow_duplicate_keys = opts->allow_duplicate_keys;
     p->positions = opts->positions;
+    p->share_strings = !opts->unshared_strings;
 }
 
 static size_t max_bytes_of(const struct ks_yaml_parse_opts *opts)
@@ -545,6 +681,9 @@ int ks_yaml_parse_stream(json_t **out, const char *text, size_t len,
         if (end)
             break;
     }
+    if ((rc = flush_positions(&p, &p.roots, NULL)) != 0 ||
+        (rc = flush_positions(&p, &p.roots, p.docs)) != 0)
+        goto done;
     *out = p.docs;
     p.docs = NULL;
 done:
@@ -552,8 +691,12 @@ done:
         yaml_parser_delete(&p.yp);
     for (unsigned i = 0; i < p.stack_cap; i++) {
         frame_release(&p.stack[i]);
+        pending_release(&p.stack[i]);
         free(p.stack[i].key);
     }
+    pending_release(&p.roots);
+    free(p.scratch);
+    shared_release(&p);
     free(p.stack);
     json_decref(p.root);
     json_decref(p.anchors);

@@ -70,8 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .positions = ks_yaml_positions_new(),
     };
     json_t *docs = NULL;
-    if (opts.positions &&
-        ks_yaml_parse_stream(&docs, (const char *)data, size, &opts) == 0) {
+    if (opts.positions && ks_yaml_parse_stream(&docs, (const char *)data, size, &opts) == 0) {
         for (size_t i = 0; i < json_array_size(docs); i++)
             walk_positions(opts.positions, json_array_get(docs, i));
         round_trip(docs, false);

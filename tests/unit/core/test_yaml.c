@@ -102,8 +102,8 @@ static void positions_of_several_files(void **state)
     assert_pos(&p, "one.yaml", 1, 1);
     assert_int_equal(ks_yaml_position_of_member(&p, tab, json_array_get(two, 0), "b"), 0);
     assert_pos(&p, "two.yaml", 3, 1);
-    struct ks_pos mine = {"own.yaml", 7, 8};
-    assert_int_equal(ks_yaml_positions_add_member(tab, one, "k", 1, &mine), 0);
+    struct ks_yaml_child_pos mine = {"k", 1, 7, 8};
+    assert_int_equal(ks_yaml_positions_set_children(tab, one, true, "own.yaml", &mine, 1), 0);
     assert_int_equal(ks_yaml_position_of_member(&p, tab, one, "k"), 0);
     assert_pos(&p, "own.yaml", 7, 8);
     json_decref(one);
@@ -114,19 +114,46 @@ static void positions_of_several_files(void **state)
 
 static void positions_table_grows(void **state)
 {
+    enum { N = 5000 };
     struct ks_yaml_positions *tab = ks_yaml_positions_new();
-    json_t *arr = json_array();
-    for (int i = 0; i < 5000; i++) {
-        struct ks_pos p = {"g.yaml", i + 1, 1};
-        assert_int_equal(ks_yaml_positions_add_index(tab, arr, (size_t)i, &p), 0);
+    struct ks_yaml_child_pos *c = calloc(N + 1, sizeof(*c));
+    char(*keys)[16] = calloc(N, sizeof(*keys));
+    json_t *arr = json_array(), *obj = json_object();
+    for (int i = 0; i < N; i++) {
+        c[i] = (struct ks_yaml_child_pos){NULL, 0, i + 1, 1};
+        /* an array per node too, so the record index grows */
+        json_t *own = json_array();
+        json_array_append_new(arr, own);
+        assert_int_equal(ks_yaml_positions_set_children(tab, own, false, "g.yaml", &c[i], 1), 0);
     }
-    for (int i = 0; i < 5000; i++) {
-        struct ks_pos p;
+    assert_int_equal(ks_yaml_positions_set_children(tab, arr, false, "g.yaml", c, N), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "key%d", (i * 7919) % N);
+        c[i] = (struct ks_yaml_child_pos){keys[i], strlen(keys[i]), i + 1, 2};
+    }
+    c[N] = (struct ks_yaml_child_pos){"key0", 4, 99999, 3}; /* a later repeat wins */
+    assert_int_equal(ks_yaml_positions_set_children(tab, obj, true, "g.yaml", c, N + 1), 0);
+    struct ks_pos p;
+    for (int i = 0; i < N; i++) {
         assert_int_equal(ks_yaml_position_of_index(&p, tab, arr, (size_t)i), 0);
         assert_int_equal(p.line, i + 1);
+        assert_int_equal(ks_yaml_position_of_index(&p, tab, json_array_get(arr, (size_t)i), 0), 0);
+        assert_int_equal(p.line, i + 1);
+        if (i == 0)
+            continue;
+        assert_int_equal(ks_yaml_position_of_member(&p, tab, obj, keys[i]), 0);
+        assert_int_equal(p.line, i + 1);
     }
-    assert_int_equal(ks_yaml_positions_count(tab), 5000);
+    assert_int_equal(ks_yaml_position_of_member(&p, tab, obj, "key0"), 0);
+    assert_int_equal(p.line, 99999);
+    assert_int_equal(ks_yaml_position_of_member(&p, tab, obj, "key5000"), KS_ENOTFOUND);
+    assert_int_equal(ks_yaml_position_of_member(&p, tab, arr, "key1"), KS_ENOTFOUND);
+    assert_int_equal(ks_yaml_position_of_index(&p, tab, obj, 0), KS_ENOTFOUND);
+    assert_int_equal(ks_yaml_positions_count(tab), 3 * N);
     json_decref(arr);
+    json_decref(obj);
+    free(c);
+    free(keys);
     ks_yaml_positions_free(tab);
 }
 
