@@ -393,6 +393,84 @@ static void null_deletion_rules(void **state)
     check_coalesce("t: {x: {y: 1}}\n", "t: {x: 2}", "{\"t\":{\"x\":2}}");
 }
 
+#define DATA KS_SOURCE_DIR "/tests/data/renderer/values"
+
+static struct ks_values_chart *load_chart(const char *dir, const char *name)
+{
+    char path[1024];
+    struct ks_values_chart *ch = ks_values_chart_new(name);
+    json_decref(ch->values);
+    snprintf(path, sizeof(path), "%s/values.yaml", dir);
+    ch->values = read_yaml(path);
+    snprintf(path, sizeof(path), "%s/values.schema.json", dir);
+    json_error_t jerr;
+    ch->schema = json_load_file(path, 0, &jerr);
+    assert_non_null(ch->schema);
+    ch->deps_undeclared = true;
+    return ch;
+}
+
+/* helm's error text, minus "Error: ", as a set of lines: each line of want
+ * must appear in got once, and the chart headers in the same order. */
+static void check_schema_errors(const char *got, const char *expected_path)
+{
+    char *want = NULL;
+    assert_int_equal(ks_file_read(&want, NULL, expected_path, 1 << 16), 0);
+    const char *w = strncmp(want, "Error: ", 7) == 0 ? want + 7 : want;
+    size_t wlines = 0, glines = 0;
+    for (const char *p = w; *p; p++)
+        wlines += *p == '\n';
+    for (const char *p = got; *p; p++)
+        glines += *p == '\n';
+    /* helm adds one blank line after the message */
+    assert_int_equal(glines + 1, wlines);
+    const char *p = w;
+    while (*p && *p != '\n') {
+        const char *eol = strchr(p, '\n');
+        char *line = ks_strndup(p, (size_t)(eol - p + 1));
+        if (strcmp(line, "\n") != 0 && !strstr(got, line))
+            fail_msg("missing line: %s", line);
+        free(line);
+        p = eol + 1;
+    }
+    free(want);
+}
+
+static void schema_validation(void **state)
+{
+    (void)state;
+    struct ks_values_chart *ch = load_chart(DATA "/schema", "probe");
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_coalesce(&vals, ch, NULL, NULL), 0);
+    assert_int_equal(ks_values_validate(ch, vals), KS_EINVALID);
+    check_schema_errors(ks_error_last(), DATA "/schema/expected.stderr.txt");
+    json_decref(vals);
+    ks_values_chart_free(ch);
+
+    struct ks_values_chart *top = load_chart(DATA "/schema-sub", "top");
+    assert_int_equal(ks_values_chart_add_dep(top, load_chart(DATA "/schema-sub/charts/sub", "sub")),
+                     0);
+    assert_int_equal(ks_values_coalesce(&vals, top, NULL, NULL), 0);
+    assert_int_equal(ks_values_validate(top, vals), KS_EINVALID);
+    check_schema_errors(ks_error_last(), DATA "/schema-sub/expected.stderr.txt");
+    assert_non_null(strstr(ks_error_last(), "top:\n- a:"));
+    /* the same values pass once fixed */
+    json_object_set_new(vals, "a", json_string("s"));
+    json_t *sub = json_object_get(vals, "sub");
+    json_object_set_new(sub, "q", json_true());
+    json_object_set_new(sub, "m", json_real(1.0));
+    assert_int_equal(ks_values_validate(top, vals), 0);
+    json_decref(vals);
+    ks_values_chart_free(top);
+
+    ch = load_chart(DATA "/schema-more", "more");
+    assert_int_equal(ks_values_coalesce(&vals, ch, NULL, NULL), 0);
+    assert_int_equal(ks_values_validate(ch, vals), KS_EINVALID);
+    check_schema_errors(ks_error_last(), DATA "/schema-more/expected.stderr.txt");
+    json_decref(vals);
+    ks_values_chart_free(ch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +480,7 @@ int main(void)
         cmocka_unit_test(set_values_case),
         cmocka_unit_test(issue_9027_globals_and_nulls),
         cmocka_unit_test(null_deletion_rules),
+        cmocka_unit_test(schema_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
