@@ -13,7 +13,10 @@
 #define KS_VERSION "0.1.0"
 #endif
 
+int ks_cmd_render(int argc, char **argv); /* cmd_render.c */
+
 static const struct ks_cli_command commands[] = {
+    {"render", "render a Helm chart exactly as `helm template` does", ks_cmd_render},
     {"diff", "show what changes between two revisions, object by object", ks_cmd_diff},
     {NULL, NULL, NULL},
 };

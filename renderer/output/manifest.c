@@ -182,6 +182,21 @@ static int yaml_error(const char *path, size_t doc_line)
                         doc_line + (size_t)line - 1, cause);
 }
 
+/* sigs.k8s.io/yaml decodes into SimpleHead's string fields by converting
+ * any scalar to a string; only a map or a list where a string belongs is an
+ * error. */
+static int head_error(const char *path, size_t line, const char *field)
+{
+    return ks_error_set(KS_EINVALID,
+                        "%s:%zu: YAML parse error: error unmarshaling JSON: %s must be a string",
+                        path, line, field);
+}
+
+static bool is_scalar(const json_t *v)
+{
+    return !v || (!json_is_object(v) && !json_is_array(v));
+}
+
 /* Checks the document against helm's SimpleHead struct and extracts kind and
  * the hook annotation (borrowed from head). */
 static int read_head(const char **kind, const char **hook, const json_t *head, const char *path,
@@ -196,16 +211,11 @@ static int read_head(const char **kind, const char **hook, const json_t *head, c
                             "%s:%zu: YAML parse error: error unmarshaling JSON: cannot unmarshal "
                             "a non-object document into releaseutil.SimpleHead",
                             path, line);
-    static const char *const str_fields[] = {"apiVersion", "kind"};
-    for (size_t i = 0; i < 2; i++) {
-        const json_t *v = json_object_get(head, str_fields[i]);
-        if (v && !json_is_null(v) && !json_is_string(v))
-            return ks_error_set(KS_EINVALID,
-                                "%s:%zu: YAML parse error: error unmarshaling JSON: field %s is "
-                                "not a string",
-                                path, line, str_fields[i]);
-    }
+    if (!is_scalar(json_object_get(head, "apiVersion")))
+        return head_error(path, line, "apiVersion");
     const json_t *k = json_object_get(head, "kind");
+    if (!is_scalar(k))
+        return head_error(path, line, "kind");
     if (json_is_string(k))
         *kind = json_string_value(k);
     const json_t *meta = json_object_get(head, "metadata");
@@ -216,12 +226,8 @@ static int read_head(const char **kind, const char **hook, const json_t *head, c
                             "%s:%zu: YAML parse error: error unmarshaling JSON: metadata is not "
                             "an object",
                             path, line);
-    const json_t *name = json_object_get(meta, "name");
-    if (name && !json_is_null(name) && !json_is_string(name))
-        return ks_error_set(KS_EINVALID,
-                            "%s:%zu: YAML parse error: error unmarshaling JSON: metadata.name "
-                            "is not a string",
-                            path, line);
+    if (!is_scalar(json_object_get(meta, "name")))
+        return head_error(path, line, "metadata.name");
     const json_t *ann = json_object_get(meta, "annotations");
     if (!ann || json_is_null(ann))
         return 0;
@@ -234,11 +240,8 @@ static int read_head(const char **kind, const char **hook, const json_t *head, c
     const json_t *val;
     json_object_foreach((json_t *)ann, key, val)
     {
-        if (!json_is_string(val) && !json_is_null(val))
-            return ks_error_set(KS_EINVALID,
-                                "%s:%zu: YAML parse error: error unmarshaling JSON: annotation "
-                                "%s is not a string",
-                                path, line, key);
+        if (!is_scalar(val))
+            return head_error(path, line, "every annotation");
     }
     const json_t *h = json_object_get(ann, HOOK_ANNOTATION);
     if (h)

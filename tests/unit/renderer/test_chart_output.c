@@ -146,9 +146,14 @@ static void test_build(void **state)
     build(&b, NULL, bad, 1, &o, KS_EINVALID);
     assert_non_null(strstr(ks_error_last(), "c/templates/bad.yaml:4:1: YAML parse error"));
     const struct ks_output_file badann[] = {
-        F("c/templates/x.yaml", "metadata:\n  annotations:\n    n: 5\n")};
+        F("c/templates/x.yaml", "metadata:\n  annotations:\n    n: [5]\n")};
     build(&b, NULL, badann, 1, &o, KS_EINVALID);
     assert_non_null(strstr(ks_error_last(), "c/templates/x.yaml"));
+    /* scalars become strings, as sigs.k8s.io/yaml converts them */
+    const struct ks_output_file numann[] = {
+        F("c/templates/x.yaml", "kind: A\nmetadata:\n  annotations:\n    n: 5\n")};
+    out = build(&b, NULL, numann, 1, &o, 0);
+    assert_non_null(strstr(out, "kind: A"));
     ks_buf_release(&b);
 }
 
