@@ -471,6 +471,82 @@ static void schema_validation(void **state)
     ks_values_chart_free(ch);
 }
 
+/* The quoted toJson line helm printed for a chart's Source in expected.txt. */
+static char *helm_values_line(const char *path, const char *source)
+{
+    char *doc = expected_doc(path, source);
+    const char *p = strstr(doc, "vals: ");
+    assert_non_null(p);
+    p += 6;
+    json_error_t jerr;
+    json_t *q = json_loadb(p, strcspn(p, "\n"), JSON_DECODE_ANY, &jerr);
+    assert_non_null(q);
+    char *s = strdup(json_string_value(q));
+    json_decref(q);
+    free(doc);
+    return s;
+}
+
+static void import_values_subchart_testdata(void **state)
+{
+    (void)state;
+    const char *src = SHARED "/helm-testdata-subchart/chart";
+    char path[1024];
+    struct ks_values_chart *root = ks_values_chart_new("subchart");
+    json_decref(root->values);
+    snprintf(path, sizeof(path), "%s/values.yaml", src);
+    root->values = read_yaml(path);
+    struct ks_values_chart *a = ks_values_chart_new("subcharta");
+    json_decref(a->values);
+    snprintf(path, sizeof(path), "%s/charts/subchartA/values.yaml", src);
+    a->values = read_yaml(path);
+    a->deps_undeclared = true;
+    ks_values_chart_add_import(a, "SCAdata", "imported-chartA");
+    ks_values_chart_add_import(a, "SCAdata", "overridden-chartA");
+    ks_values_chart_add_import(a, "SCAdata", "imported-chartA-B");
+    struct ks_values_chart *b = ks_values_chart_new("subchartb");
+    json_decref(b->values);
+    snprintf(path, sizeof(path), "%s/charts/subchartB/values.yaml", src);
+    b->values = read_yaml(path);
+    b->deps_undeclared = true;
+    ks_values_chart_add_import(b, "SCBdata", "imported-chartB");
+    ks_values_chart_add_import(b, "SCBdata", "imported-chartA-B");
+    ks_values_chart_add_import(b, "exports.SCBexported2", "exports.SCBexported2");
+    ks_values_chart_add_import(b, "exports.configmap", "");
+    ks_values_chart_add_import(b, "exports.SCBexported1", "");
+    assert_int_equal(ks_values_chart_add_dep(root, a), 0);
+    assert_int_equal(ks_values_chart_add_dep(root, b), 0);
+
+    json_t *user = json_object();
+    assert_int_equal(ks_values_parse_set(user, KS_VALUES_SET, "configmap.enabled=true", NULL, NULL),
+                     0);
+    assert_int_equal(ks_values_parse_set(user, KS_VALUES_SET, "subchartb.enabled=true", NULL, NULL),
+                     0);
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_process_imports(root, NULL), 0);
+    assert_int_equal(ks_values_coalesce(&vals, root, user, NULL), 0);
+
+    const char *exp = DATA "/import-values/expected.txt";
+    struct {
+        const char *source;
+        const json_t *v;
+    } checks[] = {
+        {"subchart/templates/v.yaml", vals},
+        {"subchart/charts/subcharta/templates/v.yaml", json_object_get(vals, "subcharta")},
+        {"subchart/charts/subchartb/templates/v.yaml", json_object_get(vals, "subchartb")},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char *want = helm_values_line(exp, checks[i].source);
+        char *got = to_json(checks[i].v);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+    }
+    json_decref(vals);
+    json_decref(user);
+    ks_values_chart_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +557,7 @@ int main(void)
         cmocka_unit_test(issue_9027_globals_and_nulls),
         cmocka_unit_test(null_deletion_rules),
         cmocka_unit_test(schema_validation),
+        cmocka_unit_test(import_values_subchart_testdata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
