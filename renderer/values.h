@@ -89,8 +89,9 @@ struct ks_values_chart {
     struct ks_values_import *imports;
     size_t nimports;
     /* dependencies[].name in the parent's Chart.yaml when it differs from
-     * name (an alias): helm 3.17 looks import-values up under this name,
-     * not the alias. NULL = name. Owned. */
+     * name (an alias). Informational only: measured with helm 3.17.1,
+     * import-values are looked up under the alias (name), so the values
+     * stage does not use this field. NULL = name. Owned. */
     char *dep_name;
     /* Chart.yaml declares no dependencies (subcharts only sit in charts/):
      * helm then leaves this chart's values untouched by the import stage. */

@@ -358,7 +358,8 @@ static int process_import_values(struct coalescer *c, struct ks_values_chart *ch
         goto done;
     for (size_t i = 0; i < ch->ndeps; i++) {
         const struct ks_values_chart *d = ch->deps[i];
-        const char *dname = d->dep_name ? d->dep_name : d->name;
+        /* helm 3.17 finds an aliased dependency's values under the alias */
+        const char *dname = d->name;
         for (size_t k = 0; k < d->nimports; k++) {
             const struct ks_values_import *im = &d->imports[k];
             char *path = ks_strdupf("%s.%s", dname, im->child);

@@ -547,6 +547,29 @@ static void import_values_subchart_testdata(void **state)
     ks_values_chart_free(root);
 }
 
+/* Measured with helm 3.17.1: dependency "sub" with alias "foo" and
+ * import-values child data -> parent imp gives {"foo":{"data":{"x":1},
+ * "global":{}},"imp":{"x":1}}: the import is found under the alias. */
+static void import_values_with_alias(void **state)
+{
+    (void)state;
+    struct ks_values_chart *root = ks_values_chart_new("top");
+    struct ks_values_chart *sub = ks_values_chart_new("foo");
+    sub->dep_name = strdup("sub");
+    sub->deps_undeclared = true;
+    json_object_set_new(sub->values, "data", json_pack("{s:f}", "x", 1.0));
+    ks_values_chart_add_import(sub, "data", "imp");
+    ks_values_chart_add_dep(root, sub);
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_process_imports(root, NULL), 0);
+    assert_int_equal(ks_values_coalesce(&vals, root, NULL, NULL), 0);
+    char *got = to_json(vals);
+    assert_string_equal(got, "{\"foo\":{\"data\":{\"x\":1},\"global\":{}},\"imp\":{\"x\":1}}");
+    free(got);
+    json_decref(vals);
+    ks_values_chart_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +581,7 @@ int main(void)
         cmocka_unit_test(null_deletion_rules),
         cmocka_unit_test(schema_validation),
         cmocka_unit_test(import_values_subchart_testdata),
+        cmocka_unit_test(import_values_with_alias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
