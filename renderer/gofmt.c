@@ -642,7 +642,8 @@ static void fmt_value(struct ks_buf *out, const json_t *v, const struct spec *sp
         const char *key;
         json_t *val;
         json_object_foreach((json_t *)v, key, val) keys[k++] = key;
-        qsort(keys, n, sizeof(*keys), key_cmp);
+        if (n > 1)
+            qsort(keys, n, sizeof(*keys), key_cmp);
         ks_buf_puts(out, "map[");
         for (size_t i = 0; i < n; i++) {
             if (i)
