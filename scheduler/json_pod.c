@@ -1,0 +1,291 @@
+/*
+ * json_pod.c: a Kubernetes Pod object -> ks_sched_pod_add. Reads what the
+ * default scheduler looks at: metadata (name, namespace, labels, the
+ * controller ownerReference), spec.nodeName, spec.priority or
+ * spec.priorityClassName (resolved through ks_sched_priority_class_set;
+ * an unknown class is an error, as admission would reject it),
+ * terminationGracePeriodSeconds, containers (requests, image, hostPorts),
+ * nodeSelector, affinity (node, pod, anti), tolerations and
+ * topologySpreadConstraints. Init containers and pod overhead are not
+ * counted.
+ */
+#include "scheduler/internal.h"
+#include "scheduler/json_adapt.h"
+#include "core/error.h"
+#include "core/jsonpath.h"
+#include "core/quantity.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int request(bool *has, int64_t *out, const json_t *c, const char *name, bool milli)
+{
+    json_t *req = json_object_get(json_object_get(c, "resources"), "requests");
+    json_t *v = json_is_object(req) ? json_object_get(req, name) : NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    int rc = milli ? ks_quantity_json_milli(out, v) : ks_quantity_json_value(out, v);
+    if (rc)
+        return ks_error_wrap(rc, "resources.requests.%s", name);
+    *has = true;
+    return 0;
+}
+
+static int container_ports(struct ks_sched_port **ports, size_t *nports, const json_t *c,
+                           const char *at)
+{
+    json_t *arr;
+    size_t n;
+    int rc = ja_array(&arr, &n, c, "ports", at);
+    for (size_t j = 0; !rc && j < n; j++) {
+        json_t *p = json_array_get(arr, j);
+        int64_t hp = 0;
+        if ((rc = ks_json_get_int_range(&hp, p, "hostPort", false, 0, 65535)))
+            return ks_error_wrap(rc, "%s.ports[%zu]", at, j);
+        if (!hp)
+            continue;
+        if (*nports >= KS_SCHED_MAX_ITEMS)
+            return ks_error_set(KS_ELIMIT, "%s: more than %d host ports", at, KS_SCHED_MAX_ITEMS);
+        struct ks_sched_port *o = &(*ports)[(*nports)++];
+        o->host_port = (int32_t)hp;
+        if ((rc = ks_json_get_string(&o->protocol, p, "protocol", false)) ||
+            (rc = ks_json_get_string(&o->host_ip, p, "hostIP", false)))
+            return ks_error_wrap(rc, "%s.ports[%zu]", at, j);
+    }
+    return rc;
+}
+
+static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+{
+    json_t *arr;
+    size_t n;
+    int rc = ja_array(&arr, &n, pod, "spec.containers", "pod");
+    struct ks_sched_container *c = rc ? NULL : arena_alloc(a, n, sizeof(*c));
+    struct ks_sched_port *ports = c ? arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports)) : NULL;
+    if (rc || !ports)
+        return rc ? rc : KS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        char at[64];
+        snprintf(at, sizeof(at), "spec.containers[%zu]", i);
+        if ((rc = ks_json_get_string(&c[i].image, e, "image", false)) ||
+            (rc = request(&c[i].has_cpu, &c[i].cpu_milli, e, "cpu", true)) ||
+            (rc = request(&c[i].has_memory, &c[i].memory, e, "memory", false)))
+            return ks_error_wrap(rc, "%s", at);
+        if ((rc = container_ports(&ports, &spec->nports, e, at)))
+            return rc;
+    }
+    spec->containers = c;
+    spec->ncontainers = n;
+    spec->ports = ports;
+    return 0;
+}
+
+static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+{
+    json_t *terms, *prefs;
+    size_t nt, np;
+    int rc;
+    const char *req = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+                      "nodeSelectorTerms";
+    const char *pref = "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution";
+    if ((rc = ja_array(&terms, &nt, pod, req, "pod")) ||
+        (rc = ja_array(&prefs, &np, pod, pref, "pod")))
+        return rc;
+    struct ks_sched_node_term *t = arena_alloc(a, nt, sizeof(*t));
+    struct ks_sched_pref_term *p = arena_alloc(a, np, sizeof(*p));
+    if (!t || !p)
+        return KS_ENOMEM;
+    for (size_t i = 0; i < nt; i++) {
+        char at[160];
+        snprintf(at, sizeof(at), "%s[%zu]", req, i);
+        if ((rc = ja_node_term(&t[i], a, json_array_get(terms, i), at)))
+            return rc;
+    }
+    for (size_t i = 0; i < np; i++) {
+        char at[160];
+        int64_t w = 0;
+        json_t *e = json_array_get(prefs, i), *term = NULL;
+        snprintf(at, sizeof(at), "%s[%zu]", pref, i);
+        if ((rc = ks_json_get_int_range(&w, e, "weight", true, 1, 100)) ||
+            (rc = ks_json_get_object(&term, e, "preference", true)))
+            return ks_error_wrap(rc, "%s", at);
+        p[i].weight = (int32_t)w;
+        if ((rc = ja_node_term(&p[i].term, a, term, at)))
+            return rc;
+    }
+    spec->required = t;
+    spec->nrequired = nt;
+    spec->preferred = p;
+    spec->npreferred = np;
+    return 0;
+}
+
+static int pod_terms(const struct ks_sched_pod_term **out, size_t *nout, struct arena *a,
+                     const json_t *pod, const char *kind)
+{
+    char path[128];
+    json_t *arr;
+    size_t n;
+    int rc;
+    snprintf(path, sizeof(path), "spec.affinity.%s.requiredDuringSchedulingIgnoredDuringExecution",
+             kind);
+    if ((rc = ja_array(&arr, &n, pod, path, "pod")))
+        return rc;
+    struct ks_sched_pod_term *t = arena_alloc(a, n, sizeof(*t));
+    if (!t)
+        return KS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char at[192];
+        json_t *e = json_array_get(arr, i), *ns;
+        size_t nns;
+        snprintf(at, sizeof(at), "%s[%zu]", path, i);
+        if ((rc = ks_json_get_string(&t[i].topology_key, e, "topologyKey", true)) ||
+            (rc = ja_array(&ns, &nns, e, "namespaces", at)))
+            return ks_error_wrap(rc, "%s", at);
+        if ((rc = ja_selector(&t[i].selector, a, json_object_get(e, "labelSelector"), at)))
+            return rc;
+        const char **names = arena_alloc(a, nns, sizeof(char *));
+        if (!names)
+            return KS_ENOMEM;
+        for (size_t j = 0; j < nns; j++)
+            if (!(names[j] = json_string_value(json_array_get(ns, j))))
+                return ks_error_set(KS_EINVALID, "%s.namespaces[%zu]: expected a string", at, j);
+        t[i].namespaces = names;
+        t[i].nnamespaces = nns;
+    }
+    *out = t;
+    *nout = n;
+    return 0;
+}
+
+static int tolerations(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+{
+    json_t *arr;
+    size_t n;
+    int rc = ja_array(&arr, &n, pod, "spec.tolerations", "pod");
+    struct ks_sched_toleration *t = rc ? NULL : arena_alloc(a, n, sizeof(*t));
+    if (rc || !t)
+        return rc ? rc : KS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *op = NULL, *effect = NULL;
+        char at[64];
+        snprintf(at, sizeof(at), "spec.tolerations[%zu]", i);
+        if ((rc = ks_json_get_string(&t[i].key, e, "key", false)) ||
+            (rc = ks_json_get_string(&op, e, "operator", false)) ||
+            (rc = ks_json_get_string(&t[i].value, e, "value", false)) ||
+            (rc = ks_json_get_string(&effect, e, "effect", false)))
+            return ks_error_wrap(rc, "%s", at);
+        if (op && strcmp(op, "Exists") && strcmp(op, "Equal"))
+            return ks_error_set(KS_EINVALID, "%s.operator: unknown operator \"%s\"", at, op);
+        t[i].exists = op && strcmp(op, "Exists") == 0;
+        if ((rc = ks_sched_json_effect(&t[i].effect, effect, at)))
+            return rc;
+    }
+    spec->tolerations = t;
+    spec->ntolerations = n;
+    return 0;
+}
+
+static int spread(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+{
+    json_t *arr;
+    size_t n;
+    int rc = ja_array(&arr, &n, pod, "spec.topologySpreadConstraints", "pod");
+    struct ks_sched_spread *c = rc ? NULL : arena_alloc(a, n, sizeof(*c));
+    if (rc || !c)
+        return rc ? rc : KS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *when = NULL;
+        int64_t skew = 0;
+        char at[64];
+        snprintf(at, sizeof(at), "spec.topologySpreadConstraints[%zu]", i);
+        if ((rc = ks_json_get_int_range(&skew, e, "maxSkew", true, 1, INT32_MAX)) ||
+            (rc = ks_json_get_string(&c[i].topology_key, e, "topologyKey", true)) ||
+            (rc = ks_json_get_string(&when, e, "whenUnsatisfiable", true)))
+            return ks_error_wrap(rc, "%s", at);
+        if (strcmp(when, "DoNotSchedule") && strcmp(when, "ScheduleAnyway"))
+            return ks_error_set(KS_EINVALID, "%s.whenUnsatisfiable: unknown value \"%s\"", at,
+                                when);
+        c[i].max_skew = (int32_t)skew;
+        c[i].hard = strcmp(when, "DoNotSchedule") == 0;
+        if ((rc = ja_selector(&c[i].selector, a, json_object_get(e, "labelSelector"), at)))
+            return rc;
+    }
+    spec->spread = c;
+    spec->nspread = n;
+    return 0;
+}
+
+static int owner(struct ks_sched_pod_spec *spec, const json_t *pod)
+{
+    json_t *arr;
+    size_t n;
+    int rc = ja_array(&arr, &n, pod, "metadata.ownerReferences", "pod");
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool controller = false;
+        json_t *e = json_array_get(arr, i);
+        if ((rc = ks_json_get_bool(&controller, e, "controller", false)))
+            return ks_error_wrap(rc, "metadata.ownerReferences[%zu]", i);
+        if (controller && (rc = ks_json_get_string(&spec->owner_uid, e, "uid", true)))
+            return ks_error_wrap(rc, "metadata.ownerReferences[%zu]", i);
+    }
+    return rc;
+}
+
+static int priority(struct ks_sched_pod_spec *spec, const struct ks_sched *s, const json_t *pod)
+{
+    const char *cls = NULL;
+    int64_t prio = 0;
+    json_t *v = NULL;
+    int rc;
+    if ((rc = ks_json_lookup(&v, pod, "spec.priority")))
+        return rc;
+    if (v) {
+        rc = ks_json_get_int_range(&prio, pod, "spec.priority", true, INT32_MIN, INT32_MAX);
+        spec->priority = (int32_t)prio;
+        return rc;
+    }
+    if ((rc = ks_json_get_string(&cls, pod, "spec.priorityClassName", false)) || !cls || !*cls)
+        return rc;
+    uint32_t id = strtab_find(&s->st, cls);
+    for (uint32_t i = 0; id && i < s->npclasses; i++) {
+        if (s->pclasses[i].name == id) {
+            spec->priority = s->pclasses[i].value;
+            return 0;
+        }
+    }
+    return ks_error_set(KS_EINVALID, "spec.priorityClassName: no priority class named \"%s\"", cls);
+}
+
+int ks_sched_pod_add_json(uint32_t *out, struct ks_sched *s, const json_t *pod)
+{
+    struct arena a = {0};
+    struct ks_sched_pod_spec spec = {.grace_seconds = -1};
+    json_t *labels = NULL, *sel = NULL;
+    int rc;
+    if ((rc = ks_json_get_string(&spec.name, pod, "metadata.name", true)) ||
+        (rc = ks_json_get_string(&spec.namespace_, pod, "metadata.namespace", false)) ||
+        (rc = ks_json_get_object(&labels, pod, "metadata.labels", false)) ||
+        (rc = ks_json_get_string(&spec.node_name, pod, "spec.nodeName", false)) ||
+        (rc = ks_json_get_int_range(&spec.grace_seconds, pod, "spec.terminationGracePeriodSeconds",
+                                    false, 0, INT32_MAX)) ||
+        (rc = ks_json_get_object(&sel, pod, "spec.nodeSelector", false)))
+        goto done;
+    if ((rc = owner(&spec, pod)) || (rc = priority(&spec, s, pod)) ||
+        (rc = ja_kv_map(&spec.labels, &spec.nlabels, &a, labels, "metadata.labels")) ||
+        (rc = ja_kv_map(&spec.node_selector, &spec.nnode_selector, &a, sel, "spec.nodeSelector")) ||
+        (rc = containers(&spec, &a, pod)) || (rc = node_affinity(&spec, &a, pod)) ||
+        (rc = pod_terms(&spec.affinity, &spec.naffinity, &a, pod, "podAffinity")) ||
+        (rc = pod_terms(&spec.anti_affinity, &spec.nanti_affinity, &a, pod, "podAntiAffinity")) ||
+        (rc = tolerations(&spec, &a, pod)) || (rc = spread(&spec, &a, pod)))
+        goto done;
+    rc = ks_sched_pod_add(out, s, &spec);
+done:
+    if (rc && spec.name)
+        ks_error_wrap(rc, "pod %s", spec.name);
+    arena_release(&a);
+    return rc;
+}
