@@ -1,0 +1,384 @@
+/*
+ * crypto.c: Sprig's certificate functions on OpenSSL: genPrivateKey (rsa
+ * 4096, ecdsa P-256, ed25519), genCA, genSelfSignedCert, genSignedCert and
+ * buildCustomCert. Certificates carry what Go's x509 package writes for
+ * Sprig's templates: a random 128-bit serial, CN-only subject, validity
+ * from now for daysValid days, critical key usage (digitalSignature,
+ * keyEncipherment, plus keyCertSign for CAs), serverAuth+clientAuth
+ * extended usage, critical basic constraints, SANs for the given IPs and
+ * DNS names, SHA-256 RSA signatures over 2048-bit keys, PEM output with
+ * "RSA PRIVATE KEY" (PKCS#1) keys. A certificate value is an object
+ * {"Cert": pem, "Key": pem}, as Sprig's struct prints and indexes.
+ */
+#include "renderer/funcs/funcs.h"
+
+#include <arpa/inet.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "core/error.h"
+
+#define CERT_KEY_BITS 2048
+#define MAX_DAYS 3650000LL
+
+static int ssl_error(struct ks_tpl_call *call, const char *what)
+{
+    return ks_tpl_call_error(call, KS_ERROR, "%s failed", what);
+}
+
+/* PEM text of a private key in Go's encoding for its type. */
+static char *key_pem(EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *res = NULL, *data;
+    if (!bio)
+        return NULL;
+    int ok = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519
+                 ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                 : PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0, NULL, NULL);
+    long n = BIO_get_mem_data(bio, &data);
+    if (ok && n > 0) {
+        res = malloc((size_t)n + 1);
+        if (res) {
+            memcpy(res, data, (size_t)n);
+            res[n] = '\0';
+        }
+    }
+    BIO_free(bio);
+    return res;
+}
+
+static char *cert_pem(X509 *x)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *res = NULL, *data;
+    if (!bio)
+        return NULL;
+    int ok = PEM_write_bio_X509(bio, x);
+    long n = BIO_get_mem_data(bio, &data);
+    if (ok && n > 0) {
+        res = malloc((size_t)n + 1);
+        if (res) {
+            memcpy(res, data, (size_t)n);
+            res[n] = '\0';
+        }
+    }
+    BIO_free(bio);
+    return res;
+}
+
+int ks_funcs_gen_private_key(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                             size_t nargs)
+{
+    const char *typ;
+    size_t n;
+    EVP_PKEY *key = NULL;
+    int rc = ks_funcs_arg_str(&typ, &n, call, args[0]);
+    if (rc)
+        return rc;
+    if (strcmp(typ, "rsa") == 0)
+        key = EVP_RSA_gen(4096);
+    else if (strcmp(typ, "ecdsa") == 0)
+        key = EVP_EC_gen("P-256");
+    else if (strcmp(typ, "ed25519") == 0)
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    else if (strcmp(typ, "dsa") == 0)
+        return ks_tpl_call_error(call, KS_EINVALID, "dsa keys are not supported by this renderer");
+    else /* Sprig returns this text as the function's result */
+        return ks_funcs_ret(out, call, json_sprintf("Unknown type %s", typ));
+    if (!key)
+        return ssl_error(call, "key generation");
+    char *pem = key_pem(key);
+    EVP_PKEY_free(key);
+    if (!pem)
+        return ks_funcs_nomem(call);
+    rc = ks_funcs_ret(out, call, json_string(pem));
+    free(pem);
+    return rc;
+}
+
+static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+    if (!ext)
+        return -1;
+    int ok = X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok ? 0 : -1;
+}
+
+/* Builds the subjectAltName value ("DNS:a, IP:1.2.3.4") after checking
+ * the lists as Sprig does. */
+static int san_value(struct ks_buf *b, struct ks_tpl_call *call, const json_t *ips,
+                     const json_t *dns)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ips, i, v)
+    {
+        if (!json_is_string(v)) {
+            struct ks_buf t;
+            ks_buf_init(&t, 4096);
+            ks_funcs_strval(&t, v);
+            int rc = ks_tpl_call_error(call, KS_EINVALID, "error parsing ip: %s is not a string",
+                                       ks_buf_data(&t));
+            ks_buf_release(&t);
+            return rc;
+        }
+    }
+    json_array_foreach(dns, i, v)
+    {
+        if (!json_is_string(v)) {
+            struct ks_buf t;
+            ks_buf_init(&t, 4096);
+            ks_funcs_strval(&t, v);
+            int rc = ks_tpl_call_error(call, KS_EINVALID,
+                                       "error processing alternate dns name: %s is not a string",
+                                       ks_buf_data(&t));
+            ks_buf_release(&t);
+            return rc;
+        }
+    }
+    /* Go writes DNS names before IP addresses */
+    json_array_foreach(dns, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (strpbrk(s, ",\n") || !*s)
+            continue;
+        ks_buf_printf(b, "%sDNS:%s", b->len ? "," : "", s);
+    }
+    json_array_foreach(ips, i, v)
+    {
+        unsigned char addr[16];
+        const char *s = json_string_value(v);
+        if (inet_pton(AF_INET, s, addr) != 1 && inet_pton(AF_INET6, s, addr) != 1)
+            continue; /* net.ParseIP gives nil: no usable address */
+        ks_buf_printf(b, "%sIP:%s", b->len ? "," : "", s);
+    }
+    return ks_buf_error(b) ? ks_funcs_buf_error(call, b) : 0;
+}
+
+struct cert_req {
+    const char *cn;
+    const json_t *ips, *dns;
+    long long days;
+    bool is_ca;
+    X509 *issuer; /* NULL = self-signed */
+    EVP_PKEY *issuer_key;
+};
+
+/* Issues a certificate for key per req; new X509 in *out. */
+static int issue(X509 **out, struct ks_tpl_call *call, const struct cert_req *req, EVP_PKEY *key)
+{
+    int rc = 0;
+    struct ks_buf san;
+    ks_buf_init(&san, 1 << 20);
+    X509 *x = X509_new();
+    BIGNUM *bn = BN_new(), *range = BN_new();
+    if (!x || !bn || !range) {
+        rc = ks_funcs_nomem(call);
+        goto done;
+    }
+    if (req->days < -MAX_DAYS || req->days > MAX_DAYS) {
+        rc = ks_tpl_call_error(call, KS_ELIMIT, "daysValid %lld is outside +-%lld days", req->days,
+                               MAX_DAYS);
+        goto done;
+    }
+    if ((rc = san_value(&san, call, req->ips, req->dns)) != 0)
+        goto done;
+    if (!X509_set_version(x, 2) || !BN_one(range) || !BN_lshift(range, range, 128) ||
+        !BN_rand_range(bn, range) || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+        !X509_time_adj_ex(X509_getm_notAfter(x), (int)req->days, 0, NULL) ||
+        !X509_set_pubkey(x, key) ||
+        !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)req->cn, -1, -1, 0) ||
+        !X509_set_issuer_name(x, req->issuer ? X509_get_subject_name(req->issuer)
+                                             : X509_get_subject_name(x))) {
+        rc = ssl_error(call, "certificate construction");
+        goto done;
+    }
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, req->issuer ? req->issuer : x, x, NULL, NULL, 0);
+    if (add_ext(x, &ctx, NID_key_usage,
+                req->is_ca ? "critical,digitalSignature,keyEncipherment,keyCertSign"
+                           : "critical,digitalSignature,keyEncipherment") ||
+        add_ext(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth") ||
+        add_ext(x, &ctx, NID_basic_constraints,
+                req->is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
+        (req->is_ca && add_ext(x, &ctx, NID_subject_key_identifier, "hash")) ||
+        (req->issuer && X509_get_ext_by_NID(req->issuer, NID_subject_key_identifier, -1) >= 0 &&
+         add_ext(x, &ctx, NID_authority_key_identifier, "keyid")) ||
+        (san.len && add_ext(x, &ctx, NID_subject_alt_name, ks_buf_data(&san)))) {
+        rc = ssl_error(call, "certificate extensions");
+        goto done;
+    }
+    if (!X509_sign(x, req->issuer_key ? req->issuer_key : key, EVP_sha256())) {
+        rc = ssl_error(call, "certificate signing");
+        goto done;
+    }
+    *out = x;
+    x = NULL;
+done:
+    X509_free(x);
+    BN_free(bn);
+    BN_free(range);
+    ks_buf_release(&san);
+    return rc;
+}
+
+static int cert_result(json_t **out, struct ks_tpl_call *call, X509 *x, EVP_PKEY *key)
+{
+    char *c = cert_pem(x), *k = key_pem(key);
+    int rc;
+    if (!c || !k)
+        rc = ks_funcs_nomem(call);
+    else
+        rc = ks_funcs_ret(out, call, json_pack("{s:s,s:s}", "Cert", c, "Key", k));
+    free(c);
+    free(k);
+    return rc;
+}
+
+static int generate(json_t **out, struct ks_tpl_call *call, struct cert_req *req)
+{
+    X509 *x = NULL;
+    EVP_PKEY *key = EVP_RSA_gen(CERT_KEY_BITS);
+    if (!key)
+        return ssl_error(call, "key generation");
+    int rc = issue(&x, call, req, key);
+    if (rc == 0)
+        rc = cert_result(out, call, x, key);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+int ks_funcs_gen_ca(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    const char *cn;
+    size_t n;
+    long long days;
+    int rc;
+    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
+        (rc = ks_funcs_arg_int(&days, call, args[1])))
+        return rc;
+    json_t *empty = json_array();
+    if (!empty)
+        return ks_funcs_nomem(call);
+    struct cert_req req = {cn, empty, empty, days, true, NULL, NULL};
+    rc = generate(out, call, &req);
+    json_decref(empty);
+    return rc;
+}
+
+int ks_funcs_gen_self_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                                  size_t nargs)
+{
+    const char *cn;
+    size_t n;
+    long long days;
+    json_t *ips, *dns;
+    int rc;
+    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
+        (rc = ks_funcs_arg_list(&ips, call, args[1])) ||
+        (rc = ks_funcs_arg_list(&dns, call, args[2])) ||
+        (rc = ks_funcs_arg_int(&days, call, args[3])))
+        return rc;
+    struct cert_req req = {cn, ips, dns, days, false, NULL, NULL};
+    return generate(out, call, &req);
+}
+
+/* Reads a CA object's PEM members. */
+static int load_ca(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const json_t *ca)
+{
+    json_t *c = json_object_get(ca, "Cert"), *k = json_object_get(ca, "Key");
+    if (!json_is_object(ca) || !json_is_string(c) || !json_is_string(k))
+        return ks_tpl_call_error(call, KS_EINVALID,
+                                 "wrong type for value; expected sprig.certificate; got %s",
+                                 ks_funcs_gotype(ca));
+    BIO *bio = BIO_new_mem_buf(json_string_value(c), (int)json_string_length(c));
+    *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!*cert)
+        return ks_tpl_call_error(call, KS_EINVALID, "unable to decode certificate");
+    bio = BIO_new_mem_buf(json_string_value(k), (int)json_string_length(k));
+    *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!*key) {
+        X509_free(*cert);
+        *cert = NULL;
+        return ks_tpl_call_error(call, KS_EINVALID, "unable to decode key");
+    }
+    return 0;
+}
+
+int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                             size_t nargs)
+{
+    const char *cn;
+    size_t n;
+    long long days;
+    json_t *ips, *dns;
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    int rc;
+    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
+        (rc = ks_funcs_arg_list(&ips, call, args[1])) ||
+        (rc = ks_funcs_arg_list(&dns, call, args[2])) ||
+        (rc = ks_funcs_arg_int(&days, call, args[3])) ||
+        (rc = load_ca(&ca, &ca_key, call, args[4])))
+        return rc;
+    struct cert_req req = {cn, ips, dns, days, false, ca, ca_key};
+    rc = generate(out, call, &req);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    return rc;
+}
+
+/* buildCustomCert b64cert b64key: decodes both and checks they parse. */
+int ks_funcs_build_custom_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                               size_t nargs)
+{
+    static const char *const what[2] = {"certificate", "private key"};
+    const char *s;
+    size_t n;
+    struct ks_buf dec[2];
+    json_t *ca = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    int rc = 0;
+    ks_buf_init(&dec[0], KS_FUNCS_MAX_OUTPUT);
+    ks_buf_init(&dec[1], KS_FUNCS_MAX_OUTPUT);
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if ((rc = ks_funcs_arg_str(&s, &n, call, args[i])) != 0)
+            break;
+        if (ks_funcs_b64_decode(&dec[i], s, n) >= 0)
+            rc = ks_tpl_call_error(call, KS_EINVALID, "unable to decode base64 %s", what[i]);
+        else if (ks_buf_error(&dec[i]))
+            rc = ks_funcs_buf_error(call, &dec[i]);
+    }
+    if (rc)
+        goto done;
+    ca = json_pack("{s:s%,s:s%}", "Cert", ks_buf_data(&dec[0]), dec[0].len, "Key",
+                   ks_buf_data(&dec[1]), dec[1].len);
+    if (!ca) {
+        rc = ks_funcs_nomem(call);
+        goto done;
+    }
+    if ((rc = load_ca(&x, &k, call, ca)) == 0)
+        *out = json_incref(ca);
+done:
+    json_decref(ca);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    ks_buf_release(&dec[0]);
+    ks_buf_release(&dec[1]);
+    return rc;
+}
