@@ -53,6 +53,17 @@ int ja_array(json_t **out, size_t *n, const json_t *root, const char *path, cons
     return 0;
 }
 
+int ja_items(json_t **arr, size_t *n, void *items, size_t elem, struct arena *a, const json_t *root,
+             const char *path, const char *where)
+{
+    int rc = ja_array(arr, n, root, path, where);
+    void *p = rc ? NULL : arena_alloc(a, *n, elem);
+    if (rc || !p)
+        return rc ? rc : KS_ENOMEM;
+    memcpy(items, &p, sizeof(p));
+    return 0;
+}
+
 int ja_kv_map(const struct ks_sched_kv **out, size_t *n, struct arena *a, const json_t *obj,
               const char *where)
 {

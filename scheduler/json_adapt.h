@@ -22,6 +22,9 @@ void arena_release(struct arena *a);
 
 /* Array at path (absent = empty) with at most KS_SCHED_MAX_ITEMS entries. */
 int ja_array(json_t **out, size_t *n, const json_t *root, const char *path, const char *where);
+/* ja_array plus an arena array of n items of elem bytes in *items. */
+int ja_items(json_t **arr, size_t *n, void *items, size_t elem, struct arena *a, const json_t *root,
+             const char *path, const char *where);
 /* An object of string values -> kv array. */
 int ja_kv_map(const struct ks_sched_kv **out, size_t *n, struct arena *a, const json_t *obj,
               const char *where);

@@ -49,10 +49,10 @@ static int node_taints(struct ks_sched_node_spec *spec, struct arena *a, const j
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, node, "spec.taints", "node");
-    struct ks_sched_taint *t = rc ? NULL : arena_alloc(a, n, sizeof(*t));
-    if (rc || !t)
-        return rc ? rc : KS_ENOMEM;
+    struct ks_sched_taint *t;
+    int rc = ja_items(&arr, &n, &t, sizeof(*t), a, node, "spec.taints", "node");
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         char at[64];
         const char *effect = NULL;

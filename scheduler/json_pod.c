@@ -59,9 +59,9 @@ static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const jso
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, pod, "spec.containers", "pod");
-    struct ks_sched_container *c = rc ? NULL : arena_alloc(a, n, sizeof(*c));
-    struct ks_sched_port *ports = c ? arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports)) : NULL;
+    struct ks_sched_container *c;
+    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, "spec.containers", "pod");
+    struct ks_sched_port *ports = rc ? NULL : arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports));
     if (rc || !ports)
         return rc ? rc : KS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -163,10 +163,10 @@ static int tolerations(struct ks_sched_pod_spec *spec, struct arena *a, const js
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, pod, "spec.tolerations", "pod");
-    struct ks_sched_toleration *t = rc ? NULL : arena_alloc(a, n, sizeof(*t));
-    if (rc || !t)
-        return rc ? rc : KS_ENOMEM;
+    struct ks_sched_toleration *t;
+    int rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, "spec.tolerations", "pod");
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(arr, i);
         const char *op = NULL, *effect = NULL;
@@ -192,10 +192,10 @@ static int spread(struct ks_sched_pod_spec *spec, struct arena *a, const json_t 
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, pod, "spec.topologySpreadConstraints", "pod");
-    struct ks_sched_spread *c = rc ? NULL : arena_alloc(a, n, sizeof(*c));
-    if (rc || !c)
-        return rc ? rc : KS_ENOMEM;
+    struct ks_sched_spread *c;
+    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, "spec.topologySpreadConstraints", "pod");
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(arr, i);
         const char *when = NULL;
