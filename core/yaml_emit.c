@@ -128,7 +128,9 @@ static bool plain_ok(const char *s, size_t len)
         if (c == '#' && i > 0 && s[i - 1] == ' ')
             return false;
     }
-    return !yaml11_special(s, len) && resolves_to_string(s, len);
+    /* only these first characters can start a typed plain scalar */
+    bool may_type = strchr("~nNtTfF+-.0123456789", c0) != NULL;
+    return !yaml11_special(s, len) && (!may_type || resolves_to_string(s, len));
 }
 
 /* Picks how to write a string; KS_EINVALID if it is not valid UTF-8. */
