@@ -208,7 +208,8 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
             goto done;
         }
     }
-    qsort(names, nnames, sizeof(*names), cmp_names);
+    if (nnames > 1)
+        qsort(names, nnames, sizeof(*names), cmp_names);
     for (size_t i = 0; i < nnames; i++) {
         char relp[PATH_MAX], full[PATH_MAX];
         int n1 = snprintf(relp, sizeof(relp), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);

@@ -397,8 +397,10 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
         if (rc < 0)
             goto done;
     }
-    qsort(manifests.v, manifests.n, sizeof(*manifests.v), cmp_entry);
-    qsort(hooks.v, hooks.n, sizeof(*hooks.v), cmp_entry);
+    if (manifests.n > 1)
+        qsort(manifests.v, manifests.n, sizeof(*manifests.v), cmp_entry);
+    if (hooks.n > 1)
+        qsort(hooks.v, hooks.n, sizeof(*hooks.v), cmp_entry);
 
     if (opts->include_crds)
         for (size_t i = 0; i < ncrds; i++) {
