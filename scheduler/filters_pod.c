@@ -9,9 +9,9 @@
  *
  * Spread counting follows kube-scheduler: only nodes that pass the pod's
  * nodeSelector/required node affinity and carry every hard constraint's
- * key count. When the pod has no node constraints every node qualifies and
- * the live per-domain counts are used directly; otherwise eligible counts
- * are summed per domain into scratch space.
+ * key count. When the pod has no node constraints and every node carries
+ * every hard key, all nodes qualify and the live per-domain counts are used
+ * directly; otherwise eligible counts are summed per domain into scratch.
  */
 #include "scheduler/internal.h"
 #include "core/error.h"
@@ -72,9 +72,14 @@ static int prefilter_spread(struct ks_sched *s, const struct spod *p)
     int rc;
     size_t need = 0;
     bool slow = pod_has_node_constraints(p);
-    for (uint32_t i = 0; i < p->nspread; i++)
-        if (p->spread[i].hard)
-            need += 2 * (size_t)s->slots[s->terms[p->spread[i].term]->slot].ndom;
+    for (uint32_t i = 0; i < p->nspread; i++) {
+        if (!p->spread[i].hard)
+            continue;
+        const struct keyslot *sl = &s->slots[s->terms[p->spread[i].term]->slot];
+        need += 2 * (size_t)sl->ndom;
+        /* the live counts are exact only when every node has every hard key */
+        slow = slow || sl->nodes_with_key != s->nlive;
+    }
     if ((rc = reserve_cycle(s, p, slow ? need : 0)))
         return rc;
     if (slow)

@@ -164,6 +164,7 @@ struct keyslot {
     uint32_t val_cap;
     uint32_t ndom, dom_cap;
     int32_t *dom_nodes; /* live nodes per domain */
+    uint32_t nodes_with_key;
 };
 
 /* An interned pod-matching rule: selector (or owner) + namespaces + key. */

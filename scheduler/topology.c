@@ -77,10 +77,14 @@ static int slot_place_node(bool *changed, struct ks_sched *s, uint32_t k, uint32
     uint32_t v = node->alive ? labels_get(node->labels, node->nlabels, sl->key) : 0;
     if (v && (rc = slot_domain(&dom, s, k, v)))
         return rc;
-    if (old >= 0)
+    if (old >= 0) {
         sl->dom_nodes[old]--;
-    if (dom >= 0)
+        sl->nodes_with_key--;
+    }
+    if (dom >= 0) {
         sl->dom_nodes[dom]++;
+        sl->nodes_with_key++;
+    }
     sl->node_dom[n] = dom;
     if (old != dom)
         *changed = true;
@@ -125,8 +129,10 @@ void slots_node_removed(struct ks_sched *s, uint32_t node)
 {
     for (uint32_t k = 0; k < s->nslots; k++) {
         struct keyslot *sl = &s->slots[k];
-        if (sl->node_dom[node] >= 0)
+        if (sl->node_dom[node] >= 0) {
             sl->dom_nodes[sl->node_dom[node]]--;
+            sl->nodes_with_key--;
+        }
         sl->node_dom[node] = -1;
     }
 }

@@ -258,6 +258,33 @@ static void spread_hostname_skew(void **state)
     ks_sched_free(s);
 }
 
+/* kube-scheduler counts only nodes carrying every hard key: a node without
+ * the zone label must not pull the hostname minimum down to 0. */
+static void spread_counts_nodes_with_all_keys(void **state)
+{
+    struct ks_sched *s = sched_mk(5);
+    struct ks_sched_kv za = {KS_SCHED_ZONE_KEY, "a"}, zb = {KS_SCHED_ZONE_KEY, "b"};
+    node_add(s, "a1", 4000, 4 * GI, &za, 1, NULL, 0);
+    node_add(s, "b1", 4000, 4 * GI, &zb, 1, NULL, 0);
+    node_add(s, "bare", 4000, 4 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_pod_spec pre = {
+        .name = "x-a", .labels = &app_web, .nlabels = 1, .node_name = "a1"};
+    pod_add(s, &pre);
+    pre.name = "x-b";
+    pre.node_name = "b1";
+    pod_add(s, &pre);
+    struct ks_sched_spread c[] = {
+        {1, KS_SCHED_ZONE_KEY, true, {.match_labels = &app_web, .nmatch_labels = 1}},
+        {1, KS_SCHED_HOSTNAME_KEY, true, {.match_labels = &app_web, .nmatch_labels = 1}}};
+    struct ks_sched_pod_spec p = {
+        .name = "new", .labels = &app_web, .nlabels = 1, .spread = c, .nspread = 2};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.status, KS_SCHED_BOUND);
+    assert_string_not_equal(r.node, "bare");
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +295,7 @@ int main(void)
         cmocka_unit_test(spread_with_ineligible_zones),
         cmocka_unit_test(spread_missing_label),
         cmocka_unit_test(spread_hostname_skew),
+        cmocka_unit_test(spread_counts_nodes_with_all_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
