@@ -1,0 +1,1 @@
+{{ define "x" }}{{ .a.b }}{{ end }}{{ include "x" . | len }}{{ template "x" . }}

@@ -1,0 +1,1 @@
+{{- if and .a (eq .n 1.5) -}} {{ index .m "k" }} {{- else if .s }}{{ slice .s 1 2 }}{{ end }}

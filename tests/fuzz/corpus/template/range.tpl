@@ -1,0 +1,1 @@
+{{ range $i, $v := .l }}{{ $i }}={{ $v | printf "%q" }}{{ else }}none{{ end }}
