@@ -178,6 +178,7 @@ struct term {
     uint32_t *ns; /* sorted */
     uint32_t nns;
     uint64_t hash;
+    uint32_t sel_pos;  /* index in ks_sched.sel_terms (selector terms only) */
     int32_t *node_cnt; /* matching bound pods per node slot */
     int32_t *dom_cnt;  /* ... per domain of slot */
     int32_t *dom_own;  /* bound pods owning this as required anti-affinity, per domain */
@@ -251,6 +252,13 @@ struct ks_sched {
     uint32_t nslots, slot_cap;
     struct term **terms;
     uint32_t nterms, term_cap;
+    /* Selector terms are scanned on every bind; owner terms (one pair per
+     * controller, from the default spreading) are looked up by owner and
+     * slot instead, so thousands of Deployments cost nothing per bind. */
+    uint32_t *sel_terms;
+    uint32_t nsel_terms, sel_terms_cap;
+    struct u64map owner_terms;  /* owner << 32 | slot -> term */
+    struct u64map term_by_hash; /* content hash -> a term with it */
     struct pclass *pclasses;
     uint32_t npclasses, pclass_cap;
     int32_t *image_nodes; /* per string id: live nodes reporting the image */

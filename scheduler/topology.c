@@ -177,10 +177,16 @@ static void term_count_pod(struct ks_sched *s, struct term *t, const struct spod
 void terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta)
 {
     const struct spod *p = &s->pods[pod];
-    for (uint32_t i = 0; i < s->nterms; i++) {
-        struct term *t = s->terms[i];
-        if (t && term_matches(s, t, p))
+    uint32_t id;
+    for (uint32_t i = 0; i < s->nsel_terms; i++) {
+        struct term *t = s->terms[s->sel_terms[i]];
+        if (term_matches(s, t, p))
             term_count_pod(s, t, p, delta);
+    }
+    for (uint32_t k = 0; p->owner && k < s->nslots; k++) {
+        if (u64map_get(&s->owner_terms, (uint64_t)p->owner << 32 | k, &id) &&
+            term_matches(s, s->terms[id], p))
+            term_count_pod(s, s->terms[id], p, delta);
     }
     for (uint32_t i = 0; i < p->nanti; i++) {
         struct term *t = s->terms[p->anti[i]];
@@ -284,6 +290,45 @@ static int term_compile(struct term *t, struct ks_sched *s, const struct ks_sche
     return 0;
 }
 
+/* Indexes a new term (id) by hash, and by owner or in the selector list. */
+static int term_register(struct ks_sched *s, struct term *t, uint32_t id)
+{
+    uint32_t other;
+    int rc;
+    if (!u64map_get(&s->term_by_hash, t->hash, &other) &&
+        (rc = u64map_put(&s->term_by_hash, t->hash, id)))
+        return rc;
+    if (t->owner)
+        rc = u64map_put(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot, id);
+    else
+        rc = grow_array((void **)&s->sel_terms, &s->sel_terms_cap, s->nsel_terms + 1,
+                        sizeof(uint32_t));
+    if (rc) {
+        if (u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
+            u64map_del(&s->term_by_hash, t->hash);
+        return rc;
+    }
+    if (t->owner)
+        return 0;
+    t->sel_pos = s->nsel_terms;
+    s->sel_terms[s->nsel_terms++] = id;
+    return 0;
+}
+
+static void term_unregister(struct ks_sched *s, struct term *t, uint32_t id)
+{
+    uint32_t other;
+    if (u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
+        u64map_del(&s->term_by_hash, t->hash);
+    if (t->owner) {
+        u64map_del(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot);
+        return;
+    }
+    uint32_t last = s->sel_terms[--s->nsel_terms];
+    s->sel_terms[t->sel_pos] = last;
+    s->terms[last]->sel_pos = t->sel_pos;
+}
+
 int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selector *sel,
                 uint32_t owner, uint32_t slot, uint32_t *ns, uint32_t nns)
 {
@@ -302,13 +347,18 @@ int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selecto
     if ((rc = term_compile(t, s, sel)))
         goto done;
     t->hash = term_hash(t);
-    uint32_t free_at = s->nterms;
+    uint32_t found, free_at = s->nterms;
+    if (u64map_get(&s->term_by_hash, t->hash, &found) && term_equal(s->terms[found], t)) {
+        s->terms[found]->refs++;
+        *out = found;
+        goto done;
+    }
     for (uint32_t i = 0; i < s->nterms; i++) {
         if (!s->terms[i]) {
             if (free_at == s->nterms)
                 free_at = i;
-        } else if (term_equal(s->terms[i], t)) {
-            s->terms[i]->refs++;
+        } else if (s->terms[i]->hash == t->hash && term_equal(s->terms[i], t)) {
+            s->terms[i]->refs++; /* a hash collision: found the slow way */
             *out = i;
             goto done;
         }
@@ -319,6 +369,8 @@ int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selecto
         goto done;
     if (free_at == s->nterms &&
         (rc = grow_array((void **)&s->terms, &s->term_cap, s->nterms + 1, sizeof(*s->terms))))
+        goto done;
+    if ((rc = term_register(s, t, free_at)))
         goto done;
     t->refs = 1;
     s->terms[free_at] = t;
@@ -338,6 +390,7 @@ void term_unref(struct ks_sched *s, uint32_t term)
 {
     struct term *t = s->terms[term];
     if (t && --t->refs == 0) {
+        term_unregister(s, t, term);
         term_free(t);
         s->terms[term] = NULL;
     }
@@ -345,6 +398,9 @@ void term_unref(struct ks_sched *s, uint32_t term)
 
 void terms_release(struct ks_sched *s)
 {
+    free(s->sel_terms);
+    u64map_release(&s->owner_terms);
+    u64map_release(&s->term_by_hash);
     for (uint32_t i = 0; i < s->nterms; i++) {
         term_free(s->terms[i]);
         s->terms[i] = NULL;

@@ -118,6 +118,43 @@ static void default_spreading_by_owner(void **state)
     ks_sched_free(s);
 }
 
+/* Hundreds of controllers: each one's replicas still spread, and deleting
+ * every pod of a controller drops its terms (re-adding works). */
+static void many_owners_spread(void **state)
+{
+    struct ks_sched *s = sched_mk(3);
+    char name[32], owner[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof(name), "n%d", i);
+        node_add(s, name, 64000, 256 * GI, NULL, 0, NULL, 0);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int o = 0; o < 300; o++) {
+            const char *seen[3];
+            snprintf(owner, sizeof(owner), "rs-%d", o);
+            for (int r = 0; r < 3; r++) {
+                snprintf(name, sizeof(name), "%s-%d", owner, r);
+                struct ks_sched_pod_spec p = {.name = name, .owner_uid = owner};
+                struct ks_sched_result res = place(s, &p, false);
+                assert_int_equal(res.status, KS_SCHED_BOUND);
+                seen[r] = res.node;
+                for (int k = 0; k < r; k++)
+                    assert_string_not_equal(seen[k], res.node);
+                ks_sched_result_release(&res);
+            }
+        }
+        for (int o = 0; o < 300; o++) {
+            for (int r = 0; r < 3; r++) {
+                uint32_t id;
+                snprintf(name, sizeof(name), "rs-%d-%d", o, r);
+                assert_int_equal(ks_sched_pod_find(&id, s, NULL, name), 0);
+                assert_int_equal(ks_sched_pod_remove(s, id), 0);
+            }
+        }
+    }
+    ks_sched_free(s);
+}
+
 static void soft_zone_spread(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -232,6 +269,7 @@ int main(void)
         cmocka_unit_test(preferred_node_affinity),
         cmocka_unit_test(default_spreading_by_owner),
         cmocka_unit_test(soft_zone_spread),
+        cmocka_unit_test(many_owners_spread),
         cmocka_unit_test(image_locality),
         cmocka_unit_test(sampling_and_rotation),
         cmocka_unit_test(explain_json),
