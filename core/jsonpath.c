@@ -71,7 +71,7 @@ int ks_json_lookup(json_t **out, const json_t *root, const char *path)
         }
         p += n;
         while (*p == '[') {
-            size_t idx, prefix = (size_t)(p - path);
+            size_t idx = 0, prefix = (size_t)(p - path);
             if ((rc = read_index(&idx, &p, path)))
                 return rc;
             if (cur && json_is_null(cur))
