@@ -1,0 +1,143 @@
+# tests/e2e/lib/common.sh: small helpers every e2e test sources.
+#
+# e2e tests are plain bash scripts run by ctest (one process per test, no
+# stdin, CI=true). They need the same few things again and again: a way to
+# fail loudly, a bounded retry loop (services come up asynchronously), a free
+# loopback port (tests run concurrently, so ports are picked, never fixed),
+# millisecond timings, and cleanup that runs even when a test fails or is
+# interrupted. Everything here is plain bash plus coreutils; nothing is
+# installed on the fly.
+#
+# Cleanup: ks_on_exit CMD... registers a cleanup command. The first call
+# installs one trap on EXIT, INT and TERM that runs the registered commands in
+# reverse order, exactly once. Tests must use ks_on_exit instead of their own
+# `trap ... EXIT`, which would replace this one.
+
+if [[ -n "${KS_E2E_COMMON_LOADED:-}" ]]; then
+  return 0
+fi
+KS_E2E_COMMON_LOADED=1
+
+# ks_log MSG...: one line on stderr, prefixed with the test's name, so output
+# of concurrent tests stays readable in ctest logs.
+ks_log() {
+  printf '[%s] %s\n' "${KS_TEST_NAME:-${0##*/}}" "$*" >&2
+}
+
+# ks_fail MSG...: print MSG and exit non-zero (the exit trap still cleans up).
+ks_fail() {
+  printf '[%s] FAIL: %s\n' "${KS_TEST_NAME:-${0##*/}}" "$*" >&2
+  exit 1
+}
+
+# ks_now_ms: wall-clock milliseconds since the epoch.
+ks_now_ms() {
+  local t
+  t=$(date +%s%N) || ks_fail "date +%s%N failed"
+  printf '%s\n' $((t / 1000000))
+}
+
+# ks_wait_for [-t SECONDS] [-i INTERVAL] CMD...: run CMD until it succeeds.
+# Returns 0 on success, 1 when SECONDS (default 30) pass first. CMD's output
+# is discarded; re-run it yourself if you need it for an error message.
+ks_wait_for() {
+  local timeout=30 interval=0.1
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      -t) timeout="$2"; shift 2 ;;
+      -i) interval="$2"; shift 2 ;;
+      --) shift; break ;;
+      *) break ;;
+    esac
+  done
+  [[ $# -gt 0 ]] || ks_fail "ks_wait_for: no command given"
+  [[ "$timeout" =~ ^[0-9]+$ ]] || ks_fail "ks_wait_for: timeout '$timeout' is not a whole number of seconds"
+  local deadline=$((SECONDS + timeout))
+  while true; do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep "$interval"
+  done
+}
+
+# ks_port_in_use PORT: true when something listens on 127.0.0.1:PORT (TCP),
+# or when a netavark port forward already claims it (those are iptables DNAT
+# rules, invisible to connect() until a container answers behind them).
+ks_port_in_use() {
+  local port="$1"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    return 0
+  fi
+  if command -v iptables >/dev/null 2>&1 &&
+    iptables -w -t nat -S 2>/dev/null | grep -Eq -- "--dport $port( |$)"; then
+    return 0
+  fi
+  return 1
+}
+
+# ks_free_port: print a TCP port on 127.0.0.1 that nothing uses right now.
+# Ports come from a range below the kernel's ephemeral range (32768+), so an
+# outgoing connection will not grab one between picking and binding; the
+# start is random so concurrent tests rarely try the same one. A port that is
+# free now can still be taken later: bind it soon.
+ks_free_port() {
+  local lo=20000 span=10000 tries=0 port
+  port=$((lo + (RANDOM * 32768 + RANDOM) % span))
+  while ((tries < 200)); do
+    if ! ks_port_in_use "$port"; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+    port=$((lo + (port - lo + 1) % span))
+    tries=$((tries + 1))
+  done
+  ks_fail "ks_free_port: no free port found after 200 tries in $lo-$((lo + span - 1))"
+}
+
+# Cleanup registry (see the header).
+KS_EXIT_HOOKS=()
+KS_EXIT_TRAP_SET=
+KS_EXIT_RUNNING=
+
+ks_run_exit_hooks() {
+  local status="$1" i
+  [[ -z "$KS_EXIT_RUNNING" ]] || return 0
+  KS_EXIT_RUNNING=1
+  for ((i = ${#KS_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+    eval "${KS_EXIT_HOOKS[$i]}" || status=1
+  done
+  return "$status"
+}
+
+ks_exit_trap() {
+  local status="$1" sig="$2" rc
+  # Ignore further INT/TERM while cleaning up: Ctrl-C and `timeout` signal the
+  # whole process group, often twice, and a half-done cleanup leaks
+  # containers and mounts. Cleanup steps have their own time limits.
+  trap '' INT TERM
+  trap - EXIT
+  rc=0
+  ks_run_exit_hooks "$status" || rc=$?
+  if [[ -n "$sig" ]]; then
+    ks_log "interrupted by SIG$sig"
+    exit $((128 + $(kill -l "$sig")))
+  fi
+  exit "$rc"
+}
+
+# ks_on_exit CMD...: run CMD (a quoted command line, eval'ed) at exit.
+ks_on_exit() {
+  local cmd
+  printf -v cmd '%q ' "$@"
+  KS_EXIT_HOOKS+=("$cmd")
+  if [[ -z "$KS_EXIT_TRAP_SET" ]]; then
+    trap 'ks_exit_trap $? ""' EXIT
+    trap 'ks_exit_trap 130 INT' INT
+    trap 'ks_exit_trap 143 TERM' TERM
+    KS_EXIT_TRAP_SET=1
+  fi
+}
