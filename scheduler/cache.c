@@ -21,7 +21,9 @@ static int scheduler_init_names(struct ks_sched *s)
     if ((rc = strtab_intern(&s->hostname_key, &s->st, KS_SCHED_HOSTNAME_KEY)) ||
         (rc = strtab_intern(&s->zone_key, &s->st, KS_SCHED_ZONE_KEY)) ||
         (rc = strtab_intern(&s->metadata_name, &s->st, "metadata.name")) ||
-        (rc = strtab_intern(&s->proto_tcp, &s->st, "TCP")))
+        (rc = strtab_intern(&s->proto_tcp, &s->st, "TCP")) ||
+        (rc = strtab_intern(&s->unsched_key, &s->st, "node.kubernetes.io/unschedulable")) ||
+        (rc = strtab_intern(&s->empty, &s->st, "")))
         return rc;
     return slot_get(&slot, s, s->hostname_key);
 }

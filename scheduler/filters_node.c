@@ -32,9 +32,8 @@ int filter_unschedulable(const struct ks_sched *s, const struct snode *n, const 
 {
     if (!n->unschedulable)
         return F_OK;
-    struct staint t = {strtab_find(&s->st, "node.kubernetes.io/unschedulable"),
-                       strtab_find(&s->st, ""), KS_SCHED_EFFECT_NO_SCHEDULE};
-    return t.key && tolerated(p, &t) ? F_OK : F_UNSCHEDULABLE;
+    struct staint t = {s->unsched_key, s->empty, KS_SCHED_EFFECT_NO_SCHEDULE};
+    return tolerated(p, &t) ? F_OK : F_UNSCHEDULABLE;
 }
 
 int filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg)

@@ -266,7 +266,7 @@ struct ks_sched {
     uint32_t nodes_with_images;
     uint64_t rng;
     uint32_t next_start;
-    uint32_t hostname_key, zone_key, metadata_name, proto_tcp;
+    uint32_t hostname_key, zone_key, metadata_name, proto_tcp, unsched_key, empty;
     /* scratch for one cycle */
     uint32_t *feasible;
     int64_t *raw[KS_SCHED_NSCORES];

@@ -107,6 +107,16 @@ static void tolerations(void **state)
 static void unschedulable_node(void **state)
 {
     struct ks_sched *s = sched_mk(1);
+    struct ks_sched_node_spec cordoned = {
+        .name = "c", .cpu_milli = 1000, .memory = GI, .pods = 10, .unschedulable = true};
+    assert_int_equal(ks_sched_node_set(s, &cordoned), 0);
+    /* a toleration of everything (empty key, Exists) also tolerates a cordon */
+    struct ks_sched_toleration all = {NULL, true, NULL, KS_SCHED_EFFECT_ANY};
+    struct ks_sched_pod_spec any = {
+        .name = "tolerates-all", .tolerations = &all, .ntolerations = 1};
+    expect_node(place(s, &any, false), "c");
+    ks_sched_free(s);
+    s = sched_mk(1);
     struct ks_sched_node_spec n = {
         .name = "cordoned", .cpu_milli = 1000, .memory = GI, .pods = 10, .unschedulable = true};
     assert_int_equal(ks_sched_node_set(s, &n), 0);
