@@ -647,6 +647,12 @@ int ks_yaml_parse_stream(json_t **out, const char *text, size_t len,
     bool yp_ready = false;
     int rc = 0;
     parser_init(&p, opts);
+    if (!text && len) {
+        rc = ks_error_set(KS_EINVALID, "YAML input is NULL");
+        goto done;
+    }
+    if (!text)
+        text = ""; /* libyaml asserts on a NULL input */
     p.text = text;
     if (len > max_bytes_of(opts)) {
         struct ks_pos pos = {p.file, 0, 0};

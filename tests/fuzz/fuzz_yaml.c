@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ks_yaml_parse_opts opts = {
         .file = "fuzz.yaml",
-        .max_alias_nodes = 100000,
+        .max_alias_nodes = 10000,
         .positions = ks_yaml_positions_new(),
     };
     json_t *docs = NULL;

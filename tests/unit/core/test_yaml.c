@@ -242,7 +242,7 @@ static void parse_one(void **state)
     assert_int_equal(ks_yaml_parse_one(&v, "a: 1\n", 5, &opts), 0);
     assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
     json_decref(v);
-    assert_int_equal(ks_yaml_parse_one(&v, "", 0, NULL), 0);
+    assert_int_equal(ks_yaml_parse_one(&v, NULL, 0, NULL), 0);
     assert_true(json_is_null(v));
     v = NULL;
     assert_int_equal(ks_yaml_parse_one(&v, "a: 1\n---\nb: 2\n", 14, &opts), KS_EINVALID);
