@@ -24,8 +24,14 @@ static int ret_int(json_t **out, struct ks_tpl_call *call, int64_t v)
     return ks_funcs_ret(out, call, json_integer((json_int_t)v));
 }
 
+/* The value model (jansson) has no infinities or NaN. */
 static int ret_float(json_t **out, struct ks_tpl_call *call, double v)
 {
+    if (!isfinite(v))
+        return ks_tpl_call_error(call, KS_EINVALID, "float64 result %s cannot be represented",
+                                 isnan(v) ? "NaN"
+                                 : v > 0  ? "+Inf"
+                                          : "-Inf");
     return ks_funcs_ret(out, call, json_real(v));
 }
 
@@ -360,7 +366,7 @@ static int decimal_op(json_t **out, struct ks_tpl_call *call, double first, json
         else if (op == '*')
             dec_mul(&acc, x);
         else if (!x.big && x.m == 0)
-            return ks_tpl_call_error(call, KS_EINVALID, "decimal division by zero");
+            return ks_tpl_call_error(call, KS_EINVALID, "decimal division by 0");
         else
             dec_div(&acc, x);
     }

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "renderer/gofmt.h"
 #include "renderer/template.h"
 
 #define FN(name)                                                                                   \
@@ -80,8 +79,8 @@ FN(fn_fail)
     return ks_tpl_call_fail(call, msg);
 }
 
-/* required: nil or "" fails with errors.Errorf(warn) (so warn is a format
- * string, as in Helm); anything else passes through. */
+/* required: nil or "" fails with the given message, taken literally (as
+ * helm 3.17 prints it); anything else passes through. */
 FN(fn_required)
 {
     const char *warn;
@@ -93,15 +92,7 @@ FN(fn_required)
         *out = json_incref(args[1]);
         return 0;
     }
-    struct ks_buf b;
-    ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
-    if (ks_gofmt_sprintf(&b, warn, NULL, 0) || ks_buf_error(&b)) {
-        ks_buf_reset(&b);
-        ks_buf_puts(&b, warn);
-    }
-    rc = ks_tpl_call_fail(call, ks_buf_data(&b));
-    ks_buf_release(&b);
-    return rc;
+    return ks_tpl_call_fail(call, warn);
 }
 
 static int engine_text(json_t **out, struct ks_tpl_call *call, json_t *const *args, bool tpl)

@@ -36,12 +36,11 @@ static bool ident_char(char c)
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
 }
 
-/* A numeric segment: "0" or no leading zero; fits uint64. */
+/* A numeric segment (leading zeros allowed, as semver v3.3 coerces
+ * "1.02" to 1.2.0); fits uint64. */
 static const char *parse_num(const char *p, uint64_t *out)
 {
     if (!is_digit(*p))
-        return NULL;
-    if (*p == '0' && is_digit(p[1]))
         return NULL;
     uint64_t v = 0;
     for (; is_digit(*p); p++) {
@@ -82,9 +81,11 @@ static const char *parse_idents(const char *p, char *dst, size_t cap, bool stric
     return p;
 }
 
-/* semver.NewVersion: v?MAJOR(.MINOR)?(.PATCH)?(-PRE)?(+META)? */
-static int version_parse(struct version *v, const char *s, size_t n)
+/* semver.NewVersion: v?MAJOR(.MINOR)?(.PATCH)?(-PRE)?(+META)?. Returns
+ * 0, or KS_EINVALID with *why set to semver's message. */
+static int version_parse_why(struct version *v, const char *s, size_t n, const char **why)
 {
+    *why = "Invalid Semantic Version";
     memset(v, 0, sizeof(*v));
     if (n >= MAX_VERSION_TEXT || strlen(s) != n)
         return KS_EINVALID;
@@ -98,11 +99,23 @@ static int version_parse(struct version *v, const char *s, size_t n)
         return KS_EINVALID;
     if (*p == '.' && !(p = parse_num(p + 1, &v->patch)))
         return KS_EINVALID;
-    if (*p == '-' && !(p = parse_idents(p + 1, v->pre, sizeof(v->pre), true)))
-        return KS_EINVALID;
+    if (*p == '-') {
+        const char *pre = p + 1;
+        if (!(p = parse_idents(pre, v->pre, sizeof(v->pre), true))) {
+            if (parse_idents(pre, v->pre, sizeof(v->pre), false))
+                *why = "Version segment starts with 0";
+            return KS_EINVALID;
+        }
+    }
     if (*p == '+' && !(p = parse_idents(p + 1, v->meta, sizeof(v->meta), false)))
         return KS_EINVALID;
     return *p ? KS_EINVALID : 0;
+}
+
+static int version_parse(struct version *v, const char *s, size_t n)
+{
+    const char *why;
+    return version_parse_why(v, s, n, &why);
 }
 
 static int cmp_u64(uint64_t a, uint64_t b)
@@ -373,8 +386,8 @@ static int check_and(const struct version *v, const char *p, const char *end)
         if (constraint_parse(&cs[n++], op, opn, ver, vn))
             return KS_EINVALID;
     }
-    if (n == 0) /* "" means any version: >=0.0.0 without prerelease rules */
-        return 1;
+    if (n == 0) /* an empty alternative is an improper constraint */
+        return KS_EINVALID;
     for (int i = 0; i < n; i++)
         if (!check_one(v, &cs[i]))
             return 0;
@@ -422,8 +435,9 @@ int ks_funcs_semver_compare(json_t **out, struct ks_tpl_call *call, json_t *cons
         return ks_tpl_call_error(call, rc, "too many constraints (limit %d)", MAX_CONSTRAINTS);
     if (rc < 0)
         return ks_tpl_call_error(call, rc, "improper constraint: %.*s", (int)cn, c);
-    if (version_parse(&v, s, sn))
-        return ks_tpl_call_error(call, KS_EINVALID, "Invalid Semantic Version");
+    const char *why;
+    if (version_parse_why(&v, s, sn, &why))
+        return ks_tpl_call_error(call, KS_EINVALID, "%s", why);
     rc = constraint_check(&v, c, cn);
     return ks_funcs_ret(out, call, json_boolean(rc == 1));
 }
@@ -510,9 +524,10 @@ int ks_funcs_semver(json_t **out, struct ks_tpl_call *call, json_t *const *args,
     struct version *v = malloc(sizeof(*v));
     if (!v)
         return ks_funcs_nomem(call);
-    if (version_parse(v, s, n)) {
+    const char *why;
+    if (version_parse_why(v, s, n, &why)) {
         free(v);
-        return ks_tpl_call_error(call, KS_EINVALID, "Invalid Semantic Version");
+        return ks_tpl_call_error(call, KS_EINVALID, "%s", why);
     }
     return ks_tpl_call_host_new(out, call, &version_type, v, NULL);
 }

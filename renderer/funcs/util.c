@@ -169,7 +169,7 @@ static void trim_zero_decimal(char *s)
 }
 
 /* strconv.ParseInt(s, 0, 64): sign, base prefixes 0x 0o 0b and leading 0
- * for octal, underscores only with a base prefix. */
+ * for octal, underscores between digits (base 0 allows them). */
 static int parse_go_int(int64_t *out, const char *s)
 {
     const char *p = s;
@@ -190,16 +190,18 @@ static int parse_go_int(int64_t *out, const char *s)
     if (!*p)
         return -1;
     uint64_t acc = 0;
-    bool last_us = prefixed; /* "0x_1" is valid, "1_" is not */
+    bool last_us = prefixed; /* "0x_1" and "1_000" are valid, "_1", "1__0", "1_" are not */
+    bool any = false;
     for (; *p; p++) {
         int d;
         if (*p == '_') {
-            if (!prefixed || last_us)
+            if ((!prefixed && !any) || (last_us && any))
                 return -1;
             last_us = true;
             continue;
         }
         last_us = false;
+        any = true;
         if (*p >= '0' && *p <= '9')
             d = *p - '0';
         else if (*p >= 'a' && *p <= 'z')

@@ -1,0 +1,99 @@
+/*
+ * test_funcs_encoding.c: encodings, hashes and Helm's serialisation wrappers
+ * (renderer/funcs/encoding.c) through the engine: Go's base64/base32
+ * errors, digests, toJson/toPrettyJson/toRawJson/toYaml, fromYaml,
+ * fromYamlArray, fromJson, fromJsonArray and their error values.
+ * Every expectation was produced by helm 3.17.3 from the same template
+ * (rendered through include and toJson to capture exact bytes).
+ */
+#include "test_funcs_run.h"
+
+static const struct fcase encoding[] = {
+    {"{{ b64enc \"hello\" }} {{ b64dec \"aGVsbG8=\" }} {{ b64dec \"!!\" }} {{ b32enc \"hello\" }} "
+     "{{ b32dec \"NBSWY3DP\" }}",
+     NULL, "aGVsbG8= hello illegal base64 data at input byte 0 NBSWY3DP hello", NULL},
+    {"{{ b64enc \"\" }}|{{ b64enc \"a\" }}|{{ b64enc \"ab\" }}|{{ b64dec \"YQ==\" }}|{{ b64dec "
+     "\"YQ\" }}|{{ b64dec \"YQ=\" }}|{{ b64dec \"YWJj\\nZGVm\" }}|{{ b64dec \"YQ==YQ==\" }}|{{ "
+     "b64dec \"=\" }}",
+     NULL,
+     "|YQ==|YWI=|a|illegal base64 data at input byte 0|illegal base64 data at input byte "
+     "3|abcdef|illegal base64 data at input byte 4|illegal base64 data at input byte 0",
+     NULL},
+    {"{{ b32enc \"a\" }}|{{ b32dec \"ME======\" }}|{{ b32dec \"ME\" }}|{{ b32dec \"M1======\" "
+     "}}|{{ b32enc \"\" }}",
+     NULL, "ME======|a|illegal base32 data at input byte 0|illegal base32 data at input byte 1|",
+     NULL},
+    {"{{ sha256sum \"\" }} {{ sha1sum \"abc\" }} {{ adler32sum \"abc\" }} {{ sha512sum \"abc\" }} "
+     "{{ adler32sum \"\" }}",
+     NULL,
+     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 "
+     "a9993e364706816aba3e25717850c26c9cd0d89d 38600999 "
+     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3fee"
+     "bbd454d4423643ce80e2a9ac94fa54ca49f 1",
+     NULL},
+    {"{{ toJson (dict \"b\" 1 \"a\" (list 1.5 \"x\" nil true) \"h\" \"<&>\") }}", NULL,
+     "{\"a\":[1.5,\"x\",null,true],\"b\":1,\"h\":\"\\u003c\\u0026\\u003e\"}", NULL},
+    {"{{ toPrettyJson (dict \"b\" 1 \"a\" (list 1 2) \"e\" (dict) \"l\" (list)) }}", NULL,
+     "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": 1,\n  \"e\": {},\n  \"l\": []\n}", NULL},
+    {"{{ toRawJson (dict \"h\" \"<&>\" \"q\" \"a\\\"b\\\\u003c\") }} {{ mustToJson \"x\" }} {{ "
+     "mustToRawJson (list \"<\") }} {{ mustToPrettyJson 1 }} {{ toPrettyJson \"<\" }} {{ toJson "
+     "nil }}",
+     NULL, "{\"h\":\"<&>\",\"q\":\"a\\\"b\\\\u003c\"} \"x\" [\"<\"] 1 \"\\u003c\" null", NULL},
+    {"{{ toYaml (dict \"z\" 1 \"a\" (list 1 \"two\" (dict \"k\" \"v\")) \"m\" (dict) \"n\" nil "
+     "\"e\" \"\" \"t\" \"true\" \"s\" \"x y\") }}",
+     NULL, "a:\n- 1\n- two\n- k: v\ne: \"\"\nm: {}\n\"n\": null\ns: x y\nt: \"true\"\nz: 1", NULL},
+    {"{{ toYaml \"a\\nb\\n\" }}|{{ toYaml \"a\\n\" | quote }}|{{ toYaml nil }}|{{ toYaml (list) }}",
+     NULL, "|\n  a\n  b|\"|\\n  a\"|null|[]", NULL},
+    {"{{ fromYaml \"a: 1\\nb:\\n  - x\\n  - 2.5\\nc: yes\\nd: null\\ne: '007'\\nf: 0x10\\ng: "
+     "1e3\\nh: 2021-01-01\" | toJson }}",
+     NULL,
+     "{\"a\":1,\"b\":[\"x\",2.5],\"c\":true,\"d\":null,\"e\":\"007\",\"f\":16,\"g\":1000,\"h\":"
+     "\"2021-01-01\"}",
+     NULL},
+    {"{{ fromYaml \"- a\" }}|{{ fromYaml \"\" }}|{{ fromYaml \"x\" }}|{{ fromYaml \"~\" }}|{{ "
+     "fromYaml \"5\" }}",
+     NULL,
+     "map[Error:error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go "
+     "value of type map[string]interface {}]|map[]|map[Error:error unmarshaling JSON: while "
+     "decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface "
+     "{}]|map[]|map[Error:error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
+     "number into Go value of type map[string]interface {}]",
+     NULL},
+    {"{{ fromYamlArray \"[1, a, {b: c}]\" | toJson }} {{ fromYamlArray \"a: 1\" }} {{ "
+     "fromYamlArray \"\" }}",
+     NULL,
+     "[1,\"a\",{\"b\":\"c\"}] [error unmarshaling JSON: while decoding JSON: json: cannot "
+     "unmarshal object into Go value of type []interface {}] []",
+     NULL},
+    {"{{ fromJson \"{\\\"a\\\": 1.0, \\\"b\\\": [true, null]}\" }} {{ fromJson \"bad\" }} {{ "
+     "fromJsonArray \"[1,2]\" }} {{ fromJson \"[1]\" }} {{ fromJsonArray \"{}\" }} {{ fromJson "
+     "\"\" }} {{ fromJson \"null\" }}",
+     NULL,
+     "map[a:1 b:[true <nil>]] map[Error:invalid character 'b' looking for beginning of value] [1 "
+     "2] map[Error:json: cannot unmarshal array into Go value of type map[string]interface {}] "
+     "[json: cannot unmarshal object into Go value of type []interface {}] map[Error:unexpected "
+     "end of JSON input] map[]",
+     NULL},
+    {"{{ (fromYaml \"a: 1\").a | typeOf }} {{ (fromJson \"{\\\"a\\\":1}\").a | typeOf }} {{ "
+     "mustFromJson \"[1,\\\"x\\\"]\" }} {{ mustFromJson \"3\" | typeOf }}",
+     NULL, "float64 float64 [1 x] float64", NULL},
+    {"{{ mustFromJson \"{\" }}", NULL, NULL,
+     "error calling mustFromJson: unexpected end of JSON input"},
+    {"{{ fromJson \"{\\\"a\\\":\" }}|{{ fromJson \" x\" }}", NULL,
+     "map[Error:unexpected end of JSON input]|map[Error:invalid character 'x' looking for "
+     "beginning of value]",
+     NULL},
+};
+
+static void test_encoding(void **state)
+{
+    FUNCS_RUN(encoding);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encoding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
