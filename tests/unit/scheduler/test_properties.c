@@ -75,24 +75,28 @@ static void gen(struct world *w, uint64_t seed)
     }
 }
 
-static void build(struct ks_sched *s, struct world *w)
+static void set_node(struct ks_sched *s, struct world *w, int i)
 {
     struct ks_sched_taint db = {"dedicated", "db", KS_SCHED_EFFECT_NO_SCHEDULE};
-    for (int i = 0; i < NODES; i++) {
-        struct tnode *n = &w->nodes[i];
-        struct ks_sched_kv l[] = {{KS_SCHED_ZONE_KEY, zone_names[n->zone]},
-                                  {"disk", n->ssd ? "ssd" : "hdd"}};
-        struct ks_sched_node_spec spec = {.name = n->name,
-                                          .cpu_milli = n->cpu,
-                                          .memory = n->mem,
-                                          .pods = n->pods,
-                                          .unschedulable = n->cordoned,
-                                          .labels = l,
-                                          .nlabels = 2,
-                                          .taints = &db,
-                                          .ntaints = n->tainted ? 1 : 0};
-        assert_int_equal(ks_sched_node_set(s, &spec), 0);
-    }
+    struct tnode *n = &w->nodes[i];
+    struct ks_sched_kv l[] = {{KS_SCHED_ZONE_KEY, zone_names[n->zone]},
+                              {"disk", n->ssd ? "ssd" : "hdd"}};
+    struct ks_sched_node_spec spec = {.name = n->name,
+                                      .cpu_milli = n->cpu,
+                                      .memory = n->mem,
+                                      .pods = n->pods,
+                                      .unschedulable = n->cordoned,
+                                      .labels = l,
+                                      .nlabels = 2,
+                                      .taints = &db,
+                                      .ntaints = n->tainted ? 1 : 0};
+    assert_int_equal(ks_sched_node_set(s, &spec), 0);
+}
+
+static void build(struct ks_sched *s, struct world *w)
+{
+    for (int i = 0; i < NODES; i++)
+        set_node(s, w, i);
     for (int i = 0; i < PODS; i++) {
         struct tpod *p = &w->pods[i];
         struct ks_sched_container c;
@@ -206,6 +210,14 @@ static uint64_t run(uint64_t world_seed, uint64_t sched_seed, bool preempt)
     for (int i = 0; i < PODS / 2; i++) { /* delete a quarter, reschedule them later */
         if (rnd(&r, 4) == 0 && ks_sched_pod_node(s, w.ids[i]))
             assert_int_equal(ks_sched_pod_unbind(s, w.ids[i]), 0);
+    }
+    for (int j = 0; j < 4; j++) { /* node churn: removal + re-add, zone moves */
+        int k = (int)rnd(&r, NODES);
+        if (rnd(&r, 2))
+            assert_int_equal(ks_sched_node_remove(s, w.nodes[k].name), 0);
+        else
+            w.nodes[k].zone = (int)rnd(&r, 3);
+        set_node(s, &w, k);
     }
     check(s, &w, false);
     uint32_t pending[PODS];
