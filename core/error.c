@@ -14,11 +14,19 @@
 static _Thread_local char error_msg[KS_ERROR_MSG_MAX];
 static _Thread_local int error_code;
 
+/* Formats into dst through a scratch buffer, so arguments may point into
+ * the current message (e.g. ks_error_set(rc, "x: %s", ks_error_last())). */
 static void format_into(char *dst, size_t cap, const char *fmt, va_list ap)
 {
-    int n = vsnprintf(dst, cap, fmt, ap);
+    char scratch[KS_ERROR_MSG_MAX];
+    int n = vsnprintf(scratch, sizeof scratch, fmt, ap);
     if (n < 0)
-        dst[0] = '\0';
+        scratch[0] = '\0';
+    size_t len = strnlen(scratch, sizeof scratch - 1);
+    if (len >= cap)
+        len = cap - 1;
+    memmove(dst, scratch, len);
+    dst[len] = '\0';
 }
 
 int ks_error_set(int code, const char *fmt, ...)
@@ -33,6 +41,11 @@ int ks_error_set(int code, const char *fmt, ...)
 
 int ks_error_set_at(int code, const struct ks_pos *pos, const char *fmt, ...)
 {
+    char message[KS_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    format_into(message, sizeof message, fmt, ap);
+    va_end(ap);
     size_t used = 0;
     if (pos && pos->file)
         used += (size_t)snprintf(error_msg, sizeof(error_msg), "%s:", pos->file);
@@ -44,10 +57,7 @@ int ks_error_set_at(int code, const struct ks_pos *pos, const char *fmt, ...)
         error_msg[used++] = ' ';
     if (used >= sizeof(error_msg))
         used = sizeof(error_msg) - 1;
-    va_list ap;
-    va_start(ap, fmt);
-    format_into(error_msg + used, sizeof(error_msg) - used, fmt, ap);
-    va_end(ap);
+    snprintf(error_msg + used, sizeof(error_msg) - used, "%s", message);
     error_code = code;
     return code;
 }
@@ -88,14 +98,23 @@ void ks_error_clear(void)
 const char *ks_error_name(int code)
 {
     switch (code) {
-    case KS_OK: return "ok";
-    case KS_ENOMEM: return "out of memory";
-    case KS_EINVALID: return "invalid input";
-    case KS_ENOTFOUND: return "not found";
-    case KS_ECONFLICT: return "conflict";
-    case KS_ELIMIT: return "limit exceeded";
-    case KS_EIO: return "I/O error";
-    case KS_ETIMEOUT: return "timed out";
-    default: return "error";
+    case KS_OK:
+        return "ok";
+    case KS_ENOMEM:
+        return "out of memory";
+    case KS_EINVALID:
+        return "invalid input";
+    case KS_ENOTFOUND:
+        return "not found";
+    case KS_ECONFLICT:
+        return "conflict";
+    case KS_ELIMIT:
+        return "limit exceeded";
+    case KS_EIO:
+        return "I/O error";
+    case KS_ETIMEOUT:
+        return "timed out";
+    default:
+        return "error";
     }
 }

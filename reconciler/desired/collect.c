@@ -81,19 +81,20 @@ int ks_desired_builder_add(struct ks_desired_builder *b, json_t *object, const c
         b->objs = objs;
         b->cap = cap;
     }
-    if (id.namespace_[0]) {
-        json_t *meta = json_object_get(object, "metadata");
-        json_object_set_new(meta, "namespace", json_string(id.namespace_));
-    }
     struct ks_desired_object *o = &b->objs[b->n];
     memset(o, 0, sizeof *o);
+    /* copy the identity before touching the object: id borrows its strings */
     o->kind = strdup(id.kind);
     o->namespace_ = strdup(id.namespace_);
     o->name = strdup(id.name);
     o->source = strdup(source);
     o->file = strdup(file);
     o->line = line;
-    o->effective = ks_kind_has_behaviour(id.kind);
+    if (o->namespace_ && o->namespace_[0]) {
+        json_t *meta = json_object_get(object, "metadata");
+        json_object_set_new(meta, "namespace", json_string(o->namespace_));
+    }
+    o->effective = o->kind && ks_kind_has_behaviour(o->kind);
     o->object = json_incref(object);
     b->n++;
     if (!o->kind || !o->namespace_ || !o->name || !o->source || !o->file)

@@ -31,9 +31,13 @@ static int obj_cmp(const void *a, const void *b)
     return c;
 }
 
-static int fail(const struct ks_desired_object *o, const char *fmt, const char *detail)
+static int fail(const struct ks_desired_object *o, const char *fmt, const char *detail_in)
 {
     struct ks_pos p = {o->file, o->line, 0};
+    /* detail may be ks_error_last(), which the call below overwrites */
+    char detail_copy[1024];
+    snprintf(detail_copy, sizeof detail_copy, "%s", detail_in ? detail_in : "");
+    const char *detail = detail_in ? detail_copy : NULL;
     char id[600];
     snprintf(id, sizeof id, "%s %s%s%s", o->kind, o->namespace_, o->namespace_[0] ? "/" : "",
              o->name);

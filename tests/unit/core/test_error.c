@@ -40,6 +40,16 @@ static void wrap_prefixes(void **state)
     assert_string_equal(ks_error_last(), "loading chart: no such file");
 }
 
+static void message_may_quote_itself(void **state)
+{
+    ks_error_set(KS_EINVALID, "inner cause");
+    ks_error_set(KS_EINVALID, "outer: %s", ks_error_last());
+    assert_string_equal(ks_error_last(), "outer: inner cause");
+    struct ks_pos pos = {"f.yaml", 2, 3};
+    ks_error_set_at(KS_EINVALID, &pos, "wrapped (%s)", ks_error_last());
+    assert_string_equal(ks_error_last(), "f.yaml:2:3: wrapped (outer: inner cause)");
+}
+
 static void *other_thread(void *arg)
 {
     ks_error_set(KS_EIO, "from thread");
@@ -64,9 +74,12 @@ static void names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sets_message_and_code), cmocka_unit_test(position_prefix),
-        cmocka_unit_test(wrap_prefixes),         cmocka_unit_test(thread_local),
+        cmocka_unit_test(sets_message_and_code),
+        cmocka_unit_test(position_prefix),
+        cmocka_unit_test(wrap_prefixes),
+        cmocka_unit_test(thread_local),
         cmocka_unit_test(names),
+        cmocka_unit_test(message_may_quote_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
