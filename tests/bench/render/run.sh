@@ -1,0 +1,117 @@
+#!/bin/bash
+# tests/bench/render/run.sh: `reconcile render` against the real `helm
+# template` (issue "Renderer"). Three workloads, wall time (median) and peak
+# memory side by side, with ratios:
+#  (a) the `helm create` chart (shared conformance material), one render;
+#  (b) a generated 50-template chart whose templates go through nested
+#      `include` chains (8 levels) and toYaml/tpl, one render;
+#  (c) 200 releases of the `helm create` chart: ours in ONE process
+#      (`reconcile render --repeat 200`), helm as 200 processes (a script
+#      rendering 200 releases has no other way).
+# helm is found through $HELM (default /tmp/helmlayer/helm/helm); without it
+# only our numbers are printed, with a note. Never fails on a timing.
+# Usage: tests/bench/render/run.sh [BUILD_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../.." && pwd)
+build=${1:-$src/build}
+reconcile="$build/reconciler/reconcile"
+measure="$src/tests/bench/lib/measure.py"
+create="$src/../shared/conformance/helm/helm-create-default/chart"
+helm=${HELM:-/tmp/helmlayer/helm/helm}
+[ -x "$reconcile" ] || { echo "build first: $reconcile missing" >&2; exit 1; }
+[ -d "$create" ] || { echo "missing $create" >&2; exit 1; }
+have_helm=1
+if [ ! -x "$helm" ]; then
+  have_helm=0
+  echo "note: no helm binary at $helm (set HELM=...); printing reconcile's numbers only"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ks-bench-render.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# (b) generated chart: 50 templates, each including a chain of 8 defines
+deep=$work/deep
+mkdir -p "$deep/templates"
+printf 'apiVersion: v2\nname: deep\nversion: 1.0.0\n' >"$deep/Chart.yaml"
+{
+  echo 'labels:'
+  for ((i = 0; i < 20; i++)); do echo "  key$i: value-$i"; done
+  echo 'items:'
+  for ((i = 0; i < 20; i++)); do echo "  - {name: item$i, port: $((8000 + i))}"; done
+  echo 'greeting: "hello {{ .Release.Name }}"'
+} >"$deep/values.yaml"
+{
+  echo '{{- define "deep.l0" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end -}}'
+  for ((l = 1; l < 8; l++)); do
+    echo "{{- define \"deep.l$l\" -}}{{ include \"deep.l$((l - 1))\" . | trunc 63 }}-$l{{- end -}}"
+  done
+  echo '{{- define "deep.labels" -}}'
+  echo '{{ toYaml .Values.labels }}'
+  echo 'name: {{ include "deep.l7" . }}'
+  echo '{{- end -}}'
+} >"$deep/templates/_helpers.tpl"
+for ((t = 0; t < 50; t++)); do
+  cat >"$deep/templates/t$t.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "deep.l7" . }}-$t
+  labels:
+    {{- include "deep.labels" . | nindent 4 }}
+data:
+  greeting: {{ tpl .Values.greeting . | quote }}
+  {{- range \$i, \$item := .Values.items }}
+  item-{{ \$i }}: {{ printf "%s:%d" \$item.name (int \$item.port) | quote }}
+  {{- end }}
+  all: |
+    {{- toYaml .Values.items | nindent 4 }}
+EOF
+done
+
+# sanity: both renderers agree on what is being measured
+if [ $have_helm -eq 1 ]; then
+  for c in "$create" "$deep"; do
+    "$reconcile" render rel "$c" >"$work/ours.txt"
+    "$helm" template rel "$c" >"$work/helm.txt"
+    if ! cmp -s "$work/ours.txt" "$work/helm.txt"; then
+      echo "warning: outputs differ for $c (the numbers still compare the same work)"
+    fi
+  done
+fi
+
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.1f}x' if b else 'n/a')" "$1" "$2"; }
+report() { # label ours_json helm_json
+  local o_ms o_kb
+  o_ms=$(field "$2" median_ms)
+  o_kb=$(field "$2" max_rss_kb)
+  if [ -n "$3" ]; then
+    local h_ms h_kb
+    h_ms=$(field "$3" median_ms)
+    h_kb=$(field "$3" max_rss_kb)
+    printf '%-34s reconcile %9.1f ms %8d KiB | helm %9.1f ms %8d KiB | helm/reconcile time %s, memory %s\n' \
+      "$1" "$o_ms" "$o_kb" "$h_ms" "$h_kb" "$(ratio "$h_ms" "$o_ms")" "$(ratio "$h_kb" "$o_kb")"
+  else
+    printf '%-34s reconcile %9.1f ms %8d KiB\n' "$1" "$o_ms" "$o_kb"
+  fi
+}
+
+for w in create deep; do
+  chart=$create
+  [ $w = deep ] && chart=$deep
+  ours=$(python3 "$measure" --runs 9 -- "$reconcile" render rel "$chart")
+  theirs=""
+  [ $have_helm -eq 1 ] && theirs=$(python3 "$measure" --runs 9 -- "$helm" template rel "$chart")
+  label="(a) helm create chart"
+  [ $w = deep ] && label="(b) 50 templates, deep includes"
+  report "$label" "$ours" "$theirs"
+done
+
+ours=$(python3 "$measure" --runs 3 -- "$reconcile" render rel "$create" --repeat 200)
+theirs=""
+if [ $have_helm -eq 1 ]; then
+  theirs=$(python3 "$measure" --runs 1 -- bash -c \
+    'for i in $(seq 200); do "$0" template rel "$1" || exit 1; done >/dev/null' "$helm" "$create")
+fi
+report "(c) 200 releases (one process/200)" "$ours" "$theirs"
