@@ -11,8 +11,8 @@
 set -euo pipefail
 
 : "${KS_SOURCE_DIR:?KS_SOURCE_DIR must point at the keelson source tree}"
-KS_TEST_NAME=podman_smoke
-# shellcheck source=lib/podman-fixture.sh
+KS_TEST_NAME=podman_smoke # read by ks_log and ks_fail
+# shellcheck source=tests/e2e/lib/podman-fixture.sh
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 node=smoke
@@ -119,8 +119,8 @@ stop_ms=$(($(ks_now_ms) - t0))
 ks_podman_stop "$other" || ks_fail "ks_podman_stop $other reported leftovers (see above)"
 for d in "$dir" "$other_dir"; do
   [[ ! -e "$d" ]] || ks_fail "$d still exists after ks_podman_stop"
-  left=$(ks_podman_pids_matching "$d")
-  [[ -z "$left" ]] || ks_fail "processes still mention $d: $left"
+  procs=$(ks_podman_pids_matching "$d")
+  [[ -z "$procs" ]] || ks_fail "processes still mention $d: $procs"
   mounts=$(ks_podman_mounts_under "$d")
   [[ -z "$mounts" ]] || ks_fail "mounts left under $d: $mounts"
 done

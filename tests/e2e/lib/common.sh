@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/lib/common.sh: small helpers every e2e test sources.
 #
 # e2e tests are plain bash scripts run by ctest (one process per test, no

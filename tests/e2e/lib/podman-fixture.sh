@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/lib/podman-fixture.sh: private Podman services ("nodes") for e2e tests.
 #
 # keelson's node agents talk to Podman only through the libpod REST socket, so
@@ -41,7 +42,7 @@ if [[ -n "${KS_E2E_PODMAN_LOADED:-}" ]]; then
 fi
 KS_E2E_PODMAN_LOADED=1
 
-# shellcheck source=common.sh
+# shellcheck source=tests/e2e/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 KS_PODMAN_API_VERSION=v4.0.0
@@ -185,14 +186,12 @@ ks_podman_start() {
   t0=$(ks_now_ms)
   dir=$(mktemp -d "${TMPDIR:-/tmp}/keelson-podman-$name.XXXXXX") ||
     ks_fail "ks_podman_start: mktemp -d under ${TMPDIR:-/tmp} failed"
-  sock="$dir/podman.sock"
-  if ((${#sock} > KS_PODMAN_MAX_SOCK_PATH)); then
-    rm -rf "$dir"
-    ks_fail "ks_podman_start: socket path '$sock' is ${#sock} bytes, over the kernel's limit of $KS_PODMAN_MAX_SOCK_PATH; use a shorter TMPDIR"
-  fi
-  mkdir -p "$dir/root" "$dir/runroot" "$dir/tmp" || ks_fail "ks_podman_start: mkdir under $dir failed"
-  ks_podman_write_conf "$dir" || ks_fail "ks_podman_start: cannot write config files in $dir"
+  local me
+  me=$(ks_podman_proc_start $$) || ks_fail "ks_podman_start: cannot read /proc/$$/stat"
+  printf '%s %s\n' "$$" "$me" >"$dir/owner" || ks_fail "ks_podman_start: cannot write $dir/owner"
 
+  # Registered before anything can fail, so the exit trap removes DIR.
+  sock="$dir/podman.sock"
   ks_podman_set "$name" DIR "$dir"
   ks_podman_set "$name" SOCK "$sock"
   ks_podman_set "$name" ROOT "$dir/root"
@@ -207,8 +206,12 @@ ks_podman_start() {
     ks_on_exit ks_podman_stop_all
     KS_PODMAN_HOOKED=1
   fi
-  printf '%s %s\n' "$$" "$(ks_podman_proc_start $$)" >"$dir/owner" ||
-    ks_fail "ks_podman_start: cannot write $dir/owner"
+
+  if ((${#sock} > KS_PODMAN_MAX_SOCK_PATH)); then
+    ks_fail "ks_podman_start: socket path '$sock' is ${#sock} bytes, over the kernel's limit of $KS_PODMAN_MAX_SOCK_PATH; use a shorter TMPDIR"
+  fi
+  mkdir -p "$dir/root" "$dir/runroot" "$dir/tmp" || ks_fail "ks_podman_start: mkdir under $dir failed"
+  ks_podman_write_conf "$dir" || ks_fail "ks_podman_start: cannot write config files in $dir"
 
   # Spelled out rather than through ks_podman_cli_dir so that $! is podman's
   # own pid, not a subshell's.
@@ -324,7 +327,7 @@ ks_podman_pids_grep() {
   hits=$(grep -laF -f <(printf '%s\n' "$@") /proc/[0-9]*/"$file" 2>/dev/null) || true
   hits=${hits//\/proc\//}
   hits=${hits//\/$file/}
-  [[ -z "$hits" ]] || printf '%s\n' $hits
+  [[ -z "$hits" ]] || printf '%s\n' "$hits"
 }
 
 # ks_podman_pids_matching DIR: pids of processes whose command line mentions
@@ -482,18 +485,24 @@ ks_podman_proc_start() {
 
 # ks_podman_reap_stale: clean up instance directories whose owning test is
 # gone (killed with SIGKILL, e.g. by a ctest timeout, so its exit trap never
-# ran). Each directory records its owner as "PID STARTTIME" in DIR/owner;
-# mkdir DIR/.reaping makes sure only one test reaps a given directory.
+# ran). Each directory records its owner as "PID STARTTIME" in DIR/owner
+# (a directory without one is reaped once it is 10 minutes old); mkdir
+# DIR/.reaping makes sure only one test reaps a given directory.
 ks_podman_reap_stale() {
-  local d owner opid ostart now
+  local d opid ostart now
   for d in "${TMPDIR:-/tmp}"/keelson-podman-*.*; do
-    [[ -d "$d" && -f "$d/owner" ]] || continue
-    read -r opid ostart <"$d/owner" 2>/dev/null || continue
-    if now=$(ks_podman_proc_start "$opid") && [[ "$now" == "$ostart" ]]; then
-      continue
+    [[ -d "$d" ]] || continue
+    opid='' ostart=''
+    if [[ -f "$d/owner" ]]; then
+      read -r opid ostart 2>/dev/null <"$d/owner" || continue
+      if now=$(ks_podman_proc_start "$opid") && [[ "$now" == "$ostart" ]]; then
+        continue
+      fi
+    elif [[ -z "$(find "$d" -maxdepth 0 -mmin +10 2>/dev/null)" ]]; then
+      continue # no owner yet: being created right now, or died while being created
     fi
     mkdir "$d/.reaping" 2>/dev/null || continue
-    ks_log "podman: reaping stale instance $d (owner pid $opid is gone)"
+    ks_log "podman: reaping stale instance $d (owner pid ${opid:-unknown} is gone)"
     ks_podman_clean_dir "$d" "stale:${d##*/}" "$(cat "$d/service.pid" 2>/dev/null)" ||
       ks_log "podman: stale instance $d needed forced cleanup"
   done
@@ -503,9 +512,10 @@ ks_podman_reap_stale() {
 # ks_podman_stop NAME: tear instance NAME down completely (see
 # ks_podman_clean_dir) and forget it. Non-zero if anything was left over.
 ks_podman_stop() {
-  local name="$1" dir pid rc=0
+  local name="$1" dir pid var rc=0
   dir=$(ks_podman_get "$name" DIR) || return 1
-  pid=$(ks_podman_get "$name" PID) || return 1
+  var=$(ks_podman_var "$name" PID)
+  pid=${!var:-} # unset when the start failed before the service was launched
   ks_podman_clean_dir "$dir" "$name" "$pid" || rc=1
 
   local f
