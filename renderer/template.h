@@ -126,6 +126,11 @@ struct ks_tpl_host_type {
     const struct ks_tpl_method *methods;           /* NULL-name terminated; may be NULL */
     int (*string)(struct ks_buf *out, void *self); /* optional String() */
     void (*release)(void *self);                   /* optional; called when the set is freed */
+    /* A Go struct (e.g. *chart.Metadata, *chartutil.Capabilities): members
+     * are its fields, so a missing one fails as Go reports it ("can't
+     * evaluate field Foo in type interface {}") instead of giving nil the
+     * way a map does. 0 (the default) = map semantics. */
+    int is_struct;
 };
 
 /* Registers a new host object. fields: a json_object whose reference is

@@ -375,6 +375,15 @@ static int eval_field(struct tstate *st, const struct tval *dot, const char *nam
         }
     }
     bool has_args = nargs > 1 || final;
+    if (h && h->type->is_struct) {
+        json_t *m = json_object_get(recv->v, name);
+        if (!m)
+            return tstate_errorf(st, 0, "can't evaluate field %s in type %s", name, go_type(recv));
+        if (has_args)
+            return tstate_errorf(st, 0, "%s has arguments but cannot be invoked as function", name);
+        *out = tval_borrow(m, false);
+        return 0;
+    }
     if (json_is_object(recv->v)) {
         if (has_args)
             return tstate_errorf(st, 0, "%s is not a method but has arguments", name);

@@ -248,7 +248,8 @@ static const struct ks_tpl_method host_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL};
+static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL, 0};
+static const struct ks_tpl_host_type struct_type = {"*test.Struct", NULL, NULL, NULL, 1};
 
 static void host_objects(void **state)
 {
@@ -280,9 +281,22 @@ static void host_objects(void **state)
     ks_buf_reset(&b);
     assert_int_equal(ks_tpl_execute(&b, set, "t3", dot2), 0);
     assert_string_equal(ks_buf_data(&b), "map[Major:1]");
+    /* struct semantics: a missing field is an error */
+    json_t *sfields = json_pack("{s:s}", "Name", "c");
+    json_t *sobj = NULL;
+    assert_int_equal(ks_tpl_host_new(&sobj, set, &struct_type, NULL, sfields), 0);
+    json_t *dot3 = json_pack("{s:o}", "Chart", sobj);
+    const char *tpl4 = "{{ .Chart.Name }}{{ .Chart.Foo }}";
+    assert_int_equal(ks_tpl_set_add(set, "t4", tpl4, strlen(tpl4)), 0);
+    ks_buf_reset(&b);
+    assert_int_equal(ks_tpl_execute(&b, set, "t4", dot3), KS_EINVALID);
+    assert_string_equal(ks_buf_data(&b), "c");
+    assert_string_equal(ks_error_last(), "template: t4:1:26: executing \"t4\" at <.Chart.Foo>: "
+                                         "can't evaluate field Foo in type interface {}");
     ks_buf_release(&b);
     json_decref(dot);
     json_decref(dot2);
+    json_decref(dot3);
     ks_tpl_set_free(set);
 }
 
