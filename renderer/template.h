@@ -126,11 +126,6 @@ struct ks_tpl_host_type {
     const struct ks_tpl_method *methods;           /* NULL-name terminated; may be NULL */
     int (*string)(struct ks_buf *out, void *self); /* optional String() */
     void (*release)(void *self);                   /* optional; called when the set is freed */
-    /* A Go struct (e.g. *chart.Metadata, *chartutil.Capabilities): members
-     * are its fields, so a missing one fails as Go reports it ("can't
-     * evaluate field Foo in type interface {}") instead of giving nil the
-     * way a map does. 0 (the default) = map semantics. */
-    int is_struct;
 };
 
 /* Registers a new host object. fields: a json_object whose reference is
@@ -140,6 +135,14 @@ struct ks_tpl_host_type {
  * failure here). The registration lives as long as the set. */
 int ks_tpl_host_new(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_host_type *type,
                     void *self, json_t *fields);
+/* Same, with flags: KS_TPL_HOST_STRUCT marks a Go struct (e.g.
+ * *chart.Metadata, *chartutil.Capabilities, chartutil.KubeVersion): its
+ * members are fields, so a missing one fails as Go reports it ("can't
+ * evaluate field Foo in type interface {}") instead of giving nil as a map
+ * does. ks_tpl_host_new() is this with flags 0 (map semantics). */
+enum { KS_TPL_HOST_STRUCT = 1 };
+int ks_tpl_host_new_flags(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_host_type *type,
+                          void *self, json_t *fields, unsigned flags);
 /* Same from inside a function call (semver, Files.Glob results...). */
 int ks_tpl_call_host_new(json_t **out, struct ks_tpl_call *call,
                          const struct ks_tpl_host_type *type, void *self, json_t *fields);

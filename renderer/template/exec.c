@@ -263,6 +263,22 @@ static void shorten_message(char *dst, size_t cap, const char *msg)
     snprintf(dst, cap, "%.*s ... %s", (int)keep, msg, msg + n - keep);
 }
 
+/* Go's "error calling NAME: <message>"; kept out of eval_call so the deep
+ * recursion of include does not carry the message buffer in every frame. */
+static __attribute__((noinline)) void wrap_call_error(struct tstate *st, int rc,
+                                                      const struct tnode *node, const char *name)
+{
+    char *msg = malloc(2048);
+    if (!msg) {
+        ks_error_set(KS_ENOMEM, "out of memory formatting an error");
+        return;
+    }
+    shorten_message(msg, 2048, ks_error_last());
+    st->node = node;
+    tstate_errorf(st, rc, "error calling %s: %s", name, msg);
+    free(msg);
+}
+
 static int eval_call(struct tstate *st, const struct tval *dot, const struct callee *c,
                      const struct tnode *node, const struct tnode *const *args, size_t nargs,
                      const struct tval *final, struct tval *out)
@@ -320,12 +336,8 @@ static int eval_call(struct tstate *st, const struct tval *dot, const struct cal
         rc = c->fn(&res, &call, argv, nargv);
     if (rc) {
         json_decref(res);
-        if (!call.formatted) {
-            char msg[2048];
-            shorten_message(msg, sizeof(msg), ks_error_last());
-            st->node = node;
-            tstate_errorf(st, rc, "error calling %s: %s", c->name, msg);
-        }
+        if (!call.formatted)
+            wrap_call_error(st, rc, node, c->name);
         goto done;
     }
     if (!res)
@@ -375,7 +387,7 @@ static int eval_field(struct tstate *st, const struct tval *dot, const char *nam
         }
     }
     bool has_args = nargs > 1 || final;
-    if (h && h->type->is_struct) {
+    if (h && (h->flags & KS_TPL_HOST_STRUCT)) {
         json_t *m = json_object_get(recv->v, name);
         if (!m)
             return tstate_errorf(st, 0, "can't evaluate field %s in type %s", name, go_type(recv));
@@ -1008,6 +1020,17 @@ int ks_tpl_call_include(char **out_str, struct ks_tpl_call *call, const char *na
     return rc;
 }
 
+/* "<what> <quoted>: <last message>" (Helm's errors.Wrapf in tpl). */
+static __attribute__((noinline)) int rewrap_error(int rc, const char *what, const char *quoted)
+{
+    char *msg = strdup(ks_error_last());
+    if (!msg)
+        return ks_error_set(KS_ENOMEM, "out of memory formatting an error");
+    rc = ks_error_set(rc, "%s %s: %s", what, quoted, msg);
+    free(msg);
+    return rc;
+}
+
 int ks_tpl_call_tpl(char **out_str, struct ks_tpl_call *call, const char *text, json_t *data)
 {
     struct tstate *st = call->st;
@@ -1021,9 +1044,7 @@ int ks_tpl_call_tpl(char **out_str, struct ks_tpl_call *call, const char *text, 
     ks_gofmt_quote(&q, text, strlen(text));
     rc = tparse(&child, "gotpl", "gotpl", text, strlen(text));
     if (rc) {
-        char msg[2048];
-        snprintf(msg, sizeof(msg), "%s", ks_error_last());
-        rc = ks_error_set(rc, "cannot parse template %s: %s", ks_buf_data(&q), msg);
+        rc = rewrap_error(rc, "cannot parse template", ks_buf_data(&q));
         goto done;
     }
     const struct ttree *tree = tset_lookup(&child, "gotpl");
@@ -1033,10 +1054,7 @@ int ks_tpl_call_tpl(char **out_str, struct ks_tpl_call *call, const char *text, 
     rc = exec_tree(st, &child, tree, d, &buf);
     st->node = saved_node;
     if (rc) {
-        char msg[2048];
-        snprintf(msg, sizeof(msg), "%s", ks_error_last());
-        rc = ks_error_set(rc, "error during tpl function execution for %s: %s", ks_buf_data(&q),
-                          msg);
+        rc = rewrap_error(rc, "error during tpl function execution for", ks_buf_data(&q));
         goto done;
     }
     remove_no_value(&buf, 0);

@@ -97,6 +97,7 @@ struct host_entry {
     const json_t *obj;
     const struct ks_tpl_host_type *type;
     void *self;
+    unsigned flags; /* KS_TPL_HOST_STRUCT */
 };
 
 struct ks_tpl_set {

@@ -243,6 +243,12 @@ static int host_grow(struct ks_tpl_set *set)
 int ks_tpl_host_new(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_host_type *type,
                     void *self, json_t *fields)
 {
+    return ks_tpl_host_new_flags(out, set, type, self, fields, 0);
+}
+
+int ks_tpl_host_new_flags(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_host_type *type,
+                          void *self, json_t *fields, unsigned flags)
+{
     int rc = 0;
     set = set->root;
     if (!fields)
@@ -256,7 +262,7 @@ int ks_tpl_host_new(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_ho
     size_t i = hash_ptr(fields, set->caphosts);
     while (set->hosts[i].obj)
         i = (i + 1) & (set->caphosts - 1);
-    set->hosts[i] = (struct host_entry){fields, type, self};
+    set->hosts[i] = (struct host_entry){fields, type, self, flags};
     set->nhosts++;
     *out = json_incref(fields); /* the registry keeps the stolen reference */
     return 0;

@@ -248,8 +248,8 @@ static const struct ks_tpl_method host_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL, 0};
-static const struct ks_tpl_host_type struct_type = {"*test.Struct", NULL, NULL, NULL, 1};
+static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL};
+static const struct ks_tpl_host_type struct_type = {"*test.Struct", NULL, NULL, NULL};
 
 static void host_objects(void **state)
 {
@@ -284,7 +284,8 @@ static void host_objects(void **state)
     /* struct semantics: a missing field is an error */
     json_t *sfields = json_pack("{s:s}", "Name", "c");
     json_t *sobj = NULL;
-    assert_int_equal(ks_tpl_host_new(&sobj, set, &struct_type, NULL, sfields), 0);
+    assert_int_equal(
+        ks_tpl_host_new_flags(&sobj, set, &struct_type, NULL, sfields, KS_TPL_HOST_STRUCT), 0);
     json_t *dot3 = json_pack("{s:o}", "Chart", sobj);
     const char *tpl4 = "{{ .Chart.Name }}{{ .Chart.Foo }}";
     assert_int_equal(ks_tpl_set_add(set, "t4", tpl4, strlen(tpl4)), 0);
