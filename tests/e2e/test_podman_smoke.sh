@@ -104,6 +104,7 @@ t0=$(ks_now_ms)
 code=$(ks_podman_api "$node" DELETE "$api/pods/$pod?force=true")
 pod_delete_ms=$(($(ks_now_ms) - t0))
 expect_status 200 "$code" "pod delete"
+grep -qE '"Err": *null' "$resp" || ks_fail "pod delete reported an error: $(cat "$resp")"
 code=$(ks_podman_api "$node" GET "$api/pods/$pod/exists")
 expect_status 404 "$code" "pod exists after delete"
 code=$(ks_podman_api "$node" GET "$api/containers/$ctr/exists")
