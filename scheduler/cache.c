@@ -85,6 +85,8 @@ void ks_sched_free(struct ks_sched *s)
     free(s->free_pods);
     u64map_release(&s->pod_by_key);
     free(s->pclasses);
+    free(s->shapes);
+    u64map_release(&s->shape_by_hash);
     free(s->image_nodes);
     free(s->feasible);
     for (int i = 0; i < KS_SCHED_NSCORES; i++)
@@ -93,6 +95,7 @@ void ks_sched_free(struct ks_sched *s)
     free(s->fail);
     free(s->reasons);
     free(s->cy.sp);
+    free(s->cy.hs);
     free(s->cy.anti_existing);
     free(s->cy.scratch);
     strtab_release(&s->st);
@@ -281,6 +284,7 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         old->alloc_mem = tmp.alloc_mem;
         old->alloc_pods = tmp.alloc_pods;
         old->unschedulable = tmp.unschedulable;
+        old->ver++;
         memset(&tmp, 0, sizeof(tmp));
     } else {
         if ((rc = node_slot_new(&n, s)) || (rc = node_set_name(s, tmp.name, (int32_t)n)))
@@ -360,6 +364,7 @@ int cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node)
         return rc;
     p->node = (int32_t)node;
     p->node_pos = n->npodl;
+    n->ver++;
     n->pods[n->npodl++] = pod;
     n->req_cpu += p->cpu;
     n->req_mem += p->mem;
@@ -382,6 +387,7 @@ void cache_unbind(struct ks_sched *s, uint32_t pod)
     uint32_t last = n->pods[--n->npodl];
     n->pods[p->node_pos] = last;
     s->pods[last].node_pos = p->node_pos;
+    n->ver++;
     n->req_cpu -= p->cpu;
     n->req_mem -= p->mem;
     n->nz_cpu -= p->nz_cpu;

@@ -67,6 +67,24 @@ static void spread_slow_counts(struct ks_sched *s, const struct spod *p)
     }
 }
 
+static int flatten_hard(struct ks_sched *s, const struct spod *p)
+{
+    int rc = grow_array((void **)&s->cy.hs, &s->cy.hs_cap, p->nspread + 1, sizeof(*s->cy.hs));
+    if (rc)
+        return rc;
+    s->cy.nhs = 0;
+    for (uint32_t i = 0; i < p->nspread && !p->sys_spread; i++) {
+        const struct sspread *c = &p->spread[i];
+        if (!c->hard)
+            continue;
+        const struct spread_state *st = &s->cy.sp[i];
+        s->cy.hs[s->cy.nhs++] =
+            (struct hard_spread){s->slots[s->terms[c->term]->slot].node_dom, st->cnt,
+                                 (int64_t)c->max_skew + st->min_match - (c->self_match ? 1 : 0)};
+    }
+    return 0;
+}
+
 static int prefilter_spread(struct ks_sched *s, const struct spod *p)
 {
     int rc;
@@ -104,7 +122,7 @@ static int prefilter_spread(struct ks_sched *s, const struct spod *p)
         if (!st->any_domain)
             st->min_match = 0;
     }
-    return 0;
+    return flatten_hard(s, p);
 }
 
 int prefilter_pod(struct ks_sched *s, const struct spod *p)
@@ -164,19 +182,13 @@ int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t nod
 
 int filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node)
 {
-    if (p->sys_spread)
-        return F_OK;
-    if (!node_has_hard_keys(s, p, node))
-        return F_SPREAD_LABEL;
-    for (uint32_t i = 0; i < p->nspread; i++) {
-        const struct sspread *c = &p->spread[i];
-        if (!c->hard)
-            continue;
-        const struct spread_state *st = &s->cy.sp[i];
-        int32_t d = node_dom(s, s->terms[c->term]->slot, node);
-        int64_t skew = (int64_t)st->cnt[d] + (c->self_match ? 1 : 0) - st->min_match;
-        if (skew > c->max_skew)
+    const struct hard_spread *hs = s->cy.hs;
+    uint32_t n = s->cy.nhs;
+    for (uint32_t i = 0; i < n; i++)
+        if (hs[i].node_dom[node] < 0)
+            return F_SPREAD_LABEL;
+    for (uint32_t i = 0; i < n; i++)
+        if (hs[i].cnt[hs[i].node_dom[node]] > hs[i].limit)
             return F_SPREAD;
-    }
     return F_OK;
 }

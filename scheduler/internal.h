@@ -110,6 +110,10 @@ struct snode {
     uint32_t nhard;   /* NoSchedule + NoExecute taints */
     int64_t npods, alloc_pods, alloc_cpu, req_cpu, alloc_mem, req_mem;
     int64_t nz_cpu, nz_mem;
+    uint32_t ver;      /* bumped on every change of the sums or the node */
+    uint32_t sc_shape; /* memo of fit + balanced for pods of this shape at ver */
+    uint32_t sc_ver;
+    int32_t sc_val;
     struct kv *labels;
     uint32_t nlabels;
     struct staint *taints;
@@ -131,6 +135,7 @@ struct spod {
     int32_t priority;
     int64_t grace;
     int64_t cpu, mem, nz_cpu, nz_mem;
+    uint32_t shape; /* interned (cpu, mem, nz_cpu, nz_mem); 0 = not memoised */
     struct kv *labels;
     uint32_t nlabels;
     struct kv *nodesel;
@@ -216,15 +221,29 @@ struct spread_state {
     bool any_domain;
 };
 
+/* A hard constraint flattened for the node loop: the node passes when it
+ * has a domain and cnt[domain] <= limit (maxSkew + min - selfMatch). */
+struct hard_spread {
+    const int32_t *node_dom;
+    const int32_t *cnt;
+    int64_t limit;
+};
+
 struct cycle {
     struct spread_state *sp; /* per spread constraint of the pod */
     uint32_t sp_cap;
+    struct hard_spread *hs;
+    uint32_t nhs, hs_cap;
     uint32_t *anti_existing; /* terms whose anti-affinity owners reject the pod */
     uint32_t nanti_existing, anti_cap;
     bool aff_self_ok; /* no pod matches the affinity terms but the pod matches all */
     bool aff_any;     /* some affinity term has matches somewhere */
     int32_t *scratch; /* eligible-node domain counts for the slow spread path */
     uint32_t scratch_cap;
+};
+
+struct shape {
+    int64_t cpu, mem, nz_cpu, nz_mem;
 };
 
 struct pclass {
@@ -259,6 +278,9 @@ struct ks_sched {
     uint32_t nsel_terms, sel_terms_cap;
     struct u64map owner_terms;  /* owner << 32 | slot -> term */
     struct u64map term_by_hash; /* content hash -> a term with it */
+    struct shape *shapes;       /* request shapes, id = index + 1 */
+    uint32_t nshapes, shape_cap;
+    struct u64map shape_by_hash;
     struct pclass *pclasses;
     uint32_t npclasses, pclass_cap;
     int32_t *image_nodes; /* per string id: live nodes reporting the image */
@@ -336,6 +358,8 @@ int scratch_reserve(struct ks_sched *s);
 
 /* scores_*.c: raw scores of the feasible nodes into s->raw[which] */
 void score_resources(struct ks_sched *s, const struct spod *p, uint32_t n);
+#define SCHED_MAX_SHAPES 65536
+int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p);
 void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p);
 bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);

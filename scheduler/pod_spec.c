@@ -395,6 +395,7 @@ int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_po
         goto done;
     for (uint32_t i = 0; i < p->nspread; i++)
         p->spread[i].self_match = term_matches(s, s->terms[p->spread[i].term], p);
+    rc = shape_intern(&p->shape, s, p);
 done:
     return rc;
 }

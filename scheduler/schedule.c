@@ -219,20 +219,22 @@ static void explain_winner(struct ks_sched_result *out, struct ks_sched *s, cons
         out->score += out->scores[k];
 }
 
+/* The highest total; among ties one drawn uniformly with the seeded PRNG
+ * (the distribution of kube-scheduler's reservoir sampling, with one draw
+ * per cycle instead of one per tie). */
 static uint32_t select_host(struct ks_sched *s, uint32_t nf)
 {
-    uint32_t best = 0, ties = 1;
-    for (uint32_t i = 1; i < nf; i++) {
-        if (s->total[i] > s->total[best]) {
-            best = i;
-            ties = 1;
-        } else if (s->total[i] == s->total[best]) {
-            ties++;
-            if (sched_rand(s) % ties == 0)
-                best = i;
-        }
-    }
-    return best;
+    int64_t max = s->total[0];
+    uint32_t ties = 0;
+    for (uint32_t i = 1; i < nf; i++)
+        max = s->total[i] > max ? s->total[i] : max;
+    for (uint32_t i = 0; i < nf; i++)
+        ties += s->total[i] == max;
+    uint32_t pick = ties > 1 ? (uint32_t)(sched_rand(s) % ties) : 0;
+    for (uint32_t i = 0; i < nf; i++)
+        if (s->total[i] == max && pick-- == 0)
+            return i;
+    return 0;
 }
 
 static int unschedulable(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod,

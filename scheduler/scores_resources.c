@@ -51,13 +51,51 @@ void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, con
 }
 
 /* Both weights are 1: writes fit + balanced straight into the totals (the
- * winner's breakdown is recomputed with score_resources_node). */
+ * winner's breakdown is recomputed with score_resources_node). A node keeps
+ * the value for the last request shape it was scored for until it changes,
+ * so identical replicas re-score only the node the previous one landed on. */
 void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     int64_t *total = s->total;
+    uint32_t shape = p->shape;
     for (uint32_t i = 0; i < nf; i++) {
+        struct snode *n = &s->nodes[s->feasible[i]];
+        if (shape && n->sc_shape == shape && n->sc_ver == n->ver) {
+            total[i] = n->sc_val;
+            continue;
+        }
         int64_t fit, bal;
-        score_resources_node(&fit, &bal, &s->nodes[s->feasible[i]], p);
+        score_resources_node(&fit, &bal, n, p);
         total[i] = fit + bal;
+        n->sc_shape = shape;
+        n->sc_ver = n->ver;
+        n->sc_val = (int32_t)(fit + bal);
     }
+}
+
+int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p)
+{
+    struct shape sh = {p->cpu, p->mem, p->nz_cpu, p->nz_mem};
+    uint64_t h = 1469598103934665603ULL;
+    uint32_t id;
+    int rc;
+    const int64_t *v = &sh.cpu;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ (uint64_t)v[i]) * 1099511628211ULL;
+    *out = 0;
+    if (u64map_get(&s->shape_by_hash, h, &id)) {
+        const struct shape *o = &s->shapes[id - 1];
+        if (o->cpu == sh.cpu && o->mem == sh.mem && o->nz_cpu == sh.nz_cpu &&
+            o->nz_mem == sh.nz_mem)
+            *out = id;
+        return 0; /* a hash collision is simply not memoised */
+    }
+    if (s->nshapes >= SCHED_MAX_SHAPES)
+        return 0;
+    if ((rc = grow_array((void **)&s->shapes, &s->shape_cap, s->nshapes + 1, sizeof(sh))) ||
+        (rc = u64map_put(&s->shape_by_hash, h, s->nshapes + 1)))
+        return rc;
+    s->shapes[s->nshapes++] = sh;
+    *out = s->nshapes;
+    return 0;
 }
