@@ -56,11 +56,13 @@ static int item_cmp(const struct ks_plan_item *a, const struct ks_plan_item *b)
 static void add_field(json_t *fields, const char *path, const json_t *old, const json_t *new_,
                       bool mask)
 {
-    json_t *masked = json_string("(hidden)");
-    json_array_append_new(fields, json_pack("{s:s, s:O, s:O}", "path", path[0] ? path : ".", "old",
-                                            old ? (mask ? masked : old) : json_null(),
-                                            new_ ? (mask ? masked : new_) : json_null()));
-    json_decref(masked);
+    json_t *entry = json_object();
+    json_object_set_new(entry, "path", json_string(path[0] ? path : "."));
+    json_object_set_new(entry, "old",
+                        !old ? json_null() : mask ? json_string("(hidden)") : json_deep_copy(old));
+    json_object_set_new(entry, "new",
+                        !new_ ? json_null() : mask ? json_string("(hidden)") : json_deep_copy(new_));
+    json_array_append_new(fields, entry);
 }
 
 /* secret: the values below this point are Secret data and are masked. */

@@ -59,6 +59,15 @@ kind: ServiceAccount
 metadata:
   name: robot
   namespace: shop
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: keep-me
+  namespace: shop
+  annotations:
+    keelson.io/prune: "false"
+data: {a: b}
 YAML
 echo "# docs" > "$repo/docs/README.md"
 git -C "$repo" add -A
@@ -67,7 +76,7 @@ git -C "$repo" commit -qm "first deploy"
 once() { "$RECONCILE" --once --repo "$repo" --path apps --state-dir "$state" "$@"; }
 db_count() { sqlite3 "$state/state.db" "SELECT count(*) FROM objects"; }
 
-ks_log "dry run on a fresh state dir plans 4 creates and exits 2"
+ks_log "dry run on a fresh state dir plans 5 creates and exits 2"
 set +e
 out=$(once --dry-run -o json); rc=$?
 set -e
@@ -75,7 +84,7 @@ set -e
 python3 - "$out" <<'PY'
 import json, sys
 plan = json.loads(sys.argv[1])
-assert plan["summary"] == {"create": 4, "update": 0, "delete": 0, "unchanged": 0}, plan["summary"]
+assert plan["summary"] == {"create": 5, "update": 0, "delete": 0, "unchanged": 0}, plan["summary"]
 kinds = [c["kind"] for c in plan["changes"]]
 assert kinds[0] == "Namespace", kinds        # waves: Namespace first
 assert kinds[-1] == "Deployment", kinds      # workloads last
@@ -85,8 +94,8 @@ PY
 
 ks_log "apply, then a second pass is in sync"
 once > "$work/apply.txt" || ks_fail "apply failed: $(cat "$work/apply.txt")"
-grep -q "4 to create" "$work/apply.txt" || ks_fail "unexpected apply output: $(cat "$work/apply.txt")"
-[[ $(db_count) -eq 4 ]] || ks_fail "store holds $(db_count) objects, want 4"
+grep -q "5 to create" "$work/apply.txt" || ks_fail "unexpected apply output: $(cat "$work/apply.txt")"
+[[ $(db_count) -eq 5 ]] || ks_fail "store holds $(db_count) objects, want 5"
 once | grep -q "in sync" || ks_fail "second pass not in sync"
 sqlite3 "$state/state.db" "PRAGMA integrity_check" | grep -qx ok || ks_fail "integrity check"
 
@@ -100,7 +109,7 @@ set -e
 python3 - "$out" <<'PY'
 import json, sys
 plan = json.loads(sys.argv[1])
-assert plan["summary"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 3}, plan["summary"]
+assert plan["summary"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 4}, plan["summary"]
 (change,) = plan["changes"]
 assert change["kind"] == "Deployment" and change["name"] == "web", change
 assert change["fields"] == [{"path": "spec.replicas", "old": 2, "new": 3}], change["fields"]
@@ -122,7 +131,7 @@ err=$(once 2>&1 >/dev/null); rc=$?
 set -e
 [[ $rc -eq 1 ]] || ks_fail "broken YAML exit $rc, want 1"
 [[ "$err" =~ ^reconcile:\ apps/bad\.yaml:[0-9]+:[0-9]+:\  ]] || ks_fail "error lacks file:line:col: $err"
-[[ $(db_count) -eq 4 ]] || ks_fail "store changed after a failed pass"
+[[ $(db_count) -eq 5 ]] || ks_fail "store changed after a failed pass"
 result=$(sqlite3 "$state/state.db" "SELECT result FROM syncs ORDER BY id DESC LIMIT 1")
 [[ "$result" == failed ]] || ks_fail "last sync recorded as '$result', want failed"
 git -C "$repo" rm -q apps/bad.yaml && git -C "$repo" commit -qm "fix"
@@ -143,18 +152,20 @@ set +e
 out=$(once --dry-run); rc=$?
 set -e
 [[ $rc -eq 2 && "$out" == *"- ServiceAccount shop/robot"* ]] || ks_fail "delete not planned: $out"
+[[ "$out" != *"- ConfigMap shop/keep-me"* && "$out" == *"keep-me: not pruned"* ]] ||
+  ks_fail "keelson.io/prune: false not respected: $out"
 once >/dev/null || ks_fail "applying the delete failed"
-[[ $(db_count) -eq 3 ]] || ks_fail "store holds $(db_count) objects after prune, want 3"
+[[ $(db_count) -eq 4 ]] || ks_fail "store holds $(db_count) objects after prune, want 4"
 
 ks_log "deleting most objects at once needs --allow-mass-prune"
 git -C "$repo" rm -q apps/web.yaml && git -C "$repo" commit -qm "drop web"
 set +e
-err=$(once 2>&1); rc=$?
+err=$(once --max-prune-share 40 2>&1); rc=$?
 set -e
 [[ $rc -eq 1 && "$err" == *"--allow-mass-prune"* ]] || ks_fail "mass prune not refused: $err"
-[[ $(db_count) -eq 3 ]] || ks_fail "store changed after a refused prune"
-once --allow-mass-prune >/dev/null || ks_fail "--allow-mass-prune did not apply"
-[[ $(db_count) -eq 1 ]] || ks_fail "store holds $(db_count) objects, want 1"
+[[ $(db_count) -eq 4 ]] || ks_fail "store changed after a refused prune"
+once --max-prune-share 40 --allow-mass-prune >/dev/null || ks_fail "--allow-mass-prune did not apply"
+[[ $(db_count) -eq 2 ]] || ks_fail "store holds $(db_count) objects, want 2"
 
 ks_log "reconcile diff between two branches"
 git -C "$repo" checkout -q -b feature
