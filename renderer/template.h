@@ -126,6 +126,10 @@ struct ks_tpl_host_type {
     const struct ks_tpl_method *methods;           /* NULL-name terminated; may be NULL */
     int (*string)(struct ks_buf *out, void *self); /* optional String() */
     void (*release)(void *self);                   /* optional; called when the set is freed */
+    /* 1 for a Go struct type (time.Time, *semver.Version, *chart.Metadata,
+     * *chartutil.Capabilities): same as registering every object of the type
+     * with KS_TPL_HOST_STRUCT (see ks_tpl_host_new_flags). */
+    int is_struct;
 };
 
 /* Registers a new host object. fields: a json_object whose reference is

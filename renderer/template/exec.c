@@ -387,7 +387,7 @@ static int eval_field(struct tstate *st, const struct tval *dot, const char *nam
         }
     }
     bool has_args = nargs > 1 || final;
-    if (h && (h->flags & KS_TPL_HOST_STRUCT)) {
+    if (h && ((h->flags & KS_TPL_HOST_STRUCT) || h->type->is_struct)) {
         json_t *m = json_object_get(recv->v, name);
         if (!m)
             return tstate_errorf(st, 0, "can't evaluate field %s in type %s", name, go_type(recv));
