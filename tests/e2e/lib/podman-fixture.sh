@@ -85,8 +85,10 @@ ks_podman_set() {
 #   runtime = "runc"       crun refuses cgroup v1 hybrid mode here.
 #   cgroup_manager         there is no systemd to ask for scopes.
 #   events_logger = "file" no journald either.
-#   lock_type = "file"     the default shm segment is machine-wide and a fresh
-#                          instance's first start frees all its locks.
+#   lock_type = "file"     locks in DIR/tmp/locks, deleted with DIR; the default
+#                          shm segment is one per machine (2048 locks), shared
+#                          with every other Podman, and keeps the locks of an
+#                          instance killed before teardown until reboot.
 #   tmp_dir                the default /run/libpod would be shared.
 #   network_backend        netavark (Podman 4's default) with iptables.
 #   default_ulimits        Podman's defaults exceed the sandbox's hard limits.
