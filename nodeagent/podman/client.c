@@ -1,0 +1,618 @@
+/*
+ * client.c: the transport under every podman call: one HTTP request over
+ * the libpod Unix socket with libcurl, a time limit on every request, a cap
+ * on every answer (core/buf.h), and one place that turns HTTP statuses and
+ * curl failures into KS_E* codes with Podman's own "message" text.
+ *
+ * Idle curl easy handles are pooled (a mutex guards the pool only, never a
+ * request), so calls from several pod workers run in parallel and reuse
+ * keep-alive connections. A handle whose request failed in transport is
+ * thrown away rather than pooled: the next call makes a new connection,
+ * which is how the client survives a Podman service restart.
+ */
+#include "nodeagent/podman/internal.h"
+
+#include "core/error.h"
+#include "core/str.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_SIZE 4
+
+struct ks_podman {
+    char *socket;
+    char *base_url; /* "http://d" KS_PODMAN_API_PREFIX */
+    struct ks_podman_opts opts;
+    pthread_mutex_t lock;
+    CURL *idle[POOL_SIZE];
+    int n_idle;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int ks_podman_curl_global(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return ks_error_set(KS_ERROR, "libcurl initialisation failed: %s",
+                            curl_easy_strerror(curl_init_rc));
+    return 0;
+}
+
+int ks_podman_new(struct ks_podman **out, const char *socket_path,
+                  const struct ks_podman_opts *opts)
+{
+    struct ks_podman *pm = NULL;
+    int rc = 0;
+
+    if (!socket_path || !*socket_path) {
+        rc = ks_error_set(KS_EINVALID, "podman: no socket path given");
+        goto done;
+    }
+    /* sun_path holds 108 bytes including the terminator. */
+    if (strlen(socket_path) > 107) {
+        rc = ks_error_set(KS_ELIMIT, "podman socket path '%s' is over the 107-byte limit",
+                          socket_path);
+        goto done;
+    }
+    if ((rc = ks_podman_curl_global()) < 0)
+        goto done;
+    pm = calloc(1, sizeof(*pm));
+    if (!pm) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    pthread_mutex_init(&pm->lock, NULL);
+    pm->socket = strdup(socket_path);
+    pm->base_url = strdup("http://d" KS_PODMAN_API_PREFIX);
+    if (!pm->socket || !pm->base_url) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (opts)
+        pm->opts = *opts;
+    if (pm->opts.timeout_ms <= 0)
+        pm->opts.timeout_ms = KS_PODMAN_DEFAULT_TIMEOUT_MS;
+    if (pm->opts.connect_ms <= 0)
+        pm->opts.connect_ms = KS_PODMAN_DEFAULT_CONNECT_MS;
+    if (pm->opts.max_response == 0)
+        pm->opts.max_response = KS_PODMAN_DEFAULT_MAX_RESPONSE;
+    *out = pm;
+    pm = NULL;
+done:
+    ks_podman_free(pm);
+    return rc;
+}
+
+void ks_podman_free(struct ks_podman *pm)
+{
+    int i;
+
+    if (!pm)
+        return;
+    for (i = 0; i < pm->n_idle; i++)
+        curl_easy_cleanup(pm->idle[i]);
+    pthread_mutex_destroy(&pm->lock);
+    free(pm->socket);
+    free(pm->base_url);
+    free(pm);
+}
+
+const char *ks_podman_socket(const struct ks_podman *pm)
+{
+    return pm->socket;
+}
+
+static CURL *pool_take(struct ks_podman *pm)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&pm->lock);
+    if (pm->n_idle > 0)
+        h = pm->idle[--pm->n_idle];
+    pthread_mutex_unlock(&pm->lock);
+    if (h)
+        curl_easy_reset(h);
+    else
+        h = curl_easy_init();
+    return h;
+}
+
+static void pool_give(struct ks_podman *pm, CURL *h)
+{
+    pthread_mutex_lock(&pm->lock);
+    if (pm->n_idle < POOL_SIZE) {
+        pm->idle[pm->n_idle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&pm->lock);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+void ks_podman_curl_setup(CURL *h, const struct ks_podman *pm, long timeout_ms)
+{
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, pm->socket);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, pm->opts.connect_ms);
+    if (timeout_ms > 0)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+}
+
+int ks_podman_curl_error(const struct ks_podman *pm, CURL *h, CURLcode rc, const char *what,
+                         long timeout_ms)
+{
+    long os_errno = 0;
+
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return ks_error_set(KS_ETIMEOUT, "podman at %s: %s: no complete answer within %ld ms",
+                            pm->socket, what, timeout_ms);
+    case CURLE_COULDNT_CONNECT:
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+        return ks_error_set(KS_EIO, "podman at %s: %s", pm->socket,
+                            os_errno ? strerror((int)os_errno) : curl_easy_strerror(rc));
+    case CURLE_OUT_OF_MEMORY:
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    default:
+        return ks_error_set(KS_EIO, "podman at %s: %s: %s", pm->socket, what,
+                            curl_easy_strerror(rc));
+    }
+}
+
+struct sink {
+    struct ks_buf *buf;
+    bool truncate_ok;
+    bool truncated;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct sink *s = ud;
+    size_t len = size * n, room;
+
+    if (s->buf->limit && s->buf->len + len > s->buf->limit && s->truncate_ok) {
+        room = s->buf->limit - s->buf->len;
+        ks_buf_put(s->buf, data, room);
+        s->truncated = true;
+        return 0; /* stop reading: the caller asked for a prefix */
+    }
+    if (ks_buf_put(s->buf, data, len) < 0)
+        return 0;
+    return len;
+}
+
+/* Podman's error document: {"cause": ..., "message": ..., "response": N}. */
+static int http_error(const struct ks_podman *pm, const struct ks_podman_req *req, long status,
+                      const struct ks_buf *body)
+{
+    json_t *doc = NULL;
+    const char *msg = NULL, *cause = NULL;
+    int code, rc;
+
+    doc = json_loadb(ks_buf_data(body), ks_buf_len(body), 0, NULL);
+    if (json_is_object(doc)) {
+        msg = json_string_value(json_object_get(doc, "message"));
+        cause = json_string_value(json_object_get(doc, "cause"));
+    }
+    if (!msg)
+        msg = ks_buf_len(body) ? ks_buf_data(body) : "(no message)";
+    switch (status) {
+    case 404:
+        code = KS_ENOTFOUND;
+        break;
+    case 409:
+        code = KS_ECONFLICT;
+        break;
+    case 400:
+        code = KS_EINVALID;
+        break;
+    default:
+        code = KS_ERROR;
+        break;
+    }
+    /* libpod 4.3 answers some conflicts with HTTP 500; its "cause" (the
+     * error kind's text) tells them apart. */
+    if (cause && (strcmp(cause, "container state improper") == 0 ||
+                  strcmp(cause, "that name is already in use") == 0 ||
+                  strcmp(cause, "container already exists") == 0 ||
+                  strcmp(cause, "pod already exists") == 0))
+        code = KS_ECONFLICT;
+    rc = ks_error_set(code, "podman at %s: %s %s: HTTP %ld: %.512s", pm->socket, req->method,
+                      req->path, status, msg);
+    json_decref(doc);
+    return rc;
+}
+
+int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
+                      const struct ks_podman_req *req)
+{
+    CURL *h = NULL;
+    struct curl_slist *hdrs = NULL;
+    char *url = NULL, *body = NULL, what[160];
+    struct sink sink = {0};
+    long timeout = req->timeout_ms > 0 ? req->timeout_ms : pm->opts.timeout_ms;
+    size_t cap = req->max_response ? req->max_response : pm->opts.max_response;
+    CURLcode crc;
+    bool broken = false;
+    int rc = 0;
+
+    resp->status = 0;
+    resp->truncated = false;
+    ks_buf_init(&resp->body, cap);
+    snprintf(what, sizeof(what), "%s %.120s", req->method, req->path);
+    url = ks_strdupf("%s%s", pm->base_url, req->path);
+    h = pool_take(pm);
+    if (!url || !h) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    ks_podman_curl_setup(h, pm, timeout);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    if (req->body) {
+        body = json_dumps(req->body, JSON_COMPACT);
+        if (!body) {
+            rc = ks_error_set(KS_ENOMEM, "podman: %s: cannot serialise the request body", what);
+            goto done;
+        }
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else if (strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    /* No "Expect: 100-continue" round trip for larger bodies. */
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    sink.buf = &resp->body;
+    sink.truncate_ok = req->truncate_ok;
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+
+    crc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (crc == CURLE_WRITE_ERROR && sink.truncated) {
+        resp->truncated = true;
+        broken = true; /* the rest of the answer is unread */
+    } else if (crc == CURLE_WRITE_ERROR && ks_buf_error(&resp->body)) {
+        broken = true;
+        rc = ks_error_set(ks_buf_error(&resp->body),
+                          "podman at %s: %s: answer is over the %zu-byte limit", pm->socket, what,
+                          cap);
+        goto done;
+    } else if (crc != CURLE_OK) {
+        broken = true;
+        rc = ks_podman_curl_error(pm, h, crc, what, timeout);
+        goto done;
+    }
+    if (resp->status >= 400) {
+        rc = http_error(pm, req, resp->status, &resp->body);
+        goto done;
+    }
+done:
+    if (h) {
+        if (broken)
+            curl_easy_cleanup(h);
+        else
+            pool_give(pm, h);
+    }
+    if (rc < 0)
+        ks_buf_release(&resp->body);
+    curl_slist_free_all(hdrs);
+    free(body);
+    free(url);
+    return rc;
+}
+
+int ks_podman_request_json(json_t **out, struct ks_podman *pm, const struct ks_podman_req *req)
+{
+    struct ks_podman_resp resp = {0};
+    json_error_t jerr;
+    json_t *doc = NULL;
+    int rc;
+
+    if ((rc = ks_podman_request(&resp, pm, req)) < 0)
+        goto done;
+    doc = json_loadb(ks_buf_data(&resp.body), ks_buf_len(&resp.body), 0, &jerr);
+    if (!doc) {
+        rc = ks_error_set(KS_EINVALID, "podman at %s: %s %s: answer is not JSON: %s", pm->socket,
+                          req->method, req->path, jerr.text);
+        goto done;
+    }
+    *out = doc;
+    doc = NULL;
+done:
+    ks_buf_release(&resp.body);
+    return rc;
+}
+
+static int put_escaped(struct ks_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s), i;
+
+    if (n == 0)
+        return ks_error_set(KS_EINVALID, "podman: empty name or id");
+    if (n > KS_PODMAN_MAX_NAME)
+        return ks_error_set(KS_EINVALID, "podman: name '%.40s...' is over the %d-byte limit", s,
+                            KS_PODMAN_MAX_NAME);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            ks_buf_putc(b, (char)c);
+        } else {
+            ks_buf_putc(b, '%');
+            ks_buf_putc(b, hex[c >> 4]);
+            ks_buf_putc(b, hex[c & 15]);
+        }
+    }
+    return 0;
+}
+
+int ks_podman_vpath(struct ks_buf *b, const char *fmt, va_list ap)
+{
+    const char *p;
+    int rc = 0;
+
+    for (p = fmt; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            const char *arg = va_arg(ap, const char *);
+            if (!arg) {
+                rc = ks_error_set(KS_EINVALID, "podman: missing name or id");
+                goto done;
+            }
+            if ((rc = put_escaped(b, arg)) < 0)
+                goto done;
+            p++;
+        } else {
+            ks_buf_putc(b, *p);
+        }
+    }
+    if ((rc = ks_buf_error(b)) < 0)
+        rc = ks_error_set(rc, "podman: request path is over the %zu-byte limit", b->limit);
+done:
+    return rc;
+}
+
+int ks_podman_path(struct ks_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = ks_podman_vpath(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int ks_podman_call(struct ks_podman *pm, const char *method, long timeout_ms, const char *fmt, ...)
+{
+    struct ks_buf path;
+    struct ks_podman_req req = {.method = method, .timeout_ms = timeout_ms};
+    struct ks_podman_resp resp = {0};
+    va_list ap;
+    int rc;
+
+    ks_buf_init(&path, KS_PODMAN_MAX_PATH);
+    va_start(ap, fmt);
+    rc = ks_podman_vpath(&path, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        goto done;
+    req.path = ks_buf_data(&path);
+    rc = ks_podman_request(&resp, pm, &req);
+    ks_buf_release(&resp.body);
+done:
+    ks_buf_release(&path);
+    return rc;
+}
+
+int ks_podman_get_json(json_t **out, struct ks_podman *pm, const char *fmt, ...)
+{
+    struct ks_buf path;
+    struct ks_podman_req req = {.method = "GET"};
+    va_list ap;
+    int rc;
+
+    ks_buf_init(&path, KS_PODMAN_MAX_PATH);
+    va_start(ap, fmt);
+    rc = ks_podman_vpath(&path, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        goto done;
+    req.path = ks_buf_data(&path);
+    rc = ks_podman_request_json(out, pm, &req);
+done:
+    ks_buf_release(&path);
+    return rc;
+}
+
+int ks_podman_create(char **out, struct ks_podman *pm, const char *path, const json_t *spec)
+{
+    struct ks_podman_req req = {.method = "POST", .path = path, .body = spec};
+    json_t *doc = NULL;
+    int rc;
+
+    if (!json_is_object(spec)) {
+        rc = ks_error_set(KS_EINVALID, "podman: %s: the spec is not a JSON object", path);
+        goto done;
+    }
+    if ((rc = ks_podman_request_json(&doc, pm, &req)) < 0)
+        goto done;
+    rc = ks_podman_take_id(out, doc, "Id", path);
+done:
+    json_decref(doc);
+    return rc;
+}
+
+int ks_podman_list(json_t **out, struct ks_podman *pm, const char *path, const char *const *labels)
+{
+    struct ks_buf full;
+    struct ks_podman_req req = {.method = "GET"};
+    json_t *doc = NULL;
+    int rc;
+
+    ks_buf_init(&full, KS_PODMAN_MAX_PATH);
+    ks_buf_puts(&full, path);
+    if ((rc = ks_podman_label_filter(&full, labels)) < 0)
+        goto done;
+    req.path = ks_buf_data(&full);
+    if ((rc = ks_podman_request_json(&doc, pm, &req)) < 0)
+        goto done;
+    /* libpod answers null, not [], when nothing matches. */
+    if (json_is_null(doc)) {
+        json_decref(doc);
+        doc = json_array();
+    }
+    if (!json_is_array(doc)) {
+        rc = ks_error_set(KS_EINVALID, "podman at %s: GET %s: answer is not a list", pm->socket,
+                          path);
+        goto done;
+    }
+    *out = doc;
+    doc = NULL;
+done:
+    json_decref(doc);
+    ks_buf_release(&full);
+    return rc;
+}
+
+int ks_podman_label_filter(struct ks_buf *b, const char *const *labels)
+{
+    json_t *filters = NULL, *list = NULL;
+    char *text = NULL;
+    int rc = 0;
+
+    if (!labels || !labels[0])
+        goto done;
+    filters = json_object();
+    list = json_array();
+    if (!filters || !list || json_object_set(filters, "label", list) < 0) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (; *labels; labels++) {
+        if (json_array_append_new(list, json_string(*labels)) < 0) {
+            rc = ks_error_set(KS_EINVALID, "podman: label filter '%.60s' is not UTF-8", *labels);
+            goto done;
+        }
+    }
+    text = json_dumps(filters, JSON_COMPACT);
+    if (!text) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = ks_podman_path(b, "filters=%s", text);
+done:
+    free(text);
+    json_decref(list);
+    json_decref(filters);
+    return rc;
+}
+
+int ks_podman_demux(struct ks_buf *out, const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t off = 0, n;
+
+    /* Frame type 0 (stdin), 1 (stdout), 2 (stderr), then three zero bytes. */
+    if (len < 8 || p[0] > 2 || p[1] || p[2] || p[3])
+        return ks_buf_put(out, data, len);
+    while (off + 8 <= len) {
+        n = ((size_t)p[off + 4] << 24) | ((size_t)p[off + 5] << 16) | ((size_t)p[off + 6] << 8) |
+            (size_t)p[off + 7];
+        off += 8;
+        if (n > len - off)
+            n = len - off;
+        ks_buf_put(out, data + off, n);
+        off += n;
+    }
+    return ks_buf_error(out);
+}
+
+int ks_podman_take_id(char **out, const json_t *obj, const char *key, const char *what)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    char *copy;
+
+    if (!s || !*s)
+        return ks_error_set(KS_EINVALID, "podman: %s answer has no \"%s\"", what, key);
+    copy = strdup(s);
+    if (!copy)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    *out = copy;
+    return 0;
+}
+
+int ks_podman_ping(struct ks_podman *pm)
+{
+    struct ks_podman_req req = {.method = "GET", .path = "/_ping", .max_response = 1024};
+    struct ks_podman_resp resp = {0};
+    int rc;
+
+    if ((rc = ks_podman_request(&resp, pm, &req)) < 0)
+        goto done;
+    if (strcmp(ks_buf_data(&resp.body), "OK") != 0)
+        rc = ks_error_set(KS_EIO, "podman at %s: ping answered '%.40s', not OK", pm->socket,
+                          ks_buf_data(&resp.body));
+done:
+    ks_buf_release(&resp.body);
+    return rc;
+}
+
+int ks_podman_version(char **out, char **out_api, struct ks_podman *pm)
+{
+    struct ks_podman_req req = {.method = "GET", .path = "/version", .max_response = 65536};
+    json_t *doc = NULL, *comps, *c;
+    const char *api = NULL;
+    char *version = NULL, *api_copy = NULL;
+    size_t i;
+    int rc;
+
+    if ((rc = ks_podman_request_json(&doc, pm, &req)) < 0)
+        goto done;
+    if ((rc = ks_podman_take_id(&version, doc, "Version", "version")) < 0)
+        goto done;
+    comps = json_object_get(doc, "Components");
+    json_array_foreach(comps, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "Name"));
+        if (name && strcmp(name, "Podman Engine") == 0)
+            api = json_string_value(json_object_get(json_object_get(c, "Details"), "APIVersion"));
+    }
+    if (out_api) {
+        if (!api) {
+            rc = ks_error_set(KS_EINVALID, "podman at %s: version answer has no API version",
+                              pm->socket);
+            goto done;
+        }
+        api_copy = strdup(api);
+        if (!api_copy) {
+            rc = ks_error_set(KS_ENOMEM, "out of memory");
+            goto done;
+        }
+        *out_api = api_copy;
+        api_copy = NULL;
+    }
+    *out = version;
+    version = NULL;
+done:
+    free(api_copy);
+    free(version);
+    json_decref(doc);
+    return rc;
+}
