@@ -32,6 +32,30 @@ static void least_allocated_and_weights(void **state)
     ks_sched_free(s);
 }
 
+/* Identical replicas reuse per-node scores; a node that took a pod must be
+ * re-scored, and the reported breakdown adds up to the total. */
+static void identical_pods_rescore_changed_nodes(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "a", 2000, 8 * GI, NULL, 0, NULL, 0);
+    node_add(s, "b", 1900, 8 * GI, NULL, 0, NULL, 0);
+    const char *want[] = {"a", "b", "a"};
+    for (int i = 0; i < 3; i++) {
+        struct ks_sched_container c;
+        char name[8];
+        snprintf(name, sizeof(name), "r%d", i);
+        struct ks_sched_pod_spec p = {
+            .name = name, .containers = one_container(&c, 600, -1), .ncontainers = 1};
+        struct ks_sched_result r = place(s, &p, false);
+        int64_t sum = 0;
+        for (int k = 0; k < KS_SCHED_NSCORES; k++)
+            sum += r.scores[k];
+        assert_int_equal(sum, r.score);
+        expect_node(r, want[i]);
+    }
+    ks_sched_free(s);
+}
+
 static void zero_requests_use_defaults(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -263,6 +287,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(least_allocated_and_weights),
+        cmocka_unit_test(identical_pods_rescore_changed_nodes),
         cmocka_unit_test(zero_requests_use_defaults),
         cmocka_unit_test(balanced_allocation),
         cmocka_unit_test(prefer_no_schedule),
