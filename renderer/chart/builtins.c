@@ -17,41 +17,19 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "renderer/chart/builtins.h"
+#include "renderer/funcs/funcs.h"
 #include "renderer/goenc.h"
 #include "renderer/template.h"
 
 #define MAX_GLOB_ALTERNATIVES 1024
 
-/* ---- shared argument check ---- */
+/* ---- shared helpers ---- */
 
-static const char *go_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "int";
-    case JSON_REAL:
-        return "float64";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "bool";
-    case JSON_ARRAY:
-        return "[]interface {}";
-    case JSON_OBJECT:
-        return "map[string]interface {}";
-    default:
-        return "interface {}";
-    }
-}
-
+/* Go's typed string parameter (the function library's rule and message). */
 static int arg_string(const char **out, struct ks_tpl_call *call, const json_t *v)
 {
-    if (!v || !json_is_string(v))
-        return ks_tpl_call_error(call, KS_EINVALID, "wrong type for value; expected string; got %s",
-                                 v ? go_type_name(v) : "interface {}");
-    *out = json_string_value(v);
-    return 0;
+    size_t len;
+    return ks_funcs_arg_str(out, &len, call, v);
 }
 
 static int ret(json_t **out, struct ks_tpl_call *call, json_t *v)
@@ -344,10 +322,9 @@ static const struct ks_tpl_method files_methods[] = {
 };
 
 static const struct ks_tpl_host_type files_type = {
-    "engine.files",
-    files_methods,
-    NULL,
-    files_release,
+    .go_type = "engine.files", /* a map type: a missing file is no value */
+    .methods = files_methods,
+    .release = files_release,
 };
 
 int ks_builtin_files(json_t **out, struct ks_tpl_set *set, const struct ks_chart_files *files)
@@ -390,10 +367,11 @@ static const struct ks_tpl_method kube_methods[] = {
 };
 
 static const struct ks_tpl_host_type kube_type = {
-    "chartutil.KubeVersion",
-    kube_methods,
-    kube_string,
-    string_release,
+    .go_type = "chartutil.KubeVersion",
+    .methods = kube_methods,
+    .string = kube_string,
+    .release = string_release,
+    .is_struct = 1,
 };
 
 static int api_has(json_t **out, struct ks_tpl_call *call, void *self, json_t *const *args,
@@ -429,12 +407,16 @@ static const struct ks_tpl_method api_methods[] = {
 };
 
 static const struct ks_tpl_host_type api_type = {
-    "chartutil.VersionSet", api_methods, api_string,
-    files_release, /* self is a json array reference */
+    .go_type = "chartutil.VersionSet",
+    .methods = api_methods,
+    .string = api_string,
+    .release = files_release, /* self is a json array reference */
+    .is_struct = 1,           /* a slice type: it has no fields at all */
 };
 
-static const struct ks_tpl_host_type caps_type = {"*chartutil.Capabilities", NULL, NULL, NULL};
-static const struct ks_tpl_host_type chart_type = {"chart.Metadata", NULL, NULL, NULL};
+static const struct ks_tpl_host_type caps_type = {.go_type = "*chartutil.Capabilities",
+                                                  .is_struct = 1};
+static const struct ks_tpl_host_type chart_type = {.go_type = "chart.Metadata", .is_struct = 1};
 
 /* client-go v0.32 scheme group versions plus apiextensions (helm 3.17's
  * chartutil.DefaultVersionSet), in the scheme's priority order. */
