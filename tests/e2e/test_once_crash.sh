@@ -51,7 +51,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   write_set "$round"
   "$RECONCILE" --once --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null 2>&1 &
   pid=$!
-  sleep "0.0$((RANDOM % 60 + 5))"
+  # a pass takes a few hundred ms here (mostly fsync): spread kills over all of it
+  sleep "0.$(printf '%03d' $((RANDOM % 400)))"
   if kill -9 "$pid" 2>/dev/null; then
     killed=$((killed + 1))
   fi
