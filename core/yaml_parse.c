@@ -10,6 +10,9 @@
  * replace members already present, and explicit members written after the
  * merge replace merged ones without counting as duplicates. Anchors are
  * scoped to their document. Scalar typing is delegated to the resolver.
+ * Positions of a container's children are collected in its stack frame and
+ * handed to the position table in one call when the container ends (see
+ * yaml_positions.c for why). Equal short strings share one json_t.
  */
 #include "core/yaml.h"
 
