@@ -460,6 +460,29 @@ static void limits(void **state)
     ks_tpl_set_free(set);
 }
 
+/* Deep recursion with the default limits must end in a limit error, not
+ * a stack overflow (also run under ASan, whose frames are larger). */
+static void deep_recursion(void **state)
+{
+    const struct ks_tpl_func_def *tables[] = {test_funcs};
+    struct ks_tpl_set *set = NULL;
+    assert_int_equal(ks_tpl_set_new(&set, NULL, 0, tables, 1), 0);
+    const char *t1 = "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}";
+    const char *t2 = "{{ define \"m\" }}{{ tpl \"{{ include \\\"m\\\" . }}\" . }}{{ end }}"
+                     "{{ include \"m\" . }}";
+    assert_int_equal(ks_tpl_set_add(set, "t1", t1, strlen(t1)), 0);
+    assert_int_equal(ks_tpl_set_add(set, "t2", t2, strlen(t2)), 0);
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    assert_int_equal(ks_tpl_execute(&b, set, "t1", NULL), KS_ELIMIT);
+    assert_non_null(strstr(ks_error_last(), "template nesting exceeds the limit of 1500"));
+    ks_buf_reset(&b);
+    assert_int_not_equal(ks_tpl_execute(&b, set, "t2", NULL), 0);
+    assert_non_null(strstr(ks_error_last(), "template nesting exceeds the limit of 1500"));
+    ks_buf_release(&b);
+    ks_tpl_set_free(set);
+}
+
 static void helm_order_and_redefinition(void **state)
 {
     const char *names[] = {"c/templates/a.yaml", "c/charts/s/templates/_h.tpl",
@@ -492,11 +515,9 @@ static void helm_order_and_redefinition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(table),
-        cmocka_unit_test(host_objects),
-        cmocka_unit_test(helm_services),
-        cmocka_unit_test(limits),
-        cmocka_unit_test(helm_order_and_redefinition),
+        cmocka_unit_test(table),          cmocka_unit_test(host_objects),
+        cmocka_unit_test(helm_services),  cmocka_unit_test(limits),
+        cmocka_unit_test(deep_recursion), cmocka_unit_test(helm_order_and_redefinition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
