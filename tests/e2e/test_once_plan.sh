@@ -183,4 +183,64 @@ set -e
 [[ "$out" != *hunter2* && "$md" != *hunter2* ]] || ks_fail "secret value leaked in the diff"
 [[ "$md" == *"<details>"* && "$md" == *"| create | update | delete | unchanged |"* ]] || ks_fail "markdown: $md"
 [[ $rc_same -eq 0 ]] || ks_fail "diff of a revision with itself exit $rc_same, want 0: $same"
+ks_log "Releases render charts from the repository; a chart change outside --path is seen"
+git -C "$repo" checkout -q main
+mkdir -p "$repo/charts/tiny/templates"
+printf 'apiVersion: v2\nname: tiny\nversion: 0.1.0\n' > "$repo/charts/tiny/Chart.yaml"
+cat > "$repo/charts/tiny/templates/cm.yaml" <<'TPL'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cfg
+data:
+  tag: {{ required "image.tag is required" .Values.image.tag | quote }}
+TPL
+cat > "$repo/apps/tiny.yaml" <<'YAML'
+apiVersion: keelson.io/v1
+kind: Release
+metadata:
+  name: tiny
+  namespace: shop
+spec:
+  chart: charts/tiny
+  values:
+    image: {tag: v1}
+YAML
+git -C "$repo" add -A && git -C "$repo" commit -qm "tiny release"
+once >/dev/null || ks_fail "applying the Release failed"
+tag=$(sqlite3 "$state/state.db" "SELECT json_extract(body, '$.data.tag') FROM objects WHERE name='tiny-cfg'")
+[[ "$tag" == v1 ]] || ks_fail "Release object not in the store (tag '$tag')"
+sed -i 's/name: {{ .Release.Name }}-cfg/name: {{ .Release.Name }}-cfg\n  labels: {chart: tiny}/' "$repo/charts/tiny/templates/cm.yaml"
+git -C "$repo" commit -qam "chart: add a label (outside --path)"
+set +e
+out=$(once --dry-run); rc=$?
+set -e
+[[ $rc -eq 2 && "$out" == *"~ ConfigMap shop/tiny-cfg"* ]] || ks_fail "chart change outside --path not planned: $out"
+once >/dev/null || ks_fail "applying the chart change failed"
+
+ks_log "a render error in one Release blocks the whole pass and prunes nothing"
+before=$(db_count)
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: also\n  namespace: shop\n' > "$repo/apps/also.yaml"
+sed -i 's/image: {tag: v1}/image: {}/' "$repo/apps/tiny.yaml"
+git -C "$repo" add -A && git -C "$repo" commit -qm "break the release"
+set +e
+err=$(once 2>&1 >/dev/null); rc=$?
+set -e
+[[ $rc -eq 1 && "$err" == *"image.tag is required"* && "$err" == *"templates/cm.yaml"* ]] ||
+  ks_fail "render error not reported with its template (exit $rc): $err"
+[[ $(db_count) -eq $before ]] || ks_fail "a failed render changed the store"
+[[ -z $(sqlite3 "$state/state.db" "SELECT name FROM objects WHERE name='also'") ]] ||
+  ks_fail "a failed render applied part of the commit"
+
+ks_log "reconcile diff shows rendered changes of a Release"
+sed -i 's/image: {}/image: {tag: v2}/' "$repo/apps/tiny.yaml"
+git -C "$repo" commit -qam "fix the release"
+git -C "$repo" checkout -q -b bump
+sed -i 's/tag: v2/tag: v3/' "$repo/apps/tiny.yaml"
+git -C "$repo" commit -qam "bump tag"
+set +e
+out=$("$RECONCILE" diff --repo "$repo" --path apps --state-dir "$state" main bump); rc=$?
+set -e
+[[ $rc -eq 2 && "$out" == *"~ ConfigMap shop/tiny-cfg"* && "$out" == *'-  tag: v2'* && "$out" == *'+  tag: v3'* ]] ||
+  ks_fail "diff of a Release change (exit $rc): $out"
 ks_log "ok"
