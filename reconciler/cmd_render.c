@@ -258,7 +258,9 @@ static int parse_args(struct render_cli *cli, int argc, char **argv)
 
 static int read_path(char **out, size_t *out_len, const char *path, size_t max)
 {
-    FILE *f = fopen(path, "rb");
+    /* helm reads "-" as standard input */
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     struct ks_buf b;
     ks_buf_init(&b, max);
     int rc = 0;
@@ -286,7 +288,7 @@ static int read_path(char **out, size_t *out_len, const char *path, size_t max)
     *out = s;
     *out_len = len;
 done:
-    if (f)
+    if (f && !is_stdin)
         fclose(f);
     ks_buf_release(&b);
     return rc;

@@ -79,7 +79,7 @@ static int files_lines(json_t **out, struct ks_tpl_call *call, void *self, json_
         size_t start = 0;
         for (size_t i = 0; i <= len; i++) {
             if (i == len || s[i] == '\n') {
-                json_array_append_new(list, json_stringn(s + start, i - start));
+                json_array_append_new(list, json_stringn_nocheck(s + start, i - start));
                 start = i + 1;
             }
         }
@@ -292,7 +292,7 @@ static int files_as_map(json_t **out, struct ks_tpl_call *call, json_t *files, b
     size_t len = ks_buf_len(&b);
     if (len > 0 && ks_buf_data(&b)[len - 1] == '\n')
         len--;
-    rc = ret(out, call, json_stringn(ks_buf_data(&b), len));
+    rc = ret(out, call, json_stringn_nocheck(ks_buf_data(&b), len));
 done:
     json_decref(m);
     ks_buf_release(&b);
@@ -333,7 +333,7 @@ int ks_builtin_files(json_t **out, struct ks_tpl_set *set, const struct ks_chart
     if (!m)
         return ks_error_set(KS_ENOMEM, "out of memory building .Files");
     for (size_t i = 0; i < files->n; i++) {
-        json_t *s = json_stringn(files->v[i].data, files->v[i].len);
+        json_t *s = json_stringn_nocheck(files->v[i].data, files->v[i].len);
         if (!s || json_object_set_new(m, files->v[i].name, s) < 0) {
             json_decref(m);
             return ks_error_set(KS_ENOMEM, "out of memory building .Files");
