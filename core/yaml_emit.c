@@ -445,6 +445,8 @@ int ks_yaml_emit(struct ks_buf *out, const json_t *doc, const struct ks_yaml_emi
     };
     if (e.indent > 9)
         e.indent = 9; /* the largest block scalar indentation indicator */
+    if (!doc)
+        return ks_error_set(KS_EINVALID, "cannot emit YAML: no document");
     if (opts && opts->document_start)
         ks_buf_puts(out, "---\n");
     int rc = emit_node(&e, doc, 0, CTX_ROOT);
@@ -461,6 +463,8 @@ int ks_yaml_emit_stream(struct ks_buf *out, const json_t *docs,
         o = *opts;
     o.document_start = true;
     int rc = 0;
+    if (!json_is_array(docs))
+        return ks_error_set(KS_EINVALID, "cannot emit a YAML stream: documents are not an array");
     for (size_t i = 0; i < json_array_size(docs) && rc == 0; i++)
         rc = ks_yaml_emit(out, json_array_get(docs, i), &o);
     return rc;

@@ -731,6 +731,9 @@ int ks_yaml_parse_one(json_t **out, const char *text, size_t len,
     }
     *out = json_array_size(docs) ? json_incref(json_array_get(docs, 0)) : json_null();
 done:
+    /* the document list is freed here: leave no record under its address */
+    if (docs && opts && opts->positions)
+        ks_yaml_positions_set_children(opts->positions, docs, false, NULL, NULL, 0);
     json_decref(docs);
     return rc;
 }

@@ -239,7 +239,14 @@ static void parse_one(void **state)
 {
     json_t *v = NULL;
     struct ks_yaml_parse_opts opts = {.file = "one.yaml"};
+    opts.positions = ks_yaml_positions_new();
     assert_int_equal(ks_yaml_parse_one(&v, "a: 1\n", 5, &opts), 0);
+    struct ks_pos p;
+    assert_int_equal(ks_yaml_position_of_index(&p, opts.positions, NULL, 0), 0);
+    assert_int_equal(ks_yaml_position_of_member(&p, opts.positions, v, "a"), 0);
+    assert_int_equal(p.line, 1);
+    ks_yaml_positions_free(opts.positions);
+    opts.positions = NULL;
     assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
     json_decref(v);
     assert_int_equal(ks_yaml_parse_one(&v, NULL, 0, NULL), 0);
@@ -336,6 +343,10 @@ static void emit_errors(void **state)
 {
     struct ks_buf b;
     ks_buf_init(&b, 0);
+    assert_int_equal(ks_yaml_emit(&b, NULL, NULL), KS_EINVALID);
+    json_t *obj = json_object();
+    assert_int_equal(ks_yaml_emit_stream(&b, obj, NULL), KS_EINVALID);
+    json_decref(obj);
     json_t *bad = json_stringn_nocheck("\xff", 1);
     assert_int_equal(ks_yaml_emit(&b, bad, NULL), KS_EINVALID);
     json_decref(bad);
