@@ -175,27 +175,11 @@ static void quote_rune(struct ks_buf *out, unsigned r, char q)
         ks_buf_putc(out, (char)r);
         return;
     }
-    switch (r) {
-    case 7:
-        ks_buf_puts(out, "\\a");
-        return;
-    case 8:
-        ks_buf_puts(out, "\\b");
-        return;
-    case 12:
-        ks_buf_puts(out, "\\f");
-        return;
-    case 10:
-        ks_buf_puts(out, "\\n");
-        return;
-    case 13:
-        ks_buf_puts(out, "\\r");
-        return;
-    case 9:
-        ks_buf_puts(out, "\\t");
-        return;
-    case 11:
-        ks_buf_puts(out, "\\v");
+    static const char ctl[] = "\a\b\f\n\r\t\v", letters[] = "abfnrtv";
+    const char *e = r && r < 0x20 ? strchr(ctl, (int)r) : NULL;
+    if (e) {
+        ks_buf_putc(out, '\\');
+        ks_buf_putc(out, letters[e - ctl]);
         return;
     }
     if (r < 0x20 || r == 0x7F)

@@ -903,6 +903,19 @@ static void helm_exec_error(void)
                  (int)(end - (start + 14)), start + 14);
 }
 
+/* Go's ExecuteTemplate error for an unknown name (Helm's root is "gotpl"). */
+static int no_template(const char *name)
+{
+    struct ks_buf q;
+    ks_buf_init(&q, 0);
+    ks_gofmt_quote(&q, name, strlen(name));
+    int rc =
+        ks_error_set(KS_ENOTFOUND, "template: no template %s associated with template \"gotpl\"",
+                     ks_buf_data(&q));
+    ks_buf_release(&q);
+    return rc;
+}
+
 static void texec_release(struct texec *ex)
 {
     for (size_t i = 0; i < ex->ninclude_keys; i++)
@@ -918,16 +931,8 @@ int ks_tpl_execute(struct ks_buf *out, struct ks_tpl_set *set, const char *name,
     size_t base = ks_buf_len(out);
     int rc = 0;
     const struct ttree *tree = tset_lookup(set, name);
-    if (!tree) {
-        struct ks_buf q;
-        ks_buf_init(&q, 0);
-        ks_gofmt_quote(&q, name, strlen(name));
-        rc = ks_error_set(KS_ENOTFOUND,
-                          "template: no template %s associated with template \"gotpl\"",
-                          ks_buf_data(&q));
-        ks_buf_release(&q);
-        return rc;
-    }
+    if (!tree)
+        return no_template(name);
     current_root = set->root;
     struct tstate top = {&ex, set, tree, NULL, out, base, NULL, 0, 0, -1};
     struct tval d = {json_incref(dot), false};
@@ -991,16 +996,8 @@ int ks_tpl_call_include(char **out_str, struct ks_tpl_call *call, const char *na
                             "execute template",
                             name);
     const struct ttree *tree = tset_lookup(st->set, name);
-    if (!tree) {
-        struct ks_buf q;
-        ks_buf_init(&q, 0);
-        ks_gofmt_quote(&q, name, strlen(name));
-        rc = ks_error_set(KS_ENOTFOUND,
-                          "template: no template %s associated with template \"gotpl\"",
-                          ks_buf_data(&q));
-        ks_buf_release(&q);
-        return rc;
-    }
+    if (!tree)
+        return no_template(name);
     if ((rc = include_count(ex, name, 1, &now)))
         return rc;
     struct ks_buf buf;

@@ -661,20 +661,28 @@ struct nvec {
     size_t n, cap;
 };
 
+/* Makes room for one more element in a malloc'd array. */
+static int grow_one(struct parser *p, void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *na = realloc(*arr, ncap * elem);
+    if (!na) {
+        p->err = true;
+        return ks_error_set(KS_ENOMEM, "out of memory parsing a template");
+    }
+    *arr = na;
+    *cap = ncap;
+    return 0;
+}
+
 static int nvec_push(struct parser *p, struct nvec *v, struct tnode *n)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        struct tnode **nv = realloc(v->v, cap * sizeof(*nv));
-        if (!nv) {
-            p->err = true;
-            return ks_error_set(KS_ENOMEM, "out of memory parsing a template");
-        }
-        v->v = nv;
-        v->cap = cap;
-    }
-    v->v[v->n++] = n;
-    return 0;
+    int rc = grow_one(p, (void **)&v->v, &v->cap, v->n, sizeof(*v->v));
+    if (!rc)
+        v->v[v->n++] = n;
+    return rc;
 }
 
 static struct tnode **nvec_finish(struct parser *p, struct nvec *v, size_t *n_out)
@@ -701,18 +709,10 @@ static const char *tok_text(struct parser *p, const struct token *t)
 
 static int push_var(struct parser *p, const char *name)
 {
-    if (p->nvars == p->capvars) {
-        size_t cap = p->capvars ? p->capvars * 2 : 16;
-        const char **nv = realloc(p->vars, cap * sizeof(*nv));
-        if (!nv) {
-            p->err = true;
-            return ks_error_set(KS_ENOMEM, "out of memory parsing a template");
-        }
-        p->vars = nv;
-        p->capvars = cap;
-    }
-    p->vars[p->nvars++] = name;
-    return 0;
+    int rc = grow_one(p, (void **)&p->vars, &p->capvars, p->nvars, sizeof(*p->vars));
+    if (!rc)
+        p->vars[p->nvars++] = name;
+    return rc;
 }
 
 /* Splits "a.b.c" (after an optional leading '.') into idents. */
