@@ -7,8 +7,8 @@
  * keyEncipherment, plus keyCertSign for CAs), serverAuth+clientAuth
  * extended usage, critical basic constraints, SANs for the given IPs and
  * DNS names, SHA-256 RSA signatures over 2048-bit keys, PEM output with
- * "RSA PRIVATE KEY" (PKCS#1) keys. A certificate value is an object
- * {"Cert": pem, "Key": pem}, as Sprig's struct prints and indexes.
+ * "RSA PRIVATE KEY" (PKCS#1) keys. A certificate is a host object of Go
+ * type sprig.certificate with members Cert and Key (PEM texts).
  */
 #include "renderer/funcs/funcs.h"
 
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "renderer/template.h"
 
 #define CERT_KEY_BITS 2048
 #define MAX_DAYS 3650000LL
@@ -233,6 +234,48 @@ done:
     return rc;
 }
 
+/* Go's %v of the struct: {Cert Key}. */
+static int cert_string(struct ks_buf *out, void *self)
+{
+    const json_t *fields = self;
+    ks_buf_putc(out, '{');
+    ks_buf_puts(out, json_string_value(json_object_get(fields, "Cert")));
+    ks_buf_putc(out, ' ');
+    ks_buf_puts(out, json_string_value(json_object_get(fields, "Key")));
+    ks_buf_putc(out, '}');
+    return ks_buf_error(out);
+}
+
+static void cert_release(void *self)
+{
+    json_decref(self);
+}
+
+/* Sprig's certificate struct: only values made by these functions are
+ * accepted where Go wants a sprig.certificate (a dict is refused). */
+static const struct ks_tpl_host_type cert_type = {
+    .go_type = "sprig.certificate",
+    .methods = NULL,
+    .string = cert_string,
+    .release = cert_release,
+};
+
+const char *ks_funcs_cert_host_type(struct ks_tpl_call *call, const json_t *v)
+{
+    return ks_tpl_call_host_self(call, v, &cert_type) ? cert_type.go_type : NULL;
+}
+
+/* New certificate value from PEM texts. */
+static int cert_value(json_t **out, struct ks_tpl_call *call, const char *c, size_t cn,
+                      const char *k, size_t kn)
+{
+    json_t *fields = json_pack("{s:s%,s:s%}", "Cert", c, cn, "Key", k, kn);
+    if (!fields)
+        return ks_funcs_nomem(call);
+    /* self keeps its own reference for String(); the set owns it */
+    return ks_tpl_call_host_new(out, call, &cert_type, json_incref(fields), fields);
+}
+
 static int cert_result(json_t **out, struct ks_tpl_call *call, X509 *x, EVP_PKEY *key)
 {
     char *c = cert_pem(x), *k = key_pem(key);
@@ -240,7 +283,7 @@ static int cert_result(json_t **out, struct ks_tpl_call *call, X509 *x, EVP_PKEY
     if (!c || !k)
         rc = ks_funcs_nomem(call);
     else
-        rc = ks_funcs_ret(out, call, json_pack("{s:s,s:s}", "Cert", c, "Key", k));
+        rc = cert_value(out, call, c, strlen(c), k, strlen(k));
     free(c);
     free(k);
     return rc;
@@ -295,14 +338,10 @@ int ks_funcs_gen_self_signed_cert(json_t **out, struct ks_tpl_call *call, json_t
     return generate(out, call, &req);
 }
 
-/* Reads a CA object's PEM members. */
-static int load_ca(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const json_t *ca)
+/* Parses PEM members c and k. */
+static int load_pems(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const json_t *c,
+                     const json_t *k)
 {
-    json_t *c = json_object_get(ca, "Cert"), *k = json_object_get(ca, "Key");
-    if (!json_is_object(ca) || !json_is_string(c) || !json_is_string(k))
-        return ks_tpl_call_error(call, KS_EINVALID,
-                                 "wrong type for value; expected sprig.certificate; got %s",
-                                 ks_funcs_gotype(ca));
     BIO *bio = BIO_new_mem_buf(json_string_value(c), (int)json_string_length(c));
     *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
@@ -317,6 +356,20 @@ static int load_ca(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const 
         return ks_tpl_call_error(call, KS_EINVALID, "unable to decode key");
     }
     return 0;
+}
+
+/* Reads a certificate value's PEM members. */
+static int load_ca(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const json_t *ca)
+{
+    json_t *fields = ks_tpl_call_host_self(call, ca, &cert_type);
+    if (!fields) {
+        const char *t = ks_funcs_host_type(call, ca);
+        return ks_tpl_call_error(call, KS_EINVALID,
+                                 "wrong type for value; expected sprig.certificate; got %s",
+                                 t ? t : ks_funcs_gotype(ca));
+    }
+    return load_pems(cert, key, call, json_object_get(fields, "Cert"),
+                     json_object_get(fields, "Key"));
 }
 
 int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
@@ -372,8 +425,10 @@ int ks_funcs_build_custom_cert(json_t **out, struct ks_tpl_call *call, json_t *c
         rc = ks_funcs_nomem(call);
         goto done;
     }
-    if ((rc = load_ca(&x, &k, call, ca)) == 0)
-        *out = json_incref(ca);
+    if ((rc = load_pems(&x, &k, call, json_object_get(ca, "Cert"), json_object_get(ca, "Key"))) ==
+        0)
+        rc = cert_value(out, call, ks_buf_data(&dec[0]), dec[0].len, ks_buf_data(&dec[1]),
+                        dec[1].len);
 done:
     json_decref(ca);
     X509_free(x);

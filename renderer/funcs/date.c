@@ -351,7 +351,12 @@ static const struct ks_tpl_method time_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const struct ks_tpl_host_type time_type = {"time.Time", time_methods, time_string, free};
+static const struct ks_tpl_host_type time_type = {
+    .go_type = "time.Time",
+    .methods = time_methods,
+    .string = time_string,
+    .release = free,
+};
 
 const char *ks_funcs_time_host_type(struct ks_tpl_call *call, const json_t *v)
 {
@@ -528,12 +533,17 @@ static int parse_time(struct gotime *t, char *msg, size_t cap, const char *l, si
 {
     int year = 1, month = 1, day = 1, hour = 0, min = 0, sec = 0, pm = -1, yday = -1, off = 0, tmp;
     long nsec = 0;
-    size_t i = 0, vi = 0;
+    size_t i = 0, vi = 0, elem = 0; /* elem: length of the layout element at i */
     while (i < ln) {
         struct chunk k = next_chunk(l, ln, i);
+        elem = k.len;
         if (k.std == S_NONE) {
-            if (vi >= vn || v[vi] != l[i])
+            if (vi >= vn || v[vi] != l[i]) {
+                /* Go names the whole literal run up to the next element */
+                for (elem = 1; i + elem < ln && next_chunk(l, ln, i + elem).std == S_NONE; elem++)
+                    ;
                 goto bad;
+            }
             i++, vi++;
             continue;
         }
@@ -684,7 +694,7 @@ static int parse_time(struct gotime *t, char *msg, size_t cap, const char *l, si
 bad:
     snprintf(msg, cap, "parsing time \"%.*s\" as \"%.*s\": cannot parse \"%.*s\" as \"%.*s\"",
              (int)vn, v, (int)ln, l, (int)(vn > vi ? vn - vi : 0), v + (vn > vi ? vi : vn),
-             (int)(ln - i), l + i);
+             (int)elem, l + i);
     return KS_EINVALID;
 }
 

@@ -37,7 +37,9 @@ int ks_funcs_arg_int(long long *out, struct ks_tpl_call *call, const json_t *v);
 int ks_funcs_arg_bool(bool *out, struct ks_tpl_call *call, const json_t *v);
 /* map[string]interface{} parameter; nil is refused like Go does. */
 int ks_funcs_arg_map(json_t **out, struct ks_tpl_call *call, const json_t *v);
-/* []interface{} parameter. */
+/* []interface{} parameter; nil (Go's literal nil, a nil slice) is an
+ * empty list, as charts write `genSignedCert "x" nil nil 365 $ca`: *out
+ * is then the null itself, which jansson's array accessors see as empty. */
 int ks_funcs_arg_list(json_t **out, struct ks_tpl_call *call, const json_t *v);
 
 /* Sprig's strval: strings as they are, everything else fmt.Sprint'ed. */
@@ -92,6 +94,7 @@ long long ks_funcs_b64_decode(struct ks_buf *out, const char *s, size_t n);
 const char *ks_funcs_host_type(struct ks_tpl_call *call, const json_t *v);
 const char *ks_funcs_semver_host_type(struct ks_tpl_call *call, const json_t *v);
 const char *ks_funcs_time_host_type(struct ks_tpl_call *call, const json_t *v);
+const char *ks_funcs_cert_host_type(struct ks_tpl_call *call, const json_t *v);
 
 /* Functions implemented outside the file holding their table. */
 #define KS_FUNCS_DECL(name)                                                                        \
@@ -132,5 +135,12 @@ KS_FUNCS_DECL(ks_funcs_duration);
 KS_FUNCS_DECL(ks_funcs_to_date);
 KS_FUNCS_DECL(ks_funcs_must_to_date);
 KS_FUNCS_DECL(ks_funcs_build_custom_cert);
+KS_FUNCS_DECL(ks_funcs_bcrypt);
+KS_FUNCS_DECL(ks_funcs_htpasswd);
+KS_FUNCS_DECL(ks_funcs_path_base);
+KS_FUNCS_DECL(ks_funcs_path_dir);
+KS_FUNCS_DECL(ks_funcs_path_ext);
+KS_FUNCS_DECL(ks_funcs_path_clean);
+KS_FUNCS_DECL(ks_funcs_path_is_abs);
 
 #endif

@@ -142,7 +142,7 @@ static const char *kind_of(struct ks_tpl_call *call, const json_t *v)
         return "invalid";
     if (ks_funcs_semver_host_type(call, v))
         return "ptr";
-    if (ks_funcs_time_host_type(call, v))
+    if (ks_funcs_time_host_type(call, v) || ks_funcs_cert_host_type(call, v))
         return "struct";
     return ks_funcs_gokind(v);
 }
@@ -167,7 +167,9 @@ FN(fn_kind_is)
 const char *ks_funcs_host_type(struct ks_tpl_call *call, const json_t *v)
 {
     const char *t = ks_funcs_semver_host_type(call, v);
-    return t ? t : ks_funcs_time_host_type(call, v);
+    if (!t)
+        t = ks_funcs_time_host_type(call, v);
+    return t ? t : ks_funcs_cert_host_type(call, v);
 }
 
 /* fmt's %T: "<nil>" for nil; host objects name their Go type. */
@@ -264,5 +266,7 @@ const struct ks_tpl_func_def ks_tpl_funcs_misc[] = {
     {"toDate", ks_funcs_to_date, 2, 2},
     {"mustToDate", ks_funcs_must_to_date, 2, 2},
     {"buildCustomCert", ks_funcs_build_custom_cert, 2, 2},
+    {"bcrypt", ks_funcs_bcrypt, 1, 1},
+    {"htpasswd", ks_funcs_htpasswd, 2, 2},
     {NULL, NULL, 0, 0},
 };

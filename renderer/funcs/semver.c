@@ -508,10 +508,10 @@ static const struct ks_tpl_method version_methods[] = {
 };
 
 static const struct ks_tpl_host_type version_type = {
-    "*semver.Version",
-    version_methods,
-    version_string,
-    free,
+    .go_type = "*semver.Version",
+    .methods = version_methods,
+    .string = version_string,
+    .release = free,
 };
 
 int ks_funcs_semver(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)

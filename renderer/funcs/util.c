@@ -102,7 +102,7 @@ int ks_funcs_arg_map(json_t **out, struct ks_tpl_call *call, const json_t *v)
 
 int ks_funcs_arg_list(json_t **out, struct ks_tpl_call *call, const json_t *v)
 {
-    if (!json_is_array(v))
+    if (!json_is_array(v) && !json_is_null(v))
         return wrong_type(call, "[]interface {}", v);
     *out = (json_t *)v;
     return 0;

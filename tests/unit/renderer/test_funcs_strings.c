@@ -139,6 +139,29 @@ static const struct fcase regex[] = {
      NULL, "[1 22 333]|hello|ab", NULL},
 };
 
+/* Go's path package (expectations from helm 3.17). */
+static const struct fcase paths[] = {
+    {"{{ base \"/a/b.txt\" }} {{ dir \"/a/b.txt\" }} {{ ext \"b.tar.gz\" }} {{ clean "
+     "\"/a/../b/./c/\" }} {{ isAbs \"/a\" }}",
+     NULL, "b.txt /a .gz /b/c true", NULL},
+    {"{{ base \"\" }}|{{ base \"///\" }}|{{ base \"a/b/\" }}|{{ dir \"\" }}|{{ dir \"a\" }}|{{ dir "
+     "\"/\" }}|{{ dir \"a/b/\" }}|{{ ext \"a/b\" }}|{{ ext \"a.b/c\" }}|{{ ext \".x\" }}|{{ isAbs "
+     "\"a\" }}",
+     NULL, ".|/|b|.|.|/|a/b|||.x|false", NULL},
+    {"{{ clean \"\" }}|{{ clean \"a//b\" }}|{{ clean \"../../a\" }}|{{ clean \"/../a\" }}|{{ clean "
+     "\"a/../..\" }}|{{ clean \"./\" }}|{{ clean \"a/./b/../c\" }}|{{ clean \"//a//\" }}|{{ clean "
+     "\"a/..\" }}",
+     NULL, ".|a/b|../../a|/a|..|.|a/c|/a|.", NULL},
+    {"{{ osBase \"/x/y\" }} {{ osDir \"/x/y\" }} {{ osExt \"f.md\" }} {{ osClean \"x/./y\" }} {{ "
+     "osIsAbs \"/\" }}",
+     NULL, "y /x .md x/y true", NULL},
+};
+
+static void test_paths(void **state)
+{
+    FUNCS_RUN(paths);
+}
+
 static void test_basic(void **state)
 {
     FUNCS_RUN(basic);
@@ -160,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_splitting),
         cmocka_unit_test(test_regex),
+        cmocka_unit_test(test_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
