@@ -20,6 +20,7 @@ static int scheduler_init_names(struct ks_sched *s)
     int rc;
     if ((rc = strtab_intern(&s->hostname_key, &s->st, KS_SCHED_HOSTNAME_KEY)) ||
         (rc = strtab_intern(&s->zone_key, &s->st, KS_SCHED_ZONE_KEY)) ||
+        (rc = strtab_intern(&s->region_key, &s->st, "topology.kubernetes.io/region")) ||
         (rc = strtab_intern(&s->metadata_name, &s->st, "metadata.name")) ||
         (rc = strtab_intern(&s->proto_tcp, &s->st, "TCP")) ||
         (rc = strtab_intern(&s->unsched_key, &s->st, "node.kubernetes.io/unschedulable")) ||
@@ -269,6 +270,7 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         struct snode *old = &s->nodes[n];
         if ((rc = image_count(s, old, -1)))
             goto done;
+        uint64_t zone = node_zone_key(s, old);
         free(old->labels);
         free(old->taints);
         free(old->images);
@@ -285,6 +287,8 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         old->alloc_pods = tmp.alloc_pods;
         old->unschedulable = tmp.unschedulable;
         old->ver++;
+        if (node_zone_key(s, old) != zone)
+            s->order_dirty = true;
         memset(&tmp, 0, sizeof(tmp));
     } else {
         if ((rc = node_slot_new(&n, s)) || (rc = node_set_name(s, tmp.name, (int32_t)n)))
@@ -292,8 +296,10 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         s->nodes[n] = tmp;
         memset(&tmp, 0, sizeof(tmp));
         s->nodes[n].alive = true;
+        s->nodes[n].seq = ++s->node_seq;
         s->nodes[n].order_pos = s->nlive;
         s->order[s->nlive++] = n;
+        s->order_dirty = true;
     }
     if ((rc = image_count(s, &s->nodes[n], 1)) || (rc = slots_node_changed(&changed, s, n)))
         goto done;
@@ -320,6 +326,7 @@ int ks_sched_node_remove(struct ks_sched *s, const char *name)
     s->order[n->order_pos] = last;
     s->nodes[last].order_pos = n->order_pos;
     s->node_by_name[n->name] = -1;
+    s->order_dirty = true;
     node_release(n);
     memset(n, 0, sizeof(*n));
     if ((rc = grow_array((void **)&s->free_nodes, &s->free_nodes_cap, s->nfree_nodes + 1,

@@ -125,6 +125,7 @@ struct snode {
     uint32_t *pods;
     uint32_t npodl, cappodl;
     uint32_t order_pos;
+    uint64_t seq; /* arrival order */
 };
 
 struct spod {
@@ -258,6 +259,8 @@ struct ks_sched {
     uint32_t nnodes, node_cap; /* slots (dead included) */
     uint32_t *order;           /* live node slots in rotation order */
     uint32_t nlive;
+    bool order_dirty; /* order must be rebuilt (node_order.c) */
+    uint64_t node_seq;
     uint32_t *free_nodes;
     uint32_t nfree_nodes, free_nodes_cap;
     int32_t *node_by_name; /* per string id, -1 = none */
@@ -288,7 +291,7 @@ struct ks_sched {
     uint32_t nodes_with_images;
     uint64_t rng;
     uint32_t next_start;
-    uint32_t hostname_key, zone_key, metadata_name, proto_tcp, unsched_key, empty;
+    uint32_t hostname_key, zone_key, region_key, metadata_name, proto_tcp, unsched_key, empty;
     /* scratch for one cycle */
     uint32_t *feasible;
     int64_t *raw[KS_SCHED_NSCORES];
@@ -351,6 +354,10 @@ int prefilter_pod(struct ks_sched *s, const struct spod *p);
 bool pod_has_node_constraints(const struct spod *p);
 int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node);
 int filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node);
+
+/* node_order.c */
+uint64_t node_zone_key(const struct ks_sched *s, const struct snode *n);
+int order_rebuild(struct ks_sched *s);
 
 /* schedule.c */
 int filter_node(struct ks_sched *s, const struct spod *p, uint32_t node, uint64_t *arg);

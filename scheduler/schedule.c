@@ -263,7 +263,7 @@ int ks_sched_schedule(struct ks_sched_result *out, struct ks_sched *s, uint32_t 
         return ks_error_set(KS_ECONFLICT, "scheduler: pod %s is already bound",
                             s->st.strs[s->pods[pod].name]);
     const struct spod *p = &s->pods[pod];
-    if ((rc = scratch_reserve(s)) || (rc = prefilter_pod(s, p)) ||
+    if ((rc = scratch_reserve(s)) || (rc = order_rebuild(s)) || (rc = prefilter_pod(s, p)) ||
         (rc = find_feasible(&nf, &evaluated, s, p)))
         return rc;
     out->nodes_total = s->nlive;

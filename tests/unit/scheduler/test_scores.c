@@ -262,6 +262,31 @@ static void sampling_and_rotation(void **state)
     }
 }
 
+/* Nodes are visited zone by zone in turn (kube-scheduler's node tree), so
+ * a sample spans zones even when one zone's nodes all arrived first. */
+static void sampling_interleaves_zones(void **state)
+{
+    struct ks_sched *s = NULL;
+    struct ks_sched_config cfg = {.seed = 1, .percentage_of_nodes_to_score = 50};
+    assert_int_equal(ks_sched_new(&s, &cfg), 0);
+    char name[16];
+    for (int i = 0; i < 200; i++) {
+        struct ks_sched_kv z = {KS_SCHED_ZONE_KEY, i < 100 ? "a" : "b"};
+        snprintf(name, sizeof(name), "%s%d", z.value, i);
+        /* zone b's nodes are bigger: they win whenever they are sampled */
+        node_add(s, name, i < 100 ? 2000 : 8000, 8 * GI, &z, 1, NULL, 0);
+    }
+    struct ks_sched_container c;
+    struct ks_sched_pod_spec p = {
+        .name = "p", .containers = one_container(&c, 500, GI), .ncontainers = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.nodes_evaluated, 100);
+    assert_int_equal(r.status, KS_SCHED_BOUND);
+    assert_int_equal(r.node[0], 'b');
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
 static void explain_json(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -297,6 +322,7 @@ int main(void)
         cmocka_unit_test(many_owners_spread),
         cmocka_unit_test(image_locality),
         cmocka_unit_test(sampling_and_rotation),
+        cmocka_unit_test(sampling_interleaves_zones),
         cmocka_unit_test(explain_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
