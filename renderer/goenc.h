@@ -13,6 +13,7 @@
 #define KS_RENDERER_GOENC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -71,5 +72,8 @@ const char **ks_goenc_sorted_keys(const json_t *obj, size_t *out_n);
  * ks_goyaml_plain_special_float (1 and *out set when s is one of them). */
 json_t *ks_goyaml_resolve_plain(const char *s, size_t len);
 int ks_goyaml_plain_special_float(const char *s, size_t len, double *out);
+/* True when v2 reads the plain scalar s as a uint64 (an integer beyond
+ * int64), which sigs.k8s.io/yaml refuses as a map key. */
+bool ks_goyaml_plain_is_uint64(const char *s, size_t len);
 
 #endif

@@ -60,12 +60,16 @@ static json_t *key_string(json_t *v, const struct ks_yaml_scalar *sc)
         break;
     case JSON_REAL: {
         double f = json_real_value(v);
-        /* uint64 keys print as integers; v2 gives uint64 only for those */
-        if (f >= 9223372036854775808.0 && f < 18446744073709551616.0 && f == floor(f) &&
-            !strpbrk(sc->text, ".eE"))
-            ks_buf_puts(&b, sc->text);
-        else
-            ks_goyaml_format_float32(&b, f);
+        /* integers beyond int64 are uint64 keys, which sigs.k8s.io/yaml
+         * refuses (measured with helm 3.17) */
+        if (sc->plain && !sc->tag && ks_goyaml_plain_is_uint64(sc->text, sc->len)) {
+            ks_error_set_at(KS_EINVALID, &sc->pos,
+                            "error converting YAML to JSON: unsupported map key of type: uint64, "
+                            "key: %.80s",
+                            sc->text);
+            goto done;
+        }
+        ks_goyaml_format_float32(&b, f);
         break;
     }
     case JSON_TRUE:
@@ -76,7 +80,7 @@ static json_t *key_string(json_t *v, const struct ks_yaml_scalar *sc)
         break;
     default:
         ks_error_set_at(KS_EINVALID, &sc->pos,
-                        "error converting YAML to JSON: Unsupported map key of type: %%!s(<nil>), "
+                        "error converting YAML to JSON: unsupported map key of type: %%!s(<nil>), "
                         "key: <nil>");
         goto done;
     }

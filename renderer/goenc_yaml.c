@@ -19,11 +19,14 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #define BEST_INDENT 2
 #define BEST_WIDTH 80
@@ -347,6 +350,13 @@ int ks_goyaml_plain_special_float(const char *s, size_t len, double *out)
     return 0;
 }
 
+bool ks_goyaml_plain_is_uint64(const char *s, size_t len)
+{
+    struct plain_value pv;
+    classify_plain(&pv, s, len);
+    return pv.kind == PK_UINT;
+}
+
 /* isBase60Float: ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
 static bool is_base60_float(const char *s, size_t len)
 {
@@ -657,9 +667,11 @@ static void write_double_quoted(struct emitter *e, const unsigned char *v, size_
 {
     static const char hexd[] = "0123456789ABCDEF";
     bool spaces = false;
+    /* go-yaml's is_bom looks at the start of the value, not at i: a value
+     * that starts with U+FEFF has every character escaped */
+    bool bom = len >= 3 && v[0] == 0xEF && v[1] == 0xBB && v[2] == 0xBF;
     write_indicator(e, "\"", true, false, false);
     for (size_t i = 0; i < len;) {
-        bool bom = v[i] == 0xEF && at(v, len, i + 1, 0xBB) && at(v, len, i + 2, 0xBF);
         if (!is_printable_at(v, len, i) || bom || is_break_at(v, len, i) || v[i] == '"' ||
             v[i] == '\\') {
             size_t w = char_width(v[i]);
@@ -857,11 +869,15 @@ static int format_json_number(struct ks_buf *tmp, double f)
         return rc;
     struct plain_value pv;
     classify_plain(&pv, tmp->data, tmp->len);
-    if (pv.kind == PK_FLOAT) {
-        ks_buf_reset(tmp);
+    ks_buf_reset(tmp);
+    if (pv.kind == PK_FLOAT)
         return ks_goyaml_format_float(tmp, pv.f);
-    }
-    return ks_buf_error(tmp); /* int or uint: the JSON text is v2's text */
+    /* v2 prints the int it read: "-0" comes back as 0 */
+    if (pv.kind == PK_INT)
+        ks_buf_printf(tmp, "%lld", (long long)pv.i);
+    else
+        ks_buf_printf(tmp, "%llu", (unsigned long long)pv.u);
+    return ks_buf_error(tmp);
 }
 
 /* ---- natural key order (yaml.v2 sorter.go) ---- */
@@ -889,19 +905,25 @@ static size_t to_runes(uint32_t *out, const char *s, size_t len)
     return n;
 }
 
-/* unicode.IsLetter, approximated: ASCII letters exactly; outside ASCII the
- * Latin-1 letters, and everything from U+0100 except the common
- * punctuation, symbol and emoji blocks. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* unicode.IsLetter: ASCII exactly; beyond ASCII the C library's Unicode
+ * table (iswalpha in C.UTF-8), which classifies letters the same way for
+ * everything but a few marks. */
 static bool rune_is_letter(uint32_t c)
 {
     if (c < 0x80)
         return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-    if (c < 0x100)
-        return c == 0xAA || c == 0xB5 || c == 0xBA || (c >= 0xC0 && c != 0xD7 && c != 0xF7);
-    if ((c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
-        (c >= 0xFE00 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF20) || c >= 0x1F000)
-        return false;
-    return true;
+    pthread_once(&utf8_locale_once, utf8_locale_init);
+    if (utf8_locale == (locale_t)0)
+        return c >= 0xC0 && c != 0xD7 && c != 0xF7;
+    return iswalpha_l((wint_t)c, utf8_locale) != 0;
 }
 
 static bool rune_is_digit(uint32_t c)

@@ -534,8 +534,40 @@ static void yaml_long_keys_and_escapes(void **state)
     free(got);
     json_decref(v);
     v = json_pack("[s,s,s]", "\xEF\xBB\xBFx", "a\xC2\xA0", "multi\nline ");
-    check_yaml(v, "- \"\\uFEFFx\"\n- a\xC2\xA0\n- \"multi\\nline \"");
+    check_yaml(v, "- \"\\uFEFF\\x78\"\n- a\xC2\xA0\n- \"multi\\nline \"");
     json_decref(v);
+}
+
+/* Found by differential runs against helm 3.17.1 (`toYaml .Values` and
+ * `toJson .Values` on random values files): each line here is helm's. */
+static void helm_differential_findings(void **state)
+{
+    (void)state;
+    /* -0.0 goes through JSON "-0", which go-yaml reads as the int 0 */
+    json_t *v = json_pack("{s:f}", "k", -0.0);
+    check_yaml(v, "k: 0");
+    json_decref(v);
+    /* go-yaml's is_bom looks at the value's first bytes: everything escaped */
+    v = json_pack("{s:s}", "k", "\xEF\xBB\xBF<a \xC3\xA9\t");
+    check_yaml(v, "k: \"\\uFEFF\\x3C\\x61\\x20\\xE9\\t\"");
+    json_decref(v);
+    /* U+FEFF is not a letter, so it sorts before letters */
+    v = json_pack("{s:i,s:i}", "word", 1, "\xEF\xBB\xBF" "8", 2);
+    check_yaml(v, "\"\\uFEFF\\x38\": 2\nword: 1");
+    json_decref(v);
+    /* é is a letter: after other letters by code point, after digits */
+    v = json_pack("{s:i,s:i,s:i}", "\xC3\xA9", 1, "z", 2, "1", 3);
+    check_yaml(v, "\"1\": 3\nz: 2\n\xC3\xA9: 1");
+    json_decref(v);
+    /* keys beyond int64 are uint64 keys, which sigs.k8s.io/yaml refuses */
+    json_t *out = NULL;
+    const char *y = "18446744073709551615: a\n";
+    assert_int_equal(ks_helmyaml_parse(&out, y, strlen(y), "t.yaml", 1), KS_EINVALID);
+    assert_non_null(strstr(ks_error_last(), "unsupported map key of type: uint64"));
+    y = "9223372036854775807: a\n1e3: b\n";
+    assert_int_equal(ks_helmyaml_parse(&out, y, strlen(y), "t.yaml", 1), 0);
+    check_json(out, "{\"1000\":\"b\",\"9223372036854775807\":\"a\"}");
+    json_decref(out);
 }
 
 int main(void)
@@ -556,6 +588,7 @@ int main(void)
         cmocka_unit_test(float_formats),
         cmocka_unit_test(json_escapes),
         cmocka_unit_test(yaml_long_keys_and_escapes),
+        cmocka_unit_test(helm_differential_findings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
