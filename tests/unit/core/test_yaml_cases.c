@@ -8,8 +8,9 @@
  * limits. Successful cases are also checked for positions on every node
  * and for a parse -> emit -> parse round trip. A second group round-trips
  * every expected.txt, values.yaml and Chart.yaml of the shared Helm
- * conformance material (files under a templates/ folder are Go templates,
- * not YAML, and are left out); it fails when that folder is missing.
+ * conformance material (a values.yaml under templates/ is a Go template:
+ * if it does not parse it must fail with a position); it fails when that
+ * folder is missing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,8 +196,17 @@ static void round_trip_file(void **state)
     assert_int_equal(ks_file_read(&text, &len, path, MAX_FILE), 0);
     json_t *docs = NULL;
     struct ks_yaml_parse_opts po = {.file = path};
-    if (ks_yaml_parse_stream(&docs, text, len, &po) != 0)
-        fail_msg("%s", ks_error_last());
+    if (ks_yaml_parse_stream(&docs, text, len, &po) != 0) {
+        /* a chart's templates/ may hold a values.yaml that is a Go template
+         * ({{ .Values | toYaml }} reads as a flow mapping used as a key):
+         * it must then be rejected with a position, like any bad input */
+        char *want = ks_strdupf("%s:1:", path);
+        if (!strstr(path, "/templates/") || strncmp(ks_error_last(), want, strlen(want)) != 0)
+            fail_msg("%s", ks_error_last());
+        free(want);
+        free(text);
+        return;
+    }
     check_round_trip(docs, path);
     json_decref(docs);
     free(text);
@@ -236,7 +246,7 @@ static void collect_helm(struct list *out, const char *dir)
         char *p = path_join(dir, de->d_name);
         struct stat st;
         assert_int_equal(stat(p, &st), 0);
-        if (S_ISDIR(st.st_mode) && strcmp(de->d_name, "templates") != 0)
+        if (S_ISDIR(st.st_mode))
             collect_helm(out, p);
         if (S_ISREG(st.st_mode) && out->n < MAX_ENTRIES &&
             (strcmp(de->d_name, "expected.txt") == 0 || strcmp(de->d_name, "values.yaml") == 0 ||
