@@ -213,3 +213,24 @@ done:
     }
     return o;
 }
+
+json_t *ks_sched_batch_to_json(const struct ks_sched *s, const struct ks_sched_result *r, size_t n)
+{
+    json_t *o = json_object(), *arr = json_array();
+    json_int_t count[3] = {0};
+    int bad = !o || !arr || json_object_set(o, "placements", arr);
+    for (size_t i = 0; !bad && i < n; i++) {
+        count[r[i].status]++;
+        bad |= json_array_append_new(arr, ks_sched_result_to_json(s, &r[i]));
+    }
+    bad |= set_new(o, "bound", json_integer(count[KS_SCHED_BOUND]));
+    bad |= set_new(o, "nominated", json_integer(count[KS_SCHED_NOMINATED]));
+    bad |= set_new(o, "unschedulable", json_integer(count[KS_SCHED_UNSCHEDULABLE]));
+    json_decref(arr);
+    if (bad) {
+        json_decref(o);
+        ks_error_set(KS_ENOMEM, "scheduler: out of memory building JSON");
+        return NULL;
+    }
+    return o;
+}

@@ -275,6 +275,11 @@ int ks_sched_batch(struct ks_sched_result *out, struct ks_sched *s, const uint32
  *  "gracePeriodSeconds"}]}. New reference, NULL on allocation failure. */
 json_t *ks_sched_result_to_json(const struct ks_sched *s, const struct ks_sched_result *r);
 
+/* A batch for the plan output: {"bound": n, "nominated": n,
+ * "unschedulable": n, "placements": [result, ...]} in the order of r.
+ * New reference, NULL on allocation failure. */
+json_t *ks_sched_batch_to_json(const struct ks_sched *s, const struct ks_sched_result *r, size_t n);
+
 /* JSON adapters: Kubernetes Node and Pod objects. */
 int ks_sched_node_set_json(struct ks_sched *s, const json_t *node);
 int ks_sched_pod_add_json(uint32_t *out, struct ks_sched *s, const json_t *pod);

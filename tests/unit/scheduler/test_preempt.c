@@ -110,6 +110,15 @@ static void batch_queue_order_and_preemption(void **state)
     /* hi goes first although listed second */
     assert_int_equal(out[1].status, KS_SCHED_BOUND);
     assert_int_equal(out[0].status, KS_SCHED_UNSCHEDULABLE);
+    json_t *plan = ks_sched_batch_to_json(s, out, 2);
+    assert_non_null(plan);
+    assert_int_equal(json_integer_value(json_object_get(plan, "bound")), 1);
+    assert_int_equal(json_integer_value(json_object_get(plan, "unschedulable")), 1);
+    json_t *first = json_array_get(json_object_get(plan, "placements"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "pod")), "default/lo");
+    assert_string_equal(json_string_value(json_object_get(first, "message")),
+                        "0/1 nodes are available: 1 Insufficient cpu.");
+    json_decref(plan);
     ks_sched_result_release(&out[0]);
     ks_sched_result_release(&out[1]);
     /* with preemption, lo evicts old (priority 0) and takes its room */
