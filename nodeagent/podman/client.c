@@ -243,11 +243,14 @@ int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
     char *url = NULL, *body = NULL, what[160];
     struct sink sink = {0};
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : pm->opts.timeout_ms;
-    size_t cap = req->max_response ? req->max_response : pm->opts.max_response;
+    size_t cap = pm->opts.max_response;
     CURLcode crc;
     bool broken = false;
     int rc = 0;
 
+    /* A call may ask for less than the client's cap, never for more. */
+    if (req->max_response && req->max_response < cap)
+        cap = req->max_response;
     resp->status = 0;
     resp->truncated = false;
     ks_buf_init(&resp->body, cap);

@@ -55,7 +55,7 @@ struct ks_podman;
 struct ks_podman_opts {
     long timeout_ms;     /* 0 = KS_PODMAN_DEFAULT_TIMEOUT_MS */
     long connect_ms;     /* 0 = KS_PODMAN_DEFAULT_CONNECT_MS */
-    size_t max_response; /* 0 = KS_PODMAN_DEFAULT_MAX_RESPONSE */
+    size_t max_response; /* cap on every answer; 0 = KS_PODMAN_DEFAULT_MAX_RESPONSE */
 };
 
 /* Creates a client for the libpod socket at socket_path (copied). Does not

@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -540,6 +542,53 @@ static void test_error_codes(void **state)
     FAILS(KS_EINVALID, "empty", ks_podman_pod_start(pm, ""));
 }
 
+/* Time limits and response caps are enforced on real calls. */
+static void test_limits(void **state)
+{
+    const char *slow[] = {"sleep", "5", NULL};
+    struct ks_podman *small = NULL;
+    char *version = NULL;
+    int64_t t0;
+    int code = -1;
+
+    t0 = now_ms();
+    FAILS(KS_ETIMEOUT, "no complete answer within 500 ms",
+          ks_podman_exec(&code, NULL, pm, web_name, slow, 500));
+    assert_true(now_ms() - t0 < 3000);
+    assert_int_equal(code, -1);
+    OK(ks_podman_new(&small, sock, &(struct ks_podman_opts){.max_response = 64}));
+    FAILS(KS_ELIMIT, "over the 64-byte limit", ks_podman_version(&version, NULL, small));
+    assert_null(version);
+    OK(ks_podman_ping(small)); /* a 2-byte answer fits */
+    ks_podman_free(small);
+}
+
+/* A socket file nobody listens on: refused at once, not a hang. */
+static void test_refused(void **state)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct ks_podman *dead = NULL;
+    char dir[] = "/tmp/kspc-refused.XXXXXX";
+    int fd;
+    int64_t t0;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s.sock", dir);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    close(fd); /* the file stays, nothing listens */
+    OK(ks_podman_new(&dead, addr.sun_path, NULL));
+    t0 = now_ms();
+    assert_int_equal(ks_podman_ping(dead), KS_EIO);
+    assert_true(now_ms() - t0 < 1000);
+    assert_non_null(strstr(ks_error_last(), "Connection refused"));
+    assert_non_null(strstr(ks_error_last(), addr.sun_path));
+    ks_podman_free(dead);
+    unlink(addr.sun_path);
+    rmdir(dir);
+}
+
 static void test_call_overhead(void **state)
 {
     int64_t t0, ms;
@@ -579,12 +628,23 @@ static void test_stop_remove(void **state)
 
 static void test_reconnect(void **state)
 {
+    struct watch w = {.id = "", .exit_code = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th;
     json_t *list = NULL;
     char *version = NULL;
     int64_t t0;
     int rc;
 
+    /* An open event stream sees the service go away. */
+    OK(ks_podman_events_new(&w.ev, pm, NULL, 0));
+    assert_int_equal(pthread_create(&th, NULL, watch_thread, &w), 0);
+    nanosleep(&(struct timespec){.tv_nsec = 300000000L}, NULL);
     ask_script("stop", "stopped", 120);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    printf("event stream after the stop: %d (%s)\n", w.rc, ks_error_name(w.rc));
+    assert_int_equal(w.rc, KS_EIO);
+    ks_podman_events_free(w.ev);
+
     t0 = now_ms();
     rc = ks_podman_ping(pm);
     printf("dead service: %s (after %lld ms)\n", ks_error_last(), (long long)(now_ms() - t0));
@@ -611,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_pod_create_start), cmocka_unit_test(test_serves_and_inspects),
         cmocka_unit_test(test_pod_times_warm),   cmocka_unit_test(test_exec_and_logs),
         cmocka_unit_test(test_kill_event),       cmocka_unit_test(test_error_codes),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_refused),
         cmocka_unit_test(test_call_overhead),    cmocka_unit_test(test_stop_remove),
         cmocka_unit_test(test_reconnect),
     };
