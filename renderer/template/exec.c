@@ -39,9 +39,7 @@ struct tvar {
 struct texec {
     struct ks_tpl_set *root;
     uint64_t steps;
-    struct smap includes; /* name -> count (intptr_t) */
-    char **include_keys;
-    size_t ninclude_keys, capinclude_keys;
+    struct smap includes; /* name -> struct include_entry * (owned) */
 };
 
 static _Thread_local struct ks_tpl_set *current_root;
@@ -918,9 +916,9 @@ static int no_template(const char *name)
 
 static void texec_release(struct texec *ex)
 {
-    for (size_t i = 0; i < ex->ninclude_keys; i++)
-        free(ex->include_keys[i]);
-    free(ex->include_keys);
+    for (size_t i = 0; i < ex->includes.cap; i++)
+        if (ex->includes.keys[i])
+            free(ex->includes.vals[i]);
     smap_free(&ex->includes);
 }
 
@@ -952,45 +950,41 @@ int ks_tpl_execute(struct ks_buf *out, struct ks_tpl_set *set, const char *name,
 
 /* ---- engine services for functions (tplfunc.h) ---- */
 
-static int include_count(struct texec *ex, const char *name, intptr_t delta, intptr_t *now)
+/* Helm's includedNames: how deeply each name is being included. */
+struct include_entry {
+    intptr_t count;
+    char name[];
+};
+
+static struct include_entry *include_entry(struct texec *ex, const char *name)
 {
-    intptr_t c = (intptr_t)smap_get(&ex->includes, name);
-    const char *key = NULL;
-    if (!c) {
-        for (size_t i = 0; i < ex->ninclude_keys; i++)
-            if (strcmp(ex->include_keys[i], name) == 0)
-                key = ex->include_keys[i];
-        if (!key) {
-            if (ex->ninclude_keys == ex->capinclude_keys) {
-                size_t cap = ex->capinclude_keys ? ex->capinclude_keys * 2 : 16;
-                char **nk = realloc(ex->include_keys, cap * sizeof(*nk));
-                if (!nk)
-                    return ks_error_set(KS_ENOMEM, "out of memory in include");
-                ex->include_keys = nk;
-                ex->capinclude_keys = cap;
-            }
-            char *k = strdup(name);
-            if (!k)
-                return ks_error_set(KS_ENOMEM, "out of memory in include");
-            ex->include_keys[ex->ninclude_keys++] = k;
-            key = k;
-        }
-    } else {
-        for (size_t i = 0; i < ex->ninclude_keys; i++)
-            if (strcmp(ex->include_keys[i], name) == 0)
-                key = ex->include_keys[i];
+    struct include_entry *e = smap_get(&ex->includes, name);
+    if (e)
+        return e;
+    size_t n = strlen(name);
+    e = malloc(sizeof(*e) + n + 1);
+    if (!e) {
+        ks_error_set(KS_ENOMEM, "out of memory in include");
+        return NULL;
     }
-    *now = c + delta;
-    return smap_put(&ex->includes, key, (void *)(*now));
+    e->count = 0;
+    memcpy(e->name, name, n + 1);
+    if (smap_put(&ex->includes, e->name, e)) {
+        free(e);
+        return NULL;
+    }
+    return e;
 }
 
 int ks_tpl_call_include(char **out_str, struct ks_tpl_call *call, const char *name, json_t *data)
 {
     struct tstate *st = call->st;
     struct texec *ex = st->ex;
-    intptr_t cur = (intptr_t)smap_get(&ex->includes, name), now;
     int rc;
-    if (cur > ex->root->limits.max_include_depth)
+    struct include_entry *inc = include_entry(ex, name);
+    if (!inc)
+        return KS_ENOMEM;
+    if (inc->count > ex->root->limits.max_include_depth)
         return ks_error_set(KS_ELIMIT,
                             "rendering template has a nested reference name: %s: unable to "
                             "execute template",
@@ -998,8 +992,7 @@ int ks_tpl_call_include(char **out_str, struct ks_tpl_call *call, const char *na
     const struct ttree *tree = tset_lookup(st->set, name);
     if (!tree)
         return no_template(name);
-    if ((rc = include_count(ex, name, 1, &now)))
-        return rc;
+    inc->count++;
     struct ks_buf buf;
     ks_buf_init(&buf, 0);
     struct tval d = {json_incref(data), false};
@@ -1007,7 +1000,7 @@ int ks_tpl_call_include(char **out_str, struct ks_tpl_call *call, const char *na
     const struct tnode *saved_node = st->node;
     rc = exec_tree(st, st->set, tree, d, &buf);
     st->node = saved_node;
-    include_count(ex, name, -1, &now);
+    inc->count--;
     if (!rc) {
         *out_str = ks_buf_detach(&buf, NULL);
         if (!*out_str)
