@@ -99,8 +99,7 @@ int ks_deps_semver_init(struct ks_tpl_set **out)
     return 0;
 }
 
-/* chartutil.IsCompatibleRange: false for a bad range or version. */
-static bool compatible(struct ks_tpl_set *semver, const char *range, const char *version)
+bool ks_deps_compatible(struct ks_tpl_set *semver, const char *range, const char *version)
 {
     struct ks_buf out;
     ks_buf_init(&out, 64);
@@ -144,7 +143,7 @@ static int resolve_aliases(struct ks_chart *c, struct ks_tpl_set *semver)
         for (size_t k = 0; k < json_array_size(reqs); k++) {
             json_t *r = json_array_get(reqs, k);
             if (strcmp(c->deps[i]->name, str_of(r, "Name")) == 0 &&
-                compatible(semver, str_of(r, "Version"), cv))
+                ks_deps_compatible(semver, str_of(r, "Version"), cv))
                 claimed[i] = true;
         }
         if (!claimed[i]) {
@@ -157,7 +156,8 @@ static int resolve_aliases(struct ks_chart *c, struct ks_tpl_set *semver)
         const char *alias = str_of(r, "Alias");
         for (size_t i = 0; i < c->ndeps; i++) {
             if (!c->deps[i] || strcmp(c->deps[i]->name, str_of(r, "Name")) != 0 ||
-                !compatible(semver, str_of(r, "Version"), str_of(c->deps[i]->meta, "Version")))
+                !ks_deps_compatible(semver, str_of(r, "Version"),
+                                    str_of(c->deps[i]->meta, "Version")))
                 continue;
             struct ks_chart *copy = NULL;
             rc = chart_clone(&copy, c->deps[i], c);

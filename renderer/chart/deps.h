@@ -15,6 +15,9 @@
 /* A small template set that evaluates semverCompare for range checks. */
 int ks_deps_semver_init(struct ks_tpl_set **out);
 
+/* chartutil.IsCompatibleRange: false for a bad range or version. */
+bool ks_deps_compatible(struct ks_tpl_set *semver, const char *range, const char *version);
+
 /* Resolves aliases and drops disabled dependencies in the whole tree;
  * user = the user-supplied values (borrowed). */
 int ks_deps_process(struct ks_chart *root, const json_t *user, struct ks_tpl_set *semver);

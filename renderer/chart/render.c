@@ -388,6 +388,13 @@ int ks_render_chart(struct ks_render_result *out, const char *chart_path,
     rc = ks_deps_semver_init(&semver);
     if (rc < 0)
         goto done;
+    const char *kube_range = json_string_value(json_object_get(chart->meta, "KubeVersion"));
+    if (kube_range[0] && !ks_deps_compatible(semver, kube_range, kv.version)) {
+        rc = ks_error_set(KS_EINVALID,
+                          "chart requires kubeVersion: %s which is incompatible with Kubernetes %s",
+                          kube_range, kv.version);
+        goto done;
+    }
     rc = ks_deps_process(chart, user, semver);
     if (rc < 0)
         goto done;
