@@ -6,8 +6,8 @@
  * an unknown class is an error, as admission would reject it),
  * terminationGracePeriodSeconds, containers (requests, image, hostPorts),
  * nodeSelector, affinity (node, pod, anti), tolerations and
- * topologySpreadConstraints. Init containers and pod overhead are not
- * counted.
+ * topologySpreadConstraints, with init containers and spec.overhead counted
+ * as kube-scheduler does.
  */
 #include "scheduler/internal.h"
 #include "scheduler/json_adapt.h"
@@ -18,15 +18,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static int request(bool *has, int64_t *out, const json_t *c, const char *name, bool milli)
+/* requests[name] as a quantity; prefix names the map in errors. */
+static int request(bool *has, int64_t *out, const json_t *requests, const char *prefix,
+                   const char *name, bool milli)
 {
-    json_t *req = json_object_get(json_object_get(c, "resources"), "requests");
-    json_t *v = json_is_object(req) ? json_object_get(req, name) : NULL;
+    json_t *v = json_is_object(requests) ? json_object_get(requests, name) : NULL;
     if (!v || json_is_null(v))
         return 0;
     int rc = milli ? ks_quantity_json_milli(out, v) : ks_quantity_json_value(out, v);
     if (rc)
-        return ks_error_wrap(rc, "resources.requests.%s", name);
+        return ks_error_wrap(rc, "%s.%s", prefix, name);
     *has = true;
     return 0;
 }
@@ -55,30 +56,53 @@ static int container_ports(struct ks_sched_port **ports, size_t *nports, const j
     return rc;
 }
 
-static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+/* spec.containers or spec.initContainers; host ports only from the former. */
+static int container_list(const struct ks_sched_container **out, size_t *nout,
+                          struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod,
+                          const char *path, struct ks_sched_port *ports)
 {
     json_t *arr;
     size_t n;
     struct ks_sched_container *c;
-    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, "spec.containers", "pod");
-    struct ks_sched_port *ports = rc ? NULL : arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports));
-    if (rc || !ports)
-        return rc ? rc : KS_ENOMEM;
+    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, path, "pod");
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(arr, i);
         char at[64];
-        snprintf(at, sizeof(at), "spec.containers[%zu]", i);
+        snprintf(at, sizeof(at), "%s[%zu]", path, i);
+        json_t *req = json_object_get(json_object_get(e, "resources"), "requests");
+        const char *pre = "resources.requests";
         if ((rc = ks_json_get_string(&c[i].image, e, "image", false)) ||
-            (rc = request(&c[i].has_cpu, &c[i].cpu_milli, e, "cpu", true)) ||
-            (rc = request(&c[i].has_memory, &c[i].memory, e, "memory", false)))
+            (rc = request(&c[i].has_cpu, &c[i].cpu_milli, req, pre, "cpu", true)) ||
+            (rc = request(&c[i].has_memory, &c[i].memory, req, pre, "memory", false)))
             return ks_error_wrap(rc, "%s", at);
-        if ((rc = container_ports(&ports, &spec->nports, e, at)))
+        if (ports && (rc = container_ports(&ports, &spec->nports, e, at)))
             return rc;
     }
-    spec->containers = c;
-    spec->ncontainers = n;
-    spec->ports = ports;
+    *out = c;
+    *nout = n;
     return 0;
+}
+
+static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
+{
+    struct ks_sched_port *ports = arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports));
+    json_t *overhead = NULL;
+    bool has = false;
+    int rc;
+    if (!ports)
+        return KS_ENOMEM;
+    spec->ports = ports;
+    if ((rc = container_list(&spec->containers, &spec->ncontainers, spec, a, pod, "spec.containers",
+                             ports)) ||
+        (rc = container_list(&spec->init_containers, &spec->ninit_containers, spec, a, pod,
+                             "spec.initContainers", NULL)) ||
+        (rc = ks_json_get_object(&overhead, pod, "spec.overhead", false)))
+        return rc;
+    if ((rc = request(&has, &spec->overhead_cpu_milli, overhead, "spec.overhead", "cpu", true)))
+        return rc;
+    return request(&has, &spec->overhead_memory, overhead, "spec.overhead", "memory", false);
 }
 
 static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)

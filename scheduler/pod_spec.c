@@ -200,29 +200,50 @@ int image_intern(uint32_t *out, struct ks_sched *s, const char *image)
     return strtab_intern(out, &s->st, tmp);
 }
 
+/* A container's requests: real and non-zero (cpu, mem, nz_cpu, nz_mem). */
+static int container_requests(int64_t *out, const struct ks_sched_container *c, const char *pod)
+{
+    if ((c->has_cpu && c->cpu_milli < 0) || (c->has_memory && c->memory < 0))
+        return ks_error_set(KS_EINVALID, "scheduler: pod %s: negative resource request", pod);
+    out[0] = c->has_cpu ? c->cpu_milli : 0;
+    out[1] = c->has_memory ? c->memory : 0;
+    out[2] = c->has_cpu ? out[0] : SCHED_DEFAULT_MILLI_CPU;
+    out[3] = c->has_memory ? out[1] : SCHED_DEFAULT_MEMORY;
+    return 0;
+}
+
 static int compile_containers(struct ks_sched *s, struct spod *p,
                               const struct ks_sched_pod_spec *spec)
 {
+    int64_t sum[4] = {0}, r[4];
     int rc = check_count(spec->ncontainers, "containers");
-    if (rc ||
+    if (rc || (rc = check_count(spec->ninit_containers, "init containers")) ||
         (spec->ncontainers && !(p->images = alloc_items(spec->ncontainers, sizeof(uint32_t), &rc))))
         return rc;
+    if (spec->overhead_cpu_milli < 0 || spec->overhead_memory < 0)
+        return ks_error_set(KS_EINVALID, "scheduler: pod %s: negative overhead", spec->name);
     for (size_t i = 0; i < spec->ncontainers; i++) {
         const struct ks_sched_container *c = &spec->containers[i];
-        if ((c->has_cpu && c->cpu_milli < 0) || (c->has_memory && c->memory < 0))
-            return ks_error_set(KS_EINVALID, "scheduler: pod %s: negative resource request",
-                                spec->name);
-        int64_t cpu = c->has_cpu ? c->cpu_milli : 0, mem = c->has_memory ? c->memory : 0;
-        p->cpu += cpu;
-        p->mem += mem;
-        p->nz_cpu += c->has_cpu ? cpu : SCHED_DEFAULT_MILLI_CPU;
-        p->nz_mem += c->has_memory ? mem : SCHED_DEFAULT_MEMORY;
+        if ((rc = container_requests(r, c, spec->name)))
+            return rc;
+        for (int k = 0; k < 4; k++)
+            sum[k] += r[k];
         if (c->image && *c->image) {
             if ((rc = image_intern(&p->images[p->nimages], s, c->image)))
                 return rc;
             p->nimages++;
         }
     }
+    for (size_t i = 0; i < spec->ninit_containers; i++) {
+        if ((rc = container_requests(r, &spec->init_containers[i], spec->name)))
+            return rc;
+        for (int k = 0; k < 4; k++)
+            sum[k] = r[k] > sum[k] ? r[k] : sum[k];
+    }
+    p->cpu = sum[0] + spec->overhead_cpu_milli;
+    p->mem = sum[1] + spec->overhead_memory;
+    p->nz_cpu = sum[2] + spec->overhead_cpu_milli;
+    p->nz_mem = sum[3] + spec->overhead_memory;
     return 0;
 }
 

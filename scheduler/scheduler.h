@@ -156,6 +156,11 @@ struct ks_sched_pod_spec {
     int64_t grace_seconds; /* terminationGracePeriodSeconds; < 0 = default 30 */
     const struct ks_sched_container *containers;
     size_t ncontainers;
+    /* Init containers run one at a time: the pod needs the larger of the
+     * containers' sum and the largest init container (per resource). */
+    const struct ks_sched_container *init_containers;
+    size_t ninit_containers;
+    int64_t overhead_cpu_milli, overhead_memory; /* spec.overhead, added to the requests */
     const struct ks_sched_kv *labels;
     size_t nlabels;
     const struct ks_sched_kv *node_selector;

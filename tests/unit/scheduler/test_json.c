@@ -106,6 +106,35 @@ static void nodes_and_pods(void **state)
     "[{\"topologyKey\":\"kubernetes.io/hostname\",\"labelSelector\":{\"matchExpressions\":"        \
     "[{\"key\":\"app\",\"operator\":\"In\",\"values\":[\"api\"]}]}}]}}}}"
 
+/* requests = max(sum of containers, largest init container) + overhead */
+static void init_containers_and_overhead(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_json(s, "{\"metadata\":{\"name\":\"n\"},\"status\":{\"allocatable\":"
+                 "{\"cpu\":\"2\",\"memory\":\"4Gi\"}}}");
+    /* containers 500m + 500m, init 1500m: needs 1500m + 100m overhead */
+    struct ks_sched_result r =
+        sched_json(s, "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"overhead\":{\"cpu\":\"100m\"},"
+                      "\"initContainers\":[{\"resources\":{\"requests\":{\"cpu\":\"1500m\"}}}],"
+                      "\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"500m\"}}},"
+                      "{\"resources\":{\"requests\":{\"cpu\":\"500m\"}}}]}}");
+    expect_node(r, "n");
+    r = sched_json(s, "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"containers\":[{"
+                      "\"resources\":{\"requests\":{\"cpu\":\"401m\"}}}]}}");
+    assert_int_equal(r.status, KS_SCHED_UNSCHEDULABLE);
+    ks_sched_result_release(&r);
+    r = sched_json(s, "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"containers\":[{"
+                      "\"resources\":{\"requests\":{\"cpu\":\"400m\"}}}]}}");
+    expect_node(r, "n");
+    uint32_t id;
+    assert_int_equal(pod_json(&id, s,
+                              "{\"metadata\":{\"name\":\"d\"},\"spec\":{"
+                              "\"overhead\":{\"memory\":\"x\"}}}"),
+                     KS_EINVALID);
+    assert_non_null(strstr(ks_error_last(), "spec.overhead.memory"));
+    ks_sched_free(s);
+}
+
 static void spread_affinity_and_owner(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -206,6 +235,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nodes_and_pods),
+        cmocka_unit_test(init_containers_and_overhead),
         cmocka_unit_test(spread_affinity_and_owner),
         cmocka_unit_test(priority_class_preemption),
         cmocka_unit_test(errors_name_fields),
