@@ -726,3 +726,141 @@ KS_FUNCS_DECL(ks_funcs_must_to_date)
 {
     return to_date(out, call, args, true);
 }
+
+/* time.ParseDuration into nanoseconds. 0, or KS_EINVALID with Go's message
+ * in msg. */
+static int parse_duration(int64_t *out, char *msg, size_t cap, const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        double ns;
+    } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                 {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
+    size_t i = 0;
+    bool neg = false;
+    double total = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (n - i == 1 && s[i] == '0') {
+        *out = 0;
+        return 0;
+    }
+    if (i == n)
+        goto invalid;
+    while (i < n) {
+        double v = 0, scale = 1;
+        bool digits = false;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + (s[i++] - '0'), digits = true;
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && s[i] >= '0' && s[i] <= '9') {
+                scale /= 10;
+                v += (s[i++] - '0') * scale;
+                digits = true;
+            }
+        }
+        if (!digits)
+            goto invalid;
+        size_t u = i;
+        while (u < n && s[u] != '.' && (s[u] < '0' || s[u] > '9'))
+            u++;
+        if (u == i) {
+            snprintf(msg, cap, "time: missing unit in duration \"%.*s\"", (int)n, s);
+            return KS_EINVALID;
+        }
+        double mult = 0;
+        for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+            if (strlen(units[k].name) == u - i && memcmp(units[k].name, s + i, u - i) == 0)
+                mult = units[k].ns;
+        if (mult == 0) {
+            snprintf(msg, cap, "time: unknown unit \"%.*s\" in duration \"%.*s\"", (int)(u - i),
+                     s + i, (int)n, s);
+            return KS_EINVALID;
+        }
+        total += v * mult;
+        if (total > 9.223372036854775807e18)
+            goto invalid;
+        i = u;
+    }
+    *out = (int64_t)(neg ? -total : total);
+    return 0;
+invalid:
+    snprintf(msg, cap, "time: invalid duration \"%.*s\"", (int)n, s);
+    return KS_EINVALID;
+}
+
+/* durationRound: the largest whole unit of a duration (string, time or
+ * int64 nanoseconds; an int is Go's int and counts as 0). */
+KS_FUNCS_DECL(ks_funcs_duration_round)
+{
+    int64_t d = 0;
+    char msg[256];
+    struct gotime *t = ks_tpl_call_host_self(call, args[0], &time_type);
+    if (json_is_string(args[0])) {
+        if (parse_duration(&d, msg, sizeof(msg), json_string_value(args[0]),
+                           json_string_length(args[0])))
+            d = 0;
+    } else if (t) {
+        struct gotime now = time_now();
+        d = (now.sec - t->sec) * 1000000000 + (now.nsec - t->nsec);
+    }
+    uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    static const struct {
+        uint64_t ns;
+        const char *unit;
+    } steps[] = {{3600ULL * 24 * 365 * 1000000000, "y"},
+                 {3600ULL * 24 * 30 * 1000000000, "mo"},
+                 {3600ULL * 24 * 1000000000, "d"},
+                 {3600ULL * 1000000000, "h"},
+                 {60ULL * 1000000000, "m"},
+                 {1000000000ULL, "s"}};
+    char tmp[32];
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        if (u > steps[i].ns) {
+            int len = snprintf(tmp, sizeof(tmp), "%llu%s", (unsigned long long)(u / steps[i].ns),
+                               steps[i].unit);
+            return ks_funcs_ret_str(out, call, tmp, (size_t)len);
+        }
+    return ks_funcs_ret_str(out, call, "0s", 2);
+}
+
+/* dateModify "-1.5h" $t: the time moved by a Go duration; a bad duration
+ * returns the time unchanged (mustDateModify reports it). */
+static int date_modify(json_t **out, struct ks_tpl_call *call, json_t *const *args, bool must)
+{
+    const char *s;
+    size_t n;
+    int64_t d;
+    char msg[256];
+    int rc = ks_funcs_arg_str(&s, &n, call, args[0]);
+    if (rc)
+        return rc;
+    struct gotime *t = ks_tpl_call_host_self(call, args[1], &time_type);
+    if (!t)
+        return ks_tpl_call_error(call, KS_EINVALID,
+                                 "wrong type for value; expected time.Time; got %s",
+                                 ks_funcs_gotype(args[1]));
+    if (parse_duration(&d, msg, sizeof(msg), s, n)) {
+        if (must)
+            return ks_tpl_call_error(call, KS_EINVALID, "%s", msg);
+        *out = json_incref(args[1]);
+        return 0;
+    }
+    int64_t ns = t->nsec + d % 1000000000;
+    int64_t sec = t->sec + d / 1000000000 + ns / 1000000000;
+    ns %= 1000000000;
+    if (ns < 0)
+        ns += 1000000000, sec--;
+    return new_time(out, call, sec, (long)ns);
+}
+
+KS_FUNCS_DECL(ks_funcs_date_modify)
+{
+    return date_modify(out, call, args, false);
+}
+
+KS_FUNCS_DECL(ks_funcs_must_date_modify)
+{
+    return date_modify(out, call, args, true);
+}

@@ -42,6 +42,28 @@ static const struct fcase dates[] = {
      NULL, "time.Time struct 1614816000", NULL},
 };
 
+/* durationRound and dateModify (Go durations). */
+static const struct fcase modify[] = {
+    {"{{ durationRound \"3601s\" }} {{ durationRound \"2h30m\" }} {{ durationRound \"-90s\" }} {{ "
+     "durationRound \"1s\" }} {{ durationRound \"x\" }} {{ durationRound 100 }} {{ durationRound "
+     "\"400d\" }} {{ durationRound \"8760h1s\" }} {{ durationRound \"721h\" }} {{ durationRound "
+     "\"1.5ms\" }}",
+     NULL, "1h 2h 1m 0s 0s 0s 0s 1y 1mo 0s", NULL},
+    {"{{ $t := toDate \"2006-01-02\" \"2021-03-04\" }}{{ dateModify \"1.5h\" $t }}|{{ dateModify "
+     "\"-24h\" $t | date \"2006-01-02\" }}|{{ dateModify \"bad\" $t | date \"2006-01-02\" }}|{{ "
+     "date_modify \"90m\" $t | unixEpoch }}",
+     NULL, "2021-03-04 01:30:00 +0000 UTC|2021-03-03|2021-03-04|1614821400", NULL},
+    {"{{ mustDateModify \"1d\" (toDate \"2006-01-02\" \"2021-03-04\") }}", NULL, NULL,
+     "error calling mustDateModify: time: unknown unit \"d\" in duration \"1d\""},
+    {"{{ mustDateModify \"5\" (toDate \"2006-01-02\" \"2021-03-04\") }}", NULL, NULL,
+     "error calling mustDateModify: time: missing unit in duration \"5\""},
+};
+
+static void test_modify(void **state)
+{
+    FUNCS_RUN(modify);
+}
+
 static void test_dates(void **state)
 {
     FUNCS_RUN(dates);
@@ -70,6 +92,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_modify),
         cmocka_unit_test(test_now),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

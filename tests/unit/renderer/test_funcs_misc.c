@@ -96,6 +96,41 @@ static const struct fcase misc[] = {
      "\"gotpl\""},
 };
 
+/* net/url (expectations from helm 3.17). */
+static const struct fcase urls[] = {
+    {"{{ urlParse \"https://user:pw@host:8080/p?q=1#f\" }} {{ urlJoin (dict \"scheme\" "
+     "\"https\" \"host\" \"h\" \"path\" \"/p\") }}",
+     NULL,
+     "map[fragment:f host:host:8080 hostname:host opaque: path:/p query:q=1 scheme:https "
+     "userinfo:user:pw] https://h/p",
+     NULL},
+    {"{{ urlParse \"mailto:a@b.c?subject=x\" }}|{{ urlParse \"/rel/a%20b?x=%20#fr%20ag\" }}|{{ "
+     "urlParse \"http://[::1]:80/\" }}",
+     NULL,
+     "map[fragment: host: hostname: opaque:a@b.c path: query:subject=x scheme:mailto "
+     "userinfo:]|map[fragment:fr ag host: hostname: opaque: path:/rel/a b query:x=%20 scheme: "
+     "userinfo:]|map[fragment: host:[::1]:80 hostname:::1 opaque: path:/ query: scheme:http "
+     "userinfo:]",
+     NULL},
+    {"{{ urlParse \"HTTP://h\" }}|{{ urlParse \"//h/p\" }}|{{ urlParse \"a:b/c\" }}", NULL,
+     "map[fragment: host:h hostname:h opaque: path: query: scheme:http "
+     "userinfo:]|map[fragment: host:h hostname:h opaque: path:/p query: scheme: "
+     "userinfo:]|map[fragment: host: hostname: opaque:b/c path: query: scheme:a userinfo:]",
+     NULL},
+    {"{{ urlJoin (dict \"scheme\" \"http\" \"host\" \"h:1\" \"path\" \"a b\" \"query\" \"x=1\" "
+     "\"fragment\" \"f g\" \"userinfo\" \"u:p\") }}|{{ urlJoin (dict \"path\" \"a:b\") }}|{{ "
+     "urlJoin (dict \"scheme\" \"mailto\" \"opaque\" \"x@y\") }}|{{ urlJoin (dict) }}",
+     NULL, "http://u:p@h:1/a%20b?x=1#f%20g|./a:b|mailto:x@y|", NULL},
+    {"{{ urlParse \"http://h/%zz\" }}", NULL, NULL,
+     "error calling urlParse: unable to parse url: parse \"http://h/%zz\": invalid URL escape "
+     "\"%zz\""},
+};
+
+static void test_urls(void **state)
+{
+    FUNCS_RUN(urls);
+}
+
 static void test_misc(void **state)
 {
     FUNCS_RUN(misc);
@@ -105,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
