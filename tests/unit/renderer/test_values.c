@@ -570,6 +570,56 @@ static void import_values_with_alias(void **state)
     ks_values_chart_free(root);
 }
 
+/* semantics-probe: dependency child aliased kid, parent values set kid.who
+ * and globals; the kid's `values: |` block is toYaml .Values in the kid. */
+static json_t *probe_values(void)
+{
+    const char *dir = SHARED "/semantics-probe/chart";
+    char path[1024];
+    struct ks_values_chart *root = ks_values_chart_new("probe");
+    json_decref(root->values);
+    snprintf(path, sizeof(path), "%s/values.yaml", dir);
+    root->values = read_yaml(path);
+    struct ks_values_chart *kid = ks_values_chart_new("kid");
+    json_decref(kid->values);
+    snprintf(path, sizeof(path), "%s/charts/child/values.yaml", dir);
+    kid->values = read_yaml(path);
+    kid->dep_name = strdup("child");
+    kid->deps_undeclared = true;
+    ks_values_chart_add_dep(root, kid);
+    json_t *vals = NULL;
+    assert_int_equal(ks_values_process_imports(root, NULL), 0);
+    assert_int_equal(ks_values_coalesce(&vals, root, NULL, NULL), 0);
+    ks_values_chart_free(root);
+    return vals;
+}
+
+static void probe_subchart_globals(void **state)
+{
+    (void)state;
+    json_t *vals = probe_values();
+    char *text = NULL;
+    assert_int_equal(ks_file_read(&text, NULL, SHARED "/semantics-probe/expected.txt", 1 << 22), 0);
+    const char *p = strstr(text, "# Source: probe/charts/kid/templates/cm.yaml\n");
+    assert_non_null(p);
+    p = strstr(p, "  values: |\n");
+    assert_non_null(p);
+    p += strlen("  values: |\n");
+    struct ks_buf want;
+    ks_buf_init(&want, 0);
+    while (strncmp(p, "    ", 4) == 0) {
+        const char *eol = strchr(p, '\n');
+        ks_buf_put(&want, p + 4, (size_t)(eol - p - 3));
+        p = eol + 1;
+    }
+    char *got = to_yaml(json_object_get(vals, "kid"));
+    assert_string_equal(got, ks_buf_data(&want));
+    free(got);
+    ks_buf_release(&want);
+    free(text);
+    json_decref(vals);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +632,7 @@ int main(void)
         cmocka_unit_test(schema_validation),
         cmocka_unit_test(import_values_subchart_testdata),
         cmocka_unit_test(import_values_with_alias),
+        cmocka_unit_test(probe_subchart_globals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
