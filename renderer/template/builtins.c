@@ -14,9 +14,6 @@
 #include "core/error.h"
 #include "renderer/gofmt.h"
 
-int tbuiltin_and(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
-int tbuiltin_or(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
-
 static int pick_truth(json_t **out, json_t *const *args, size_t nargs, bool is_or)
 {
     for (size_t i = 0; i < nargs; i++) {

@@ -20,10 +20,6 @@
 #include "core/error.h"
 #include "renderer/gofmt.h"
 
-int tbuiltin_and(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
-int tbuiltin_or(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
-void tunit_free(struct tunit *u);
-
 enum { CTL_BREAK = 1, CTL_CONTINUE = 2 };
 
 struct tval {
@@ -626,14 +622,12 @@ static int print_value(struct tstate *st, const struct tnode *n, const struct tv
         return emit(st, "<no value>", 10);
     if (json_is_string(v->v))
         return emit(st, json_string_value(v->v), json_string_length(v->v));
-    size_t before = ks_buf_len(st->out);
     int rc = ks_gofmt_print_value(st->out, v->v);
     if (rc)
         return rc;
     size_t max = st->ex->root->limits.max_output;
     if (ks_buf_len(st->out) - st->out_base > max)
         return ks_error_set(KS_ELIMIT, "template output exceeds the limit of %zu bytes", max);
-    (void)before;
     return 0;
 }
 
@@ -670,15 +664,14 @@ static int one_iteration(struct tstate *st, const struct tnode *r, struct tval i
 {
     int rc = 0;
     const struct tnode *pipe = r->sub;
+    /* Go: with one variable it gets the element; with two, index first */
     if (pipe->ndecl > 0) {
-        struct tval e = tval_borrow(elem.v, elem.iface);
-        if (pipe->is_assign)
-            rc = set_var(st, pipe->decl[pipe->ndecl > 1 ? 0 : 0]->idents[0],
-                         pipe->ndecl > 1 ? tval_borrow(index.v, false) : e);
-        else
-            rc = set_top_var(st, 1, e);
         if (pipe->is_assign && pipe->ndecl > 1)
-            json_decref(e.v);
+            rc = set_var(st, pipe->decl[0]->idents[0], tval_borrow(index.v, false));
+        else if (pipe->is_assign)
+            rc = set_var(st, pipe->decl[0]->idents[0], tval_borrow(elem.v, elem.iface));
+        else
+            rc = set_top_var(st, 1, tval_borrow(elem.v, elem.iface));
         if (rc)
             goto done;
     }

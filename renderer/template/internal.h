@@ -122,6 +122,14 @@ const struct host_entry *tset_host(const struct ks_tpl_set *set, const json_t *v
 int tparse(struct ks_tpl_set *set, const char *name, const char *parse_name, const char *text,
            size_t len);
 
+/* Frees a parsed unit (its arena, text and constants). NULL-safe. */
+void tunit_free(struct tunit *u);
+
+/* and/or: their table entries carry arity; the evaluator short-circuits
+ * them itself (Go 1.18) and recognises them by these pointers. */
+int tbuiltin_and(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
+int tbuiltin_or(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs);
+
 /* Go's String() of a node, appended to out. */
 void tnode_string(struct ks_buf *out, const struct tnode *n);
 /* "parse_name:line:col" of a node's position. */

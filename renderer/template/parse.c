@@ -58,7 +58,6 @@ static char *arena_strndup(struct tarena *a, const char *s, size_t len)
     return p;
 }
 
-void tunit_free(struct tunit *u);
 void tunit_free(struct tunit *u)
 {
     if (!u)

@@ -16,8 +16,6 @@
 
 #include "core/error.h"
 
-void tunit_free(struct tunit *u);
-
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
