@@ -236,7 +236,9 @@ int ks_podman_events_run(struct ks_podman_events *ev, ks_podman_event_fn cb, voi
     bool finished = false, added = false;
     int running = 1, left, rc = 0;
 
-    atomic_store(&ev->stop, 0);
+    /* A stop that came before this run ends it at once (and is used up). */
+    if (atomic_exchange(&ev->stop, 0))
+        return 0;
     ks_buf_reset(&ev->line);
     ev->cb = cb;
     ev->ud = ud;
@@ -284,6 +286,7 @@ int ks_podman_events_run(struct ks_podman_events *ev, ks_podman_event_fn cb, voi
         goto done;
     rc = run_result(ev, crc);
 done:
+    atomic_store(&ev->stop, 0);
     if (added)
         curl_multi_remove_handle(ev->multi, ev->easy);
     if (ev->easy)

@@ -198,8 +198,8 @@ int ks_podman_events_new(struct ks_podman_events **out, struct ks_podman *pm,
  * went away; a caller reconnects by calling run again, with since set to the
  * last event's time to miss nothing). Blocks the calling thread. */
 int ks_podman_events_run(struct ks_podman_events *ev, ks_podman_event_fn cb, void *ud);
-/* Makes a run in another thread return soon; thread-safe; sticky until the
- * next run. */
+/* Makes the run in progress (in another thread) return 0 soon; if no run
+ * is in progress, the next run returns 0 at once. Thread-safe. */
 void ks_podman_events_stop(struct ks_podman_events *ev);
 /* NULL-safe; no run may be in progress. */
 void ks_podman_events_free(struct ks_podman_events *ev);

@@ -296,8 +296,9 @@ static void test_pod_create_start(void **state)
 static void test_pod_times_warm(void **state)
 {
     json_t *podspec = NULL, *spec = NULL;
+    struct ks_podman_ctr_state st;
     char name[128], cname[128], *id = NULL;
-    int64_t t0, create_ms, start_ms;
+    int64_t t0, create_ms, start_ms, deadline;
 
     snprintf(name, sizeof(name), "%s-warm", pod_name);
     snprintf(cname, sizeof(cname), "%s-warm-c", pod_name);
@@ -315,6 +316,17 @@ static void test_pod_times_warm(void **state)
     start_ms = now_ms() - t0;
     printf("MEASURE warm_pod_create_ms=%lld\nMEASURE warm_pod_start_ms=%lld\n",
            (long long)create_ms, (long long)start_ms);
+    /* Pod kill: every container gets the signal. */
+    OK(ks_podman_pod_kill(pm, name, "SIGKILL"));
+    deadline = now_ms() + 5000;
+    do {
+        OK(ks_podman_container_state(&st, pm, cname));
+        if (!st.running)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 50000000L}, NULL);
+    } while (now_ms() < deadline);
+    assert_false(st.running);
+    assert_int_equal(st.exit_code, 137);
     t0 = now_ms();
     OK(ks_podman_pod_remove(pm, name, true));
     printf("MEASURE warm_pod_remove_force_ms=%lld\n", (long long)(now_ms() - t0));
@@ -609,6 +621,19 @@ static void test_stop_remove(void **state)
     const char *labels[] = {run_label, NULL};
     int64_t t0;
 
+    /* One container alone: stop (its TERM trap exits 0), start again. */
+    OK(ks_podman_container_stop(pm, web_name, 10));
+    OK(ks_podman_container_state(&st, pm, web_name));
+    assert_false(st.running);
+    assert_int_equal(st.exit_code, 0);
+    OK(ks_podman_container_stop(pm, web_name, 10)); /* 304: already stopped */
+    OK(ks_podman_container_start(pm, web_name));
+    OK(ks_podman_container_state(&st, pm, web_name));
+    assert_true(st.running);
+    OK(ks_podman_container_start(pm, web_name)); /* 304: already running */
+
+    /* The pod is Degraded (the sleeper was killed): libpod's own pod stop
+     * would do nothing here. */
     t0 = now_ms();
     OK(ks_podman_pod_stop(pm, pod_name, 10));
     printf("MEASURE pod_stop_ms=%lld\n", (long long)(now_ms() - t0));
