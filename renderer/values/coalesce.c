@@ -11,6 +11,7 @@
  * result, only the order of the warnings (random in Go).
  */
 #include "renderer/values.h"
+#include "renderer/values/values_int.h"
 
 #include "core/error.h"
 #include "core/str.h"
@@ -221,22 +222,6 @@ done:
 static int coalesce(struct coalescer *c, const struct ks_values_chart *ch, json_t *dest,
                     const char *prefix, bool merge, unsigned depth);
 
-static const char *go_type(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_ARRAY:
-        return "[]interface {}";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "int64";
-    case JSON_REAL:
-        return "float64";
-    default:
-        return "bool";
-    }
-}
-
 static int coalesce_deps(struct coalescer *c, const struct ks_values_chart *ch, json_t *dest,
                          const char *prefix, bool merge, unsigned depth)
 {
@@ -254,7 +239,7 @@ static int coalesce_deps(struct coalescer *c, const struct ks_values_chart *ch, 
             int rc = json_is_boolean(dv)
                          ? ks_error_set(KS_EINVALID, "type mismatch on %s: %s", sub->name, s)
                          : ks_error_set(KS_EINVALID, "type mismatch on %s: %%!t(%s=%s)", sub->name,
-                                        go_type(dv), s);
+                                        ks_values_go_type(dv), s);
             free(s);
             return rc;
         }

@@ -13,6 +13,7 @@
  * float64); --set-file values come from the reader callback.
  */
 #include "renderer/values.h"
+#include "renderer/values/values_int.h"
 
 #include "core/error.h"
 #include "core/str.h"
@@ -75,7 +76,7 @@ static int error_quoted(const char *before, const char *s, size_t len, const cha
     return rc;
 }
 
-static const char *go_type_name(const json_t *v)
+const char *ks_values_go_type(const json_t *v)
 {
     if (!v || json_is_null(v))
         return "nil";
@@ -100,7 +101,7 @@ static int conversion_error(const json_t *have, const char *want)
 {
     return ks_error_set(KS_EINVALID,
                         "unable to parse key: interface conversion: interface {} is %s, not %s",
-                        go_type_name(have), want);
+                        ks_values_go_type(have), want);
 }
 
 static bool sv_literal(const struct sv *p)

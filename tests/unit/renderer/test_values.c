@@ -53,6 +53,18 @@ static char *to_json(const json_t *v)
     return ks_buf_detach(&b, NULL);
 }
 
+/* A chart named name whose defaults are the YAML file dir/rel. */
+static struct ks_values_chart *chart_from(const char *name, const char *dir, const char *rel)
+{
+    char path[1024];
+    struct ks_values_chart *ch = ks_values_chart_new(name);
+    assert_non_null(ch);
+    json_decref(ch->values);
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    ch->values = read_yaml(path);
+    return ch;
+}
+
 /* --set-file reader: paths relative to the set-values case folder. */
 static int case_reader(void *ctx, const char *path, char **out, size_t *out_len)
 {
@@ -264,9 +276,7 @@ static char *expected_values_block(const char *path)
 
 static json_t *coalesce_case(const char *args_path)
 {
-    struct ks_values_chart *ch = ks_values_chart_new("setprobe");
-    json_decref(ch->values);
-    ch->values = read_yaml(SETCASE "/chart/values.yaml");
+    struct ks_values_chart *ch = chart_from("setprobe", SETCASE, "chart/values.yaml");
     ch->deps_undeclared = true;
     json_t *user = user_values_of(args_path);
     json_t *vals = NULL;
@@ -326,12 +336,8 @@ static void issue_9027_globals_and_nulls(void **state)
 {
     (void)state;
     const char *dir = SHARED "/helm-testdata-issue-9027";
-    struct ks_values_chart *root = ks_values_chart_new("issue-9027");
-    json_decref(root->values);
-    root->values = read_yaml(SHARED "/helm-testdata-issue-9027/chart/values.yaml");
-    struct ks_values_chart *sub = ks_values_chart_new("subchart");
-    json_decref(sub->values);
-    sub->values = read_yaml(SHARED "/helm-testdata-issue-9027/chart/charts/subchart/values.yaml");
+    struct ks_values_chart *root = chart_from("issue-9027", dir, "chart/values.yaml");
+    struct ks_values_chart *sub = chart_from("subchart", dir, "chart/charts/subchart/values.yaml");
     sub->deps_undeclared = true;
     assert_int_equal(ks_values_chart_add_dep(root, sub), 0);
     json_t *vals = NULL;
@@ -398,10 +404,7 @@ static void null_deletion_rules(void **state)
 static struct ks_values_chart *load_chart(const char *dir, const char *name)
 {
     char path[1024];
-    struct ks_values_chart *ch = ks_values_chart_new(name);
-    json_decref(ch->values);
-    snprintf(path, sizeof(path), "%s/values.yaml", dir);
-    ch->values = read_yaml(path);
+    struct ks_values_chart *ch = chart_from(name, dir, "values.yaml");
     snprintf(path, sizeof(path), "%s/values.schema.json", dir);
     json_error_t jerr;
     ch->schema = json_load_file(path, 0, &jerr);
@@ -491,23 +494,13 @@ static void import_values_subchart_testdata(void **state)
 {
     (void)state;
     const char *src = SHARED "/helm-testdata-subchart/chart";
-    char path[1024];
-    struct ks_values_chart *root = ks_values_chart_new("subchart");
-    json_decref(root->values);
-    snprintf(path, sizeof(path), "%s/values.yaml", src);
-    root->values = read_yaml(path);
-    struct ks_values_chart *a = ks_values_chart_new("subcharta");
-    json_decref(a->values);
-    snprintf(path, sizeof(path), "%s/charts/subchartA/values.yaml", src);
-    a->values = read_yaml(path);
+    struct ks_values_chart *root = chart_from("subchart", src, "values.yaml");
+    struct ks_values_chart *a = chart_from("subcharta", src, "charts/subchartA/values.yaml");
     a->deps_undeclared = true;
     ks_values_chart_add_import(a, "SCAdata", "imported-chartA");
     ks_values_chart_add_import(a, "SCAdata", "overridden-chartA");
     ks_values_chart_add_import(a, "SCAdata", "imported-chartA-B");
-    struct ks_values_chart *b = ks_values_chart_new("subchartb");
-    json_decref(b->values);
-    snprintf(path, sizeof(path), "%s/charts/subchartB/values.yaml", src);
-    b->values = read_yaml(path);
+    struct ks_values_chart *b = chart_from("subchartb", src, "charts/subchartB/values.yaml");
     b->deps_undeclared = true;
     ks_values_chart_add_import(b, "SCBdata", "imported-chartB");
     ks_values_chart_add_import(b, "SCBdata", "imported-chartA-B");
@@ -575,15 +568,8 @@ static void import_values_with_alias(void **state)
 static json_t *probe_values(void)
 {
     const char *dir = SHARED "/semantics-probe/chart";
-    char path[1024];
-    struct ks_values_chart *root = ks_values_chart_new("probe");
-    json_decref(root->values);
-    snprintf(path, sizeof(path), "%s/values.yaml", dir);
-    root->values = read_yaml(path);
-    struct ks_values_chart *kid = ks_values_chart_new("kid");
-    json_decref(kid->values);
-    snprintf(path, sizeof(path), "%s/charts/child/values.yaml", dir);
-    kid->values = read_yaml(path);
+    struct ks_values_chart *root = chart_from("probe", dir, "values.yaml");
+    struct ks_values_chart *kid = chart_from("kid", dir, "charts/child/values.yaml");
     kid->dep_name = strdup("child");
     kid->deps_undeclared = true;
     ks_values_chart_add_dep(root, kid);
