@@ -370,7 +370,7 @@ int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p);
 void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p);
 bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);
-bool score_spread(struct ks_sched *s, const struct spod *p, uint32_t n);
+int score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_images(struct ks_sched *s, const struct spod *p, uint32_t n);
 void normalize_default(int64_t *sc, uint32_t n, bool reverse);
 

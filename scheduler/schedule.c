@@ -186,13 +186,15 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
 /* Scores the feasible nodes into s->total; on[k] says which plugins have
  * per-node values in s->raw[k] (resources are summed directly, an all-100
  * TaintToleration is a constant). */
-static void score_feasible(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
+static int score_feasible(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
+    int rc;
     score_resources(s, p, nf);
     on[KS_SCHED_SCORE_TAINT] = score_taints(s, p, nf);
     on[KS_SCHED_SCORE_NODE_AFFINITY] = score_node_affinity(s, p, nf);
-    on[KS_SCHED_SCORE_SPREAD] = score_spread(s, p, nf);
     on[KS_SCHED_SCORE_IMAGE] = score_images(s, p, nf);
+    if ((rc = score_spread(&on[KS_SCHED_SCORE_SPREAD], s, p, nf)))
+        return rc;
     for (int k = 0; k < KS_SCHED_NSCORES; k++) {
         if (!on[k])
             continue;
@@ -201,6 +203,7 @@ static void score_feasible(bool *on, struct ks_sched *s, const struct spod *p, u
         for (uint32_t i = 0; i < nf; i++)
             s->total[i] += w * raw[i];
     }
+    return 0;
 }
 
 static void explain_winner(struct ks_sched_result *out, struct ks_sched *s, const struct spod *p,
@@ -274,7 +277,8 @@ int ks_sched_schedule(struct ks_sched_result *out, struct ks_sched *s, uint32_t 
     uint32_t win = 0;
     if (nf > 1) { /* as kube-scheduler: a single feasible node is not scored */
         bool on[KS_SCHED_NSCORES] = {false};
-        score_feasible(on, s, p, nf);
+        if ((rc = score_feasible(on, s, p, nf)))
+            return rc;
         win = select_host(s, nf);
         explain_winner(out, s, p, on, win);
     }

@@ -4,7 +4,8 @@
  * zone maxSkew 5) that spread a pod's siblings (same controller owner)
  * when it declares no constraints of its own. As in kube-scheduler, each
  * constraint adds count * log(domains + 2) + (maxSkew - 1) for the node's
- * domain (domains = feasible nodes for kubernetes.io/hostname), nodes
+ * domain (domains = the distinct domains of the feasible nodes; for
+ * kubernetes.io/hostname, the feasible nodes), nodes
  * missing a key of an explicit constraint are ignored (score 0), and scores
  * are inverted so the emptiest domain gets 100:
  * 100 * (max + min - s) / max.
@@ -12,30 +13,47 @@
 #include "scheduler/internal.h"
 
 #include <math.h>
+#include <string.h>
 
-static uint32_t live_domains(const struct keyslot *sl)
+/* Distinct domains of slot k among the feasible nodes (kube-scheduler's
+ * topology size for the normalising weight). */
+static int feasible_domains(uint32_t *out, struct ks_sched *s, uint32_t k, uint32_t nf)
 {
-    uint32_t n = 0;
-    for (uint32_t d = 0; d < sl->ndom; d++)
-        n += sl->dom_nodes[d] > 0;
-    return n;
+    const struct keyslot *sl = &s->slots[k];
+    int rc = grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap, sl->ndom + 1, sizeof(int32_t));
+    if (rc)
+        return rc;
+    memset(s->cy.scratch, 0, sl->ndom * sizeof(int32_t));
+    *out = 0;
+    for (uint32_t i = 0; i < nf; i++) {
+        int32_t d = sl->node_dom[s->feasible[i]];
+        if (d >= 0 && !s->cy.scratch[d]) {
+            s->cy.scratch[d] = 1;
+            (*out)++;
+        }
+    }
+    return 0;
 }
 
-bool score_spread(struct ks_sched *s, const struct spod *p, uint32_t nf)
+int score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     double weight[KS_SCHED_MAX_ITEMS];
     bool any = false;
+    int rc;
+    *on = false;
     for (uint32_t c = 0; c < p->nspread; c++) {
         if (p->spread[c].hard)
             continue;
         const struct term *t = s->terms[p->spread[c].term];
-        const struct keyslot *sl = &s->slots[t->slot];
-        uint32_t size = sl->key == s->hostname_key ? nf : live_domains(sl);
+        uint32_t size = nf;
+        if (s->slots[t->slot].key != s->hostname_key &&
+            (rc = feasible_domains(&size, s, t->slot, nf)))
+            return rc;
         weight[c] = log((double)size + 2.0);
         any = true;
     }
     if (!any)
-        return false;
+        return 0;
     int64_t *sc = s->raw[KS_SCHED_SCORE_SPREAD];
     int64_t min = INT64_MAX, max = 0;
     for (uint32_t i = 0; i < nf; i++) {
@@ -72,5 +90,6 @@ bool score_spread(struct ks_sched *s, const struct spod *p, uint32_t nf)
         else
             sc[i] = SCHED_MAX_SCORE * (max + min - sc[i]) / max;
     }
-    return true;
+    *on = true;
+    return 0;
 }
