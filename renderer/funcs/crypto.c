@@ -17,9 +17,11 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -220,7 +222,9 @@ static int issue(X509 **out, struct ks_tpl_call *call, const struct cert_req *re
         rc = ssl_error(call, "certificate extensions");
         goto done;
     }
-    if (!X509_sign(x, req->issuer_key ? req->issuer_key : key, EVP_sha256())) {
+    EVP_PKEY *signer = req->issuer_key ? req->issuer_key : key;
+    const EVP_MD *md = EVP_PKEY_get_base_id(signer) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
+    if (!X509_sign(x, signer, md)) {
         rc = ssl_error(call, "certificate signing");
         goto done;
     }
@@ -289,53 +293,36 @@ static int cert_result(json_t **out, struct ks_tpl_call *call, X509 *x, EVP_PKEY
     return rc;
 }
 
-static int generate(json_t **out, struct ks_tpl_call *call, struct cert_req *req)
+/* The private key argument of the *WithKey functions. */
+static int parse_key_arg(EVP_PKEY **out, struct ks_tpl_call *call, const json_t *arg)
+{
+    const char *pem;
+    size_t n;
+    int rc = ks_funcs_arg_str(&pem, &n, call, arg);
+    if (rc)
+        return rc;
+    BIO *bio = BIO_new_mem_buf(pem, (int)n);
+    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!*out)
+        return ks_tpl_call_error(call, KS_EINVALID, "parsing private key: no PEM data in input");
+    return 0;
+}
+
+/* Issues a certificate for key (a new RSA key when NULL). */
+static int generate(json_t **out, struct ks_tpl_call *call, struct cert_req *req, EVP_PKEY *given)
 {
     X509 *x = NULL;
-    EVP_PKEY *key = EVP_RSA_gen(CERT_KEY_BITS);
+    EVP_PKEY *key = given ? given : EVP_RSA_gen(CERT_KEY_BITS);
     if (!key)
         return ssl_error(call, "key generation");
     int rc = issue(&x, call, req, key);
     if (rc == 0)
         rc = cert_result(out, call, x, key);
     X509_free(x);
-    EVP_PKEY_free(key);
+    if (!given)
+        EVP_PKEY_free(key);
     return rc;
-}
-
-int ks_funcs_gen_ca(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
-{
-    const char *cn;
-    size_t n;
-    long long days;
-    int rc;
-    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
-        (rc = ks_funcs_arg_int(&days, call, args[1])))
-        return rc;
-    json_t *empty = json_array();
-    if (!empty)
-        return ks_funcs_nomem(call);
-    struct cert_req req = {cn, empty, empty, days, true, NULL, NULL};
-    rc = generate(out, call, &req);
-    json_decref(empty);
-    return rc;
-}
-
-int ks_funcs_gen_self_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
-                                  size_t nargs)
-{
-    const char *cn;
-    size_t n;
-    long long days;
-    json_t *ips, *dns;
-    int rc;
-    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
-        (rc = ks_funcs_arg_list(&ips, call, args[1])) ||
-        (rc = ks_funcs_arg_list(&dns, call, args[2])) ||
-        (rc = ks_funcs_arg_int(&days, call, args[3])))
-        return rc;
-    struct cert_req req = {cn, ips, dns, days, false, NULL, NULL};
-    return generate(out, call, &req);
 }
 
 /* Parses PEM members c and k. */
@@ -372,27 +359,57 @@ static int load_ca(X509 **cert, EVP_PKEY **key, struct ks_tpl_call *call, const 
                      json_object_get(fields, "Key"));
 }
 
-int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
-                             size_t nargs)
+enum gen_kind { GEN_CA, GEN_SELF, GEN_SIGNED };
+
+/* genCA cn days, genSelfSignedCert cn ips dns days, genSignedCert cn ips
+ * dns days ca, each with an optional trailing PEM key (*WithKey). */
+static int gen(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs,
+               enum gen_kind kind)
 {
     const char *cn;
     size_t n;
     long long days;
-    json_t *ips, *dns;
+    json_t *ips = NULL, *dns = NULL;
     X509 *ca = NULL;
-    EVP_PKEY *ca_key = NULL;
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    size_t fixed = kind == GEN_CA ? 2 : kind == GEN_SELF ? 4 : 5;
     int rc;
-    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) ||
-        (rc = ks_funcs_arg_list(&ips, call, args[1])) ||
-        (rc = ks_funcs_arg_list(&dns, call, args[2])) ||
-        (rc = ks_funcs_arg_int(&days, call, args[3])) ||
-        (rc = load_ca(&ca, &ca_key, call, args[4])))
+    if ((rc = ks_funcs_arg_str(&cn, &n, call, args[0])) != 0)
         return rc;
-    struct cert_req req = {cn, ips, dns, days, false, ca, ca_key};
-    rc = generate(out, call, &req);
+    if (kind == GEN_CA) {
+        rc = ks_funcs_arg_int(&days, call, args[1]);
+    } else if ((rc = ks_funcs_arg_list(&ips, call, args[1])) == 0 &&
+               (rc = ks_funcs_arg_list(&dns, call, args[2])) == 0 &&
+               (rc = ks_funcs_arg_int(&days, call, args[3])) == 0 && kind == GEN_SIGNED) {
+        rc = load_ca(&ca, &ca_key, call, args[4]);
+    }
+    if (rc == 0 && nargs > fixed)
+        rc = parse_key_arg(&key, call, args[fixed]);
+    if (rc == 0) {
+        struct cert_req req = {cn, ips, dns, days, kind == GEN_CA, ca, ca_key};
+        rc = generate(out, call, &req, key);
+    }
     X509_free(ca);
     EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(key);
     return rc;
+}
+
+int ks_funcs_gen_ca(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    return gen(out, call, args, nargs, GEN_CA);
+}
+
+int ks_funcs_gen_self_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                                  size_t nargs)
+{
+    return gen(out, call, args, nargs, GEN_SELF);
+}
+
+int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                             size_t nargs)
+{
+    return gen(out, call, args, nargs, GEN_SIGNED);
 }
 
 /* buildCustomCert b64cert b64key: decodes both and checks they parse. */
@@ -435,5 +452,145 @@ done:
     EVP_PKEY_free(k);
     ks_buf_release(&dec[0]);
     ks_buf_release(&dec[1]);
+    return rc;
+}
+
+/* randBytes n: n random bytes, base64-encoded. */
+int ks_funcs_rand_bytes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    long long count;
+    int rc = ks_funcs_arg_int(&count, call, args[0]);
+    if (rc)
+        return rc;
+    if (count < 0)
+        return ks_tpl_call_error(call, KS_EINVALID, "runtime error: makeslice: len out of range");
+    if ((unsigned long long)count > KS_FUNCS_MAX_OUTPUT / 2)
+        return ks_tpl_call_error(call, KS_ELIMIT, "result exceeds the limit of %zu bytes",
+                                 KS_FUNCS_MAX_OUTPUT);
+    unsigned char *buf = malloc((size_t)count + 1);
+    char *enc = malloc(((size_t)count + 2) / 3 * 4 + 1);
+    if (!buf || !enc) {
+        rc = ks_funcs_nomem(call);
+    } else if (count && RAND_bytes(buf, (int)count) != 1) {
+        rc = ks_tpl_call_error(call, KS_ERROR, "random number generator failed");
+    } else {
+        int len = EVP_EncodeBlock((unsigned char *)enc, buf, (int)count);
+        rc = ks_funcs_ret_str(out, call, enc, (size_t)len);
+    }
+    free(buf);
+    free(enc);
+    return rc;
+}
+
+/* Sprig's AES key: the password's bytes, zero-padded or cut to 32. */
+static void aes_key(unsigned char key[32], const char *pw, size_t n)
+{
+    memset(key, 0, 32);
+    memcpy(key, pw, n < 32 ? n : 32);
+}
+
+/* AES-256-CBC over whole blocks, no padding (Sprig pads itself). */
+static int aes_cbc(unsigned char *dst, const unsigned char *src, size_t n, const unsigned char *key,
+                   const unsigned char *iv, int enc)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv, enc) &&
+                      EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+                      EVP_CipherUpdate(ctx, dst, &len, src, (int)n);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok && (size_t)len == n ? 0 : -1;
+}
+
+/* encryptAES password plaintext: base64(iv + AES-256-CBC(PKCS#7 padded)). */
+int ks_funcs_encrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    const char *pw, *text;
+    size_t pn, tn;
+    unsigned char key[32];
+    int rc;
+    if ((rc = ks_funcs_arg_str(&pw, &pn, call, args[0])) ||
+        (rc = ks_funcs_arg_str(&text, &tn, call, args[1])))
+        return rc;
+    if (tn == 0)
+        return ks_funcs_ret_str(out, call, "", 0);
+    if (tn > KS_FUNCS_MAX_OUTPUT / 2)
+        return ks_tpl_call_error(call, KS_ELIMIT, "input exceeds the limit of %zu bytes",
+                                 KS_FUNCS_MAX_OUTPUT / 2);
+    size_t pad = 16 - tn % 16, total = 16 + tn + pad;
+    unsigned char *plain = malloc(tn + pad), *crypt = malloc(total);
+    char *enc = malloc(total / 3 * 4 + 8);
+    aes_key(key, pw, pn);
+    if (!plain || !crypt || !enc) {
+        rc = ks_funcs_nomem(call);
+        goto done;
+    }
+    memcpy(plain, text, tn);
+    memset(plain + tn, (int)pad, pad);
+    if (RAND_bytes(crypt, 16) != 1 || aes_cbc(crypt + 16, plain, tn + pad, key, crypt, 1)) {
+        rc = ssl_error(call, "AES encryption");
+        goto done;
+    }
+    int len = EVP_EncodeBlock((unsigned char *)enc, crypt, (int)total);
+    rc = ks_funcs_ret_str(out, call, enc, (size_t)len);
+done:
+    free(plain);
+    free(crypt);
+    free(enc);
+    return rc;
+}
+
+/* decryptAES password base64: the inverse of encryptAES. */
+int ks_funcs_decrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    const char *pw, *b64;
+    size_t pn, bn;
+    unsigned char key[32];
+    unsigned char *plain = NULL;
+    struct ks_buf raw;
+    int rc;
+    if ((rc = ks_funcs_arg_str(&pw, &pn, call, args[0])) ||
+        (rc = ks_funcs_arg_str(&b64, &bn, call, args[1])))
+        return rc;
+    ks_buf_init(&raw, KS_FUNCS_MAX_OUTPUT);
+    long long bad = ks_funcs_b64_decode(&raw, b64, bn);
+    if (bad >= 0) {
+        rc = ks_tpl_call_error(call, KS_EINVALID, "illegal base64 data at input byte %lld", bad);
+        goto done;
+    }
+    if (ks_buf_error(&raw)) {
+        rc = ks_funcs_buf_error(call, &raw);
+        goto done;
+    }
+    if (raw.len < 16) {
+        rc = ks_tpl_call_error(call, KS_EINVALID,
+                               "runtime error: slice bounds out of range [:16] "
+                               "with capacity %zu",
+                               raw.len);
+        goto done;
+    }
+    size_t n = raw.len - 16;
+    if (n % 16 || n == 0) {
+        rc = ks_tpl_call_error(call, KS_EINVALID, "crypto/cipher: input not full blocks");
+        goto done;
+    }
+    plain = malloc(n);
+    aes_key(key, pw, pn);
+    if (!plain) {
+        rc = ks_funcs_nomem(call);
+        goto done;
+    }
+    if (aes_cbc(plain, (unsigned char *)raw.data + 16, n, key, (unsigned char *)raw.data, 0)) {
+        rc = ssl_error(call, "AES decryption");
+        goto done;
+    }
+    size_t pad = plain[n - 1];
+    if (pad > n) {
+        rc = ks_tpl_call_error(call, KS_EINVALID, "runtime error: slice bounds out of range");
+        goto done;
+    }
+    rc = ks_funcs_ret_str(out, call, (const char *)plain, n - pad);
+done:
+    free(plain);
+    ks_buf_release(&raw);
     return rc;
 }

@@ -211,7 +211,13 @@ FN(fn_type_is_like)
     return type_test(out, call, args, true);
 }
 
+FN(fn_hello)
+{
+    return ks_funcs_ret_str(out, call, "Hello!", 6);
+}
+
 const struct ks_tpl_func_def ks_tpl_funcs_misc[] = {
+    {"hello", fn_hello, 0, 0},
     {"default", fn_default, 1, -1},
     {"empty", fn_empty, 1, 1},
     {"coalesce", fn_coalesce, 0, -1},
@@ -241,6 +247,12 @@ const struct ks_tpl_func_def ks_tpl_funcs_misc[] = {
     {"genCA", ks_funcs_gen_ca, 2, 2},
     {"genSelfSignedCert", ks_funcs_gen_self_signed_cert, 4, 4},
     {"genSignedCert", ks_funcs_gen_signed_cert, 5, 5},
+    {"genCAWithKey", ks_funcs_gen_ca, 3, 3},
+    {"genSelfSignedCertWithKey", ks_funcs_gen_self_signed_cert, 5, 5},
+    {"genSignedCertWithKey", ks_funcs_gen_signed_cert, 6, 6},
+    {"randBytes", ks_funcs_rand_bytes, 1, 1},
+    {"encryptAES", ks_funcs_encrypt_aes, 2, 2},
+    {"decryptAES", ks_funcs_decrypt_aes, 2, 2},
     {"regexMatch", ks_funcs_regex_match, 2, 2},
     {"mustRegexMatch", ks_funcs_must_regex_match, 2, 2},
     {"regexFind", ks_funcs_regex_find, 2, 2},

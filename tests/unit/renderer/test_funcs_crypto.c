@@ -233,12 +233,67 @@ static void test_private_keys(void **state)
     free(s);
 }
 
+/* encryptAES/decryptAES: helm's ciphertext decrypts; errors as helm's. */
+static void test_aes(void **state)
+{
+    static const struct fcase cases[] = {
+        {"{{ decryptAES \"secretkey\" "
+         "\"/9TAM67p8qy2i7qXPWuihoY12jyZFkRNRve5WBl/49UX/GdThVZJ2lVZOMflMhw7UE3YZ25nRkfkDdkike/"
+         "1pg==\" }}",
+         NULL, "hello world, longer than one block", NULL},
+        {"{{ encryptAES \"k\" \"text\" | len }} {{ encryptAES \"k\" \"\" }}|{{ encryptAES "
+         "\"a-very-long-password-longer-than-32-bytes\" \"x\" | decryptAES "
+         "\"a-very-long-password-longer-than-32-bytes\" }}|{{ randBytes 3 | len }} {{ randBytes 0 "
+         "}} {{ hello }}",
+         NULL, "44 |x|4  Hello!", NULL},
+        {"{{ decryptAES \"k\" \"!!\" }}", NULL, NULL,
+         "error calling decryptAES: illegal base64 data at input byte 0"},
+        {"{{ decryptAES \"k\" \"YWJj\" }}", NULL, NULL,
+         "runtime error: slice bounds out of range [:16] with capacity 3"},
+        {"{{ decryptAES \"k\" \"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYg==\" }}", NULL, NULL,
+         "crypto/cipher: input not full blocks"},
+        {"{{ genCAWithKey \"x\" 1 \"nope\" }}", NULL, NULL,
+         "error calling genCAWithKey: parsing private key: no PEM data in input"},
+    };
+    FUNCS_RUN(cases);
+}
+
+/* *WithKey: the certificate carries the given key, signed as Go signs. */
+static void test_with_key(void **state)
+{
+    char *s = funcs_output(
+        "{{ $k := genPrivateKey \"ecdsa\" }}{{ $ca := genCAWithKey \"ca\" 2 $k }}{{ $e := "
+        "genPrivateKey \"ed25519\" }}{{ $c := genSignedCertWithKey \"leaf\" nil (list \"l.test\") "
+        "3 $ca $e }}{{ $s := genSelfSignedCertWithKey \"self\" nil nil 4 $e }}{{ eq $ca.Key $k "
+        "}}@@{{ $ca.Cert }}@@{{ $c.Cert }}@@{{ eq $c.Key $e }} {{ eq $s.Key $e }}",
+        NULL);
+    char *eq1, *rest, *ca_pem, *leaf_pem, *eq2;
+    split2(s, &eq1, &rest);
+    split2(rest, &ca_pem, &rest);
+    split2(rest, &leaf_pem, &eq2);
+    assert_string_equal(eq1, "true");
+    assert_string_equal(eq2, "true true");
+    X509 *ca = parse_cert(ca_pem), *leaf = parse_cert(leaf_pem);
+    assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(ca)), EVP_PKEY_EC);
+    assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(leaf)), EVP_PKEY_ED25519);
+    assert_int_equal(X509_verify(leaf, X509_get0_pubkey(ca)), 1);
+    assert_int_equal(validity_days(leaf), 3);
+    X509_free(ca);
+    X509_free(leaf);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_strings),     cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_htpasswd),           cmocka_unit_test(test_certificates),
-        cmocka_unit_test(test_certificate_errors), cmocka_unit_test(test_private_keys),
+        cmocka_unit_test(test_random_strings),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_htpasswd),
+        cmocka_unit_test(test_certificates),
+        cmocka_unit_test(test_certificate_errors),
+        cmocka_unit_test(test_private_keys),
+        cmocka_unit_test(test_aes),
+        cmocka_unit_test(test_with_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
