@@ -279,8 +279,6 @@ static int read_path(char **out, size_t *out_len, const char *path, size_t max)
     }
     size_t len = 0;
     char *s = ks_buf_detach(&b, &len);
-    if (!s)
-        s = strdup("");
     if (!s) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;

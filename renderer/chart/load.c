@@ -131,13 +131,10 @@ static int read_file(char **out, size_t *out_len, const char *path, struct ks_ch
     }
     lim->used_bytes += b.len;
     size_t len = 0;
-    char *data = ks_buf_detach(&b, &len);
+    char *data = ks_buf_detach(&b, &len); /* "" when the file is empty */
     if (!data) {
-        data = strdup("");
-        if (!data) {
-            rc = ks_error_set(KS_ENOMEM, "out of memory loading chart");
-            goto done;
-        }
+        rc = ks_error_set(KS_ENOMEM, "out of memory loading chart");
+        goto done;
     }
     if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
         memmove(data, data + 3, len - 3 + 1);

@@ -452,11 +452,8 @@ int ks_render_chart(struct ks_render_result *out, const char *chart_path,
     size_t len = 0;
     char *s = ks_buf_detach(&result, &len);
     if (!s) {
-        s = strdup("");
-        if (!s) {
-            rc = ks_error_set(KS_ENOMEM, "out of memory rendering");
-            goto done;
-        }
+        rc = ks_error_set(KS_ENOMEM, "out of memory rendering");
+        goto done;
     }
     out->text = s;
     out->len = len;
@@ -508,8 +505,6 @@ int ks_render_name_template(char **out, const char *tmpl)
         goto done;
     size_t len;
     char *s = ks_buf_detach(&b, &len);
-    if (!s)
-        s = strdup("");
     if (!s) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;

@@ -64,16 +64,23 @@ static struct ks_chart_limits limits(size_t bytes, unsigned files)
     return l;
 }
 
+/* Decompresses and reads a fixture into files. */
+static void unpack(struct ks_chart_files *files, const unsigned char *gz, size_t gz_len)
+{
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    assert_int_equal(ks_gunzip(&raw, &len, gz, gz_len, 1 << 20, "t.tgz"), 0);
+    assert_true(len > 0 && len % 512 == 0);
+    struct ks_chart_limits l = limits(1 << 20, 100);
+    assert_int_equal(ks_tar_read(files, raw, len, "t.tgz", &l), 0);
+    free(raw);
+}
+
 static void test_gunzip_and_tar_gnu(void **state)
 {
     (void)state;
-    unsigned char *raw = NULL;
-    size_t len = 0;
-    assert_int_equal(ks_gunzip(&raw, &len, gnu_tgz, sizeof(gnu_tgz), 1 << 20, "t.tgz"), 0);
-    assert_true(len > 0 && len % 512 == 0);
     struct ks_chart_files files = {0};
-    struct ks_chart_limits l = limits(1 << 20, 100);
-    assert_int_equal(ks_tar_read(&files, raw, len, "t.tgz", &l), 0);
+    unpack(&files, gnu_tgz, sizeof(gnu_tgz));
     assert_int_equal(files.n, 4);
     assert_string_equal(files.v[0].name, "mini/Chart.yaml");
     assert_string_equal(files.v[2].name, "mini/templates/cm.yaml");
@@ -81,23 +88,17 @@ static void test_gunzip_and_tar_gnu(void **state)
     assert_int_equal(strlen(files.v[3].name), strlen("mini/files/") + 120 + 4);
     assert_string_equal(files.v[3].data, "long name\n");
     ks_chart_files_release(&files);
-    free(raw);
 }
 
 static void test_pax_path(void **state)
 {
     (void)state;
-    unsigned char *raw = NULL;
-    size_t len = 0;
-    assert_int_equal(ks_gunzip(&raw, &len, pax_tar_gz, sizeof(pax_tar_gz), 1 << 20, "p"), 0);
     struct ks_chart_files files = {0};
-    struct ks_chart_limits l = limits(1 << 20, 100);
-    assert_int_equal(ks_tar_read(&files, raw, len, "p", &l), 0);
+    unpack(&files, pax_tar_gz, sizeof(pax_tar_gz));
     assert_int_equal(files.n, 2);
     assert_int_equal(strlen(files.v[1].name), strlen("mini/d/") + 150 + 4);
     assert_string_equal(files.v[1].data, "pax\n");
     ks_chart_files_release(&files);
-    free(raw);
 }
 
 static void test_limits_and_escapes(void **state)
