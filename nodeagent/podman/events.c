@@ -14,6 +14,7 @@
 #include "nodeagent/podman/internal.h"
 
 #include "core/error.h"
+#include "core/str.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -245,14 +246,12 @@ int ks_podman_events_run(struct ks_podman_events *ev, ks_podman_event_fn cb, voi
     ev->cb_rc = 0;
     ev->parse_rc = 0;
     ev->status = 0;
-    url = malloc(strlen(ev->path) + sizeof("http://d" KS_PODMAN_API_PREFIX));
+    url = ks_strdupf("http://d%s%s", KS_PODMAN_API_PREFIX, ev->path);
     ev->easy = curl_easy_init();
     if (!url || !ev->easy) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    memcpy(url, "http://d" KS_PODMAN_API_PREFIX, sizeof("http://d" KS_PODMAN_API_PREFIX) - 1);
-    memcpy(url + sizeof("http://d" KS_PODMAN_API_PREFIX) - 1, ev->path, strlen(ev->path) + 1);
     ks_podman_curl_setup(ev->easy, ev->pm, 0);
     curl_easy_setopt(ev->easy, CURLOPT_URL, url);
     curl_easy_setopt(ev->easy, CURLOPT_WRITEFUNCTION, on_data);

@@ -13,7 +13,8 @@
  *   resources.limits.cpu      -> resource_limits.cpu {quota, period 100000}
  *   resources.limits.memory   -> resource_limits.memory.limit (bytes)
  *   ports[].hostPort (any container) -> pod portmappings
- *   spec.hostname / metadata.name     -> pod hostname; hostNetwork -> netns host
+ *   spec.hostname / metadata.name (cut to 63) -> pod hostname
+ *   hostNetwork                              -> netns host
  * Anything the agent must resolve first (env valueFrom, unknown volumes) is
  * refused with KS_EINVALID naming the field.
  */
@@ -137,12 +138,36 @@ static int add_port_mappings(json_t *mappings, const json_t *container, size_t c
     return 0;
 }
 
+/* spec.hostname as given (at most 63 characters), else metadata.name cut
+ * to 63 characters without a trailing '-' or '.', as the kubelet does. */
+static int pod_hostname(json_t *pod, const json_t *spec, const json_t *meta)
+{
+    const char *h = json_string_value(json_object_get(spec, "hostname"));
+    size_t n;
+
+    if (h) {
+        if (strlen(h) > 63)
+            return ks_error_set(KS_EINVALID, "spec.hostname: '%.70s' is over 63 characters", h);
+        return set_new(pod, "hostname", json_string(h));
+    }
+    h = json_string_value(json_object_get(meta, "name"));
+    if (!h)
+        return 0;
+    n = strlen(h);
+    if (n > 63)
+        n = 63;
+    while (n > 0 && (h[n - 1] == '-' || h[n - 1] == '.'))
+        n--;
+    if (n == 0)
+        return 0;
+    return set_new(pod, "hostname", json_stringn(h, n));
+}
+
 int ks_podman_spec_pod(json_t **out, const json_t *k8s_pod, const char *podman_name,
                        const json_t *labels)
 {
     const json_t *meta = json_object_get(k8s_pod, "metadata");
     const json_t *spec = json_object_get(k8s_pod, "spec"), *c;
-    const char *hostname;
     json_t *pod = NULL, *lab = NULL, *mappings = NULL;
     size_t i;
     int rc = 0;
@@ -164,14 +189,7 @@ int ks_podman_spec_pod(json_t **out, const json_t *k8s_pod, const char *podman_n
     }
     if ((rc = set_new(pod, "name", json_string(podman_name))) < 0)
         goto done;
-    hostname = json_string_value(json_object_get(spec, "hostname"));
-    if (!hostname)
-        hostname = json_string_value(json_object_get(meta, "name"));
-    if (hostname && strlen(hostname) > 63) {
-        rc = ks_error_set(KS_EINVALID, "spec.hostname: '%.70s' is over 63 characters", hostname);
-        goto done;
-    }
-    if (hostname && (rc = set_new(pod, "hostname", json_string(hostname))) < 0)
+    if ((rc = pod_hostname(pod, spec, meta)) < 0)
         goto done;
     if ((rc = merge_labels(lab, json_object_get(meta, "labels"), "metadata.labels")) < 0 ||
         (rc = merge_labels(lab, labels, "labels")) < 0)
@@ -385,6 +403,10 @@ static int user_string(json_t **out, const json_t *sc)
 
     if (!uid && !gid)
         return 0;
+    /* Podman's user needs a uid; the image's default user is unknown here. */
+    if (!uid)
+        return ks_error_set(KS_EINVALID, "securityContext: runAsGroup without runAsUser is not "
+                                         "supported");
     if ((uid && (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
                  json_integer_value(uid) > 4294967294LL)) ||
         (gid && (!json_is_integer(gid) || json_integer_value(gid) < 0 ||
@@ -392,7 +414,7 @@ static int user_string(json_t **out, const json_t *sc)
         return ks_error_set(KS_EINVALID, "securityContext: runAsUser/runAsGroup must be ids "
                                          "0-4294967294");
     if (gid)
-        snprintf(text, sizeof(text), "%lld:%lld", uid ? (long long)json_integer_value(uid) : 0LL,
+        snprintf(text, sizeof(text), "%lld:%lld", (long long)json_integer_value(uid),
                  (long long)json_integer_value(gid));
     else
         snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(uid));

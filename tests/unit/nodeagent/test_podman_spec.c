@@ -158,6 +158,8 @@ static void test_container_refusals(void **state)
                     KS_EINVALID, "resources.limits.memory: must be positive");
     build_ctr_fails("{\"image\": \"i\", \"securityContext\": {\"runAsUser\": -1}}", &ctx,
                     KS_EINVALID, "runAsUser");
+    build_ctr_fails("{\"image\": \"i\", \"securityContext\": {\"runAsGroup\": 5}}", &ctx,
+                    KS_EINVALID, "runAsGroup without runAsUser");
     json_decref(vols);
 }
 
@@ -220,6 +222,20 @@ static void test_pod_hostname_and_host_network(void **state)
     json_decref(pod);
 }
 
+static void test_pod_hostname_from_long_name(void **state)
+{
+    /* 62 'a', '-', then more: cut to 63 and the trailing '-' dropped. */
+    json_t *pod = parse("{\"metadata\": {\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                        "aaaaaaaaaaaaaaaaaa-bbbb\"}, \"spec\": {\"containers\": []}}");
+    json_t *out = NULL;
+
+    assert_int_equal(ks_podman_spec_pod(&out, pod, "p", NULL), 0);
+    assert_json(out, "{\"name\": \"p\", \"labels\": {}, \"hostname\":"
+                     " \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+    json_decref(out);
+    json_decref(pod);
+}
+
 static void pod_fails(const char *k8s, const char *msg)
 {
     json_t *pod = parse(k8s), *out = NULL;
@@ -260,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_container_env_limit),
         cmocka_unit_test(test_pod_ports_hostname_labels),
         cmocka_unit_test(test_pod_hostname_and_host_network),
+        cmocka_unit_test(test_pod_hostname_from_long_name),
         cmocka_unit_test(test_pod_refusals),
     };
 
