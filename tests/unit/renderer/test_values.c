@@ -132,6 +132,8 @@ static void set_paths_and_lists(void **state)
     check_set(KS_VALUES_SET_JSON, "json={\"k\":[1,2.5,\"s\"],\"n\":null}, e=, l[1]=[true]",
               "{\" e\":null,\" l\":[null,[true]],\"json\":{\"k\":[1,2.5,\"s\"],\"n\":null}}");
     check_set(KS_VALUES_SET_JSON, "x=1,y=22 ,z=\"s\"", "{\"x\":1,\"y\":22,\"z\":\"s\"}");
+    check_set(KS_VALUES_SET_JSON, "a=true,b=null,c=[1],d={},e=-1.5e2,f=\"q\"",
+              "{\"a\":true,\"b\":null,\"c\":[1],\"d\":{},\"e\":-150,\"f\":\"q\"}");
     json_t *o = set_args(KS_VALUES_SET_JSON, "x=1");
     assert_true(json_is_real(json_object_get(o, "x")));
     json_decref(o);
