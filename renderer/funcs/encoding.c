@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -373,6 +374,49 @@ static int error_value(json_t **out, struct ks_tpl_call *call, bool want_object,
                         want_object ? json_pack("{s:o}", "Error", m) : json_pack("[o]", m));
 }
 
+/* Rewrites the parser's "L:C: problem (while parsing|scanning ... started
+ * at line CL column CC)" as go-yaml v2 words it inside sigs.k8s.io/yaml's
+ * "error converting YAML to JSON: yaml: line N: problem": parser errors
+ * name the 0-based problem line (else the context's), scanner errors the
+ * 1-based one when it is not the first line; line 0 is left out. */
+static void go_yaml_error(char *msg, size_t cap, const char *err)
+{
+    static const char prefix[] = "error converting YAML to JSON: ";
+    long l = 0, cl = 0;
+    char *end = NULL;
+    l = strtol(err, &end, 10);
+    if (!end || end == err || *end != ':' || !strchr(end + 1, ':')) {
+        snprintf(msg, cap, "%s%s%s", prefix, strncmp(err, "yaml: ", 6) ? "yaml: " : "", err);
+        return;
+    }
+    const char *problem = strchr(end + 1, ':') + 1;
+    while (*problem == ' ')
+        problem++;
+    const char *ctx = strstr(problem, " (while ");
+    size_t plen = ctx ? (size_t)(ctx - problem) : strlen(problem);
+    bool scanning = ctx && strncmp(ctx, " (while scanning", 16) == 0;
+    const char *at = ctx ? strstr(ctx, "started at line ") : NULL;
+    if (at)
+        cl = strtol(at + 16, NULL, 10);
+    long line;
+    if (ctx && !scanning)
+        line = l - 1 != 0 ? l - 1 : cl - 1;
+    else
+        line = l - 1 != 0 ? l : (ctx ? cl - 1 : 0);
+    char anchor[256];
+    const char *alias = strstr(problem, "YAML alias '*");
+    if (alias && sscanf(alias, "YAML alias '*%255[^']' names no anchor", anchor) == 1) {
+        snprintf(msg, cap, "%syaml: unknown anchor '%s' referenced", prefix, anchor);
+        return;
+    }
+    if (strncmp(problem, "yaml: ", 6) == 0) /* decoding errors carry no line */
+        snprintf(msg, cap, "%s%.*s", prefix, (int)plen, problem);
+    else if (line > 0)
+        snprintf(msg, cap, "%syaml: line %ld: %.*s", prefix, line, (int)plen, problem);
+    else
+        snprintf(msg, cap, "%syaml: %.*s", prefix, (int)plen, problem);
+}
+
 /* fromYaml / fromYamlArray: sigs.k8s.io/yaml.Unmarshal into a map or a
  * list; failures become the value's content, as in Helm. */
 static int from_yaml(json_t **out, struct ks_tpl_call *call, const json_t *arg, bool want_object)
@@ -388,7 +432,7 @@ static int from_yaml(json_t **out, struct ks_tpl_call *call, const json_t *arg, 
     if (rc == KS_ENOMEM)
         return ks_funcs_nomem(call);
     if (rc) {
-        snprintf(msg, sizeof(msg), "error converting YAML to JSON: %s", ks_error_last());
+        go_yaml_error(msg, sizeof(msg), ks_error_last());
         return error_value(out, call, want_object, msg);
     }
     if (json_is_null(v)) {

@@ -85,6 +85,43 @@ static const struct fcase encoding[] = {
      NULL},
 };
 
+/* go-yaml v2 error texts inside fromYaml's Error value (helm 3.17). */
+static const struct fcase yaml_errors[] = {
+    {"{{ fromYaml \"a: [\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: line 1: did not find expected node content]",
+     NULL},
+    {"{{ fromYaml \"a: 'x\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: found unexpected end of stream]", NULL},
+    {"{{ fromYaml \"a: b\\nc\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: line 3: could not find expected ':']", NULL},
+    {"{{ fromYaml \"a:\\n  b: 1\\n c: 2\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: line 2: did not find expected key]", NULL},
+    {"{{ fromYaml \"a: 1\\na: 2\" }}", NULL, "map[a:2]", NULL},
+    {"{{ fromYaml \"\\t- a\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: found character that cannot start any token]",
+     NULL},
+    {"{{ fromYaml \"a: *x\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: unknown anchor 'x' referenced]", NULL},
+    {"{{ fromYamlArray \"[\" }}", NULL,
+     "[error converting YAML to JSON: yaml: line 1: did not find expected node content]", NULL},
+    {"{{ fromYaml \"a: b: c\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: mapping values are not allowed in this "
+     "context]",
+     NULL},
+    {"{{ fromYaml \"x\\n- a\" }}", NULL,
+     "map[Error:error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into "
+     "Go value of type map[string]interface {}]",
+     NULL},
+    {"{{ fromYaml \"k: !!int x\" }}", NULL,
+     "map[Error:error converting YAML to JSON: yaml: cannot decode !!str `x` as a !!int]", NULL},
+    {"{{ fromYaml \"a:\\n- b\\n-c: d\\n  e\" }}", NULL, "map[-c:d e a:[b]]", NULL},
+};
+
+static void test_yaml_errors(void **state)
+{
+    FUNCS_RUN(yaml_errors);
+}
+
 static void test_encoding(void **state)
 {
     FUNCS_RUN(encoding);
@@ -94,6 +131,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding),
+        cmocka_unit_test(test_yaml_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
