@@ -691,9 +691,14 @@ done:
     return rc;
 }
 
-static int key_cmp(const void *a, const void *b)
+struct range_entry {
+    json_t *key, *val;
+};
+
+static int entry_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const struct range_entry *x = a, *y = b;
+    return strcmp(json_string_value(x->key), json_string_value(y->key));
 }
 
 static int walk_range(struct tstate *st, const struct tval *dot, const struct tnode *r)
@@ -701,7 +706,8 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
     st->node = r;
     size_t outer = st->nvars;
     struct tval val;
-    const char **keys = NULL;
+    struct range_entry *entries = NULL;
+    size_t nentries = 0;
     int rc = eval_pipeline(st, dot, r->sub, &val);
     if (rc)
         goto done;
@@ -720,27 +726,35 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
             json_decref(idx);
         }
     } else if (val.v && json_is_object(val.v)) {
-        size_t n = json_object_size(val.v);
+        /* Go sorts a snapshot of the entries first, so the body may change
+         * the map (Sprig's set/unset) without affecting the iteration */
+        size_t n = json_object_size(val.v), k = 0;
         if (n) {
-            keys = malloc(n * sizeof(*keys));
-            if (!keys) {
+            entries = calloc(n, sizeof(*entries));
+            if (!entries) {
                 rc = ks_error_set(KS_ENOMEM, "out of memory in template execution");
                 goto done;
             }
-            size_t k = 0;
+            nentries = n;
             const char *key;
             json_t *v;
-            json_object_foreach(val.v, key, v) keys[k++] = key;
-            qsort(keys, n, sizeof(*keys), key_cmp);
+            json_object_foreach(val.v, key, v)
+            {
+                entries[k].key = json_string_nocheck(key);
+                entries[k].val = json_incref(v);
+                if (!entries[k++].key) {
+                    rc = ks_error_set(KS_ENOMEM, "out of memory in template execution");
+                    goto done;
+                }
+            }
+            qsort(entries, n, sizeof(*entries), entry_cmp);
             for (size_t i = 0; i < n && !rc; i++) {
                 empty = false;
                 if ((rc = step(st)))
                     break;
-                json_t *ks = json_string_nocheck(keys[i]);
-                struct tval index = {ks, false};
-                struct tval elem = {json_object_get(val.v, keys[i]), true};
+                struct tval index = {entries[i].key, false};
+                struct tval elem = {entries[i].val, true};
                 rc = one_iteration(st, r, index, elem, mark);
-                json_decref(ks);
             }
         }
     } else if (val.v) {
@@ -756,7 +770,11 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
     if (!rc && empty && r->else_list)
         rc = walk(st, dot, r->else_list);
 done:
-    free(keys);
+    for (size_t i = 0; i < nentries; i++) {
+        json_decref(entries[i].key);
+        json_decref(entries[i].val);
+    }
+    free(entries);
     tval_release(&val);
     pop_vars(st, outer);
     return rc;

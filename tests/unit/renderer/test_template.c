@@ -354,11 +354,17 @@ static int f_fail(json_t **out, struct ks_tpl_call *call, json_t *const *args, s
     return ks_tpl_call_fail(call, json_string_value(args[0]));
 }
 
+/* Sprig's unset: mutates the dict it is given, returns it */
+static int f_del(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
+{
+    json_object_del(args[0], json_string_value(args[1]));
+    *out = json_incref(args[0]);
+    return 0;
+}
+
 static const struct ks_tpl_func_def test_funcs[] = {
-    {"include", f_include, 2, 2},
-    {"tpl", f_tpl, 2, 2},
-    {"fail", f_fail, 1, 1},
-    {NULL, NULL, 0, 0},
+    {"del", f_del, 2, 2},   {"include", f_include, 2, 2}, {"tpl", f_tpl, 2, 2},
+    {"fail", f_fail, 1, 1}, {NULL, NULL, 0, 0},
 };
 
 static char *helm_run(const char *tpl, const char *data_json, int *rc_out)
@@ -388,6 +394,8 @@ static void helm_services(void **state)
     } hc[] = {
         {"{{ define \"l\" }}L{{ . }}L{{ end }}{{ template \"l\" \"x\" }}{{ include \"l\" \"y\" }}",
          NULL, "LxLLyL", 0},
+        {"{{ range $k, $v := .m }}{{ $_ := del $.m \"b\" }}{{ $k }}{{ $v }}{{ end }}|{{ .m }}",
+         "{\"m\":{\"a\":1,\"b\":2}}", "a1b2|map[a:1]", 0},
         {"{{ tpl \"{{ .a }}-{{ .b }}\" . }}", "{\"a\":1,\"b\":\"two\"}", "1-two", 0},
         {"{{ tpl \"{{ define \\\"i\\\" }}I{{ end }}{{ include \\\"i\\\" . }}\" . }}", "{}", "I", 0},
         {"a{{ .missing }}b{{ tpl \"{{ .x }}\" . }}", "{}", "ab", 0},
