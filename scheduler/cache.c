@@ -98,6 +98,7 @@ void ks_sched_free(struct ks_sched *s)
     free(s->cy.sp);
     free(s->cy.hs);
     free(s->cy.anti_existing);
+    free(s->cy.pref_existing);
     free(s->cy.scratch);
     strtab_release(&s->st);
     free(s);

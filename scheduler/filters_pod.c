@@ -130,15 +130,23 @@ int prefilter_pod(struct ks_sched *s, const struct spod *p)
     int rc;
     if ((rc = prefilter_spread(s, p)))
         return rc;
-    s->cy.nanti_existing = 0;
-    for (uint32_t i = 0; i < s->nsel_terms; i++) { /* anti-affinity terms have selectors */
+    s->cy.nanti_existing = s->cy.npref_existing = 0;
+    for (uint32_t i = 0; i < s->nsel_terms; i++) { /* inter-pod terms have selectors */
         const struct term *t = s->terms[s->sel_terms[i]];
-        if (t->own_total <= 0 || !term_matches(s, t, p))
+        if ((t->own_total <= 0 && t->pref_owners <= 0) || !term_matches(s, t, p))
             continue;
-        if ((rc = grow_array((void **)&s->cy.anti_existing, &s->cy.anti_cap,
-                             s->cy.nanti_existing + 1, sizeof(uint32_t))))
-            return rc;
-        s->cy.anti_existing[s->cy.nanti_existing++] = s->sel_terms[i];
+        if (t->own_total > 0) {
+            if ((rc = grow_array((void **)&s->cy.anti_existing, &s->cy.anti_cap,
+                                 s->cy.nanti_existing + 1, sizeof(uint32_t))))
+                return rc;
+            s->cy.anti_existing[s->cy.nanti_existing++] = s->sel_terms[i];
+        }
+        if (t->pref_owners > 0) {
+            if ((rc = grow_array((void **)&s->cy.pref_existing, &s->cy.pref_cap,
+                                 s->cy.npref_existing + 1, sizeof(uint32_t))))
+                return rc;
+            s->cy.pref_existing[s->cy.npref_existing++] = s->sel_terms[i];
+        }
     }
     int64_t matches = 0;
     bool self_all = true;

@@ -94,6 +94,11 @@ struct simage {
     int64_t size;
 };
 
+struct wterm {
+    uint32_t term;
+    int32_t weight;
+};
+
 struct sspread {
     uint32_t term;
     int32_t max_skew;
@@ -151,6 +156,8 @@ struct spod {
     uint32_t naff;
     uint32_t *anti;
     uint32_t nanti;
+    struct wterm *pterms; /* preferred affinity (weight > 0) and anti-affinity (< 0) */
+    uint32_t npterms;
     struct sspread *spread;
     uint32_t nspread;
     bool sys_spread; /* spread[] are the system defaults (owner spreading) */
@@ -188,7 +195,8 @@ struct term {
     int32_t *node_cnt; /* matching bound pods per node slot */
     int32_t *dom_cnt;  /* ... per domain of slot */
     int32_t *dom_own;  /* bound pods owning this as required anti-affinity, per domain */
-    int64_t total, own_total;
+    int32_t *dom_pref; /* weights of bound pods preferring this (required affinity: 1) */
+    int64_t total, own_total, pref_owners;
     uint32_t dom_cap;
 };
 
@@ -237,6 +245,8 @@ struct cycle {
     uint32_t nhs, hs_cap;
     uint32_t *anti_existing; /* terms whose anti-affinity owners reject the pod */
     uint32_t nanti_existing, anti_cap;
+    uint32_t *pref_existing; /* terms preferred by bound pods that match the pod */
+    uint32_t npref_existing, pref_cap;
     bool aff_self_ok; /* no pod matches the affinity terms but the pod matches all */
     bool aff_any;     /* some affinity term has matches somewhere */
     int32_t *scratch; /* eligible-node domain counts for the slow spread path */
@@ -372,6 +382,7 @@ bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);
 int score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t n);
 bool score_images(struct ks_sched *s, const struct spod *p, uint32_t n);
+bool score_interpod(struct ks_sched *s, const struct spod *p, uint32_t n);
 void normalize_default(int64_t *sc, uint32_t n, bool reverse);
 
 /* explain.c */

@@ -145,38 +145,74 @@ static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const 
     return 0;
 }
 
+/* One PodAffinityTerm {labelSelector, topologyKey, namespaces}. */
+static int pod_term(struct ks_sched_pod_term *t, struct arena *a, const json_t *e, const char *at)
+{
+    json_t *ns;
+    size_t nns;
+    int rc;
+    if ((rc = ks_json_get_string(&t->topology_key, e, "topologyKey", true)) ||
+        (rc = ja_array(&ns, &nns, e, "namespaces", at)))
+        return ks_error_wrap(rc, "%s", at);
+    if ((rc = ja_selector(&t->selector, a, json_object_get(e, "labelSelector"), at)))
+        return rc;
+    const char **names = arena_alloc(a, nns, sizeof(char *));
+    if (!names)
+        return KS_ENOMEM;
+    for (size_t j = 0; j < nns; j++)
+        if (!(names[j] = json_string_value(json_array_get(ns, j))))
+            return ks_error_set(KS_EINVALID, "%s.namespaces[%zu]: expected a string", at, j);
+    t->namespaces = names;
+    t->nnamespaces = nns;
+    return 0;
+}
+
 static int pod_terms(const struct ks_sched_pod_term **out, size_t *nout, struct arena *a,
                      const json_t *pod, const char *kind)
 {
     char path[128];
     json_t *arr;
     size_t n;
+    struct ks_sched_pod_term *t;
     int rc;
     snprintf(path, sizeof(path), "spec.affinity.%s.requiredDuringSchedulingIgnoredDuringExecution",
              kind);
-    if ((rc = ja_array(&arr, &n, pod, path, "pod")))
+    if ((rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
         return rc;
-    struct ks_sched_pod_term *t = arena_alloc(a, n, sizeof(*t));
-    if (!t)
-        return KS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         char at[192];
-        json_t *e = json_array_get(arr, i), *ns;
-        size_t nns;
         snprintf(at, sizeof(at), "%s[%zu]", path, i);
-        if ((rc = ks_json_get_string(&t[i].topology_key, e, "topologyKey", true)) ||
-            (rc = ja_array(&ns, &nns, e, "namespaces", at)))
-            return ks_error_wrap(rc, "%s", at);
-        if ((rc = ja_selector(&t[i].selector, a, json_object_get(e, "labelSelector"), at)))
+        if ((rc = pod_term(&t[i], a, json_array_get(arr, i), at)))
             return rc;
-        const char **names = arena_alloc(a, nns, sizeof(char *));
-        if (!names)
-            return KS_ENOMEM;
-        for (size_t j = 0; j < nns; j++)
-            if (!(names[j] = json_string_value(json_array_get(ns, j))))
-                return ks_error_set(KS_EINVALID, "%s.namespaces[%zu]: expected a string", at, j);
-        t[i].namespaces = names;
-        t[i].nnamespaces = nns;
+    }
+    *out = t;
+    *nout = n;
+    return 0;
+}
+
+static int weighted_pod_terms(const struct ks_sched_weighted_pod_term **out, size_t *nout,
+                              struct arena *a, const json_t *pod, const char *kind)
+{
+    char path[128];
+    json_t *arr;
+    size_t n;
+    struct ks_sched_weighted_pod_term *t;
+    int rc;
+    snprintf(path, sizeof(path), "spec.affinity.%s.preferredDuringSchedulingIgnoredDuringExecution",
+             kind);
+    if ((rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        char at[192];
+        int64_t w = 0;
+        json_t *e = json_array_get(arr, i), *term = NULL;
+        snprintf(at, sizeof(at), "%s[%zu]", path, i);
+        if ((rc = ks_json_get_int_range(&w, e, "weight", true, 1, 100)) ||
+            (rc = ks_json_get_object(&term, e, "podAffinityTerm", true)))
+            return ks_error_wrap(rc, "%s", at);
+        t[i].weight = (int32_t)w;
+        if ((rc = pod_term(&t[i].term, a, term, at)))
+            return rc;
     }
     *out = t;
     *nout = n;
@@ -304,6 +340,10 @@ int ks_sched_pod_add_json(uint32_t *out, struct ks_sched *s, const json_t *pod)
         (rc = containers(&spec, &a, pod)) || (rc = node_affinity(&spec, &a, pod)) ||
         (rc = pod_terms(&spec.affinity, &spec.naffinity, &a, pod, "podAffinity")) ||
         (rc = pod_terms(&spec.anti_affinity, &spec.nanti_affinity, &a, pod, "podAntiAffinity")) ||
+        (rc = weighted_pod_terms(&spec.preferred_affinity, &spec.npreferred_affinity, &a, pod,
+                                 "podAffinity")) ||
+        (rc = weighted_pod_terms(&spec.preferred_anti_affinity, &spec.npreferred_anti_affinity, &a,
+                                 pod, "podAntiAffinity")) ||
         (rc = tolerations(&spec, &a, pod)) || (rc = spread(&spec, &a, pod)))
         goto done;
     rc = ks_sched_pod_add(out, s, &spec);

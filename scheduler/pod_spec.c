@@ -325,6 +325,32 @@ static int compile_pod_terms(uint32_t **out, uint32_t *nout, struct ks_sched *s,
     return 0;
 }
 
+static int compile_pref_terms(struct ks_sched *s, struct spod *p,
+                              const struct ks_sched_pod_spec *spec)
+{
+    size_t n = spec->npreferred_affinity + spec->npreferred_anti_affinity;
+    int rc = check_count(n, "preferred pod affinity terms");
+    if (rc || !(p->pterms = alloc_items(n, sizeof(*p->pterms), &rc)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        bool anti = i >= spec->npreferred_affinity;
+        const struct ks_sched_weighted_pod_term *w =
+            anti ? &spec->preferred_anti_affinity[i - spec->npreferred_affinity]
+                 : &spec->preferred_affinity[i];
+        uint32_t *ids = NULL, nids = 0;
+        if (w->weight < 1 || w->weight > 100)
+            return ks_error_set(KS_EINVALID, "scheduler: pod affinity weight %d not in 1..100",
+                                w->weight);
+        rc = compile_pod_terms(&ids, &nids, s, p, &w->term, 1);
+        if (nids)
+            p->pterms[p->npterms++] = (struct wterm){ids[0], anti ? -w->weight : w->weight};
+        free(ids);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int add_spread(struct ks_sched *s, struct spod *p, const struct ks_sched_selector *sel,
                       uint32_t owner, const char *key_name, int32_t max_skew, bool hard)
 {
@@ -412,7 +438,7 @@ int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_po
         (rc = compile_pod_terms(&p->aff, &p->naff, s, p, spec->affinity, spec->naffinity)) ||
         (rc = compile_pod_terms(&p->anti, &p->nanti, s, p, spec->anti_affinity,
                                 spec->nanti_affinity)) ||
-        (rc = compile_spread(s, p, spec)))
+        (rc = compile_pref_terms(s, p, spec)) || (rc = compile_spread(s, p, spec)))
         goto done;
     for (uint32_t i = 0; i < p->nspread; i++)
         p->spread[i].self_match = term_matches(s, s->terms[p->spread[i].term], p);
@@ -437,6 +463,8 @@ void pod_release(struct ks_sched *s, struct spod *p)
         term_unref(s, p->aff[i]);
     for (uint32_t i = 0; i < p->nanti; i++)
         term_unref(s, p->anti[i]);
+    for (uint32_t i = 0; i < p->npterms; i++)
+        term_unref(s, p->pterms[i].term);
     for (uint32_t i = 0; i < p->nspread; i++)
         term_unref(s, p->spread[i].term);
     free(p->labels);
@@ -446,6 +474,7 @@ void pod_release(struct ks_sched *s, struct spod *p)
     free(p->tols);
     free(p->aff);
     free(p->anti);
+    free(p->pterms);
     free(p->spread);
     free(p->ports);
     free(p->images);

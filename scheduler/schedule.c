@@ -21,8 +21,9 @@ static const char *const score_names[KS_SCHED_NSCORES] = {
     "PodTopologySpread",
     "NodeResourcesBalancedAllocation",
     "ImageLocality",
+    "InterPodAffinity",
 };
-static const int score_weights[KS_SCHED_NSCORES] = {3, 2, 1, 2, 1, 1};
+static const int score_weights[KS_SCHED_NSCORES] = {3, 2, 1, 2, 1, 1, 2};
 
 const char *ks_sched_score_name(enum ks_sched_score which)
 {
@@ -193,6 +194,7 @@ static int score_feasible(bool *on, struct ks_sched *s, const struct spod *p, ui
     on[KS_SCHED_SCORE_TAINT] = score_taints(s, p, nf);
     on[KS_SCHED_SCORE_NODE_AFFINITY] = score_node_affinity(s, p, nf);
     on[KS_SCHED_SCORE_IMAGE] = score_images(s, p, nf);
+    on[KS_SCHED_SCORE_INTERPOD] = score_interpod(s, p, nf);
     if ((rc = score_spread(&on[KS_SCHED_SCORE_SPREAD], s, p, nf)))
         return rc;
     for (int k = 0; k < KS_SCHED_NSCORES; k++) {

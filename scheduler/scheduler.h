@@ -128,6 +128,11 @@ struct ks_sched_pod_term {
     size_t nnamespaces;
 };
 
+struct ks_sched_weighted_pod_term {
+    int32_t weight; /* 1..100 */
+    struct ks_sched_pod_term term;
+};
+
 struct ks_sched_spread {
     int32_t max_skew;
     const char *topology_key;
@@ -175,6 +180,10 @@ struct ks_sched_pod_spec {
     size_t naffinity;
     const struct ks_sched_pod_term *anti_affinity;
     size_t nanti_affinity;
+    const struct ks_sched_weighted_pod_term *preferred_affinity;
+    size_t npreferred_affinity;
+    const struct ks_sched_weighted_pod_term *preferred_anti_affinity;
+    size_t npreferred_anti_affinity;
     const struct ks_sched_spread *spread;
     size_t nspread;
     const struct ks_sched_port *ports;
@@ -226,11 +235,12 @@ enum ks_sched_score {
     KS_SCHED_SCORE_SPREAD,
     KS_SCHED_SCORE_BALANCED,
     KS_SCHED_SCORE_IMAGE,
+    KS_SCHED_SCORE_INTERPOD, /* preferred pod (anti-)affinity */
     KS_SCHED_NSCORES,
 };
 /* "TaintToleration", "NodeAffinity", ... */
 const char *ks_sched_score_name(enum ks_sched_score which);
-/* Default weights: 3, 2, 1, 2, 1, 1. */
+/* Default weights: 3, 2, 1, 2, 1, 1, 2. */
 int ks_sched_score_weight(enum ks_sched_score which);
 
 enum ks_sched_status {

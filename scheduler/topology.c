@@ -34,7 +34,8 @@ static int term_fit_domains(struct term *t, uint32_t cap)
     if (cap <= t->dom_cap)
         return 0;
     if ((rc = grow_i32(&t->dom_cnt, t->dom_cap, cap, 0)) ||
-        (rc = grow_i32(&t->dom_own, t->dom_cap, cap, 0)))
+        (rc = grow_i32(&t->dom_own, t->dom_cap, cap, 0)) ||
+        (rc = grow_i32(&t->dom_pref, t->dom_cap, cap, 0)))
         return rc;
     t->dom_cap = cap;
     return 0;
@@ -196,6 +197,17 @@ void terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta)
             t->own_total += delta;
         }
     }
+    /* preferred terms by weight, required affinity with kube's
+     * hardPodAffinityWeight of 1: scored for pods they match */
+    for (uint32_t i = 0; i < p->npterms + p->naff; i++) {
+        bool pref = i < p->npterms;
+        struct term *t = s->terms[pref ? p->pterms[i].term : p->aff[i - p->npterms]];
+        int32_t d = node_dom(s, t->slot, (uint32_t)p->node);
+        if (d >= 0) {
+            t->dom_pref[d] += delta * (pref ? p->pterms[i].weight : 1);
+            t->pref_owners += delta;
+        }
+    }
 }
 
 int terms_recount(struct ks_sched *s)
@@ -207,7 +219,8 @@ int terms_recount(struct ks_sched *s)
         memset(t->node_cnt, 0, (size_t)s->node_cap * sizeof(int32_t));
         memset(t->dom_cnt, 0, (size_t)t->dom_cap * sizeof(int32_t));
         memset(t->dom_own, 0, (size_t)t->dom_cap * sizeof(int32_t));
-        t->total = t->own_total = 0;
+        memset(t->dom_pref, 0, (size_t)t->dom_cap * sizeof(int32_t));
+        t->total = t->own_total = t->pref_owners = 0;
     }
     for (uint32_t i = 0; i < s->npods; i++)
         if (s->pods[i].alive && s->pods[i].node >= 0)
@@ -257,6 +270,7 @@ static void term_free(struct term *t)
     free(t->node_cnt);
     free(t->dom_cnt);
     free(t->dom_own);
+    free(t->dom_pref);
     free(t);
 }
 

@@ -156,6 +156,33 @@ static void spread_affinity_and_owner(void **state)
     ks_sched_free(s);
 }
 
+static void preferred_pod_affinity_json(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    cluster(s);
+    uint32_t id;
+    assert_int_equal(pod_json(&id, s,
+                              "{\"metadata\":{\"name\":\"db\",\"labels\":{\"app\":"
+                              "\"db\"}},\"spec\":{\"nodeName\":\"db-1\"}}"),
+                     0);
+    struct ks_sched_result r = sched_json(
+        s,
+        "{\"metadata\":{\"name\":\"near\"},\"spec\":{\"tolerations\":[{\"operator\":"
+        "\"Exists\"}],\"affinity\":{\"podAffinity\":{\"preferredDuringSchedulingIgnored"
+        "DuringExecution\":[{\"weight\":80,\"podAffinityTerm\":{\"topologyKey\":"
+        "\"kubernetes.io/hostname\",\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}}}}]}}}}");
+    assert_int_equal(r.scores[KS_SCHED_SCORE_INTERPOD], 200);
+    expect_node(r, "db-1");
+    assert_int_equal(pod_json(&id, s,
+                              "{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"affinity\":"
+                              "{\"podAntiAffinity\":{\"preferredDuringScheduling"
+                              "IgnoredDuringExecution\":[{\"weight\":0,"
+                              "\"podAffinityTerm\":{\"topologyKey\":\"k\"}}]}}}}"),
+                     KS_EINVALID);
+    assert_non_null(strstr(ks_error_last(), "weight"));
+    ks_sched_free(s);
+}
+
 static void priority_class_preemption(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -237,6 +264,7 @@ int main(void)
         cmocka_unit_test(nodes_and_pods),
         cmocka_unit_test(init_containers_and_overhead),
         cmocka_unit_test(spread_affinity_and_owner),
+        cmocka_unit_test(preferred_pod_affinity_json),
         cmocka_unit_test(priority_class_preemption),
         cmocka_unit_test(errors_name_fields),
     };

@@ -198,6 +198,54 @@ static void soft_zone_spread(void **state)
     ks_sched_free(s);
 }
 
+static void preferred_pod_affinity(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_kv db = {"app", "db"}, web = {"app", "web"};
+    node_add(s, "n1", 8000, 8 * GI, NULL, 0, NULL, 0);
+    node_add(s, "n2", 4000, 4 * GI, NULL, 0, NULL, 0);
+    node_add(s, "n3", 4000, 4 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_pod_spec dbp = {.name = "db", .labels = &db, .nlabels = 1, .node_name = "n2"};
+    pod_add(s, &dbp);
+    /* near the db (weight 100) beats the bigger n1 */
+    struct ks_sched_weighted_pod_term near = {
+        100, {{.match_labels = &db, .nmatch_labels = 1}, KS_SCHED_HOSTNAME_KEY, NULL, 0}};
+    struct ks_sched_pod_spec p = {.name = "web",
+                                  .labels = &web,
+                                  .nlabels = 1,
+                                  .preferred_affinity = &near,
+                                  .npreferred_affinity = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_INTERPOD], 200);
+    expect_node(r, "n2");
+    /* away from the db: n1 or n3, never n2 */
+    struct ks_sched_pod_spec q = {
+        .name = "batch", .preferred_anti_affinity = &near, .npreferred_anti_affinity = 1};
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "batch-%d", i);
+        q.name = name;
+        r = place(s, &q, false);
+        assert_int_equal(r.status, KS_SCHED_BOUND);
+        assert_string_not_equal(r.node, "n2");
+        ks_sched_result_release(&r);
+    }
+    /* symmetry: a cache pod preferring web pods pulls nothing, but a web pod
+     * is drawn to where a pod preferring web runs */
+    struct ks_sched_weighted_pod_term likes_web = {
+        50, {{.match_labels = &web, .nmatch_labels = 1}, KS_SCHED_HOSTNAME_KEY, NULL, 0}};
+    struct ks_sched_pod_spec fan = {.name = "fan",
+                                    .node_name = "n3",
+                                    .preferred_affinity = &likes_web,
+                                    .npreferred_affinity = 1};
+    pod_add(s, &fan);
+    struct ks_sched_pod_spec web2 = {.name = "web2", .labels = &web, .nlabels = 1};
+    r = place(s, &web2, false);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_INTERPOD], 200);
+    expect_node(r, "n3");
+    ks_sched_free(s);
+}
+
 static void image_locality(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -299,6 +347,7 @@ static void explain_json(void **state)
     assert_string_equal(text,
                         "{\"node\":\"big\",\"nodes\":{\"evaluated\":2,\"feasible\":2,\"total\":2},"
                         "\"pod\":\"default/p\",\"score\":475,\"scores\":{\"ImageLocality\":0,"
+                        "\"InterPodAffinity\":0,"
                         "\"NodeAffinity\":0,\"NodeResourcesBalancedAllocation\":100,"
                         "\"NodeResourcesFit\":75,\"PodTopologySpread\":0,\"TaintToleration\":300},"
                         "\"status\":\"bound\"}");
@@ -319,6 +368,7 @@ int main(void)
         cmocka_unit_test(preferred_node_affinity),
         cmocka_unit_test(default_spreading_by_owner),
         cmocka_unit_test(soft_zone_spread),
+        cmocka_unit_test(preferred_pod_affinity),
         cmocka_unit_test(many_owners_spread),
         cmocka_unit_test(image_locality),
         cmocka_unit_test(sampling_and_rotation),
