@@ -414,6 +414,25 @@ static const struct ks_tpl_host_type api_type = {
     .is_struct = 1,           /* a slice type: it has no fields at all */
 };
 
+/* helm's version.BuildInfo, printed as Go prints a struct: {v3.17.3 ...}.
+ * The commit and Go version of the reproduced release are not known here
+ * and stay empty. */
+static int helm_string(struct ks_buf *out, void *self)
+{
+    json_t *f = self;
+    return ks_buf_printf(out, "{%s %s %s %s}", json_string_value(json_object_get(f, "Version")),
+                         json_string_value(json_object_get(f, "GitCommit")),
+                         json_string_value(json_object_get(f, "GitTreeState")),
+                         json_string_value(json_object_get(f, "GoVersion")));
+}
+
+static const struct ks_tpl_host_type helm_type = {
+    .go_type = "version.BuildInfo",
+    .string = helm_string,
+    .release = files_release, /* self is a reference to the fields */
+    .is_struct = 1,
+};
+
 static const struct ks_tpl_host_type caps_type = {.go_type = "*chartutil.Capabilities",
                                                   .is_struct = 1};
 static const struct ks_tpl_host_type chart_type = {.go_type = "chart.Metadata", .is_struct = 1};
@@ -500,7 +519,7 @@ int ks_builtin_kube_version(struct ks_kube_version *out, const char *text)
 int ks_builtin_capabilities(json_t **out, struct ks_tpl_set *set, const struct ks_kube_version *kv,
                             const char *const *extra, size_t nextra)
 {
-    json_t *kube = NULL, *api = NULL, *list = NULL, *caps = NULL;
+    json_t *kube = NULL, *api = NULL, *list = NULL, *caps = NULL, *helm = NULL;
     char *self = NULL;
     int rc = 0;
     list = json_array();
@@ -523,9 +542,16 @@ int ks_builtin_capabilities(json_t **out, struct ks_tpl_set *set, const struct k
     rc = ks_tpl_host_new(&api, set, &api_type, list, json_object());
     if (rc < 0)
         goto done;
-    json_t *fields = json_pack("{s:O, s:O, s:{s:s, s:s, s:s, s:s}}", "APIVersions", api,
-                               "KubeVersion", kube, "HelmVersion", "Version", KS_HELM_VERSION,
-                               "GitCommit", "", "GitTreeState", "", "GoVersion", "");
+    json_t *hfields = json_pack("{s:s, s:s, s:s, s:s}", "Version", KS_HELM_VERSION, "GitCommit", "",
+                                "GitTreeState", "clean", "GoVersion", "");
+    if (!hfields)
+        goto nomem;
+    json_incref(hfields);
+    rc = ks_tpl_host_new(&helm, set, &helm_type, hfields, hfields);
+    if (rc < 0)
+        goto done;
+    json_t *fields =
+        json_pack("{s:O, s:O, s:O}", "APIVersions", api, "KubeVersion", kube, "HelmVersion", helm);
     if (!fields)
         goto nomem;
     rc = ks_tpl_host_new(&caps, set, &caps_type, NULL, fields);
@@ -540,6 +566,7 @@ done:
     free(self);
     json_decref(kube);
     json_decref(api);
+    json_decref(helm);
     json_decref(list);
     json_decref(caps);
     return rc;
