@@ -436,6 +436,33 @@ static void helm_services(void **state)
     assert_int_equal(failures, 0);
 }
 
+static void strict_mode(void **state)
+{
+    struct ks_tpl_set *set = NULL;
+    assert_int_equal(ks_tpl_set_new(&set, NULL, KS_TPL_STRICT, NULL, 0), 0);
+    json_t *d = json_loads("{\"a\":{\"b\":1},\"n\":null}", 0, NULL);
+    const char *t1 = "{{ .a.b }}{{ .a.c }}";
+    const char *t2 = "{{ $x := .n }}{{ $x.y }}";
+    const char *t3 = "{{ .n }}";
+    assert_int_equal(ks_tpl_set_add(set, "t1", t1, strlen(t1)), 0);
+    assert_int_equal(ks_tpl_set_add(set, "t2", t2, strlen(t2)), 0);
+    assert_int_equal(ks_tpl_set_add(set, "t3", t3, strlen(t3)), 0);
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    assert_int_equal(ks_tpl_execute(&b, set, "t1", d), KS_EINVALID);
+    assert_string_equal(ks_error_last(), "template: t1:1:15: executing \"t1\" at <.a.c>: map has "
+                                         "no entry for key \"c\"");
+    ks_buf_reset(&b);
+    assert_int_equal(ks_tpl_execute(&b, set, "t2", d), KS_EINVALID);
+    assert_non_null(strstr(ks_error_last(), "nil data; no entry for key \"y\""));
+    ks_buf_reset(&b);
+    assert_int_equal(ks_tpl_execute(&b, set, "t3", d), 0);
+    assert_string_equal(ks_buf_data(&b), "<no value>");
+    ks_buf_release(&b);
+    json_decref(d);
+    ks_tpl_set_free(set);
+}
+
 static void limits(void **state)
 {
     struct ks_tpl_limits lim;
@@ -523,9 +550,13 @@ static void helm_order_and_redefinition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(table),          cmocka_unit_test(host_objects),
-        cmocka_unit_test(helm_services),  cmocka_unit_test(limits),
-        cmocka_unit_test(deep_recursion), cmocka_unit_test(helm_order_and_redefinition),
+        cmocka_unit_test(table),
+        cmocka_unit_test(host_objects),
+        cmocka_unit_test(helm_services),
+        cmocka_unit_test(strict_mode),
+        cmocka_unit_test(limits),
+        cmocka_unit_test(deep_recursion),
+        cmocka_unit_test(helm_order_and_redefinition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
