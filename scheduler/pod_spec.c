@@ -215,7 +215,7 @@ static int container_requests(int64_t *out, const struct ks_sched_container *c, 
 static int compile_containers(struct ks_sched *s, struct spod *p,
                               const struct ks_sched_pod_spec *spec)
 {
-    int64_t sum[4] = {0}, r[4];
+    int64_t sum[4] = {0}, r[4] = {0};
     int rc = check_count(spec->ncontainers, "containers");
     if (rc || (rc = check_count(spec->ninit_containers, "init containers")) ||
         (spec->ncontainers && !(p->images = alloc_items(spec->ncontainers, sizeof(uint32_t), &rc))))
