@@ -63,6 +63,42 @@ static void put_go_quoted(struct ks_buf *b, const char *s, size_t len)
     ks_buf_putc(b, '"');
 }
 
+/* Sets an error ending in Go's %q of a []rune: ['a' 'b']. */
+static int error_runes(const char *before, const char *s, size_t len)
+{
+    struct ks_buf b;
+    ks_buf_init(&b, 4096);
+    ks_buf_puts(&b, before);
+    ks_buf_putc(&b, '[');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t w = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+        if (i + w > len)
+            w = len - i;
+        if (i)
+            ks_buf_putc(&b, ' ');
+        ks_buf_putc(&b, '\'');
+        if (c == '\'' || c == '\\') {
+            ks_buf_putc(&b, '\\');
+            ks_buf_putc(&b, (char)c);
+        } else if (c == '\n') {
+            ks_buf_puts(&b, "\\n");
+        } else if (c == '\t') {
+            ks_buf_puts(&b, "\\t");
+        } else if (c < 0x20 || c == 0x7F) {
+            ks_buf_printf(&b, "\\x%02x", c);
+        } else {
+            ks_buf_put(&b, s + i, w);
+        }
+        ks_buf_putc(&b, '\'');
+        i += w;
+    }
+    ks_buf_putc(&b, ']');
+    int rc = ks_error_set(KS_EINVALID, "%s", ks_buf_data(&b));
+    ks_buf_release(&b);
+    return rc;
+}
+
 /* Sets an error whose text is fmt with one %s replaced by Go's %q of s. */
 static int error_quoted(const char *before, const char *s, size_t len, const char *after)
 {
@@ -380,7 +416,7 @@ static int list_item(struct sv *p, json_t **list, long i, int level)
     char last;
     int end = runes_until(p, "[.=", &k, &last);
     if (k.len > 0) {
-        rc = error_quoted("unexpected data at end of array index: ", ks_buf_data(&k), k.len, "");
+        rc = error_runes("unexpected data at end of array index: ", ks_buf_data(&k), k.len);
         goto done;
     }
     if (end == SV_EOF) {
@@ -545,7 +581,7 @@ static const char *kind_prefix(enum ks_values_set_kind kind)
     case KS_VALUES_SET_FILE:
         return "failed parsing --set-file data";
     case KS_VALUES_SET_LITERAL:
-        return "failed parsing set literal data";
+        return "failed parsing --set-literal data";
     case KS_VALUES_SET_JSON:
         break;
     }

@@ -162,7 +162,9 @@ static void set_errors(void **state)
                     "failed parsing --set data: index of 65537 is greater than maximum supported "
                     "index of 65536");
     check_set_error(KS_VALUES_SET, "a[0]x=1",
-                    "failed parsing --set data: unexpected data at end of array index: \"x\"");
+                    "failed parsing --set data: unexpected data at end of array index: ['x']");
+    check_set_error(KS_VALUES_SET_LITERAL, "a",
+                    "failed parsing --set-literal data: key \"a\" has no value");
     check_set_error(KS_VALUES_SET, "a=1,a.b=2",
                     "failed parsing --set data: unable to parse key: interface conversion: "
                     "interface {} is int64, not map[string]interface {}");
@@ -608,6 +610,47 @@ static void probe_subchart_globals(void **state)
     json_decref(vals);
 }
 
+/* Every argument of set-cases.json parsed, coalesced with an empty chart
+ * and printed as toJson, or its error, against what helm 3.17 printed. */
+static void set_cases_against_helm(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *cases = json_load_file(DATA "/set-cases.json", 0, &jerr);
+    assert_non_null(cases);
+    assert_true(json_array_size(cases) >= 30);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        const char *flag = json_string_value(json_object_get(c, "flag"));
+        const char *arg = json_string_value(json_object_get(c, "arg"));
+        const char *want = json_string_value(json_object_get(c, "helm"));
+        enum ks_values_set_kind kind = strcmp(flag, "--set-string") == 0    ? KS_VALUES_SET_STRING
+                                       : strcmp(flag, "--set-json") == 0    ? KS_VALUES_SET_JSON
+                                       : strcmp(flag, "--set-literal") == 0 ? KS_VALUES_SET_LITERAL
+                                                                            : KS_VALUES_SET;
+        json_t *user = json_object();
+        struct ks_buf got;
+        ks_buf_init(&got, 0);
+        if (ks_values_parse_set(user, kind, arg, NULL, NULL) != 0) {
+            ks_buf_printf(&got, "Error: %s", ks_error_last());
+        } else {
+            struct ks_values_chart *ch = ks_values_chart_new("sp");
+            json_t *vals = NULL;
+            assert_int_equal(ks_values_coalesce(&vals, ch, user, NULL), 0);
+            assert_int_equal(ks_gojson_marshal(&got, vals), 0);
+            json_decref(vals);
+            ks_values_chart_free(ch);
+        }
+        if (strcmp(ks_buf_data(&got), want) != 0)
+            fail_msg("%s %s: got %s, helm %s", flag, arg, ks_buf_data(&got), want);
+        ks_buf_release(&got);
+        json_decref(user);
+    }
+    json_decref(cases);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +664,7 @@ int main(void)
         cmocka_unit_test(import_values_subchart_testdata),
         cmocka_unit_test(import_values_with_alias),
         cmocka_unit_test(probe_subchart_globals),
+        cmocka_unit_test(set_cases_against_helm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
