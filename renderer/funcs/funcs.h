@@ -145,6 +145,7 @@ KS_FUNCS_DECL(ks_funcs_url_parse);
 KS_FUNCS_DECL(ks_funcs_url_join);
 KS_FUNCS_DECL(ks_funcs_bcrypt);
 KS_FUNCS_DECL(ks_funcs_htpasswd);
+KS_FUNCS_DECL(ks_funcs_derive_password);
 KS_FUNCS_DECL(ks_funcs_path_base);
 KS_FUNCS_DECL(ks_funcs_path_dir);
 KS_FUNCS_DECL(ks_funcs_path_ext);

@@ -233,6 +233,24 @@ static void test_private_keys(void **state)
     free(s);
 }
 
+/* derivePassword is deterministic: outputs of helm 3.17. */
+static const struct fcase derive[] = {
+    {"{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }} {{ derivePassword 2 "
+     "\"maximum\" \"pw\" \"me\" \"site\" }} {{ derivePassword 1 \"medium\" \"a\" \"b\" \"c\" }} {{ "
+     "derivePassword 3 \"short\" \"a\" \"b\" \"c\" }} {{ derivePassword 1 \"basic\" \"x\" \"y\" "
+     "\"z\" }} {{ derivePassword 9 \"pin\" \"1\" \"2\" \"3\" }} {{ derivePassword 1 \"nope\" \"a\" "
+     "\"b\" \"c\" }}",
+     NULL,
+     "ZedaFaxcZaso9* F8^Sy5GJpRV#TC7NJtai NamNij2@ Siw8 yY07YHq4 2843 cannot find password "
+     "template nope",
+     NULL},
+};
+
+static void test_derive_password(void **state)
+{
+    FUNCS_RUN(derive);
+}
+
 /* encryptAES/decryptAES: helm's ciphertext decrypts; errors as helm's. */
 static void test_aes(void **state)
 {
@@ -293,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_certificate_errors),
         cmocka_unit_test(test_private_keys),
         cmocka_unit_test(test_aes),
+        cmocka_unit_test(test_derive_password),
         cmocka_unit_test(test_with_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
