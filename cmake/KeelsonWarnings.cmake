@@ -2,7 +2,11 @@
 # optional ASan+UBSan. Applied through ks_target_defaults() so third-party
 # code (none vendored today) would not inherit them by accident.
 set(KS_WARNING_FLAGS -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-    -Wformat=2 -Wno-format-truncation -Wvla -Wpointer-arith -Wno-unused-parameter)
+    -Wformat=2 -Wvla -Wpointer-arith -Wno-unused-parameter)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  # error messages are truncated on purpose (fixed-size, allocation-free buffers)
+  list(APPEND KS_WARNING_FLAGS -Wno-format-truncation)
+endif()
 if(KS_WERROR)
   list(APPEND KS_WARNING_FLAGS -Werror)
 endif()
