@@ -552,7 +552,10 @@ static void helm_differential_findings(void **state)
     check_yaml(v, "k: \"\\uFEFF\\x3C\\x61\\x20\\xE9\\t\"");
     json_decref(v);
     /* U+FEFF is not a letter, so it sorts before letters */
-    v = json_pack("{s:i,s:i}", "word", 1, "\xEF\xBB\xBF" "8", 2);
+    v = json_pack("{s:i,s:i}", "word", 1,
+                  "\xEF\xBB\xBF"
+                  "8",
+                  2);
     check_yaml(v, "\"\\uFEFF\\x38\": 2\nword: 1");
     json_decref(v);
     /* é is a letter: after other letters by code point, after digits */
@@ -568,6 +571,34 @@ static void helm_differential_findings(void **state)
     assert_int_equal(ks_helmyaml_parse(&out, y, strlen(y), "t.yaml", 1), 0);
     check_json(out, "{\"1000\":\"b\",\"9223372036854775807\":\"a\"}");
     json_decref(out);
+}
+
+#define DIFF_DIR KS_SOURCE_DIR "/tests/data/renderer/values/goenc-diff"
+
+/* Random values files read the Helm way, then toYaml and toJson, against
+ * helm 3.17's output for the same files. */
+static void recorded_random_values(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 4; n++) {
+        char path[512];
+        char *text = NULL, *want_y = NULL, *want_j = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof(path), DIFF_DIR "/values-%d.json", n);
+        assert_int_equal(ks_file_read(&text, &len, path, 1 << 22), 0);
+        snprintf(path, sizeof(path), DIFF_DIR "/toYaml-%d.txt", n);
+        assert_int_equal(ks_file_read(&want_y, NULL, path, 1 << 22), 0);
+        snprintf(path, sizeof(path), DIFF_DIR "/toJson-%d.txt", n);
+        assert_int_equal(ks_file_read(&want_j, NULL, path, 1 << 22), 0);
+        json_t *v = NULL;
+        assert_int_equal(ks_helmyaml_parse(&v, text, len, path, 1), 0);
+        check_yaml(v, want_y);
+        check_json(v, want_j);
+        json_decref(v);
+        free(text);
+        free(want_y);
+        free(want_j);
+    }
 }
 
 int main(void)
@@ -589,6 +620,7 @@ int main(void)
         cmocka_unit_test(json_escapes),
         cmocka_unit_test(yaml_long_keys_and_escapes),
         cmocka_unit_test(helm_differential_findings),
+        cmocka_unit_test(recorded_random_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
