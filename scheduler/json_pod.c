@@ -105,6 +105,18 @@ static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const jso
     return request(&has, &spec->overhead_memory, overhead, "spec.overhead", "memory", false);
 }
 
+/* A weighted preference {weight: 1..100, <key>: {...}}. */
+static int weighted(int32_t *w, json_t **inner, const json_t *e, const char *key, const char *at)
+{
+    int64_t v = 0;
+    int rc;
+    if ((rc = ks_json_get_int_range(&v, e, "weight", true, 1, 100)) ||
+        (rc = ks_json_get_object(inner, e, key, true)))
+        return ks_error_wrap(rc, "%s", at);
+    *w = (int32_t)v;
+    return 0;
+}
+
 static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
 {
     json_t *terms, *prefs;
@@ -128,14 +140,10 @@ static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const 
     }
     for (size_t i = 0; i < np; i++) {
         char at[160];
-        int64_t w = 0;
-        json_t *e = json_array_get(prefs, i), *term = NULL;
+        json_t *term = NULL;
         snprintf(at, sizeof(at), "%s[%zu]", pref, i);
-        if ((rc = ks_json_get_int_range(&w, e, "weight", true, 1, 100)) ||
-            (rc = ks_json_get_object(&term, e, "preference", true)))
-            return ks_error_wrap(rc, "%s", at);
-        p[i].weight = (int32_t)w;
-        if ((rc = ja_node_term(&p[i].term, a, term, at)))
+        if ((rc = weighted(&p[i].weight, &term, json_array_get(prefs, i), "preference", at)) ||
+            (rc = ja_node_term(&p[i].term, a, term, at)))
             return rc;
     }
     spec->required = t;
@@ -204,14 +212,10 @@ static int weighted_pod_terms(const struct ks_sched_weighted_pod_term **out, siz
         return rc;
     for (size_t i = 0; i < n; i++) {
         char at[192];
-        int64_t w = 0;
-        json_t *e = json_array_get(arr, i), *term = NULL;
+        json_t *term = NULL;
         snprintf(at, sizeof(at), "%s[%zu]", path, i);
-        if ((rc = ks_json_get_int_range(&w, e, "weight", true, 1, 100)) ||
-            (rc = ks_json_get_object(&term, e, "podAffinityTerm", true)))
-            return ks_error_wrap(rc, "%s", at);
-        t[i].weight = (int32_t)w;
-        if ((rc = pod_term(&t[i].term, a, term, at)))
+        if ((rc = weighted(&t[i].weight, &term, json_array_get(arr, i), "podAffinityTerm", at)) ||
+            (rc = pod_term(&t[i].term, a, term, at)))
             return rc;
     }
     *out = t;
