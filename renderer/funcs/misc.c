@@ -286,6 +286,7 @@ const struct ks_tpl_func_def ks_tpl_funcs_misc[] = {
     {"bcrypt", ks_funcs_bcrypt, 1, 1},
     {"urlParse", ks_funcs_url_parse, 1, 1},
     {"urlJoin", ks_funcs_url_join, 1, 1},
+    {"getHostByName", ks_funcs_get_host_by_name, 1, 1},
     {"htpasswd", ks_funcs_htpasswd, 2, 2},
     {"derivePassword", ks_funcs_derive_password, 5, 5},
     {NULL, NULL, 0, 0},

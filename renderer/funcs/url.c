@@ -2,10 +2,14 @@
  * url.c: Sprig's urlParse and urlJoin, following Go's net/url for the
  * URLs charts handle: scheme, //userinfo@host, path (percent-decoded),
  * raw query, fragment, opaque URLs; urlJoin re-escapes as URL.String().
+ * Also getHostByName (a resolver lookup, as Sprig does).
  */
 #include "renderer/funcs/funcs.h"
 
+#include <netdb.h>
+#include <openssl/rand.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -277,4 +281,45 @@ int ks_funcs_url_join(json_t **out, struct ks_tpl_call *call, json_t *const *arg
         escape(&b, frag, fn, M_FRAGMENT);
     }
     return ks_funcs_ret_buf(out, call, &b);
+}
+
+/* getHostByName: one of the name's addresses (net.LookupHost), picked at
+ * random as Sprig does; no address is Go's rand.Intn(0) panic. This is
+ * the one function that touches the network, exactly as in Helm. */
+int ks_funcs_get_host_by_name(json_t **out, struct ks_tpl_call *call, json_t *const *args,
+                              size_t nargs)
+{
+    const char *name;
+    size_t n;
+    int rc = ks_funcs_arg_str(&name, &n, call, args[0]);
+    if (rc)
+        return rc;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    json_t *addrs = json_array();
+    if (!addrs)
+        return ks_funcs_nomem(call);
+    if (strlen(name) == n && getaddrinfo(name, NULL, &hints, &res) == 0) {
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            char host[NI_MAXHOST];
+            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
+                            NI_NUMERICHOST) == 0)
+                json_array_append_new(addrs, json_string(host));
+        }
+        freeaddrinfo(res);
+    }
+    size_t count = json_array_size(addrs);
+    unsigned char r[4] = {0, 0, 0, 0};
+    if (count == 0) {
+        json_decref(addrs);
+        return ks_tpl_call_error(call, KS_EINVALID, "invalid argument to Intn");
+    }
+    RAND_bytes(r, sizeof(r));
+    uint32_t pick = ((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3]) %
+                    (uint32_t)count;
+    *out = json_incref(json_array_get(addrs, pick));
+    json_decref(addrs);
+    return 0;
 }

@@ -131,6 +131,15 @@ static void test_urls(void **state)
     FUNCS_RUN(urls);
 }
 
+/* getHostByName resolves through the system resolver: localhost is in
+ * /etc/hosts on every test machine (no test needs the network). */
+static void test_get_host_by_name(void **state)
+{
+    char *s = funcs_output("{{ getHostByName \"localhost\" }}", NULL);
+    assert_true(strcmp(s, "127.0.0.1") == 0 || strcmp(s, "::1") == 0);
+    free(s);
+}
+
 static void test_misc(void **state)
 {
     FUNCS_RUN(misc);
@@ -141,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_misc),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_get_host_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
