@@ -92,6 +92,57 @@ static void preemption_summaries(void **state)
     ks_sched_free(s);
 }
 
+/* Preemption also resolves anti-affinity: the low-priority pod whose
+ * anti-affinity rejects the newcomer is the victim. */
+static void preempts_anti_affinity_owner(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "only", 4000, 4 * GI, NULL, 0, NULL, 0);
+    struct ks_sched_kv web = {"app", "web"};
+    struct ks_sched_pod_term anti = {
+        {.match_labels = &web, .nmatch_labels = 1}, KS_SCHED_HOSTNAME_KEY, NULL, 0};
+    struct ks_sched_pod_spec loner = {.name = "loner",
+                                      .node_name = "only",
+                                      .priority = 1,
+                                      .anti_affinity = &anti,
+                                      .nanti_affinity = 1};
+    uint32_t victim = pod_add(s, &loner);
+    bound_pod(s, "bystander", "only", 100, 0, -1);
+    struct ks_sched_pod_spec p = {.name = "web", .labels = &web, .nlabels = 1, .priority = 100};
+    struct ks_sched_result r = place(s, &p, true);
+    assert_int_equal(r.status, KS_SCHED_NOMINATED);
+    assert_int_equal(r.nvictims, 1); /* the bystander is reprieved */
+    assert_int_equal(r.victims[0].pod, victim);
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
+/* A DaemonSet pod pinned to a full node preempts there and only there. */
+static void pinned_pod_preempts_on_its_node(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    node_add(s, "a", 1000, GI, NULL, 0, NULL, 0);
+    node_add(s, "b", 1000, GI, NULL, 0, NULL, 0);
+    bound_pod(s, "fill-a", "a", 1000, 0, -1);
+    bound_pod(s, "fill-b", "b", 900, 0, -1);
+    const char *b[] = {"b"};
+    struct ks_sched_req field = {"metadata.name", KS_SCHED_OP_IN, b, 1};
+    struct ks_sched_node_term term = {NULL, 0, &field, 1};
+    struct ks_sched_container c;
+    struct ks_sched_pod_spec p = {.name = "ds-b",
+                                  .priority = 1000,
+                                  .required = &term,
+                                  .nrequired = 1,
+                                  .containers = one_container(&c, 200, -1),
+                                  .ncontainers = 1};
+    struct ks_sched_result r = place(s, &p, true);
+    assert_int_equal(r.status, KS_SCHED_NOMINATED);
+    assert_string_equal(r.node, "b");
+    assert_string_equal(ks_sched_pod_name(s, r.victims[0].pod), "fill-b");
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
 static void batch_queue_order_and_preemption(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -138,6 +189,8 @@ int main(void)
         cmocka_unit_test(lowest_priority_victim),
         cmocka_unit_test(picks_node_with_cheapest_victims),
         cmocka_unit_test(preemption_summaries),
+        cmocka_unit_test(preempts_anti_affinity_owner),
+        cmocka_unit_test(pinned_pod_preempts_on_its_node),
         cmocka_unit_test(batch_queue_order_and_preemption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
