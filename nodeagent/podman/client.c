@@ -154,6 +154,7 @@ int ks_podman_curl_error(const struct ks_podman *pm, CURL *h, CURLcode rc, const
                          long timeout_ms)
 {
     long os_errno = 0;
+    char ebuf[128];
 
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -162,7 +163,8 @@ int ks_podman_curl_error(const struct ks_podman *pm, CURL *h, CURLcode rc, const
     case CURLE_COULDNT_CONNECT:
         curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
         return ks_error_set(KS_EIO, "podman at %s: %s", pm->socket,
-                            os_errno ? strerror((int)os_errno) : curl_easy_strerror(rc));
+                            os_errno ? strerror_r((int)os_errno, ebuf, sizeof(ebuf))
+                                     : curl_easy_strerror(rc));
     case CURLE_OUT_OF_MEMORY:
         return ks_error_set(KS_ENOMEM, "out of memory");
     default:

@@ -17,6 +17,7 @@
 #include "core/str.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
