@@ -85,9 +85,8 @@ int ks_cmd_diff(int argc, char **argv)
         return 1;
     }
     int rc = 0, exit_code = 1;
-    struct ks_buf state, out, title;
+    struct ks_buf state, title;
     ks_buf_init(&state, 4096);
-    ks_buf_init(&out, 0);
     ks_buf_init(&title, 4096);
     struct ks_source *src = NULL;
     struct ks_desired_set *sets[2] = {NULL, NULL};
@@ -115,15 +114,8 @@ int ks_cmd_diff(int argc, char **argv)
     ks_buf_printf(&title, "keelson diff %s (%.12s) -> %s (%.12s)", argv[optind], commits[0],
                   argv[optind + 1], commits[1]);
     meta = json_pack("{s:s, s:s}", "base", commits[0], "head", commits[1]);
-    struct ks_plan_render_opts ro = {.format = fmt,
-                                     .color =
-                                         fmt == KS_PLAN_TEXT && isatty(1) && !getenv("NO_COLOR"),
-                                     .yaml_hunks = true,
-                                     .title = ks_buf_data(&title),
-                                     .meta = meta};
-    if ((rc = ks_plan_render(&out, plan, &ro)))
+    if ((rc = ks_pipeline_print_plan(plan, fmt, true, ks_buf_data(&title), meta)))
         goto done;
-    fwrite(ks_buf_data(&out), 1, ks_buf_len(&out), stdout);
     exit_code = plan->n_create || plan->n_update || plan->n_delete ? 2 : 0;
 done:
     if (rc) {
@@ -138,7 +130,6 @@ done:
     }
     ks_source_close(src);
     ks_buf_release(&state);
-    ks_buf_release(&out);
     ks_buf_release(&title);
     return exit_code;
 }

@@ -138,30 +138,6 @@ static int parse(struct once_opts *o, int argc, char **argv)
     return 0;
 }
 
-static int print_buf(const struct ks_buf *b)
-{
-    fwrite(ks_buf_data(b), 1, ks_buf_len(b), stdout);
-    return fflush(stdout) == 0 ? 0 : -1;
-}
-
-/* Prints the plan; returns 0 or an error code. */
-static int show(const struct ks_plan *plan, enum ks_plan_format fmt, const char *title,
-                json_t *meta)
-{
-    struct ks_buf out;
-    ks_buf_init(&out, 0);
-    struct ks_plan_render_opts ro = {.format = fmt,
-                                     .color =
-                                         fmt == KS_PLAN_TEXT && isatty(1) && !getenv("NO_COLOR"),
-                                     .title = title,
-                                     .meta = meta};
-    int rc = ks_plan_render(&out, plan, &ro);
-    if (rc == 0)
-        print_buf(&out);
-    ks_buf_release(&out);
-    return rc;
-}
-
 /* The skip key of a commit: the --path subtree id plus the ids of every
  * input a Release read outside it (charts, values files), hashed. Equal
  * keys mean an identical desired set, so rendering can be skipped. */
@@ -314,7 +290,7 @@ int ks_cmd_once(int argc, char **argv)
     meta = json_pack("{s:s, s:s, s:s, s:b}", "commit", commit, "tree", tree, "hash", set->hash,
                      "dryRun", o.dry_run);
     if (o.dry_run) {
-        rc = show(plan, fmt, ks_buf_data(&title), meta);
+        rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
         exit_code = rc ? 1 : pending ? 2 : 0;
         goto done;
     }
@@ -334,7 +310,7 @@ int ks_cmd_once(int argc, char **argv)
         goto done;
     sync_id = -1;
     if (rc == 0)
-        rc = show(plan, fmt, ks_buf_data(&title), meta);
+        rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
     exit_code = rc ? 1 : 0;
 done:
     if (rc) {

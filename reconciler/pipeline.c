@@ -6,6 +6,7 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,5 +85,24 @@ int ks_pipeline_desired(struct ks_desired_set **out, struct ks_source_snapshot *
 done:
     ks_source_snapshot_free(snap);
     ks_buf_release(&cache);
+    return rc;
+}
+
+int ks_pipeline_print_plan(const struct ks_plan *plan, enum ks_plan_format fmt, bool yaml_hunks,
+                           const char *title, json_t *meta)
+{
+    struct ks_buf out;
+    ks_buf_init(&out, 0);
+    struct ks_plan_render_opts ro = {.format = fmt,
+                                     .color =
+                                         fmt == KS_PLAN_TEXT && isatty(1) && !getenv("NO_COLOR"),
+                                     .yaml_hunks = yaml_hunks,
+                                     .title = title,
+                                     .meta = meta};
+    int rc = ks_plan_render(&out, plan, &ro);
+    if (rc == 0 && (fwrite(ks_buf_data(&out), 1, ks_buf_len(&out), stdout) != ks_buf_len(&out) ||
+                    fflush(stdout) != 0))
+        rc = ks_error_set(KS_EIO, "cannot write the plan to standard output");
+    ks_buf_release(&out);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "reconciler/desired/desired.h"
+#include "reconciler/plan/plan.h"
 #include "reconciler/source/source.h"
 
 /* --state-dir, else $KEELSON_STATE_DIR, else /var/lib/keelson for root and
@@ -23,5 +24,10 @@ int ks_pipeline_open_source(struct ks_source **out, const char *repo, const char
 int ks_pipeline_desired(struct ks_desired_set **out, struct ks_source_snapshot **out_snap,
                         struct ks_source *src, const char *commit, const char *path,
                         const char *state_dir);
+
+/* Renders the plan to stdout in fmt; colour only for text on a terminal
+ * without NO_COLOR. Returns 0 or an error code. */
+int ks_pipeline_print_plan(const struct ks_plan *plan, enum ks_plan_format fmt, bool yaml_hunks,
+                           const char *title, json_t *meta);
 
 #endif
