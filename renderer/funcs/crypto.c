@@ -35,17 +35,12 @@ static int ssl_error(struct ks_tpl_call *call, const char *what)
     return ks_tpl_call_error(call, KS_ERROR, "%s failed", what);
 }
 
-/* PEM text of a private key in Go's encoding for its type. */
-static char *key_pem(EVP_PKEY *key)
+/* The contents of a memory BIO written with ok as a malloc'd string
+ * (NULL on failure); frees the BIO. */
+static char *bio_string(BIO *bio, int ok)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
     char *res = NULL, *data;
-    if (!bio)
-        return NULL;
-    int ok = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519
-                 ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
-                 : PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0, NULL, NULL);
-    long n = BIO_get_mem_data(bio, &data);
+    long n = bio ? BIO_get_mem_data(bio, &data) : 0;
     if (ok && n > 0) {
         res = malloc((size_t)n + 1);
         if (res) {
@@ -57,23 +52,21 @@ static char *key_pem(EVP_PKEY *key)
     return res;
 }
 
+/* PEM text of a private key in Go's encoding for its type. */
+static char *key_pem(EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    int ok =
+        bio && (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519
+                    ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                    : PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0, NULL, NULL));
+    return bio_string(bio, ok);
+}
+
 static char *cert_pem(X509 *x)
 {
     BIO *bio = BIO_new(BIO_s_mem());
-    char *res = NULL, *data;
-    if (!bio)
-        return NULL;
-    int ok = PEM_write_bio_X509(bio, x);
-    long n = BIO_get_mem_data(bio, &data);
-    if (ok && n > 0) {
-        res = malloc((size_t)n + 1);
-        if (res) {
-            memcpy(res, data, (size_t)n);
-            res[n] = '\0';
-        }
-    }
-    BIO_free(bio);
-    return res;
+    return bio_string(bio, bio && PEM_write_bio_X509(bio, x));
 }
 
 int ks_funcs_gen_private_key(json_t **out, struct ks_tpl_call *call, json_t *const *args,
@@ -508,8 +501,7 @@ int ks_funcs_encrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *
     size_t pn, tn;
     unsigned char key[32];
     int rc;
-    if ((rc = ks_funcs_arg_str(&pw, &pn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&text, &tn, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&pw, &pn, &text, &tn, call, args)))
         return rc;
     if (tn == 0)
         return ks_funcs_ret_str(out, call, "", 0);
@@ -548,8 +540,7 @@ int ks_funcs_decrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *
     unsigned char *plain = NULL;
     struct ks_buf raw;
     int rc;
-    if ((rc = ks_funcs_arg_str(&pw, &pn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&b64, &bn, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&pw, &pn, &b64, &bn, call, args)))
         return rc;
     ks_buf_init(&raw, KS_FUNCS_MAX_OUTPUT);
     long long bad = ks_funcs_b64_decode(&raw, b64, bn);

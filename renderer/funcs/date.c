@@ -705,8 +705,7 @@ static int to_date(json_t **out, struct ks_tpl_call *call, json_t *const *args, 
     char msg[512];
     struct gotime t;
     int rc;
-    if ((rc = ks_funcs_arg_str(&l, &ln, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&v, &vn, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&l, &ln, &v, &vn, call, args)))
         return rc;
     if (parse_time(&t, msg, sizeof(msg), l, ln, v, vn)) {
         if (must)

@@ -25,6 +25,14 @@ static bool is_map(const json_t *v)
     return json_is_object(v);
 }
 
+/* The (map, key) arguments of get, set, unset and hasKey. */
+static int map_key_args(json_t **d, const char **k, size_t *kn, struct ks_tpl_call *call,
+                        json_t *const *args)
+{
+    int rc = ks_funcs_arg_map(d, call, args[0]);
+    return rc ? rc : ks_funcs_arg_str(k, kn, call, args[1]);
+}
+
 FN(fn_dict)
 {
     json_t *d = json_object();
@@ -55,9 +63,8 @@ FN(fn_get)
     json_t *d;
     const char *k;
     size_t kn;
-    int rc;
-    if ((rc = ks_funcs_arg_map(&d, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&k, &kn, call, args[1])))
+    int rc = map_key_args(&d, &k, &kn, call, args);
+    if (rc)
         return rc;
     json_t *v = json_object_getn(d, k, kn);
     return ks_funcs_ret(out, call, v ? json_incref(v) : json_string(""));
@@ -68,9 +75,8 @@ FN(fn_set)
     json_t *d;
     const char *k;
     size_t kn;
-    int rc;
-    if ((rc = ks_funcs_arg_map(&d, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&k, &kn, call, args[1])))
+    int rc = map_key_args(&d, &k, &kn, call, args);
+    if (rc)
         return rc;
     if (json_object_setn(d, k, kn, args[2]))
         return ks_funcs_nomem(call);
@@ -83,9 +89,8 @@ FN(fn_unset)
     json_t *d;
     const char *k;
     size_t kn;
-    int rc;
-    if ((rc = ks_funcs_arg_map(&d, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&k, &kn, call, args[1])))
+    int rc = map_key_args(&d, &k, &kn, call, args);
+    if (rc)
         return rc;
     json_object_deln(d, k, kn);
     *out = json_incref(d);
@@ -97,9 +102,8 @@ FN(fn_has_key)
     json_t *d;
     const char *k;
     size_t kn;
-    int rc;
-    if ((rc = ks_funcs_arg_map(&d, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&k, &kn, call, args[1])))
+    int rc = map_key_args(&d, &k, &kn, call, args);
+    if (rc)
         return rc;
     return ks_funcs_ret(out, call, json_boolean(json_object_getn(d, k, kn) != NULL));
 }

@@ -42,6 +42,12 @@ int ks_funcs_arg_map(json_t **out, struct ks_tpl_call *call, const json_t *v);
  * is then the null itself, which jansson's array accessors see as empty. */
 int ks_funcs_arg_list(json_t **out, struct ks_tpl_call *call, const json_t *v);
 
+/* The common argument pairs: (int, string) and (string, string). */
+int ks_funcs_args_int_str(long long *i, const char **s, size_t *n, struct ks_tpl_call *call,
+                          json_t *const *args);
+int ks_funcs_args_str_str(const char **a, size_t *an, const char **b, size_t *bn,
+                          struct ks_tpl_call *call, json_t *const *args);
+
 /* Sprig's strval: strings as they are, everything else fmt.Sprint'ed. */
 int ks_funcs_strval(struct ks_buf *out, const json_t *v);
 /* Sprig's strslice: a list's non-nil items as strings; nil gives [];

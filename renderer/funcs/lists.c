@@ -204,9 +204,11 @@ static bool in_list(const json_t *list, const json_t *v)
     return false;
 }
 
-FN(fn_uniq)
+/* The items of list kept by keep(item, kept-so-far, args), in order. */
+static int filter(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs,
+                  const char *what, bool (*keep)(json_t *, json_t *, json_t *const *, size_t))
 {
-    int rc = need_list(call, args[0], "Cannot find uniq on type ", "");
+    int rc = need_list(call, args[0], what, "");
     if (rc)
         return rc;
     json_t *list = json_array();
@@ -214,7 +216,7 @@ FN(fn_uniq)
         return ks_funcs_nomem(call);
     for (size_t i = 0; i < json_array_size(args[0]); i++) {
         json_t *item = json_array_get(args[0], i);
-        if (!in_list(list, item) && json_array_append(list, item)) {
+        if (keep(item, list, args, nargs) && json_array_append(list, item)) {
             json_decref(list);
             return ks_funcs_nomem(call);
         }
@@ -223,26 +225,37 @@ FN(fn_uniq)
     return 0;
 }
 
+static bool keep_new(json_t *item, json_t *kept, json_t *const *args, size_t nargs)
+{
+    return !in_list(kept, item);
+}
+
+static bool keep_unlisted(json_t *item, json_t *kept, json_t *const *args, size_t nargs)
+{
+    for (size_t j = 1; j < nargs; j++)
+        if (ks_funcs_deep_equal(item, args[j]))
+            return false;
+    return true;
+}
+
+static bool keep_nonempty(json_t *item, json_t *kept, json_t *const *args, size_t nargs)
+{
+    return !ks_funcs_empty(item);
+}
+
+FN(fn_uniq)
+{
+    return filter(out, call, args, nargs, "Cannot find uniq on type ", keep_new);
+}
+
 FN(fn_without)
 {
-    int rc = need_list(call, args[0], "Cannot find without on type ", "");
-    if (rc)
-        return rc;
-    json_t *list = json_array();
-    if (!list)
-        return ks_funcs_nomem(call);
-    for (size_t i = 0; i < json_array_size(args[0]); i++) {
-        json_t *item = json_array_get(args[0], i);
-        bool drop = false;
-        for (size_t j = 1; j < nargs && !drop; j++)
-            drop = ks_funcs_deep_equal(item, args[j]);
-        if (!drop && json_array_append(list, item)) {
-            json_decref(list);
-            return ks_funcs_nomem(call);
-        }
-    }
-    *out = list;
-    return 0;
+    return filter(out, call, args, nargs, "Cannot find without on type ", keep_unlisted);
+}
+
+FN(fn_compact)
+{
+    return filter(out, call, args, nargs, "Cannot compact on type ", keep_nonempty);
 }
 
 FN(fn_has)
@@ -253,25 +266,6 @@ FN(fn_has)
         return ks_tpl_call_error(call, KS_EINVALID, "Cannot find has on type %s",
                                  ks_funcs_gokind(args[1]));
     return ks_funcs_ret(out, call, json_boolean(in_list(args[1], args[0])));
-}
-
-FN(fn_compact)
-{
-    int rc = need_list(call, args[0], "Cannot compact on type ", "");
-    if (rc)
-        return rc;
-    json_t *list = json_array();
-    if (!list)
-        return ks_funcs_nomem(call);
-    for (size_t i = 0; i < json_array_size(args[0]); i++) {
-        json_t *item = json_array_get(args[0], i);
-        if (!ks_funcs_empty(item) && json_array_append(list, item)) {
-            json_decref(list);
-            return ks_funcs_nomem(call);
-        }
-    }
-    *out = list;
-    return 0;
 }
 
 FN(fn_chunk)

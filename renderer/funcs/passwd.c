@@ -67,8 +67,7 @@ int ks_funcs_htpasswd(json_t **out, struct ks_tpl_call *call, json_t *const *arg
     const char *user, *pw;
     size_t un, pn;
     int rc;
-    if ((rc = ks_funcs_arg_str(&user, &un, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&pw, &pn, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&user, &un, &pw, &pn, call, args)))
         return rc;
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);

@@ -424,8 +424,7 @@ int ks_funcs_semver_compare(json_t **out, struct ks_tpl_call *call, json_t *cons
     size_t cn, sn;
     struct version v;
     int rc;
-    if ((rc = ks_funcs_arg_str(&c, &cn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &sn, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&c, &cn, &s, &sn, call, args)))
         return rc;
     /* constraints are validated first, as NewConstraint runs first */
     struct version probe;

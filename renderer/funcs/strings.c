@@ -37,8 +37,7 @@ FN(fn_trunc)
     const char *s;
     size_t n;
     int rc;
-    if ((rc = ks_funcs_arg_int(&c, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_int_str(&c, &s, &n, call, args)))
         return rc;
     if (c < 0 && (long long)n + c > 0)
         return ks_funcs_ret_str(out, call, s + n + c, (size_t)(-c));
@@ -103,8 +102,7 @@ FN(fn_trim_all)
     const char *cut, *s;
     size_t cn, n, b, e;
     int rc;
-    if ((rc = ks_funcs_arg_str(&cut, &cn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&cut, &cn, &s, &n, call, args)))
         return rc;
     if (cn == 0)
         return ks_funcs_ret_str(out, call, s, n);
@@ -117,8 +115,7 @@ static int affix(json_t **out, struct ks_tpl_call *call, json_t *const *args, bo
     const char *a, *s;
     size_t an, n;
     int rc;
-    if ((rc = ks_funcs_arg_str(&a, &an, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&a, &an, &s, &n, call, args)))
         return rc;
     if (an <= n && suffix && memcmp(s + n - an, a, an) == 0)
         return ks_funcs_ret_str(out, call, s, n - an);
@@ -301,8 +298,7 @@ FN(fn_repeat)
     const char *s;
     size_t n;
     int rc;
-    if ((rc = ks_funcs_arg_int(&count, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_int_str(&count, &s, &n, call, args)))
         return rc;
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
@@ -358,8 +354,7 @@ FN(fn_abbrev)
     const char *s;
     size_t n;
     int rc;
-    if ((rc = ks_funcs_arg_int(&width, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_int_str(&width, &s, &n, call, args)))
         return rc;
     if (width < 4)
         return ks_funcs_ret_str(out, call, s, n);
@@ -440,8 +435,7 @@ FN(fn_wrap)
     const char *s;
     size_t n;
     int rc;
-    if ((rc = ks_funcs_arg_int(&width, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_int_str(&width, &s, &n, call, args)))
         return rc;
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
@@ -478,8 +472,7 @@ static int str_test(json_t **out, struct ks_tpl_call *call, json_t *const *args,
     const char *sub, *s;
     size_t sn, n;
     int rc;
-    if ((rc = ks_funcs_arg_str(&sub, &sn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&sub, &sn, &s, &n, call, args)))
         return rc;
     bool r;
     if (kind == 0)
@@ -588,8 +581,7 @@ static int do_indent(json_t **out, struct ks_tpl_call *call, json_t *const *args
     const char *s;
     size_t n;
     int rc;
-    if ((rc = ks_funcs_arg_int(&spaces, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_int_str(&spaces, &s, &n, call, args)))
         return rc;
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
@@ -763,8 +755,7 @@ FN(fn_split_list)
     const char *sep, *s;
     size_t sn, n;
     int rc;
-    if ((rc = ks_funcs_arg_str(&sep, &sn, call, args[0])) ||
-        (rc = ks_funcs_arg_str(&s, &n, call, args[1])))
+    if ((rc = ks_funcs_args_str_str(&sep, &sn, &s, &n, call, args)))
         return rc;
     return split_list(out, call, sep, sn, s, n, -1);
 }

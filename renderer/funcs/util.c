@@ -108,6 +108,20 @@ int ks_funcs_arg_list(json_t **out, struct ks_tpl_call *call, const json_t *v)
     return 0;
 }
 
+int ks_funcs_args_int_str(long long *i, const char **s, size_t *n, struct ks_tpl_call *call,
+                          json_t *const *args)
+{
+    int rc = ks_funcs_arg_int(i, call, args[0]);
+    return rc ? rc : ks_funcs_arg_str(s, n, call, args[1]);
+}
+
+int ks_funcs_args_str_str(const char **a, size_t *an, const char **b, size_t *bn,
+                          struct ks_tpl_call *call, json_t *const *args)
+{
+    int rc = ks_funcs_arg_str(a, an, call, args[0]);
+    return rc ? rc : ks_funcs_arg_str(b, bn, call, args[1]);
+}
+
 int ks_funcs_strval(struct ks_buf *out, const json_t *v)
 {
     if (json_is_string(v))
