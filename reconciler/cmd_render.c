@@ -407,6 +407,7 @@ int ks_cmd_render(int argc, char **argv)
         .show_only = cli->show_only,
         .n_show_only = cli->nshow,
         .values = values,
+        .text_only = true,
     };
     for (long r = 0; r < cli->repeat; r++) {
         if (ks_render_chart(&res, chart, &opts) < 0) {

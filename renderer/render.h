@@ -28,24 +28,25 @@
 /* Limits applied while loading a chart (0 in ks_render_opts = these). */
 #define KS_RENDER_DEFAULT_MAX_CHART_BYTES (64u * 1024u * 1024u) /* all files, unpacked */
 #define KS_RENDER_DEFAULT_MAX_FILES 10000u                      /* files per chart tree */
-#define KS_RENDER_DEFAULT_MAX_DEPTH 32u      /* directory depth and subchart nesting */
+#define KS_RENDER_DEFAULT_MAX_DEPTH 32u /* directory depth and subchart nesting */
 #define KS_RENDER_DEFAULT_MAX_OUTPUT (256u * 1024u * 1024u) /* rendered text */
 
 struct ks_render_opts {
-    const char *release_name; /* NULL = KS_RENDER_DEFAULT_RELEASE_NAME */
-    const char *namespace_;   /* NULL = KS_RENDER_DEFAULT_NAMESPACE */
-    const char *kube_version; /* "1.32.0" or "v1.32"; NULL = helm's default */
+    const char *release_name;        /* NULL = KS_RENDER_DEFAULT_RELEASE_NAME */
+    const char *namespace_;          /* NULL = KS_RENDER_DEFAULT_NAMESPACE */
+    const char *kube_version;        /* "1.32.0" or "v1.32"; NULL = helm's default */
     const char *const *api_versions; /* extra .Capabilities.APIVersions entries */
     size_t n_api_versions;
-    bool is_upgrade;   /* .Release.IsUpgrade true, IsInstall false */
-    bool include_crds; /* print crds/ files first */
-    bool skip_tests;   /* leave out hooks whose events include "test" */
-    bool no_hooks;     /* leave out every hook */
+    bool is_upgrade;              /* .Release.IsUpgrade true, IsInstall false */
+    bool include_crds;            /* print crds/ files first */
+    bool skip_tests;              /* leave out hooks whose events include "test" */
+    bool no_hooks;                /* leave out every hook */
     const char *const *show_only; /* glob patterns on "templates/x.yaml" paths */
     size_t n_show_only;
     /* User-supplied values, already merged from -f/--set... (see values.h);
      * borrowed; NULL = none. */
     const json_t *values;
+    bool text_only;         /* leave ks_render_result.objects NULL (saves parsing) */
     size_t max_chart_bytes; /* 0 = default, see above */
     unsigned max_files;
     unsigned max_depth;
@@ -57,7 +58,9 @@ struct ks_render_result {
     size_t len;
     /* Array of {"source": "chart/templates/x.yaml", "hook": bool,
      * "object": {...} } in output order, one per non-empty document
-     * (documents that are only comments are left out). */
+     * (documents that are only comments are left out), typed as Kubernetes
+     * reads manifests (core/yaml.h: `replicas: 3` is an integer). NULL with
+     * opts.text_only. */
     json_t *objects;
 };
 

@@ -441,8 +441,8 @@ int ks_render_chart(struct ks_render_result *out, const char *chart_path,
         .show_only = opts->show_only,
         .n_show_only = opts->n_show_only,
     };
-    objects = json_array();
-    if (!objects) {
+    objects = opts->text_only ? NULL : json_array();
+    if (!opts->text_only && !objects) {
         rc = ks_error_set(KS_ENOMEM, "out of memory rendering");
         goto done;
     }

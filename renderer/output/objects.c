@@ -3,14 +3,17 @@
  *
  * Built from the final text itself (not from the intermediate lists), so the
  * objects are exactly the documents the text shows, whatever --show-only,
- * --no-hooks or --include-crds did.
+ * --no-hooks or --include-crds did. Documents are read as Kubernetes reads
+ * manifests (core/yaml's YAML 1.2 typing: `replicas: 3` is an integer), not
+ * with Helm's values typing (everything float64), because the reconciler
+ * treats them as the objects `kubectl apply` would send.
  */
 #include "renderer/output/output.h"
 
 #include <string.h>
 
 #include "core/error.h"
-#include "renderer/goenc.h"
+#include "core/yaml.h"
 
 int ks_output_objects(json_t *objects, const char *text, size_t len)
 {
@@ -37,7 +40,8 @@ int ks_output_objects(json_t *objects, const char *text, size_t len)
         source[plen] = '\0';
         json_decref(obj);
         obj = NULL;
-        rc = ks_helmyaml_parse(&obj, eol + 1, strlen(eol + 1), source, 0);
+        struct ks_yaml_parse_opts po = {.file = source, .allow_duplicate_keys = true};
+        rc = ks_yaml_parse_one(&obj, eol + 1, strlen(eol + 1), &po);
         if (rc < 0)
             goto done;
         if (!json_is_object(obj))

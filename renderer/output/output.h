@@ -64,7 +64,8 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
 
 /* Splits `helm template` text (as built above) into documents and appends
  * {"source": path, "hook": bool, "object": parsed document} to objects for
- * every document that is not empty, read with Helm's YAML typing. */
+ * every document that is not empty, typed as Kubernetes reads manifests
+ * (core/yaml.h: integers stay integers). */
 int ks_output_objects(json_t *objects, const char *text, size_t len);
 
 #endif

@@ -112,6 +112,9 @@ static void test_create_and_objects(void **state)
         json_string_value(json_object_get(json_object_get(first, "object"), "kind")),
         "ServiceAccount");
     assert_true(json_is_true(json_object_get(json_array_get(r.objects, 3), "hook")));
+    /* objects are typed as Kubernetes reads manifests: integers stay integers */
+    json_t *deploy = json_object_get(json_array_get(r.objects, 2), "object");
+    assert_true(json_is_integer(json_object_get(json_object_get(deploy, "spec"), "replicas")));
     ks_render_result_release(&r);
 }
 
