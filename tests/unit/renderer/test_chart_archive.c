@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -151,13 +152,29 @@ static void test_load_archive(void **state)
     ks_chart_free(c);
 }
 
+static void test_load_archive_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ks-chart-archive-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, gnu_tgz, sizeof(gnu_tgz)), (ssize_t)sizeof(gnu_tgz));
+    close(fd);
+    struct ks_chart *c = NULL;
+    struct ks_chart_limits l = limits(1 << 20, 100);
+    assert_int_equal(ks_chart_load(&c, path, &l), 0);
+    assert_string_equal(c->name, "mini");
+    assert_int_equal(c->templates.n, 1);
+    ks_chart_free(c);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gunzip_and_tar_gnu),
-        cmocka_unit_test(test_pax_path),
-        cmocka_unit_test(test_limits_and_escapes),
-        cmocka_unit_test(test_load_archive),
+        cmocka_unit_test(test_gunzip_and_tar_gnu), cmocka_unit_test(test_pax_path),
+        cmocka_unit_test(test_limits_and_escapes), cmocka_unit_test(test_load_archive),
+        cmocka_unit_test(test_load_archive_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
