@@ -310,7 +310,8 @@ static int eval_call(struct tstate *st, const struct tval *dot, const struct cal
         *out = v;
         return 0;
     }
-    argv = calloc(numin ? numin : 1, sizeof(*argv));
+    json_t *small[6];
+    argv = numin <= 6 ? small : calloc(numin, sizeof(*argv));
     if (!argv)
         return ks_error_set(KS_ENOMEM, "out of memory in template execution");
     for (size_t i = 1; i < nargs; i++) {
@@ -340,7 +341,8 @@ static int eval_call(struct tstate *st, const struct tval *dot, const struct cal
 done:
     for (size_t i = 0; i < nargv; i++)
         json_decref(argv[i]);
-    free(argv);
+    if (argv != small)
+        free(argv);
     return rc;
 }
 
