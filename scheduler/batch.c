@@ -31,15 +31,15 @@ static int apply_nomination(struct ks_sched *s, struct ks_sched_result *r)
     for (size_t i = 0; i < r->nvictims; i++) {
         if (node < 0)
             node = s->pods[r->victims[i].pod].node;
-        cache_unbind(s, r->victims[i].pod);
+        ks_sched_cache_unbind(s, r->victims[i].pod);
     }
-    int rc = prefilter_pod(s, &s->pods[r->pod]);
+    int rc = ks_sched_prefilter_pod(s, &s->pods[r->pod]);
     if (rc || node < 0)
         return rc;
-    if (filter_node(s, &s->pods[r->pod], (uint32_t)node, &arg) != F_OK)
+    if (ks_sched_filter_node(s, &s->pods[r->pod], (uint32_t)node, &arg) != F_OK)
         return ks_error_set(KS_ERROR, "scheduler: pod %s does not fit its nominated node",
                             s->st.strs[s->pods[r->pod].name]);
-    return cache_bind(s, r->pod, (uint32_t)node);
+    return ks_sched_cache_bind(s, r->pod, (uint32_t)node);
 }
 
 int ks_sched_batch(struct ks_sched_result *out, struct ks_sched *s, const uint32_t *pods, size_t n,

@@ -18,15 +18,16 @@ static int scheduler_init_names(struct ks_sched *s)
 {
     uint32_t slot;
     int rc;
-    if ((rc = strtab_intern(&s->hostname_key, &s->st, KS_SCHED_HOSTNAME_KEY)) ||
-        (rc = strtab_intern(&s->zone_key, &s->st, KS_SCHED_ZONE_KEY)) ||
-        (rc = strtab_intern(&s->region_key, &s->st, "topology.kubernetes.io/region")) ||
-        (rc = strtab_intern(&s->metadata_name, &s->st, "metadata.name")) ||
-        (rc = strtab_intern(&s->proto_tcp, &s->st, "TCP")) ||
-        (rc = strtab_intern(&s->unsched_key, &s->st, "node.kubernetes.io/unschedulable")) ||
-        (rc = strtab_intern(&s->empty, &s->st, "")))
+    if ((rc = ks_sched_strtab_intern(&s->hostname_key, &s->st, KS_SCHED_HOSTNAME_KEY)) ||
+        (rc = ks_sched_strtab_intern(&s->zone_key, &s->st, KS_SCHED_ZONE_KEY)) ||
+        (rc = ks_sched_strtab_intern(&s->region_key, &s->st, "topology.kubernetes.io/region")) ||
+        (rc = ks_sched_strtab_intern(&s->metadata_name, &s->st, "metadata.name")) ||
+        (rc = ks_sched_strtab_intern(&s->proto_tcp, &s->st, "TCP")) ||
+        (rc =
+             ks_sched_strtab_intern(&s->unsched_key, &s->st, "node.kubernetes.io/unschedulable")) ||
+        (rc = ks_sched_strtab_intern(&s->empty, &s->st, "")))
         return rc;
-    return slot_get(&slot, s, s->hostname_key);
+    return ks_sched_slot_get(&slot, s, s->hostname_key);
 }
 
 int ks_sched_new(struct ks_sched **out, const struct ks_sched_config *cfg)
@@ -67,10 +68,10 @@ void ks_sched_free(struct ks_sched *s)
         return;
     for (uint32_t i = 0; i < s->npods; i++)
         if (s->pods[i].alive)
-            pod_release(s, &s->pods[i]);
+            ks_sched_pod_release(s, &s->pods[i]);
     for (uint32_t i = 0; i < s->nnodes; i++)
         node_release(&s->nodes[i]);
-    terms_release(s);
+    ks_sched_terms_release(s);
     for (uint32_t i = 0; i < s->nslots; i++) {
         free(s->slots[i].node_dom);
         free(s->slots[i].val_dom);
@@ -84,10 +85,10 @@ void ks_sched_free(struct ks_sched *s)
     free(s->node_by_name);
     free(s->pods);
     free(s->free_pods);
-    u64map_release(&s->pod_by_key);
+    ks_sched_u64map_release(&s->pod_by_key);
     free(s->pclasses);
     free(s->shapes);
-    u64map_release(&s->shape_by_hash);
+    ks_sched_u64map_release(&s->shape_by_hash);
     free(s->image_nodes);
     free(s->feasible);
     for (int i = 0; i < KS_SCHED_NSCORES; i++)
@@ -100,7 +101,7 @@ void ks_sched_free(struct ks_sched *s)
     free(s->cy.anti_existing);
     free(s->cy.pref_existing);
     free(s->cy.scratch);
-    strtab_release(&s->st);
+    ks_sched_strtab_release(&s->st);
     free(s);
 }
 
@@ -111,7 +112,7 @@ size_t ks_sched_node_count(const struct ks_sched *s)
 
 static int32_t node_lookup(const struct ks_sched *s, const char *name)
 {
-    uint32_t id = strtab_find(&s->st, name);
+    uint32_t id = ks_sched_strtab_find(&s->st, name);
     if (!id || id >= s->node_by_name_cap)
         return -1;
     return s->node_by_name[id];
@@ -120,7 +121,8 @@ static int32_t node_lookup(const struct ks_sched *s, const char *name)
 static int node_set_name(struct ks_sched *s, uint32_t name, int32_t node)
 {
     uint32_t old = s->node_by_name_cap;
-    int rc = grow_array((void **)&s->node_by_name, &s->node_by_name_cap, name + 1, sizeof(int32_t));
+    int rc = ks_sched_grow_array((void **)&s->node_by_name, &s->node_by_name_cap, name + 1,
+                                 sizeof(int32_t));
     if (rc)
         return rc;
     for (uint32_t i = old; i < s->node_by_name_cap; i++)
@@ -145,8 +147,8 @@ static int compile_taints(struct ks_sched *s, struct snode *n,
                                 "scheduler: node %s: taint %zu needs a key and an effect",
                                 spec->name, i);
         struct staint *o = &n->taints[n->ntaints++];
-        if ((rc = strtab_intern(&o->key, &s->st, t->key)) ||
-            (rc = strtab_intern(&o->value, &s->st, t->value ? t->value : "")))
+        if ((rc = ks_sched_strtab_intern(&o->key, &s->st, t->key)) ||
+            (rc = ks_sched_strtab_intern(&o->value, &s->st, t->value ? t->value : "")))
             return rc;
         o->effect = (uint8_t)t->effect;
         if (o->effect == KS_SCHED_EFFECT_PREFER_NO_SCHEDULE)
@@ -163,8 +165,8 @@ static int image_count(struct ks_sched *s, const struct snode *n, int delta)
     if (n->nimages)
         s->nodes_with_images += delta;
     for (uint32_t i = 0; i < n->nimages; i++) {
-        if ((rc = grow_array((void **)&s->image_nodes, &s->image_cap, n->images[i].name + 1,
-                             sizeof(int32_t))))
+        if ((rc = ks_sched_grow_array((void **)&s->image_nodes, &s->image_cap,
+                                      n->images[i].name + 1, sizeof(int32_t))))
             return rc;
         s->image_nodes[n->images[i].name] += delta;
     }
@@ -181,7 +183,7 @@ static int compile_images(struct ks_sched *s, struct snode *n,
         return ks_error_set(KS_ENOMEM, "scheduler: out of memory");
     for (size_t i = 0; i < spec->nimages; i++) {
         uint32_t id;
-        if (!spec->images[i].name || (rc = image_intern(&id, s, spec->images[i].name)))
+        if (!spec->images[i].name || (rc = ks_sched_image_intern(&id, s, spec->images[i].name)))
             return rc ? rc : ks_error_set(KS_EINVALID, "scheduler: node image without a name");
         bool dup = false; /* several names of one image may normalise alike */
         for (uint32_t j = 0; j < n->nimages && !dup; j++)
@@ -221,7 +223,7 @@ static int node_compile(struct ks_sched *s, struct snode *n, const struct ks_sch
     }
     if (!has_host)
         labels[nl++] = (struct ks_sched_kv){KS_SCHED_HOSTNAME_KEY, spec->name};
-    if ((rc = kvs_compile(&n->labels, &n->nlabels, s, labels, nl, "node labels")) ||
+    if ((rc = ks_sched_kvs_compile(&n->labels, &n->nlabels, s, labels, nl, "node labels")) ||
         (rc = compile_taints(s, n, spec)) || (rc = compile_images(s, n, spec)))
         goto done;
     n->alloc_cpu = spec->cpu_milli;
@@ -243,12 +245,13 @@ static int node_slot_new(uint32_t *out, struct ks_sched *s)
     if (s->nnodes >= KS_SCHED_MAX_NODES)
         return ks_error_set(KS_ELIMIT, "scheduler: more than %d nodes", KS_SCHED_MAX_NODES);
     uint32_t old = s->node_cap;
-    if ((rc = grow_array((void **)&s->nodes, &s->node_cap, s->nnodes + 1, sizeof(*s->nodes))))
+    if ((rc = ks_sched_grow_array((void **)&s->nodes, &s->node_cap, s->nnodes + 1,
+                                  sizeof(*s->nodes))))
         return rc;
     if (old != s->node_cap) {
         uint32_t ocap = old;
-        if ((rc = grow_array((void **)&s->order, &ocap, s->node_cap, sizeof(uint32_t))) ||
-            (rc = topology_grow_nodes(s, old)))
+        if ((rc = ks_sched_grow_array((void **)&s->order, &ocap, s->node_cap, sizeof(uint32_t))) ||
+            (rc = ks_sched_topology_grow_nodes(s, old)))
             return rc;
     }
     *out = s->nnodes++;
@@ -262,7 +265,8 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
     bool changed = false;
     if (!spec->name || !*spec->name)
         return ks_error_set(KS_EINVALID, "scheduler: node without a name");
-    if ((rc = node_compile(s, &tmp, spec)) || (rc = strtab_intern(&tmp.name, &s->st, spec->name)))
+    if ((rc = node_compile(s, &tmp, spec)) ||
+        (rc = ks_sched_strtab_intern(&tmp.name, &s->st, spec->name)))
         goto done;
     int32_t idx = node_lookup(s, spec->name);
     uint32_t n = 0;
@@ -271,7 +275,7 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         struct snode *old = &s->nodes[n];
         if ((rc = image_count(s, old, -1)))
             goto done;
-        uint64_t zone = node_zone_key(s, old);
+        uint64_t zone = ks_sched_node_zone_key(s, old);
         free(old->labels);
         free(old->taints);
         free(old->images);
@@ -288,7 +292,7 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         old->alloc_pods = tmp.alloc_pods;
         old->unschedulable = tmp.unschedulable;
         old->ver++;
-        if (node_zone_key(s, old) != zone)
+        if (ks_sched_node_zone_key(s, old) != zone)
             s->order_dirty = true;
         memset(&tmp, 0, sizeof(tmp));
     } else {
@@ -302,10 +306,11 @@ int ks_sched_node_set(struct ks_sched *s, const struct ks_sched_node_spec *spec)
         s->order[s->nlive++] = n;
         s->order_dirty = true;
     }
-    if ((rc = image_count(s, &s->nodes[n], 1)) || (rc = slots_node_changed(&changed, s, n)))
+    if ((rc = image_count(s, &s->nodes[n], 1)) ||
+        (rc = ks_sched_slots_node_changed(&changed, s, n)))
         goto done;
     if (changed && s->nodes[n].npodl)
-        rc = terms_recount(s);
+        rc = ks_sched_terms_recount(s);
 done:
     node_release(&tmp);
     return rc;
@@ -319,10 +324,10 @@ int ks_sched_node_remove(struct ks_sched *s, const char *name)
         return ks_error_set(KS_ENOTFOUND, "scheduler: no node named %s", name);
     struct snode *n = &s->nodes[idx];
     while (n->npodl)
-        cache_unbind(s, n->pods[n->npodl - 1]);
+        ks_sched_cache_unbind(s, n->pods[n->npodl - 1]);
     if ((rc = image_count(s, n, -1)))
         return rc;
-    slots_node_removed(s, (uint32_t)idx);
+    ks_sched_slots_node_removed(s, (uint32_t)idx);
     uint32_t last = s->order[--s->nlive];
     s->order[n->order_pos] = last;
     s->nodes[last].order_pos = n->order_pos;
@@ -330,8 +335,8 @@ int ks_sched_node_remove(struct ks_sched *s, const char *name)
     s->order_dirty = true;
     node_release(n);
     memset(n, 0, sizeof(*n));
-    if ((rc = grow_array((void **)&s->free_nodes, &s->free_nodes_cap, s->nfree_nodes + 1,
-                         sizeof(uint32_t))))
+    if ((rc = ks_sched_grow_array((void **)&s->free_nodes, &s->free_nodes_cap, s->nfree_nodes + 1,
+                                  sizeof(uint32_t))))
         return rc;
     s->free_nodes[s->nfree_nodes++] = (uint32_t)idx;
     if (s->next_start >= s->nlive)
@@ -342,7 +347,7 @@ int ks_sched_node_remove(struct ks_sched *s, const char *name)
 int ks_sched_priority_class_set(struct ks_sched *s, const char *name, int32_t value)
 {
     uint32_t id;
-    int rc = strtab_intern(&id, &s->st, name);
+    int rc = ks_sched_strtab_intern(&id, &s->st, name);
     if (rc)
         return rc;
     for (uint32_t i = 0; i < s->npclasses; i++) {
@@ -354,21 +359,22 @@ int ks_sched_priority_class_set(struct ks_sched *s, const char *name, int32_t va
     if (s->npclasses >= KS_SCHED_MAX_ITEMS)
         return ks_error_set(KS_ELIMIT, "scheduler: more than %d priority classes",
                             KS_SCHED_MAX_ITEMS);
-    if ((rc = grow_array((void **)&s->pclasses, &s->pclass_cap, s->npclasses + 1,
-                         sizeof(*s->pclasses))))
+    if ((rc = ks_sched_grow_array((void **)&s->pclasses, &s->pclass_cap, s->npclasses + 1,
+                                  sizeof(*s->pclasses))))
         return rc;
     s->pclasses[s->npclasses++] = (struct pclass){id, value};
     return 0;
 }
 
-int cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node)
+int ks_sched_cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node)
 {
     struct spod *p = &s->pods[pod];
     struct snode *n = &s->nodes[node];
     int rc;
-    if ((rc = grow_array((void **)&n->pods, &n->cappodl, n->npodl + 1, sizeof(uint32_t))) ||
-        (rc = grow_array((void **)&n->ports, &n->capports, n->nports + p->nports + 1,
-                         sizeof(struct sport))))
+    if ((rc =
+             ks_sched_grow_array((void **)&n->pods, &n->cappodl, n->npodl + 1, sizeof(uint32_t))) ||
+        (rc = ks_sched_grow_array((void **)&n->ports, &n->capports, n->nports + p->nports + 1,
+                                  sizeof(struct sport))))
         return rc;
     p->node = (int32_t)node;
     p->node_pos = n->npodl;
@@ -381,17 +387,17 @@ int cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node)
     n->npods++;
     for (uint32_t i = 0; i < p->nports; i++)
         n->ports[n->nports++] = p->ports[i];
-    terms_pod_bound(s, pod, 1);
+    ks_sched_terms_pod_bound(s, pod, 1);
     return 0;
 }
 
-void cache_unbind(struct ks_sched *s, uint32_t pod)
+void ks_sched_cache_unbind(struct ks_sched *s, uint32_t pod)
 {
     struct spod *p = &s->pods[pod];
     if (p->node < 0)
         return;
     struct snode *n = &s->nodes[p->node];
-    terms_pod_bound(s, pod, -1);
+    ks_sched_terms_pod_bound(s, pod, -1);
     uint32_t last = n->pods[--n->npodl];
     n->pods[p->node_pos] = last;
     s->pods[last].node_pos = p->node_pos;
@@ -433,34 +439,35 @@ int ks_sched_pod_add(uint32_t *out, struct ks_sched *s, const struct ks_sched_po
     } else {
         if (s->npods >= KS_SCHED_MAX_PODS)
             return ks_error_set(KS_ELIMIT, "scheduler: more than %d pods", KS_SCHED_MAX_PODS);
-        if ((rc = grow_array((void **)&s->pods, &s->pod_cap, s->npods + 1, sizeof(*s->pods))))
+        if ((rc = ks_sched_grow_array((void **)&s->pods, &s->pod_cap, s->npods + 1,
+                                      sizeof(*s->pods))))
             return rc;
         id = s->npods;
     }
     struct spod *p = &s->pods[id];
     memset(p, 0, sizeof(*p));
-    if ((rc = podspec_compile(s, p, spec)))
+    if ((rc = ks_sched_podspec_compile(s, p, spec)))
         goto done;
-    if (u64map_get(&s->pod_by_key, pod_key(p->ns, p->name), &dummy)) {
+    if (ks_sched_u64map_get(&s->pod_by_key, pod_key(p->ns, p->name), &dummy)) {
         rc = ks_error_set(KS_ECONFLICT, "scheduler: pod %s/%s already exists", s->st.strs[p->ns],
                           s->st.strs[p->name]);
         goto done;
     }
-    if ((rc = u64map_put(&s->pod_by_key, pod_key(p->ns, p->name), id)))
+    if ((rc = ks_sched_u64map_put(&s->pod_by_key, pod_key(p->ns, p->name), id)))
         goto done;
     p->alive = true;
     if (reused)
         s->nfree_pods--;
     else
         s->npods++;
-    if (node >= 0 && (rc = cache_bind(s, id, (uint32_t)node))) {
+    if (node >= 0 && (rc = ks_sched_cache_bind(s, id, (uint32_t)node))) {
         ks_sched_pod_remove(s, id);
         return rc;
     }
     *out = id;
 done:
     if (rc && !p->alive)
-        pod_release(s, p);
+        ks_sched_pod_release(s, p);
     return rc;
 }
 
@@ -477,11 +484,11 @@ int ks_sched_pod_remove(struct ks_sched *s, uint32_t pod)
     if (rc)
         return rc;
     struct spod *p = &s->pods[pod];
-    cache_unbind(s, pod);
-    u64map_del(&s->pod_by_key, pod_key(p->ns, p->name));
-    pod_release(s, p);
-    if ((rc = grow_array((void **)&s->free_pods, &s->free_pods_cap, s->nfree_pods + 1,
-                         sizeof(uint32_t))))
+    ks_sched_cache_unbind(s, pod);
+    ks_sched_u64map_del(&s->pod_by_key, pod_key(p->ns, p->name));
+    ks_sched_pod_release(s, p);
+    if ((rc = ks_sched_grow_array((void **)&s->free_pods, &s->free_pods_cap, s->nfree_pods + 1,
+                                  sizeof(uint32_t))))
         return rc;
     s->free_pods[s->nfree_pods++] = pod;
     return 0;
@@ -491,7 +498,7 @@ int ks_sched_pod_unbind(struct ks_sched *s, uint32_t pod)
 {
     int rc = pod_check(s, pod);
     if (!rc)
-        cache_unbind(s, pod);
+        ks_sched_cache_unbind(s, pod);
     return rc;
 }
 
@@ -506,13 +513,14 @@ int ks_sched_pod_bind(struct ks_sched *s, uint32_t pod, const char *node)
     if (s->pods[pod].node >= 0)
         return ks_error_set(KS_ECONFLICT, "scheduler: pod %s is already bound",
                             s->st.strs[s->pods[pod].name]);
-    return cache_bind(s, pod, (uint32_t)n);
+    return ks_sched_cache_bind(s, pod, (uint32_t)n);
 }
 
 int ks_sched_pod_find(uint32_t *out, const struct ks_sched *s, const char *ns, const char *name)
 {
-    uint32_t nsid = strtab_find(&s->st, ns ? ns : "default"), nid = strtab_find(&s->st, name);
-    if (!nsid || !nid || !u64map_get(&s->pod_by_key, pod_key(nsid, nid), out))
+    uint32_t nsid = ks_sched_strtab_find(&s->st, ns ? ns : "default"),
+             nid = ks_sched_strtab_find(&s->st, name);
+    if (!nsid || !nid || !ks_sched_u64map_get(&s->pod_by_key, pod_key(nsid, nid), out))
         return ks_error_set(KS_ENOTFOUND, "scheduler: no pod %s/%s", ns ? ns : "default", name);
     return 0;
 }

@@ -16,7 +16,7 @@
 
 #define MESSAGE_LIMIT (64 * 1024)
 
-int reason_add(struct ks_sched *s, uint8_t code, uint64_t arg, uint32_t count)
+int ks_sched_reason_add(struct ks_sched *s, uint8_t code, uint64_t arg, uint32_t count)
 {
     int rc;
     for (uint32_t i = 0; i < s->nreasons; i++) {
@@ -25,14 +25,15 @@ int reason_add(struct ks_sched *s, uint8_t code, uint64_t arg, uint32_t count)
             return 0;
         }
     }
-    if ((rc = grow_array((void **)&s->reasons, &s->reasons_cap, s->nreasons + 1,
-                         sizeof(*s->reasons))))
+    if ((rc = ks_sched_grow_array((void **)&s->reasons, &s->reasons_cap, s->nreasons + 1,
+                                  sizeof(*s->reasons))))
         return rc;
     s->reasons[s->nreasons++] = (struct reason){code, arg, count};
     return 0;
 }
 
-int explain_reason_text(char *dst, size_t cap, const struct ks_sched *s, const struct reason *r)
+int ks_sched_explain_reason_text(char *dst, size_t cap, const struct ks_sched *s,
+                                 const struct reason *r)
 {
     static const char *const text[F_NCODES] = {
         [F_UNSCHEDULABLE] = "node(s) were unschedulable",
@@ -80,8 +81,8 @@ static void free_entries(char **e, size_t n)
     free(e);
 }
 
-int explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, uint32_t total,
-                      const char *postfilter)
+int ks_sched_explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, uint32_t total,
+                               const char *postfilter)
 {
     int rc = 0;
     struct ks_buf b;
@@ -97,7 +98,7 @@ int explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, uint32_t to
         }
         for (; n < s->nreasons; n++) {
             char text[KS_SCHED_MAX_STRING * 2 + 64];
-            explain_reason_text(text, sizeof(text), s, &s->reasons[n]);
+            ks_sched_explain_reason_text(text, sizeof(text), s, &s->reasons[n]);
             if (!(entries[n] = malloc(strlen(text) + 16))) {
                 rc = ks_error_set(KS_ENOMEM, "scheduler: out of memory");
                 goto done;
@@ -120,7 +121,8 @@ done:
 
 /* "preemption: 0/N nodes are available: 2 No preemption victims found for
  * incoming pod, 3 Preemption is not helpful for scheduling." */
-int explain_preemption(char **out, uint32_t total, uint32_t no_victims, uint32_t not_helpful)
+int ks_sched_explain_preemption(char **out, uint32_t total, uint32_t no_victims,
+                                uint32_t not_helpful)
 {
     int rc;
     struct ks_buf b;

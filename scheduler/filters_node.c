@@ -2,7 +2,7 @@
  * filters_node.c: the filters that look at one node and the pod alone,
  * in kube-scheduler's order and with its semantics: NodeUnschedulable,
  * TaintToleration (NoSchedule/NoExecute; a toleration with an empty key
- * and operator Exists tolerates everything), NodeAffinity (nodeSelector plus
+ * and operator Exists ks_sched_tolerates everything), NodeAffinity (nodeSelector plus
  * required terms: In, NotIn, Exists, DoesNotExist, Gt, Lt, matchFields on
  * metadata.name), NodePorts and NodeResourcesFit (real requests; a pod
  * without requests only needs a pod slot).
@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-bool tolerates(const struct stol *t, const struct staint *x)
+bool ks_sched_tolerates(const struct stol *t, const struct staint *x)
 {
     if (t->effect != KS_SCHED_EFFECT_ANY && t->effect != x->effect)
         return false;
@@ -23,12 +23,13 @@ bool tolerates(const struct stol *t, const struct staint *x)
 static bool tolerated(const struct spod *p, const struct staint *x)
 {
     for (uint32_t i = 0; i < p->ntols; i++)
-        if (tolerates(&p->tols[i], x))
+        if (ks_sched_tolerates(&p->tols[i], x))
             return true;
     return false;
 }
 
-int filter_unschedulable(const struct ks_sched *s, const struct snode *n, const struct spod *p)
+int ks_sched_filter_unschedulable(const struct ks_sched *s, const struct snode *n,
+                                  const struct spod *p)
 {
     if (!n->unschedulable)
         return F_OK;
@@ -36,7 +37,7 @@ int filter_unschedulable(const struct ks_sched *s, const struct snode *n, const 
     return tolerated(p, &t) ? F_OK : F_UNSCHEDULABLE;
 }
 
-int filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg)
+int ks_sched_filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg)
 {
     if (!n->nhard)
         return F_OK;
@@ -50,12 +51,12 @@ int filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg)
     return F_OK;
 }
 
-bool nterm_match(const struct ks_sched *s, const struct snode *n, const struct nterm *t)
+bool ks_sched_nterm_match(const struct ks_sched *s, const struct snode *n, const struct nterm *t)
 {
     if (!t->nexprs && !t->nfields)
         return false; /* an empty term matches no node */
     for (uint32_t i = 0; i < t->nexprs; i++)
-        if (!sreq_match_labels(s, &t->exprs[i], n->labels, n->nlabels))
+        if (!ks_sched_sreq_match_labels(s, &t->exprs[i], n->labels, n->nlabels))
             return false;
     for (uint32_t i = 0; i < t->nfields; i++) {
         const struct sreq *r = &t->fields[i];
@@ -68,22 +69,23 @@ bool nterm_match(const struct ks_sched *s, const struct snode *n, const struct n
     return true;
 }
 
-bool node_affinity_match(const struct ks_sched *s, const struct snode *n, const struct spod *p)
+bool ks_sched_node_affinity_match(const struct ks_sched *s, const struct snode *n,
+                                  const struct spod *p)
 {
     for (uint32_t i = 0; i < p->nnodesel; i++) {
-        uint32_t v = labels_get(n->labels, n->nlabels, p->nodesel[i].k);
+        uint32_t v = ks_sched_labels_get(n->labels, n->nlabels, p->nodesel[i].k);
         if (!v || v != p->nodesel[i].v)
             return false;
     }
     if (!p->nreq)
         return true;
     for (uint32_t i = 0; i < p->nreq; i++)
-        if (nterm_match(s, n, &p->req[i]))
+        if (ks_sched_nterm_match(s, n, &p->req[i]))
             return true;
     return false;
 }
 
-bool ports_conflict(const struct snode *n, const struct spod *p)
+bool ks_sched_ports_conflict(const struct snode *n, const struct spod *p)
 {
     for (uint32_t i = 0; i < p->nports; i++) {
         const struct sport *a = &p->ports[i];
@@ -96,7 +98,7 @@ bool ports_conflict(const struct snode *n, const struct spod *p)
     return false;
 }
 
-uint64_t fit_insufficient(const struct snode *n, const struct spod *p)
+uint64_t ks_sched_fit_insufficient(const struct snode *n, const struct spod *p)
 {
     uint64_t bits = 0;
     if (n->npods + 1 > n->alloc_pods)

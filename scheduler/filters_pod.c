@@ -2,7 +2,7 @@
  * filters_pod.c: the filters that depend on other pods, InterPodAffinity
  * (required affinity and anti-affinity, and existing pods' anti-affinity
  * against the incoming pod) and PodTopologySpread (DoNotSchedule
- * constraints), with kube-scheduler's PreFilter/Filter split: prefilter_pod()
+ * constraints), with kube-scheduler's PreFilter/Filter split: ks_sched_prefilter_pod()
  * computes once per cycle what is global (the minimum matching count per
  * constraint, which terms' anti-affinity owners reject the pod) from the
  * incremental term counts, so the per-node filter is a few array lookups.
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool pod_has_node_constraints(const struct spod *p)
+bool ks_sched_pod_has_node_constraints(const struct spod *p)
 {
     return p->nnodesel || p->nreq;
 }
@@ -35,9 +35,10 @@ static bool node_has_hard_keys(const struct ks_sched *s, const struct spod *p, u
 static int reserve_cycle(struct ks_sched *s, const struct spod *p, size_t scratch)
 {
     int rc;
-    if ((rc = grow_array((void **)&s->cy.sp, &s->cy.sp_cap, p->nspread + 1, sizeof(*s->cy.sp))) ||
-        (rc = grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap, (uint32_t)scratch + 1,
-                         sizeof(int32_t))))
+    if ((rc = ks_sched_grow_array((void **)&s->cy.sp, &s->cy.sp_cap, p->nspread + 1,
+                                  sizeof(*s->cy.sp))) ||
+        (rc = ks_sched_grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap,
+                                  (uint32_t)scratch + 1, sizeof(int32_t))))
         return rc;
     return 0;
 }
@@ -57,7 +58,8 @@ static void spread_slow_counts(struct ks_sched *s, const struct spod *p)
         for (uint32_t k = 0; k < s->nlive; k++) {
             uint32_t n = s->order[k];
             int32_t d = node_dom(s, t->slot, n);
-            if (d < 0 || !node_has_hard_keys(s, p, n) || !node_affinity_match(s, &s->nodes[n], p))
+            if (d < 0 || !node_has_hard_keys(s, p, n) ||
+                !ks_sched_node_affinity_match(s, &s->nodes[n], p))
                 continue;
             present[d] = 1;
             cnt[d] += t->node_cnt[n];
@@ -69,7 +71,8 @@ static void spread_slow_counts(struct ks_sched *s, const struct spod *p)
 
 static int flatten_hard(struct ks_sched *s, const struct spod *p)
 {
-    int rc = grow_array((void **)&s->cy.hs, &s->cy.hs_cap, p->nspread + 1, sizeof(*s->cy.hs));
+    int rc =
+        ks_sched_grow_array((void **)&s->cy.hs, &s->cy.hs_cap, p->nspread + 1, sizeof(*s->cy.hs));
     if (rc)
         return rc;
     s->cy.nhs = 0;
@@ -89,7 +92,7 @@ static int prefilter_spread(struct ks_sched *s, const struct spod *p)
 {
     int rc;
     size_t need = 0;
-    bool slow = pod_has_node_constraints(p);
+    bool slow = ks_sched_pod_has_node_constraints(p);
     for (uint32_t i = 0; i < p->nspread; i++) {
         if (!p->spread[i].hard)
             continue;
@@ -125,7 +128,7 @@ static int prefilter_spread(struct ks_sched *s, const struct spod *p)
     return flatten_hard(s, p);
 }
 
-int prefilter_pod(struct ks_sched *s, const struct spod *p)
+int ks_sched_prefilter_pod(struct ks_sched *s, const struct spod *p)
 {
     int rc;
     if ((rc = prefilter_spread(s, p)))
@@ -133,17 +136,17 @@ int prefilter_pod(struct ks_sched *s, const struct spod *p)
     s->cy.nanti_existing = s->cy.npref_existing = 0;
     for (uint32_t i = 0; i < s->nsel_terms; i++) { /* inter-pod terms have selectors */
         const struct term *t = s->terms[s->sel_terms[i]];
-        if ((t->own_total <= 0 && t->pref_owners <= 0) || !term_matches(s, t, p))
+        if ((t->own_total <= 0 && t->pref_owners <= 0) || !ks_sched_term_matches(s, t, p))
             continue;
         if (t->own_total > 0) {
-            if ((rc = grow_array((void **)&s->cy.anti_existing, &s->cy.anti_cap,
-                                 s->cy.nanti_existing + 1, sizeof(uint32_t))))
+            if ((rc = ks_sched_grow_array((void **)&s->cy.anti_existing, &s->cy.anti_cap,
+                                          s->cy.nanti_existing + 1, sizeof(uint32_t))))
                 return rc;
             s->cy.anti_existing[s->cy.nanti_existing++] = s->sel_terms[i];
         }
         if (t->pref_owners > 0) {
-            if ((rc = grow_array((void **)&s->cy.pref_existing, &s->cy.pref_cap,
-                                 s->cy.npref_existing + 1, sizeof(uint32_t))))
+            if ((rc = ks_sched_grow_array((void **)&s->cy.pref_existing, &s->cy.pref_cap,
+                                          s->cy.npref_existing + 1, sizeof(uint32_t))))
                 return rc;
             s->cy.pref_existing[s->cy.npref_existing++] = s->sel_terms[i];
         }
@@ -153,14 +156,14 @@ int prefilter_pod(struct ks_sched *s, const struct spod *p)
     for (uint32_t i = 0; i < p->naff; i++) {
         const struct term *t = s->terms[p->aff[i]];
         matches += t->total;
-        self_all = self_all && term_matches(s, t, p);
+        self_all = self_all && ks_sched_term_matches(s, t, p);
     }
     s->cy.aff_any = matches > 0;
     s->cy.aff_self_ok = !matches && self_all;
     return 0;
 }
 
-int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node)
+int ks_sched_filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node)
 {
     bool exist = true;
     for (uint32_t i = 0; i < p->naff; i++) {
@@ -188,7 +191,7 @@ int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t nod
     return F_OK;
 }
 
-int filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node)
+int ks_sched_filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node)
 {
     const struct hard_spread *hs = s->cy.hs;
     uint32_t n = s->cy.nhs;

@@ -31,7 +31,7 @@ static uint64_t hash_u64(uint64_t x)
     return x;
 }
 
-int grow_array(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+int ks_sched_grow_array(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -47,7 +47,7 @@ int grow_array(void **arr, uint32_t *cap, uint32_t need, size_t elem)
     return 0;
 }
 
-uint32_t strtab_find(const struct strtab *t, const char *s)
+uint32_t ks_sched_strtab_find(const struct strtab *t, const char *s)
 {
     if (!t->nslots)
         return 0;
@@ -79,14 +79,14 @@ static int strtab_rehash(struct strtab *t)
     return 0;
 }
 
-int strtab_intern(uint32_t *out, struct strtab *t, const char *s)
+int ks_sched_strtab_intern(uint32_t *out, struct strtab *t, const char *s)
 {
     int rc = 0;
     size_t len = strlen(s);
     if (len > KS_SCHED_MAX_STRING)
         return ks_error_set(KS_ELIMIT, "scheduler: string of %zu bytes exceeds the limit of %d",
                             len, KS_SCHED_MAX_STRING);
-    uint32_t id = strtab_find(t, s);
+    uint32_t id = ks_sched_strtab_find(t, s);
     if (id) {
         *out = id;
         return 0;
@@ -95,7 +95,7 @@ int strtab_intern(uint32_t *out, struct strtab *t, const char *s)
         t->n = 1;
     if ((uint64_t)(t->n + 1) * 2 > t->nslots && (rc = strtab_rehash(t)))
         goto done;
-    if ((rc = grow_array((void **)&t->strs, &t->cap, t->n + 1, sizeof(char *))))
+    if ((rc = ks_sched_grow_array((void **)&t->strs, &t->cap, t->n + 1, sizeof(char *))))
         goto done;
     char *copy = malloc(len + 1);
     if (!copy) {
@@ -114,7 +114,7 @@ done:
     return rc;
 }
 
-void strtab_release(struct strtab *t)
+void ks_sched_strtab_release(struct strtab *t)
 {
     for (uint32_t i = 1; i < t->n; i++)
         free(t->strs[i]);
@@ -150,7 +150,7 @@ static int u64map_resize(struct u64map *m)
     return 0;
 }
 
-int u64map_put(struct u64map *m, uint64_t key, uint32_t val)
+int ks_sched_u64map_put(struct u64map *m, uint64_t key, uint32_t val)
 {
     int rc;
     if ((uint64_t)(m->n + 1) * 2 > m->cap && (rc = u64map_resize(m)))
@@ -166,7 +166,7 @@ int u64map_put(struct u64map *m, uint64_t key, uint32_t val)
     return 0;
 }
 
-bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
+bool ks_sched_u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
 {
     if (!m->cap)
         return false;
@@ -180,7 +180,7 @@ bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
     return false;
 }
 
-void u64map_del(struct u64map *m, uint64_t key)
+void ks_sched_u64map_del(struct u64map *m, uint64_t key)
 {
     if (!m->cap)
         return;
@@ -205,14 +205,14 @@ void u64map_del(struct u64map *m, uint64_t key)
     }
 }
 
-void u64map_release(struct u64map *m)
+void ks_sched_u64map_release(struct u64map *m)
 {
     free(m->keys);
     free(m->vals);
     memset(m, 0, sizeof(*m));
 }
 
-uint32_t labels_get(const struct kv *l, uint32_t n, uint32_t key)
+uint32_t ks_sched_labels_get(const struct kv *l, uint32_t n, uint32_t key)
 {
     uint32_t lo = 0, hi = n;
     while (lo < hi) {
@@ -245,10 +245,10 @@ static bool num_cmp(const struct ks_sched *s, uint32_t v, int64_t num, bool gt)
     return gt ? x > num : x < num;
 }
 
-bool sreq_match_labels(const struct ks_sched *s, const struct sreq *r, const struct kv *l,
-                       uint32_t n)
+bool ks_sched_sreq_match_labels(const struct ks_sched *s, const struct sreq *r, const struct kv *l,
+                                uint32_t n)
 {
-    uint32_t v = labels_get(l, n, r->key);
+    uint32_t v = ks_sched_labels_get(l, n, r->key);
     switch (r->op) {
     case KS_SCHED_OP_IN:
         return v && vals_contain(r, v);
@@ -266,7 +266,7 @@ bool sreq_match_labels(const struct ks_sched *s, const struct sreq *r, const str
     return false;
 }
 
-uint64_t sched_rand(struct ks_sched *s)
+uint64_t ks_sched_rand(struct ks_sched *s)
 {
     uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

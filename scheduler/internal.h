@@ -37,15 +37,15 @@ struct u64map {
     uint32_t n, cap;
 };
 
-int strtab_intern(uint32_t *out, struct strtab *t, const char *s);
-uint32_t strtab_find(const struct strtab *t, const char *s); /* 0 if absent */
-void strtab_release(struct strtab *t);
-int u64map_put(struct u64map *m, uint64_t key, uint32_t val);
-bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val);
-void u64map_del(struct u64map *m, uint64_t key);
-void u64map_release(struct u64map *m);
+int ks_sched_strtab_intern(uint32_t *out, struct strtab *t, const char *s);
+uint32_t ks_sched_strtab_find(const struct strtab *t, const char *s); /* 0 if absent */
+void ks_sched_strtab_release(struct strtab *t);
+int ks_sched_u64map_put(struct u64map *m, uint64_t key, uint32_t val);
+bool ks_sched_u64map_get(const struct u64map *m, uint64_t key, uint32_t *val);
+void ks_sched_u64map_del(struct u64map *m, uint64_t key);
+void ks_sched_u64map_release(struct u64map *m);
 /* Grows an array of elem-sized items so index need-1 fits; zero-fills. */
-int grow_array(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+int ks_sched_grow_array(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* ---- compact objects ---- */
 struct kv {
@@ -314,36 +314,38 @@ struct ks_sched {
 };
 
 /* intern.c helpers on sorted label sets */
-uint32_t labels_get(const struct kv *l, uint32_t n, uint32_t key);
-bool sreq_match_labels(const struct ks_sched *s, const struct sreq *r, const struct kv *l,
-                       uint32_t n);
-uint64_t sched_rand(struct ks_sched *s);
+uint32_t ks_sched_labels_get(const struct kv *l, uint32_t n, uint32_t key);
+bool ks_sched_sreq_match_labels(const struct ks_sched *s, const struct sreq *r, const struct kv *l,
+                                uint32_t n);
+uint64_t ks_sched_rand(struct ks_sched *s);
 
 /* cache.c */
-int cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node);
-void cache_unbind(struct ks_sched *s, uint32_t pod);
-void pod_release(struct ks_sched *s, struct spod *p);
+int ks_sched_cache_bind(struct ks_sched *s, uint32_t pod, uint32_t node);
+void ks_sched_cache_unbind(struct ks_sched *s, uint32_t pod);
+void ks_sched_pod_release(struct ks_sched *s, struct spod *p);
 
 /* pod_spec.c */
-int kvs_compile(struct kv **out, uint32_t *nout, struct ks_sched *s, const struct ks_sched_kv *in,
-                size_t n, const char *what);
-int image_intern(uint32_t *out, struct ks_sched *s, const char *image);
-int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_pod_spec *spec);
-int sreq_compile(struct ks_sched *s, struct sreq *out, const struct ks_sched_req *r, bool node);
-void sreq_release(struct sreq *r, uint32_t n);
+int ks_sched_kvs_compile(struct kv **out, uint32_t *nout, struct ks_sched *s,
+                         const struct ks_sched_kv *in, size_t n, const char *what);
+int ks_sched_image_intern(uint32_t *out, struct ks_sched *s, const char *image);
+int ks_sched_podspec_compile(struct ks_sched *s, struct spod *p,
+                             const struct ks_sched_pod_spec *spec);
+int ks_sched_sreq_compile(struct ks_sched *s, struct sreq *out, const struct ks_sched_req *r,
+                          bool node);
+void ks_sched_sreq_release(struct sreq *r, uint32_t n);
 
 /* topology.c */
-int slot_get(uint32_t *out, struct ks_sched *s, uint32_t key);
-int slots_node_changed(bool *changed, struct ks_sched *s, uint32_t node);
-void slots_node_removed(struct ks_sched *s, uint32_t node);
-int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selector *sel,
-                uint32_t owner, uint32_t slot, uint32_t *ns, uint32_t nns);
-void term_unref(struct ks_sched *s, uint32_t term);
-void terms_release(struct ks_sched *s);
-bool term_matches(const struct ks_sched *s, const struct term *t, const struct spod *p);
-void terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta);
-int terms_recount(struct ks_sched *s);
-int topology_grow_nodes(struct ks_sched *s, uint32_t old_cap);
+int ks_sched_slot_get(uint32_t *out, struct ks_sched *s, uint32_t key);
+int ks_sched_slots_node_changed(bool *changed, struct ks_sched *s, uint32_t node);
+void ks_sched_slots_node_removed(struct ks_sched *s, uint32_t node);
+int ks_sched_term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selector *sel,
+                         uint32_t owner, uint32_t slot, uint32_t *ns, uint32_t nns);
+void ks_sched_term_unref(struct ks_sched *s, uint32_t term);
+void ks_sched_terms_release(struct ks_sched *s);
+bool ks_sched_term_matches(const struct ks_sched *s, const struct term *t, const struct spod *p);
+void ks_sched_terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta);
+int ks_sched_terms_recount(struct ks_sched *s);
+int ks_sched_topology_grow_nodes(struct ks_sched *s, uint32_t old_cap);
 
 static inline int32_t node_dom(const struct ks_sched *s, uint32_t slot, uint32_t node)
 {
@@ -351,49 +353,55 @@ static inline int32_t node_dom(const struct ks_sched *s, uint32_t slot, uint32_t
 }
 
 /* filters_node.c */
-int filter_unschedulable(const struct ks_sched *s, const struct snode *n, const struct spod *p);
-int filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg);
-bool tolerates(const struct stol *t, const struct staint *x);
-bool node_affinity_match(const struct ks_sched *s, const struct snode *n, const struct spod *p);
-bool nterm_match(const struct ks_sched *s, const struct snode *n, const struct nterm *t);
-bool ports_conflict(const struct snode *n, const struct spod *p);
-uint64_t fit_insufficient(const struct snode *n, const struct spod *p);
+int ks_sched_filter_unschedulable(const struct ks_sched *s, const struct snode *n,
+                                  const struct spod *p);
+int ks_sched_filter_taints(const struct snode *n, const struct spod *p, uint64_t *arg);
+bool ks_sched_tolerates(const struct stol *t, const struct staint *x);
+bool ks_sched_node_affinity_match(const struct ks_sched *s, const struct snode *n,
+                                  const struct spod *p);
+bool ks_sched_nterm_match(const struct ks_sched *s, const struct snode *n, const struct nterm *t);
+bool ks_sched_ports_conflict(const struct snode *n, const struct spod *p);
+uint64_t ks_sched_fit_insufficient(const struct snode *n, const struct spod *p);
 
 /* filters_pod.c */
-int prefilter_pod(struct ks_sched *s, const struct spod *p);
-bool pod_has_node_constraints(const struct spod *p);
-int filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node);
-int filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node);
+int ks_sched_prefilter_pod(struct ks_sched *s, const struct spod *p);
+bool ks_sched_pod_has_node_constraints(const struct spod *p);
+int ks_sched_filter_interpod(const struct ks_sched *s, const struct spod *p, uint32_t node);
+int ks_sched_filter_spread(const struct ks_sched *s, const struct spod *p, uint32_t node);
 
 /* node_order.c */
-uint64_t node_zone_key(const struct ks_sched *s, const struct snode *n);
-int order_rebuild(struct ks_sched *s);
+uint64_t ks_sched_node_zone_key(const struct ks_sched *s, const struct snode *n);
+int ks_sched_order_rebuild(struct ks_sched *s);
 
 /* schedule.c */
-int filter_node(struct ks_sched *s, const struct spod *p, uint32_t node, uint64_t *arg);
-int scratch_reserve(struct ks_sched *s);
+int ks_sched_filter_node(struct ks_sched *s, const struct spod *p, uint32_t node, uint64_t *arg);
+int ks_sched_scratch_reserve(struct ks_sched *s);
 
 /* scores_*.c: raw scores of the feasible nodes into s->raw[which] */
-void score_resources(struct ks_sched *s, const struct spod *p, uint32_t n);
+void ks_sched_score_resources(struct ks_sched *s, const struct spod *p, uint32_t n);
 #define SCHED_MAX_SHAPES 65536
-int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p);
-void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p);
-bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
-bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);
-int score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t n);
-bool score_images(struct ks_sched *s, const struct spod *p, uint32_t n);
-bool score_interpod(struct ks_sched *s, const struct spod *p, uint32_t n);
-void normalize_default(int64_t *sc, uint32_t n, bool reverse);
+int ks_sched_shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p);
+void ks_sched_score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n,
+                                   const struct spod *p);
+bool ks_sched_score_taints(struct ks_sched *s, const struct spod *p, uint32_t n);
+bool ks_sched_score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t n);
+int ks_sched_score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t n);
+bool ks_sched_score_images(struct ks_sched *s, const struct spod *p, uint32_t n);
+bool ks_sched_score_interpod(struct ks_sched *s, const struct spod *p, uint32_t n);
+void ks_sched_normalize_default(int64_t *sc, uint32_t n, bool reverse);
 
 /* explain.c */
-int reason_add(struct ks_sched *s, uint8_t code, uint64_t arg, uint32_t count);
-int explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, uint32_t total,
-                      const char *postfilter);
-int explain_reason_text(char *dst, size_t cap, const struct ks_sched *s, const struct reason *r);
+int ks_sched_reason_add(struct ks_sched *s, uint8_t code, uint64_t arg, uint32_t count);
+int ks_sched_explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, uint32_t total,
+                               const char *postfilter);
+int ks_sched_explain_reason_text(char *dst, size_t cap, const struct ks_sched *s,
+                                 const struct reason *r);
 
-int explain_preemption(char **out, uint32_t total, uint32_t no_victims, uint32_t not_helpful);
+int ks_sched_explain_preemption(char **out, uint32_t total, uint32_t no_victims,
+                                uint32_t not_helpful);
 
 /* preempt.c */
-int preempt_find(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod, char **msg);
+int ks_sched_preempt_find(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod,
+                          char **msg);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *arena_alloc(struct arena *a, size_t n, size_t elem)
+void *ks_sched_arena_alloc(struct arena *a, size_t n, size_t elem)
 {
     if (!n)
         n = 1;
@@ -31,7 +31,7 @@ void *arena_alloc(struct arena *a, size_t n, size_t elem)
     return p;
 }
 
-void arena_release(struct arena *a)
+void ks_sched_arena_release(struct arena *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->blocks[i]);
@@ -39,7 +39,8 @@ void arena_release(struct arena *a)
     memset(a, 0, sizeof(*a));
 }
 
-int ja_array(json_t **out, size_t *n, const json_t *root, const char *path, const char *where)
+int ks_sched_ja_array(json_t **out, size_t *n, const json_t *root, const char *path,
+                      const char *where)
 {
     json_t *arr = NULL;
     int rc = ks_json_get_array(&arr, root, path, false);
@@ -53,19 +54,19 @@ int ja_array(json_t **out, size_t *n, const json_t *root, const char *path, cons
     return 0;
 }
 
-int ja_items(json_t **arr, size_t *n, void *items, size_t elem, struct arena *a, const json_t *root,
-             const char *path, const char *where)
+int ks_sched_ja_items(json_t **arr, size_t *n, void *items, size_t elem, struct arena *a,
+                      const json_t *root, const char *path, const char *where)
 {
-    int rc = ja_array(arr, n, root, path, where);
-    void *p = rc ? NULL : arena_alloc(a, *n, elem);
+    int rc = ks_sched_ja_array(arr, n, root, path, where);
+    void *p = rc ? NULL : ks_sched_arena_alloc(a, *n, elem);
     if (rc || !p)
         return rc ? rc : KS_ENOMEM;
     memcpy(items, &p, sizeof(p));
     return 0;
 }
 
-int ja_kv_map(const struct ks_sched_kv **out, size_t *n, struct arena *a, const json_t *obj,
-              const char *where)
+int ks_sched_ja_kv_map(const struct ks_sched_kv **out, size_t *n, struct arena *a,
+                       const json_t *obj, const char *where)
 {
     const char *key;
     json_t *v;
@@ -81,7 +82,7 @@ int ja_kv_map(const struct ks_sched_kv **out, size_t *n, struct arena *a, const 
     if ((size = json_object_size(obj)) > KS_SCHED_MAX_ITEMS)
         return ks_error_set(KS_ELIMIT, "%s: %zu entries exceed the limit of %d", where, size,
                             KS_SCHED_MAX_ITEMS);
-    if (!(kv = arena_alloc(a, size, sizeof(*kv))))
+    if (!(kv = ks_sched_arena_alloc(a, size, sizeof(*kv))))
         return KS_ENOMEM;
     json_object_foreach((json_t *)obj, key, v)
     {
@@ -107,8 +108,8 @@ static int parse_op(enum ks_sched_op *out, const char *s, bool node, const char 
     return ks_error_set(KS_EINVALID, "%s.operator: unknown operator \"%s\"", where, s);
 }
 
-int ja_reqs(const struct ks_sched_req **out, size_t *n, struct arena *a, const json_t *arr,
-            const char *where, bool node)
+int ks_sched_ja_reqs(const struct ks_sched_req **out, size_t *n, struct arena *a, const json_t *arr,
+                     const char *where, bool node)
 {
     int rc = 0;
     size_t count = arr ? json_array_size(arr) : 0;
@@ -118,7 +119,7 @@ int ja_reqs(const struct ks_sched_req **out, size_t *n, struct arena *a, const j
     if (count > KS_SCHED_MAX_ITEMS)
         return ks_error_set(KS_ELIMIT, "%s: %zu expressions exceed the limit of %d", where, count,
                             KS_SCHED_MAX_ITEMS);
-    if (!(r = arena_alloc(a, count, sizeof(*r))))
+    if (!(r = ks_sched_arena_alloc(a, count, sizeof(*r))))
         return KS_ENOMEM;
     for (size_t i = 0; i < count; i++) {
         char at[256];
@@ -128,11 +129,11 @@ int ja_reqs(const struct ks_sched_req **out, size_t *n, struct arena *a, const j
         snprintf(at, sizeof(at), "%s[%zu]", where, i);
         if ((rc = ks_json_get_string(&r[i].key, e, "key", true)) ||
             (rc = ks_json_get_string(&op, e, "operator", true)) ||
-            (rc = ja_array(&vals, &nv, e, "values", at)))
+            (rc = ks_sched_ja_array(&vals, &nv, e, "values", at)))
             return ks_error_wrap(rc, "%s", at);
         if ((rc = parse_op(&r[i].op, op, node, at)))
             return rc;
-        const char **v = arena_alloc(a, nv, sizeof(char *));
+        const char **v = ks_sched_arena_alloc(a, nv, sizeof(char *));
         if (!v)
             return KS_ENOMEM;
         for (size_t j = 0; j < nv; j++) {
@@ -148,25 +149,25 @@ int ja_reqs(const struct ks_sched_req **out, size_t *n, struct arena *a, const j
     return 0;
 }
 
-int ja_node_term(struct ks_sched_node_term *out, struct arena *a, const json_t *term,
-                 const char *where)
+int ks_sched_ja_node_term(struct ks_sched_node_term *out, struct arena *a, const json_t *term,
+                          const char *where)
 {
     json_t *exprs = NULL, *fields = NULL;
     size_t ne, nf;
     char at[256];
     int rc;
-    if ((rc = ja_array(&exprs, &ne, term, "matchExpressions", where)) ||
-        (rc = ja_array(&fields, &nf, term, "matchFields", where)))
+    if ((rc = ks_sched_ja_array(&exprs, &ne, term, "matchExpressions", where)) ||
+        (rc = ks_sched_ja_array(&fields, &nf, term, "matchFields", where)))
         return rc;
     snprintf(at, sizeof(at), "%s.matchExpressions", where);
-    if ((rc = ja_reqs(&out->exprs, &out->nexprs, a, exprs, at, true)))
+    if ((rc = ks_sched_ja_reqs(&out->exprs, &out->nexprs, a, exprs, at, true)))
         return rc;
     snprintf(at, sizeof(at), "%s.matchFields", where);
-    return ja_reqs(&out->fields, &out->nfields, a, fields, at, true);
+    return ks_sched_ja_reqs(&out->fields, &out->nfields, a, fields, at, true);
 }
 
-int ja_selector(struct ks_sched_selector *out, struct arena *a, const json_t *sel,
-                const char *where)
+int ks_sched_ja_selector(struct ks_sched_selector *out, struct arena *a, const json_t *sel,
+                         const char *where)
 {
     json_t *labels = NULL, *exprs = NULL;
     size_t ne;
@@ -178,11 +179,11 @@ int ja_selector(struct ks_sched_selector *out, struct arena *a, const json_t *se
         return 0;
     }
     if ((rc = ks_json_get_object(&labels, sel, "matchLabels", false)) ||
-        (rc = ja_array(&exprs, &ne, sel, "matchExpressions", where)))
+        (rc = ks_sched_ja_array(&exprs, &ne, sel, "matchExpressions", where)))
         return ks_error_wrap(rc, "%s", where);
     snprintf(at, sizeof(at), "%s.matchLabels", where);
-    if ((rc = ja_kv_map(&out->match_labels, &out->nmatch_labels, a, labels, at)))
+    if ((rc = ks_sched_ja_kv_map(&out->match_labels, &out->nmatch_labels, a, labels, at)))
         return rc;
     snprintf(at, sizeof(at), "%s.matchExpressions", where);
-    return ja_reqs(&out->exprs, &out->nexprs, a, exprs, at, false);
+    return ks_sched_ja_reqs(&out->exprs, &out->nexprs, a, exprs, at, false);
 }

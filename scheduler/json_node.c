@@ -50,7 +50,7 @@ static int node_taints(struct ks_sched_node_spec *spec, struct arena *a, const j
     json_t *arr;
     size_t n;
     struct ks_sched_taint *t;
-    int rc = ja_items(&arr, &n, &t, sizeof(*t), a, node, "spec.taints", "node");
+    int rc = ks_sched_ja_items(&arr, &n, &t, sizeof(*t), a, node, "spec.taints", "node");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -86,7 +86,7 @@ static int node_images(struct ks_sched_node_spec *spec, struct arena *a, const j
     if (total > KS_SCHED_MAX_IMAGES)
         return ks_error_set(KS_ELIMIT, "status.images: %zu image names exceed the limit of %d",
                             total, KS_SCHED_MAX_IMAGES);
-    struct ks_sched_image *img = arena_alloc(a, total, sizeof(*img));
+    struct ks_sched_image *img = ks_sched_arena_alloc(a, total, sizeof(*img));
     if (!img)
         return KS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -119,13 +119,13 @@ int ks_sched_node_set_json(struct ks_sched *s, const json_t *node)
         (rc = resource(&spec.memory, node, "memory", false)) ||
         (rc = resource(&spec.pods, node, "pods", false)))
         goto done;
-    if ((rc = ja_kv_map(&spec.labels, &spec.nlabels, &a, labels, "metadata.labels")) ||
+    if ((rc = ks_sched_ja_kv_map(&spec.labels, &spec.nlabels, &a, labels, "metadata.labels")) ||
         (rc = node_taints(&spec, &a, node)) || (rc = node_images(&spec, &a, node)))
         goto done;
     rc = ks_sched_node_set(s, &spec);
 done:
     if (rc && spec.name)
         ks_error_wrap(rc, "node %s", spec.name);
-    arena_release(&a);
+    ks_sched_arena_release(&a);
     return rc;
 }

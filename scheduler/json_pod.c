@@ -37,7 +37,7 @@ static int container_ports(struct ks_sched_port **ports, size_t *nports, const j
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, c, "ports", at);
+    int rc = ks_sched_ja_array(&arr, &n, c, "ports", at);
     for (size_t j = 0; !rc && j < n; j++) {
         json_t *p = json_array_get(arr, j);
         int64_t hp = 0;
@@ -64,7 +64,7 @@ static int container_list(const struct ks_sched_container **out, size_t *nout,
     json_t *arr;
     size_t n;
     struct ks_sched_container *c;
-    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, path, "pod");
+    int rc = ks_sched_ja_items(&arr, &n, &c, sizeof(*c), a, pod, path, "pod");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -87,7 +87,7 @@ static int container_list(const struct ks_sched_container **out, size_t *nout,
 
 static int containers(struct ks_sched_pod_spec *spec, struct arena *a, const json_t *pod)
 {
-    struct ks_sched_port *ports = arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports));
+    struct ks_sched_port *ports = ks_sched_arena_alloc(a, KS_SCHED_MAX_ITEMS, sizeof(*ports));
     json_t *overhead = NULL;
     bool has = false;
     int rc;
@@ -125,17 +125,17 @@ static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const 
     const char *req = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
                       "nodeSelectorTerms";
     const char *pref = "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution";
-    if ((rc = ja_array(&terms, &nt, pod, req, "pod")) ||
-        (rc = ja_array(&prefs, &np, pod, pref, "pod")))
+    if ((rc = ks_sched_ja_array(&terms, &nt, pod, req, "pod")) ||
+        (rc = ks_sched_ja_array(&prefs, &np, pod, pref, "pod")))
         return rc;
-    struct ks_sched_node_term *t = arena_alloc(a, nt, sizeof(*t));
-    struct ks_sched_pref_term *p = arena_alloc(a, np, sizeof(*p));
+    struct ks_sched_node_term *t = ks_sched_arena_alloc(a, nt, sizeof(*t));
+    struct ks_sched_pref_term *p = ks_sched_arena_alloc(a, np, sizeof(*p));
     if (!t || !p)
         return KS_ENOMEM;
     for (size_t i = 0; i < nt; i++) {
         char at[160];
         snprintf(at, sizeof(at), "%s[%zu]", req, i);
-        if ((rc = ja_node_term(&t[i], a, json_array_get(terms, i), at)))
+        if ((rc = ks_sched_ja_node_term(&t[i], a, json_array_get(terms, i), at)))
             return rc;
     }
     for (size_t i = 0; i < np; i++) {
@@ -143,7 +143,7 @@ static int node_affinity(struct ks_sched_pod_spec *spec, struct arena *a, const 
         json_t *term = NULL;
         snprintf(at, sizeof(at), "%s[%zu]", pref, i);
         if ((rc = weighted(&p[i].weight, &term, json_array_get(prefs, i), "preference", at)) ||
-            (rc = ja_node_term(&p[i].term, a, term, at)))
+            (rc = ks_sched_ja_node_term(&p[i].term, a, term, at)))
             return rc;
     }
     spec->required = t;
@@ -160,11 +160,11 @@ static int pod_term(struct ks_sched_pod_term *t, struct arena *a, const json_t *
     size_t nns;
     int rc;
     if ((rc = ks_json_get_string(&t->topology_key, e, "topologyKey", true)) ||
-        (rc = ja_array(&ns, &nns, e, "namespaces", at)))
+        (rc = ks_sched_ja_array(&ns, &nns, e, "namespaces", at)))
         return ks_error_wrap(rc, "%s", at);
-    if ((rc = ja_selector(&t->selector, a, json_object_get(e, "labelSelector"), at)))
+    if ((rc = ks_sched_ja_selector(&t->selector, a, json_object_get(e, "labelSelector"), at)))
         return rc;
-    const char **names = arena_alloc(a, nns, sizeof(char *));
+    const char **names = ks_sched_arena_alloc(a, nns, sizeof(char *));
     if (!names)
         return KS_ENOMEM;
     for (size_t j = 0; j < nns; j++)
@@ -185,7 +185,7 @@ static int pod_terms(const struct ks_sched_pod_term **out, size_t *nout, struct 
     int rc;
     snprintf(path, sizeof(path), "spec.affinity.%s.requiredDuringSchedulingIgnoredDuringExecution",
              kind);
-    if ((rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
+    if ((rc = ks_sched_ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
         return rc;
     for (size_t i = 0; i < n; i++) {
         char at[192];
@@ -208,7 +208,7 @@ static int weighted_pod_terms(const struct ks_sched_weighted_pod_term **out, siz
     int rc;
     snprintf(path, sizeof(path), "spec.affinity.%s.preferredDuringSchedulingIgnoredDuringExecution",
              kind);
-    if ((rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
+    if ((rc = ks_sched_ja_items(&arr, &n, &t, sizeof(*t), a, pod, path, "pod")))
         return rc;
     for (size_t i = 0; i < n; i++) {
         char at[192];
@@ -228,7 +228,7 @@ static int tolerations(struct ks_sched_pod_spec *spec, struct arena *a, const js
     json_t *arr;
     size_t n;
     struct ks_sched_toleration *t;
-    int rc = ja_items(&arr, &n, &t, sizeof(*t), a, pod, "spec.tolerations", "pod");
+    int rc = ks_sched_ja_items(&arr, &n, &t, sizeof(*t), a, pod, "spec.tolerations", "pod");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -257,7 +257,8 @@ static int spread(struct ks_sched_pod_spec *spec, struct arena *a, const json_t 
     json_t *arr;
     size_t n;
     struct ks_sched_spread *c;
-    int rc = ja_items(&arr, &n, &c, sizeof(*c), a, pod, "spec.topologySpreadConstraints", "pod");
+    int rc = ks_sched_ja_items(&arr, &n, &c, sizeof(*c), a, pod, "spec.topologySpreadConstraints",
+                               "pod");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -275,7 +276,7 @@ static int spread(struct ks_sched_pod_spec *spec, struct arena *a, const json_t 
                                 when);
         c[i].max_skew = (int32_t)skew;
         c[i].hard = strcmp(when, "DoNotSchedule") == 0;
-        if ((rc = ja_selector(&c[i].selector, a, json_object_get(e, "labelSelector"), at)))
+        if ((rc = ks_sched_ja_selector(&c[i].selector, a, json_object_get(e, "labelSelector"), at)))
             return rc;
     }
     spec->spread = c;
@@ -287,7 +288,7 @@ static int owner(struct ks_sched_pod_spec *spec, const json_t *pod)
 {
     json_t *arr;
     size_t n;
-    int rc = ja_array(&arr, &n, pod, "metadata.ownerReferences", "pod");
+    int rc = ks_sched_ja_array(&arr, &n, pod, "metadata.ownerReferences", "pod");
     for (size_t i = 0; !rc && i < n; i++) {
         bool controller = false;
         json_t *e = json_array_get(arr, i);
@@ -314,7 +315,7 @@ static int priority(struct ks_sched_pod_spec *spec, const struct ks_sched *s, co
     }
     if ((rc = ks_json_get_string(&cls, pod, "spec.priorityClassName", false)) || !cls || !*cls)
         return rc;
-    uint32_t id = strtab_find(&s->st, cls);
+    uint32_t id = ks_sched_strtab_find(&s->st, cls);
     for (uint32_t i = 0; id && i < s->npclasses; i++) {
         if (s->pclasses[i].name == id) {
             spec->priority = s->pclasses[i].value;
@@ -339,8 +340,9 @@ int ks_sched_pod_add_json(uint32_t *out, struct ks_sched *s, const json_t *pod)
         (rc = ks_json_get_object(&sel, pod, "spec.nodeSelector", false)))
         goto done;
     if ((rc = owner(&spec, pod)) || (rc = priority(&spec, s, pod)) ||
-        (rc = ja_kv_map(&spec.labels, &spec.nlabels, &a, labels, "metadata.labels")) ||
-        (rc = ja_kv_map(&spec.node_selector, &spec.nnode_selector, &a, sel, "spec.nodeSelector")) ||
+        (rc = ks_sched_ja_kv_map(&spec.labels, &spec.nlabels, &a, labels, "metadata.labels")) ||
+        (rc = ks_sched_ja_kv_map(&spec.node_selector, &spec.nnode_selector, &a, sel,
+                                 "spec.nodeSelector")) ||
         (rc = containers(&spec, &a, pod)) || (rc = node_affinity(&spec, &a, pod)) ||
         (rc = pod_terms(&spec.affinity, &spec.naffinity, &a, pod, "podAffinity")) ||
         (rc = pod_terms(&spec.anti_affinity, &spec.nanti_affinity, &a, pod, "podAntiAffinity")) ||
@@ -354,6 +356,6 @@ int ks_sched_pod_add_json(uint32_t *out, struct ks_sched *s, const json_t *pod)
 done:
     if (rc && spec.name)
         ks_error_wrap(rc, "pod %s", spec.name);
-    arena_release(&a);
+    ks_sched_arena_release(&a);
     return rc;
 }

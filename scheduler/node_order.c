@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t node_zone_key(const struct ks_sched *s, const struct snode *n)
+uint64_t ks_sched_node_zone_key(const struct ks_sched *s, const struct snode *n)
 {
-    uint32_t region = labels_get(n->labels, n->nlabels, s->region_key);
-    uint32_t zone = labels_get(n->labels, n->nlabels, s->zone_key);
+    uint32_t region = ks_sched_labels_get(n->labels, n->nlabels, s->region_key);
+    uint32_t zone = ks_sched_labels_get(n->labels, n->nlabels, s->zone_key);
     return (uint64_t)region << 32 | zone;
 }
 
@@ -31,7 +31,7 @@ static int cmp_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int order_rebuild(struct ks_sched *s)
+int ks_sched_order_rebuild(struct ks_sched *s)
 {
     int rc = 0;
     uint32_t n = s->nlive, ngroups = 0;
@@ -56,11 +56,11 @@ int order_rebuild(struct ks_sched *s)
     for (uint32_t i = 0; i < n; i++)
         byseq[i] = arr[i].node;
     for (uint32_t i = 0; i < n; i++) { /* zones numbered by first arrival */
-        uint64_t key = node_zone_key(s, &s->nodes[byseq[i]]);
+        uint64_t key = ks_sched_node_zone_key(s, &s->nodes[byseq[i]]);
         uint32_t g;
-        if (!u64map_get(&zones, key, &g)) {
+        if (!ks_sched_u64map_get(&zones, key, &g)) {
             g = ngroups++;
-            if ((rc = u64map_put(&zones, key, g)))
+            if ((rc = ks_sched_u64map_put(&zones, key, g)))
                 goto done;
         }
         group[i] = g;
@@ -91,7 +91,7 @@ int order_rebuild(struct ks_sched *s)
         s->nodes[s->order[i]].order_pos = i;
     s->order_dirty = false;
 done:
-    u64map_release(&zones);
+    ks_sched_u64map_release(&zones);
     free(byseq);
     free(group);
     free(start);

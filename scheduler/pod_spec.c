@@ -34,7 +34,7 @@ static void *alloc_items(size_t n, size_t elem, int *rc)
 
 static int intern_opt(uint32_t *out, struct ks_sched *s, const char *str)
 {
-    return strtab_intern(out, &s->st, str ? str : "");
+    return ks_sched_strtab_intern(out, &s->st, str ? str : "");
 }
 
 static int cmp_kv(const void *a, const void *b)
@@ -44,8 +44,8 @@ static int cmp_kv(const void *a, const void *b)
 }
 
 /* Interns a label map into a sorted array; duplicate keys are invalid. */
-int kvs_compile(struct kv **out, uint32_t *nout, struct ks_sched *s, const struct ks_sched_kv *in,
-                size_t n, const char *what)
+int ks_sched_kvs_compile(struct kv **out, uint32_t *nout, struct ks_sched *s,
+                         const struct ks_sched_kv *in, size_t n, const char *what)
 {
     int rc = check_count(n, what);
     struct kv *l = NULL;
@@ -58,7 +58,7 @@ int kvs_compile(struct kv **out, uint32_t *nout, struct ks_sched *s, const struc
             rc = ks_error_set(KS_EINVALID, "scheduler: %s entry %zu has no key", what, i);
             goto done;
         }
-        if ((rc = strtab_intern(&l[i].k, &s->st, in[i].key)) ||
+        if ((rc = ks_sched_strtab_intern(&l[i].k, &s->st, in[i].key)) ||
             (rc = intern_opt(&l[i].v, s, in[i].value)))
             goto done;
     }
@@ -78,14 +78,15 @@ done:
     return rc;
 }
 
-void sreq_release(struct sreq *r, uint32_t n)
+void ks_sched_sreq_release(struct sreq *r, uint32_t n)
 {
     for (uint32_t i = 0; r && i < n; i++)
         free(r[i].vals);
     free(r);
 }
 
-int sreq_compile(struct ks_sched *s, struct sreq *out, const struct ks_sched_req *r, bool node)
+int ks_sched_sreq_compile(struct ks_sched *s, struct sreq *out, const struct ks_sched_req *r,
+                          bool node)
 {
     int rc = check_count(r->nvalues, "values");
     if (rc)
@@ -102,7 +103,7 @@ int sreq_compile(struct ks_sched *s, struct sreq *out, const struct ks_sched_req
                             r->key, r->nvalues);
     memset(out, 0, sizeof(*out));
     out->op = (uint8_t)r->op;
-    if ((rc = strtab_intern(&out->key, &s->st, r->key)))
+    if ((rc = ks_sched_strtab_intern(&out->key, &s->st, r->key)))
         return rc;
     if (one_val) {
         char *end = NULL;
@@ -134,8 +135,8 @@ static int compile_reqs(struct sreq **out, uint32_t *nout, struct ks_sched *s,
     if (!(r = alloc_items(n, sizeof(*r), &rc)))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = sreq_compile(s, &r[i], &in[i], node))) {
-            sreq_release(r, (uint32_t)i + 1);
+        if ((rc = ks_sched_sreq_compile(s, &r[i], &in[i], node))) {
+            ks_sched_sreq_release(r, (uint32_t)i + 1);
             return rc;
         }
     }
@@ -187,17 +188,17 @@ static int compile_pin(struct spod *p)
 }
 
 /* "nginx" -> "nginx:latest"; names with a tag or digest stay as they are. */
-int image_intern(uint32_t *out, struct ks_sched *s, const char *image)
+int ks_sched_image_intern(uint32_t *out, struct ks_sched *s, const char *image)
 {
     const char *slash = strrchr(image, '/');
     const char *last = slash ? slash + 1 : image;
     if (strchr(last, ':') || strchr(image, '@'))
-        return strtab_intern(out, &s->st, image);
+        return ks_sched_strtab_intern(out, &s->st, image);
     char tmp[KS_SCHED_MAX_STRING + 16];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s:latest", image) >= sizeof(tmp))
         return ks_error_set(KS_ELIMIT, "scheduler: image name exceeds %d bytes",
                             KS_SCHED_MAX_STRING);
-    return strtab_intern(out, &s->st, tmp);
+    return ks_sched_strtab_intern(out, &s->st, tmp);
 }
 
 /* A container's requests: real and non-zero (cpu, mem, nz_cpu, nz_mem). */
@@ -229,7 +230,7 @@ static int compile_containers(struct ks_sched *s, struct spod *p,
         for (int k = 0; k < 4; k++)
             sum[k] += r[k];
         if (c->image && *c->image) {
-            if ((rc = image_intern(&p->images[p->nimages], s, c->image)))
+            if ((rc = ks_sched_image_intern(&p->images[p->nimages], s, c->image)))
                 return rc;
             p->nimages++;
         }
@@ -262,7 +263,7 @@ static int compile_tolerations(struct ks_sched *s, struct spod *p,
             return ks_error_set(
                 KS_EINVALID, "scheduler: toleration %zu has an empty key: operator must be Exists",
                 i);
-        if (t->key && *t->key && (rc = strtab_intern(&o->key, &s->st, t->key)))
+        if (t->key && *t->key && (rc = ks_sched_strtab_intern(&o->key, &s->st, t->key)))
             return rc;
         if ((rc = intern_opt(&o->value, s, t->value)))
             return rc;
@@ -285,10 +286,10 @@ static int compile_ports(struct ks_sched *s, struct spod *p, const struct ks_sch
         if (in->host_port > 65535)
             return ks_error_set(KS_EINVALID, "scheduler: hostPort %d out of range", in->host_port);
         struct sport *o = &p->ports[p->nports];
-        if ((rc = strtab_intern(&o->proto, &s->st, in->protocol ? in->protocol : "TCP")))
+        if ((rc = ks_sched_strtab_intern(&o->proto, &s->st, in->protocol ? in->protocol : "TCP")))
             return rc;
         bool any = !in->host_ip || !*in->host_ip || strcmp(in->host_ip, "0.0.0.0") == 0;
-        if (!any && (rc = strtab_intern(&o->ip, &s->st, in->host_ip)))
+        if (!any && (rc = ks_sched_strtab_intern(&o->ip, &s->st, in->host_ip)))
             return rc;
         o->port = in->host_port;
         p->nports++;
@@ -308,8 +309,8 @@ static int compile_pod_terms(uint32_t **out, uint32_t *nout, struct ks_sched *s,
         if (!in[i].topology_key || !*in[i].topology_key)
             return ks_error_set(KS_EINVALID, "scheduler: pod affinity term without topologyKey");
         if ((rc = check_count(nns, "namespaces")) ||
-            (rc = strtab_intern(&key, &s->st, in[i].topology_key)) ||
-            (rc = slot_get(&slot, s, key)))
+            (rc = ks_sched_strtab_intern(&key, &s->st, in[i].topology_key)) ||
+            (rc = ks_sched_slot_get(&slot, s, key)))
             return rc;
         for (size_t j = 0; j < nns; j++)
             if ((rc = intern_opt(&ns[j], s, in[i].namespaces[j])))
@@ -318,7 +319,7 @@ static int compile_pod_terms(uint32_t **out, uint32_t *nout, struct ks_sched *s,
             ns[0] = p->ns;
             nns = 1;
         }
-        if ((rc = term_intern(&(*out)[i], s, &in[i].selector, 0, slot, ns, (uint32_t)nns)))
+        if ((rc = ks_sched_term_intern(&(*out)[i], s, &in[i].selector, 0, slot, ns, (uint32_t)nns)))
             return rc;
         (*nout)++;
     }
@@ -361,8 +362,9 @@ static int add_spread(struct ks_sched *s, struct spod *p, const struct ks_sched_
     if (!key_name || !*key_name)
         return ks_error_set(KS_EINVALID,
                             "scheduler: topology spread constraint without topologyKey");
-    if ((rc = strtab_intern(&key, &s->st, key_name)) || (rc = slot_get(&slot, s, key)) ||
-        (rc = term_intern(&t, s, sel, owner, slot, &p->ns, 1)))
+    if ((rc = ks_sched_strtab_intern(&key, &s->st, key_name)) ||
+        (rc = ks_sched_slot_get(&slot, s, key)) ||
+        (rc = ks_sched_term_intern(&t, s, sel, owner, slot, &p->ns, 1)))
         return rc;
     struct sspread *o = &p->spread[p->nspread++];
     o->term = t;
@@ -394,7 +396,8 @@ static int compile_spread(struct ks_sched *s, struct spod *p, const struct ks_sc
     return 0;
 }
 
-int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_pod_spec *spec)
+int ks_sched_podspec_compile(struct ks_sched *s, struct spod *p,
+                             const struct ks_sched_pod_spec *spec)
 {
     int rc = 0;
     if (!spec->name || !*spec->name)
@@ -402,17 +405,18 @@ int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_po
     p->node = -1;
     p->priority = spec->priority;
     p->grace = spec->grace_seconds < 0 ? 30 : spec->grace_seconds;
-    if ((rc = strtab_intern(&p->name, &s->st, spec->name)) ||
-        (rc = strtab_intern(&p->ns, &s->st,
-                            spec->namespace_ && *spec->namespace_ ? spec->namespace_ : "default")))
+    if ((rc = ks_sched_strtab_intern(&p->name, &s->st, spec->name)) ||
+        (rc = ks_sched_strtab_intern(
+             &p->ns, &s->st, spec->namespace_ && *spec->namespace_ ? spec->namespace_ : "default")))
         goto done;
     if (spec->owner_uid && *spec->owner_uid &&
-        (rc = strtab_intern(&p->owner, &s->st, spec->owner_uid)))
+        (rc = ks_sched_strtab_intern(&p->owner, &s->st, spec->owner_uid)))
         goto done;
     if ((rc = compile_containers(s, p, spec)) ||
-        (rc = kvs_compile(&p->labels, &p->nlabels, s, spec->labels, spec->nlabels, "labels")) ||
-        (rc = kvs_compile(&p->nodesel, &p->nnodesel, s, spec->node_selector, spec->nnode_selector,
-                          "nodeSelector")))
+        (rc = ks_sched_kvs_compile(&p->labels, &p->nlabels, s, spec->labels, spec->nlabels,
+                                   "labels")) ||
+        (rc = ks_sched_kvs_compile(&p->nodesel, &p->nnodesel, s, spec->node_selector,
+                                   spec->nnode_selector, "nodeSelector")))
         goto done;
     if ((rc = check_count(spec->nrequired, "node selector terms")) ||
         (rc = check_count(spec->npreferred, "preferred terms")))
@@ -441,32 +445,32 @@ int podspec_compile(struct ks_sched *s, struct spod *p, const struct ks_sched_po
         (rc = compile_pref_terms(s, p, spec)) || (rc = compile_spread(s, p, spec)))
         goto done;
     for (uint32_t i = 0; i < p->nspread; i++)
-        p->spread[i].self_match = term_matches(s, s->terms[p->spread[i].term], p);
-    rc = shape_intern(&p->shape, s, p);
+        p->spread[i].self_match = ks_sched_term_matches(s, s->terms[p->spread[i].term], p);
+    rc = ks_sched_shape_intern(&p->shape, s, p);
 done:
     return rc;
 }
 
 static void nterm_release(struct nterm *t)
 {
-    sreq_release(t->exprs, t->nexprs);
-    sreq_release(t->fields, t->nfields);
+    ks_sched_sreq_release(t->exprs, t->nexprs);
+    ks_sched_sreq_release(t->fields, t->nfields);
 }
 
-void pod_release(struct ks_sched *s, struct spod *p)
+void ks_sched_pod_release(struct ks_sched *s, struct spod *p)
 {
     for (uint32_t i = 0; i < p->nreq; i++)
         nterm_release(&p->req[i]);
     for (uint32_t i = 0; i < p->npref; i++)
         nterm_release(&p->pref[i].t);
     for (uint32_t i = 0; i < p->naff; i++)
-        term_unref(s, p->aff[i]);
+        ks_sched_term_unref(s, p->aff[i]);
     for (uint32_t i = 0; i < p->nanti; i++)
-        term_unref(s, p->anti[i]);
+        ks_sched_term_unref(s, p->anti[i]);
     for (uint32_t i = 0; i < p->npterms; i++)
-        term_unref(s, p->pterms[i].term);
+        ks_sched_term_unref(s, p->pterms[i].term);
     for (uint32_t i = 0; i < p->nspread; i++)
-        term_unref(s, p->spread[i].term);
+        ks_sched_term_unref(s, p->spread[i].term);
     free(p->labels);
     free(p->nodesel);
     free(p->req);

@@ -54,8 +54,8 @@ static int cmp_importance(const void *a, const void *b)
 static bool fits(struct ks_sched *s, uint32_t pod, uint32_t node)
 {
     uint64_t arg = 0;
-    return prefilter_pod(s, &s->pods[pod]) == 0 &&
-           filter_node(s, &s->pods[pod], node, &arg) == F_OK;
+    return ks_sched_prefilter_pod(s, &s->pods[pod]) == 0 &&
+           ks_sched_filter_node(s, &s->pods[pod], node, &arg) == F_OK;
 }
 
 static bool better(const struct choice *a, const struct choice *b)
@@ -87,18 +87,18 @@ static int try_node(struct choice *c, struct cand *vict, struct ks_sched *s, uin
         return 0;
     qsort(vict, nl, sizeof(*vict), cmp_importance);
     for (uint32_t i = 0; i < nl; i++)
-        cache_unbind(s, vict[i].pod);
+        ks_sched_cache_unbind(s, vict[i].pod);
     bool ok = fits(s, pod, node);
     for (uint32_t i = 0; i < nl; i++) { /* reprieve, most important first */
-        if ((rc = cache_bind(s, vict[i].pod, node)))
+        if ((rc = ks_sched_cache_bind(s, vict[i].pod, node)))
             return rc;
         if (!ok || fits(s, pod, node))
             continue;
-        cache_unbind(s, vict[i].pod);
+        ks_sched_cache_unbind(s, vict[i].pod);
         vict[nv++] = vict[i];
     }
     for (uint32_t i = 0; i < nv; i++)
-        if ((rc = cache_bind(s, vict[i].pod, node)))
+        if ((rc = ks_sched_cache_bind(s, vict[i].pod, node)))
             return rc;
     if (!ok)
         return 0;
@@ -111,7 +111,7 @@ static int try_node(struct choice *c, struct cand *vict, struct ks_sched *s, uin
     return 0;
 }
 
-int preempt_find(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod, char **msg)
+int ks_sched_preempt_find(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod, char **msg)
 {
     int rc = 0;
     uint32_t maxp = 0, no_victims = 0, not_helpful = 0;
@@ -144,7 +144,7 @@ int preempt_find(struct ks_sched_result *out, struct ks_sched *s, uint32_t pod, 
         }
     }
     if (best.node < 0) {
-        rc = explain_preemption(msg, s->nlive, no_victims, not_helpful);
+        rc = ks_sched_explain_preemption(msg, s->nlive, no_victims, not_helpful);
         goto done;
     }
     if (!(out->victims = calloc(best.n, sizeof(*out->victims)))) {

@@ -35,7 +35,7 @@ int ks_sched_score_weight(enum ks_sched_score which)
     return (unsigned)which < KS_SCHED_NSCORES ? score_weights[which] : 0;
 }
 
-int scratch_reserve(struct ks_sched *s)
+int ks_sched_scratch_reserve(struct ks_sched *s)
 {
     uint32_t need = s->node_cap ? s->node_cap : 1;
     if (need <= s->scratch_cap)
@@ -62,24 +62,24 @@ int scratch_reserve(struct ks_sched *s)
     return 0;
 }
 
-int filter_node(struct ks_sched *s, const struct spod *p, uint32_t node, uint64_t *arg)
+int ks_sched_filter_node(struct ks_sched *s, const struct spod *p, uint32_t node, uint64_t *arg)
 {
     const struct snode *n = &s->nodes[node];
     int c;
     uint64_t bits;
-    if ((c = filter_unschedulable(s, n, p)) || (c = filter_taints(n, p, arg)))
+    if ((c = ks_sched_filter_unschedulable(s, n, p)) || (c = ks_sched_filter_taints(n, p, arg)))
         return c;
-    if (pod_has_node_constraints(p) && !node_affinity_match(s, n, p))
+    if (ks_sched_pod_has_node_constraints(p) && !ks_sched_node_affinity_match(s, n, p))
         return F_NODE_AFFINITY;
-    if (p->nports && ports_conflict(n, p))
+    if (p->nports && ks_sched_ports_conflict(n, p))
         return F_PORTS;
-    if ((bits = fit_insufficient(n, p))) {
+    if ((bits = ks_sched_fit_insufficient(n, p))) {
         *arg = bits;
         return F_FIT;
     }
-    if (p->nspread && !p->sys_spread && (c = filter_spread(s, p, node)))
+    if (p->nspread && !p->sys_spread && (c = ks_sched_filter_spread(s, p, node)))
         return c;
-    if ((p->naff || p->nanti || s->cy.nanti_existing) && (c = filter_interpod(s, p, node)))
+    if ((p->naff || p->nanti || s->cy.nanti_existing) && (c = ks_sched_filter_interpod(s, p, node)))
         return c;
     return F_OK;
 }
@@ -105,17 +105,17 @@ static int record_failure(struct ks_sched *s, uint32_t node, int code, uint64_t 
     int rc = 0;
     s->fail[node] = (uint8_t)code;
     if (code != F_FIT)
-        return reason_add(s, (uint8_t)code, arg, 1);
+        return ks_sched_reason_add(s, (uint8_t)code, arg, 1);
     for (uint64_t bit = 1; bit <= 4 && !rc; bit <<= 1)
         if (arg & bit)
-            rc = reason_add(s, F_FIT, bit, 1);
+            rc = ks_sched_reason_add(s, F_FIT, bit, 1);
     return rc;
 }
 
 static int evaluate(uint32_t *nf, struct ks_sched *s, const struct spod *p, uint32_t node)
 {
     uint64_t arg = 0;
-    int code = filter_node(s, p, node, &arg);
+    int code = ks_sched_filter_node(s, p, node, &arg);
     if (code == F_OK) {
         s->fail[node] = F_OK;
         s->feasible[(*nf)++] = node;
@@ -144,7 +144,7 @@ static int find_pinned(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s, co
     }
     *evaluated = seen;
     if (s->nlive > seen)
-        return reason_add(s, F_PREFILTER_AFFINITY, 0, s->nlive - seen);
+        return ks_sched_reason_add(s, F_PREFILTER_AFFINITY, 0, s->nlive - seen);
     return 0;
 }
 
@@ -160,7 +160,7 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
     /* Fast path for pods whose only per-node rules are resources and hard
      * spreading: nodes without taints or cordon that fit pass at once;
      * anything else goes through the full filter chain (and its reasons). */
-    bool simple = !pod_has_node_constraints(p) && !p->nports && !p->naff && !p->nanti &&
+    bool simple = !ks_sched_pod_has_node_constraints(p) && !p->nports && !p->naff && !p->nanti &&
                   !s->cy.nanti_existing;
     bool spread = p->nspread && !p->sys_spread;
     for (i = 0; i < all && *nf < limit; i++) {
@@ -172,7 +172,7 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
         if (simple && !n->unschedulable && !n->nhard && n->npods < n->alloc_pods &&
             (p->cpu <= 0 || p->cpu <= n->alloc_cpu - n->req_cpu) &&
             (p->mem <= 0 || p->mem <= n->alloc_mem - n->req_mem) &&
-            (!spread || filter_spread(s, p, node) == F_OK)) {
+            (!spread || ks_sched_filter_spread(s, p, node) == F_OK)) {
             s->feasible[(*nf)++] = node;
             continue;
         }
@@ -190,12 +190,12 @@ static int find_feasible(uint32_t *nf, uint32_t *evaluated, struct ks_sched *s,
 static int score_feasible(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     int rc;
-    score_resources(s, p, nf);
-    on[KS_SCHED_SCORE_TAINT] = score_taints(s, p, nf);
-    on[KS_SCHED_SCORE_NODE_AFFINITY] = score_node_affinity(s, p, nf);
-    on[KS_SCHED_SCORE_IMAGE] = score_images(s, p, nf);
-    on[KS_SCHED_SCORE_INTERPOD] = score_interpod(s, p, nf);
-    if ((rc = score_spread(&on[KS_SCHED_SCORE_SPREAD], s, p, nf)))
+    ks_sched_score_resources(s, p, nf);
+    on[KS_SCHED_SCORE_TAINT] = ks_sched_score_taints(s, p, nf);
+    on[KS_SCHED_SCORE_NODE_AFFINITY] = ks_sched_score_node_affinity(s, p, nf);
+    on[KS_SCHED_SCORE_IMAGE] = ks_sched_score_images(s, p, nf);
+    on[KS_SCHED_SCORE_INTERPOD] = ks_sched_score_interpod(s, p, nf);
+    if ((rc = ks_sched_score_spread(&on[KS_SCHED_SCORE_SPREAD], s, p, nf)))
         return rc;
     for (int k = 0; k < KS_SCHED_NSCORES; k++) {
         if (!on[k])
@@ -212,7 +212,7 @@ static void explain_winner(struct ks_sched_result *out, struct ks_sched *s, cons
                            const bool *on, uint32_t win)
 {
     int64_t fit, bal;
-    score_resources_node(&fit, &bal, &s->nodes[s->feasible[win]], p);
+    ks_sched_score_resources_node(&fit, &bal, &s->nodes[s->feasible[win]], p);
     for (int k = 0; k < KS_SCHED_NSCORES; k++)
         out->scores[k] = on[k] ? score_weights[k] * s->raw[k][win] : 0;
     out->scores[KS_SCHED_SCORE_FIT] = fit;
@@ -235,7 +235,7 @@ static uint32_t select_host(struct ks_sched *s, uint32_t nf)
         max = s->total[i] > max ? s->total[i] : max;
     for (uint32_t i = 0; i < nf; i++)
         ties += s->total[i] == max;
-    uint32_t pick = ties > 1 ? (uint32_t)(sched_rand(s) % ties) : 0;
+    uint32_t pick = ties > 1 ? (uint32_t)(ks_sched_rand(s) % ties) : 0;
     for (uint32_t i = 0; i < nf; i++)
         if (s->total[i] == max && pick-- == 0)
             return i;
@@ -248,9 +248,9 @@ static int unschedulable(struct ks_sched_result *out, struct ks_sched *s, uint32
     int rc = 0;
     char *post = NULL;
     out->status = KS_SCHED_UNSCHEDULABLE;
-    if (preempt && (rc = preempt_find(out, s, pod, &post)))
+    if (preempt && (rc = ks_sched_preempt_find(out, s, pod, &post)))
         goto done;
-    rc = explain_fit_error(out, s, s->nlive, post);
+    rc = ks_sched_explain_fit_error(out, s, s->nlive, post);
 done:
     free(post);
     return rc;
@@ -268,8 +268,8 @@ int ks_sched_schedule(struct ks_sched_result *out, struct ks_sched *s, uint32_t 
         return ks_error_set(KS_ECONFLICT, "scheduler: pod %s is already bound",
                             s->st.strs[s->pods[pod].name]);
     const struct spod *p = &s->pods[pod];
-    if ((rc = scratch_reserve(s)) || (rc = order_rebuild(s)) || (rc = prefilter_pod(s, p)) ||
-        (rc = find_feasible(&nf, &evaluated, s, p)))
+    if ((rc = ks_sched_scratch_reserve(s)) || (rc = ks_sched_order_rebuild(s)) ||
+        (rc = ks_sched_prefilter_pod(s, p)) || (rc = find_feasible(&nf, &evaluated, s, p)))
         return rc;
     out->nodes_total = s->nlive;
     out->nodes_evaluated = evaluated;
@@ -285,7 +285,7 @@ int ks_sched_schedule(struct ks_sched_result *out, struct ks_sched *s, uint32_t 
         explain_winner(out, s, p, on, win);
     }
     uint32_t node = s->feasible[win];
-    if ((rc = cache_bind(s, pod, node)))
+    if ((rc = ks_sched_cache_bind(s, pod, node)))
         return rc;
     out->status = KS_SCHED_BOUND;
     out->node = s->st.strs[s->nodes[node].name];

@@ -25,7 +25,7 @@ static int64_t image_sum(const struct ks_sched *s, const struct snode *n, const 
     return sum;
 }
 
-bool score_images(struct ks_sched *s, const struct spod *p, uint32_t nf)
+bool ks_sched_score_images(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     if (!p->nimages || !s->nodes_with_images || !s->nlive)
         return false;

@@ -10,7 +10,7 @@
  */
 #include "scheduler/internal.h"
 
-bool score_interpod(struct ks_sched *s, const struct spod *p, uint32_t nf)
+bool ks_sched_score_interpod(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     if (!p->npterms && !s->cy.npref_existing)
         return false;

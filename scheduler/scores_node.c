@@ -8,7 +8,7 @@
  */
 #include "scheduler/internal.h"
 
-void normalize_default(int64_t *sc, uint32_t n, bool reverse)
+void ks_sched_normalize_default(int64_t *sc, uint32_t n, bool reverse)
 {
     int64_t max = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -38,7 +38,7 @@ static int64_t untolerated_prefer(const struct snode *n, const struct spod *p)
             const struct stol *t = &p->tols[j];
             ok = (t->effect == KS_SCHED_EFFECT_ANY ||
                   t->effect == KS_SCHED_EFFECT_PREFER_NO_SCHEDULE) &&
-                 tolerates(t, x);
+                 ks_sched_tolerates(t, x);
         }
         count += !ok;
     }
@@ -47,7 +47,7 @@ static int64_t untolerated_prefer(const struct snode *n, const struct spod *p)
 
 /* false when no feasible node has a PreferNoSchedule taint: every node then
  * scores 100 and the caller adds that constant instead. */
-bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t nf)
+bool ks_sched_score_taints(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     int64_t *sc = s->raw[KS_SCHED_SCORE_TAINT];
     uint32_t i = 0;
@@ -59,11 +59,11 @@ bool score_taints(struct ks_sched *s, const struct spod *p, uint32_t nf)
         const struct snode *n = &s->nodes[s->feasible[i]];
         sc[i] = n->nprefer ? untolerated_prefer(n, p) : 0;
     }
-    normalize_default(sc, nf, true);
+    ks_sched_normalize_default(sc, nf, true);
     return true;
 }
 
-bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t nf)
+bool ks_sched_score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     if (!p->npref)
         return false;
@@ -72,10 +72,10 @@ bool score_node_affinity(struct ks_sched *s, const struct spod *p, uint32_t nf)
         const struct snode *n = &s->nodes[s->feasible[i]];
         int64_t sum = 0;
         for (uint32_t j = 0; j < p->npref; j++)
-            if (nterm_match(s, n, &p->pref[j].t))
+            if (ks_sched_nterm_match(s, n, &p->pref[j].t))
                 sum += p->pref[j].weight;
         sc[i] = sum;
     }
-    normalize_default(sc, nf, false);
+    ks_sched_normalize_default(sc, nf, false);
     return true;
 }

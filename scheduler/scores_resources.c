@@ -42,7 +42,8 @@ static int64_t balanced(const struct snode *n, const struct spod *p)
     return (int64_t)((1.0 - sd) * SCHED_MAX_SCORE);
 }
 
-void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, const struct spod *p)
+void ks_sched_score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n,
+                                   const struct spod *p)
 {
     *fit = (least_requested(n->nz_cpu + p->nz_cpu, n->alloc_cpu) +
             least_requested(n->nz_mem + p->nz_mem, n->alloc_mem)) /
@@ -51,10 +52,10 @@ void score_resources_node(int64_t *fit, int64_t *bal, const struct snode *n, con
 }
 
 /* Both weights are 1: writes fit + balanced straight into the totals (the
- * winner's breakdown is recomputed with score_resources_node). A node keeps
+ * winner's breakdown is recomputed with ks_sched_score_resources_node). A node keeps
  * the value for the last request shape it was scored for until it changes,
  * so identical replicas re-score only the node the previous one landed on. */
-void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
+void ks_sched_score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     int64_t *total = s->total;
     uint32_t shape = p->shape;
@@ -65,7 +66,7 @@ void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
             continue;
         }
         int64_t fit, bal;
-        score_resources_node(&fit, &bal, n, p);
+        ks_sched_score_resources_node(&fit, &bal, n, p);
         total[i] = fit + bal;
         n->sc_shape = shape;
         n->sc_ver = n->ver;
@@ -73,7 +74,7 @@ void score_resources(struct ks_sched *s, const struct spod *p, uint32_t nf)
     }
 }
 
-int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p)
+int ks_sched_shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p)
 {
     struct shape sh = {p->cpu, p->mem, p->nz_cpu, p->nz_mem};
     uint64_t h = 1469598103934665603ULL;
@@ -83,7 +84,7 @@ int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p)
     for (int i = 0; i < 4; i++)
         h = (h ^ (uint64_t)v[i]) * 1099511628211ULL;
     *out = 0;
-    if (u64map_get(&s->shape_by_hash, h, &id)) {
+    if (ks_sched_u64map_get(&s->shape_by_hash, h, &id)) {
         const struct shape *o = &s->shapes[id - 1];
         if (o->cpu == sh.cpu && o->mem == sh.mem && o->nz_cpu == sh.nz_cpu &&
             o->nz_mem == sh.nz_mem)
@@ -92,8 +93,9 @@ int shape_intern(uint32_t *out, struct ks_sched *s, const struct spod *p)
     }
     if (s->nshapes >= SCHED_MAX_SHAPES)
         return 0;
-    if ((rc = grow_array((void **)&s->shapes, &s->shape_cap, s->nshapes + 1, sizeof(sh))) ||
-        (rc = u64map_put(&s->shape_by_hash, h, s->nshapes + 1)))
+    if ((rc =
+             ks_sched_grow_array((void **)&s->shapes, &s->shape_cap, s->nshapes + 1, sizeof(sh))) ||
+        (rc = ks_sched_u64map_put(&s->shape_by_hash, h, s->nshapes + 1)))
         return rc;
     s->shapes[s->nshapes++] = sh;
     *out = s->nshapes;

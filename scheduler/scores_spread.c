@@ -20,7 +20,8 @@
 static int feasible_domains(uint32_t *out, struct ks_sched *s, uint32_t k, uint32_t nf)
 {
     const struct keyslot *sl = &s->slots[k];
-    int rc = grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap, sl->ndom + 1, sizeof(int32_t));
+    int rc = ks_sched_grow_array((void **)&s->cy.scratch, &s->cy.scratch_cap, sl->ndom + 1,
+                                 sizeof(int32_t));
     if (rc)
         return rc;
     memset(s->cy.scratch, 0, sl->ndom * sizeof(int32_t));
@@ -35,7 +36,7 @@ static int feasible_domains(uint32_t *out, struct ks_sched *s, uint32_t k, uint3
     return 0;
 }
 
-int score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
+int ks_sched_score_spread(bool *on, struct ks_sched *s, const struct spod *p, uint32_t nf)
 {
     double weight[KS_SCHED_MAX_ITEMS];
     bool any = false;

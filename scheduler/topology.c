@@ -75,7 +75,7 @@ static int slot_place_node(bool *changed, struct ks_sched *s, uint32_t k, uint32
     struct snode *node = &s->nodes[n];
     int32_t dom = -1, old = sl->node_dom[n];
     int rc;
-    uint32_t v = node->alive ? labels_get(node->labels, node->nlabels, sl->key) : 0;
+    uint32_t v = node->alive ? ks_sched_labels_get(node->labels, node->nlabels, sl->key) : 0;
     if (v && (rc = slot_domain(&dom, s, k, v)))
         return rc;
     if (old >= 0) {
@@ -92,7 +92,7 @@ static int slot_place_node(bool *changed, struct ks_sched *s, uint32_t k, uint32
     return 0;
 }
 
-int slot_get(uint32_t *out, struct ks_sched *s, uint32_t key)
+int ks_sched_slot_get(uint32_t *out, struct ks_sched *s, uint32_t key)
 {
     int rc;
     bool changed = false;
@@ -102,7 +102,8 @@ int slot_get(uint32_t *out, struct ks_sched *s, uint32_t key)
             return 0;
         }
     }
-    if ((rc = grow_array((void **)&s->slots, &s->slot_cap, s->nslots + 1, sizeof(*s->slots))))
+    if ((rc = ks_sched_grow_array((void **)&s->slots, &s->slot_cap, s->nslots + 1,
+                                  sizeof(*s->slots))))
         return rc;
     struct keyslot *sl = &s->slots[s->nslots];
     memset(sl, 0, sizeof(*sl));
@@ -117,7 +118,7 @@ int slot_get(uint32_t *out, struct ks_sched *s, uint32_t key)
     return 0;
 }
 
-int slots_node_changed(bool *changed, struct ks_sched *s, uint32_t node)
+int ks_sched_slots_node_changed(bool *changed, struct ks_sched *s, uint32_t node)
 {
     int rc;
     for (uint32_t k = 0; k < s->nslots; k++)
@@ -126,7 +127,7 @@ int slots_node_changed(bool *changed, struct ks_sched *s, uint32_t node)
     return 0;
 }
 
-void slots_node_removed(struct ks_sched *s, uint32_t node)
+void ks_sched_slots_node_removed(struct ks_sched *s, uint32_t node)
 {
     for (uint32_t k = 0; k < s->nslots; k++) {
         struct keyslot *sl = &s->slots[k];
@@ -138,7 +139,7 @@ void slots_node_removed(struct ks_sched *s, uint32_t node)
     }
 }
 
-int topology_grow_nodes(struct ks_sched *s, uint32_t old_cap)
+int ks_sched_topology_grow_nodes(struct ks_sched *s, uint32_t old_cap)
 {
     int rc;
     for (uint32_t k = 0; k < s->nslots; k++)
@@ -150,7 +151,7 @@ int topology_grow_nodes(struct ks_sched *s, uint32_t old_cap)
     return 0;
 }
 
-bool term_matches(const struct ks_sched *s, const struct term *t, const struct spod *p)
+bool ks_sched_term_matches(const struct ks_sched *s, const struct term *t, const struct spod *p)
 {
     bool ns_ok = false;
     for (uint32_t i = 0; i < t->nns && !ns_ok; i++)
@@ -160,7 +161,7 @@ bool term_matches(const struct ks_sched *s, const struct term *t, const struct s
     if (t->owner)
         return p->owner == t->owner;
     for (uint32_t i = 0; i < t->nsel; i++)
-        if (!sreq_match_labels(s, &t->sel[i], p->labels, p->nlabels))
+        if (!ks_sched_sreq_match_labels(s, &t->sel[i], p->labels, p->nlabels))
             return false;
     return true;
 }
@@ -175,18 +176,18 @@ static void term_count_pod(struct ks_sched *s, struct term *t, const struct spod
     }
 }
 
-void terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta)
+void ks_sched_terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta)
 {
     const struct spod *p = &s->pods[pod];
     uint32_t id;
     for (uint32_t i = 0; i < s->nsel_terms; i++) {
         struct term *t = s->terms[s->sel_terms[i]];
-        if (term_matches(s, t, p))
+        if (ks_sched_term_matches(s, t, p))
             term_count_pod(s, t, p, delta);
     }
     for (uint32_t k = 0; p->owner && k < s->nslots; k++) {
-        if (u64map_get(&s->owner_terms, (uint64_t)p->owner << 32 | k, &id) &&
-            term_matches(s, s->terms[id], p))
+        if (ks_sched_u64map_get(&s->owner_terms, (uint64_t)p->owner << 32 | k, &id) &&
+            ks_sched_term_matches(s, s->terms[id], p))
             term_count_pod(s, s->terms[id], p, delta);
     }
     for (uint32_t i = 0; i < p->nanti; i++) {
@@ -210,7 +211,7 @@ void terms_pod_bound(struct ks_sched *s, uint32_t pod, int delta)
     }
 }
 
-int terms_recount(struct ks_sched *s)
+int ks_sched_terms_recount(struct ks_sched *s)
 {
     for (uint32_t i = 0; i < s->nterms; i++) {
         struct term *t = s->terms[i];
@@ -224,7 +225,7 @@ int terms_recount(struct ks_sched *s)
     }
     for (uint32_t i = 0; i < s->npods; i++)
         if (s->pods[i].alive && s->pods[i].node >= 0)
-            terms_pod_bound(s, i, 1);
+            ks_sched_terms_pod_bound(s, i, 1);
     return 0;
 }
 
@@ -265,7 +266,7 @@ static void term_free(struct term *t)
 {
     if (!t)
         return;
-    sreq_release(t->sel, t->nsel);
+    ks_sched_sreq_release(t->sel, t->nsel);
     free(t->ns);
     free(t->node_cnt);
     free(t->dom_cnt);
@@ -293,12 +294,12 @@ static int term_compile(struct term *t, struct ks_sched *s, const struct ks_sche
         const char *v = sel->match_labels[i].value ? sel->match_labels[i].value : "";
         struct ks_sched_req r = {sel->match_labels[i].key, KS_SCHED_OP_IN, &v, 1};
         t->nsel++;
-        if ((rc = sreq_compile(s, &t->sel[i], &r, false)))
+        if ((rc = ks_sched_sreq_compile(s, &t->sel[i], &r, false)))
             return rc;
     }
     for (size_t i = 0; i < sel->nexprs; i++) {
         t->nsel++;
-        if ((rc = sreq_compile(s, &t->sel[sel->nmatch_labels + i], &sel->exprs[i], false)))
+        if ((rc = ks_sched_sreq_compile(s, &t->sel[sel->nmatch_labels + i], &sel->exprs[i], false)))
             return rc;
     }
     return 0;
@@ -309,17 +310,17 @@ static int term_register(struct ks_sched *s, struct term *t, uint32_t id)
 {
     uint32_t other;
     int rc;
-    if (!u64map_get(&s->term_by_hash, t->hash, &other) &&
-        (rc = u64map_put(&s->term_by_hash, t->hash, id)))
+    if (!ks_sched_u64map_get(&s->term_by_hash, t->hash, &other) &&
+        (rc = ks_sched_u64map_put(&s->term_by_hash, t->hash, id)))
         return rc;
     if (t->owner)
-        rc = u64map_put(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot, id);
+        rc = ks_sched_u64map_put(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot, id);
     else
-        rc = grow_array((void **)&s->sel_terms, &s->sel_terms_cap, s->nsel_terms + 1,
-                        sizeof(uint32_t));
+        rc = ks_sched_grow_array((void **)&s->sel_terms, &s->sel_terms_cap, s->nsel_terms + 1,
+                                 sizeof(uint32_t));
     if (rc) {
-        if (u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
-            u64map_del(&s->term_by_hash, t->hash);
+        if (ks_sched_u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
+            ks_sched_u64map_del(&s->term_by_hash, t->hash);
         return rc;
     }
     if (t->owner)
@@ -332,10 +333,10 @@ static int term_register(struct ks_sched *s, struct term *t, uint32_t id)
 static void term_unregister(struct ks_sched *s, struct term *t, uint32_t id)
 {
     uint32_t other;
-    if (u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
-        u64map_del(&s->term_by_hash, t->hash);
+    if (ks_sched_u64map_get(&s->term_by_hash, t->hash, &other) && other == id)
+        ks_sched_u64map_del(&s->term_by_hash, t->hash);
     if (t->owner) {
-        u64map_del(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot);
+        ks_sched_u64map_del(&s->owner_terms, (uint64_t)t->owner << 32 | t->slot);
         return;
     }
     uint32_t last = s->sel_terms[--s->nsel_terms];
@@ -343,8 +344,8 @@ static void term_unregister(struct ks_sched *s, struct term *t, uint32_t id)
     s->terms[last]->sel_pos = t->sel_pos;
 }
 
-int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selector *sel,
-                uint32_t owner, uint32_t slot, uint32_t *ns, uint32_t nns)
+int ks_sched_term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selector *sel,
+                         uint32_t owner, uint32_t slot, uint32_t *ns, uint32_t nns)
 {
     int rc = 0;
     struct term *t = calloc(1, sizeof(*t));
@@ -362,7 +363,7 @@ int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selecto
         goto done;
     t->hash = term_hash(t);
     uint32_t found, free_at = s->nterms;
-    if (u64map_get(&s->term_by_hash, t->hash, &found) && term_equal(s->terms[found], t)) {
+    if (ks_sched_u64map_get(&s->term_by_hash, t->hash, &found) && term_equal(s->terms[found], t)) {
         s->terms[found]->refs++;
         *out = found;
         goto done;
@@ -381,8 +382,8 @@ int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selecto
     if ((rc = grow_i32(&t->node_cnt, 0, s->node_cap ? s->node_cap : 1, 0)) ||
         (rc = term_fit_domains(t, dcap ? dcap : 1)))
         goto done;
-    if (free_at == s->nterms &&
-        (rc = grow_array((void **)&s->terms, &s->term_cap, s->nterms + 1, sizeof(*s->terms))))
+    if (free_at == s->nterms && (rc = ks_sched_grow_array((void **)&s->terms, &s->term_cap,
+                                                          s->nterms + 1, sizeof(*s->terms))))
         goto done;
     if ((rc = term_register(s, t, free_at)))
         goto done;
@@ -391,7 +392,7 @@ int term_intern(uint32_t *out, struct ks_sched *s, const struct ks_sched_selecto
     if (free_at == s->nterms)
         s->nterms++;
     for (uint32_t i = 0; i < s->npods; i++) /* count what is already bound */
-        if (s->pods[i].alive && s->pods[i].node >= 0 && term_matches(s, t, &s->pods[i]))
+        if (s->pods[i].alive && s->pods[i].node >= 0 && ks_sched_term_matches(s, t, &s->pods[i]))
             term_count_pod(s, t, &s->pods[i], 1);
     *out = free_at;
     t = NULL;
@@ -400,7 +401,7 @@ done:
     return rc;
 }
 
-void term_unref(struct ks_sched *s, uint32_t term)
+void ks_sched_term_unref(struct ks_sched *s, uint32_t term)
 {
     struct term *t = s->terms[term];
     if (t && --t->refs == 0) {
@@ -410,11 +411,11 @@ void term_unref(struct ks_sched *s, uint32_t term)
     }
 }
 
-void terms_release(struct ks_sched *s)
+void ks_sched_terms_release(struct ks_sched *s)
 {
     free(s->sel_terms);
-    u64map_release(&s->owner_terms);
-    u64map_release(&s->term_by_hash);
+    ks_sched_u64map_release(&s->owner_terms);
+    ks_sched_u64map_release(&s->term_by_hash);
     for (uint32_t i = 0; i < s->nterms; i++) {
         term_free(s->terms[i]);
         s->terms[i] = NULL;
