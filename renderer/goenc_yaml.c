@@ -1003,22 +1003,58 @@ static void sort_natural(const char **keys, const char **tmp, size_t n)
 
 static int emit_node(struct emitter *e, const json_t *v, bool mapping, unsigned depth);
 
+/* encoding/json writes U+0085 (NEL) unescaped, and go-yaml reading that
+ * JSON back folds it like any line break inside a double-quoted scalar:
+ * spaces around it go, one break becomes a space, n breaks n-1 newlines.
+ * Every other character JSON leaves raw is a plain character or a space. */
+static void fold_nel(struct ks_buf *out, const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < len && s[i] != ' ' && !(s[i] == 0xC2 && i + 1 < len && s[i + 1] == 0x85))
+            ks_buf_putc(out, (char)s[i++]);
+        if (i >= len)
+            break;
+        size_t spaces = 0, breaks = 0;
+        while (i < len && (s[i] == ' ' || (s[i] == 0xC2 && i + 1 < len && s[i + 1] == 0x85))) {
+            if (s[i] == ' ') {
+                spaces += breaks == 0;
+                i++;
+            } else {
+                breaks++;
+                i += 2;
+            }
+        }
+        if (breaks == 0) {
+            for (size_t k = 0; k < spaces; k++)
+                ks_buf_putc(out, ' ');
+        } else if (breaks == 1) {
+            ks_buf_putc(out, ' ');
+        } else {
+            for (size_t k = 1; k < breaks; k++)
+                ks_buf_putc(out, '\n');
+        }
+    }
+}
+
 static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
 {
     /* json.Marshal replaced invalid UTF-8 with U+FFFD before v2 saw it */
     const unsigned char *u = (const unsigned char *)s;
-    bool valid = true;
+    bool valid = true, nel = false;
     for (size_t i = 0; i < len && valid;) {
         size_t w = ks_goenc_utf8_len(u + i, len - i);
         valid = w != 0;
+        nel = nel || (w == 2 && u[i] == 0xC2 && u[i + 1] == 0x85);
         i += w;
     }
-    if (valid) {
+    if (valid && !nel) {
         emit_scalar(e, s, len, string_style(s, len));
         return 0;
     }
-    struct ks_buf fixed;
+    struct ks_buf fixed, folded;
     ks_buf_init(&fixed, 0);
+    ks_buf_init(&folded, 0);
     for (size_t i = 0; i < len;) {
         size_t w = ks_goenc_utf8_len(u + i, len - i);
         if (w == 0) {
@@ -1029,10 +1065,13 @@ static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
             i += w;
         }
     }
-    int rc = ks_buf_error(&fixed);
+    fold_nel(&folded, (const unsigned char *)ks_buf_data(&fixed), fixed.len);
+    int rc = ks_buf_error(&fixed) ? ks_buf_error(&fixed) : ks_buf_error(&folded);
     if (rc == 0)
-        emit_scalar(e, fixed.data, fixed.len, string_style(fixed.data, fixed.len));
+        emit_scalar(e, ks_buf_data(&folded), folded.len,
+                    string_style(ks_buf_data(&folded), folded.len));
     ks_buf_release(&fixed);
+    ks_buf_release(&folded);
     return rc;
 }
 
@@ -1045,6 +1084,15 @@ static int emit_mapping(struct emitter *e, const json_t *v, unsigned depth)
     if (!keys || !tmp) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* a raw NEL inside a JSON key breaks go-yaml's reading of the JSON
+         * (a flow key cannot span lines): helm's toYaml fails */
+        if (strstr(keys[i], "\xC2\x85")) {
+            rc = ks_error_set(KS_EINVALID, "yaml: did not find expected ',' or '}' (U+0085 in a "
+                                           "map key)");
+            goto done;
+        }
     }
     sort_natural(keys, tmp, n);
     int saved = e->indent;

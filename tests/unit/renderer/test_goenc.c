@@ -562,6 +562,18 @@ static void helm_differential_findings(void **state)
     v = json_pack("{s:i,s:i,s:i}", "\xC3\xA9", 1, "z", 2, "1", 3);
     check_yaml(v, "\"1\": 3\nz: 2\n\xC3\xA9: 1");
     json_decref(v);
+    /* json.Marshal leaves U+0085 raw and go-yaml folds it as a line break
+     * when it reads the JSON back: x<NEL>y is "x y", two NELs a newline */
+    v = json_pack("{s:s,s:s,s:s}", "t", "x\xC2\x85y", "u", "p \xC2\x85\xC2\x85 q", "w", "\xC2\x85");
+    check_yaml(v, "t: x y\nu: |-\n  p\n  q\nw: ' '");
+    json_decref(v);
+    /* ... and a NEL in a key makes that reading fail: toYaml gives "" */
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    v = json_pack("{s:{s:i}}", "k", "a\xC2\x85", 1);
+    assert_int_equal(ks_goyaml_marshal(&b, v), KS_EINVALID);
+    json_decref(v);
+    ks_buf_release(&b);
     /* keys beyond int64 are uint64 keys, which sigs.k8s.io/yaml refuses */
     json_t *out = NULL;
     const char *y = "18446744073709551615: a\n";
