@@ -94,6 +94,8 @@ bool tval_truth(const json_t *v)
 }
 
 static int vformat(struct tstate *st, int code, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int vformat(struct tstate *st, int code, const char *prefix, const char *fmt, va_list ap)
 {
     struct ks_buf b, loc, ctx, name;
     ks_buf_init(&b, 0);

@@ -538,6 +538,7 @@ struct parser {
     const char **vars; /* declared variable names (arena) */
     size_t nvars, capvars;
     int range_depth;
+    int action_pos; /* offset of the "{{" of the action being parsed, or -1 */
     int depth;
 
     struct ttree **trees; /* trees defined by this text */
@@ -635,8 +636,21 @@ static int unexpected(struct parser *p, const struct token *t, const char *conte
 {
     char d[256];
     tok_describe(p, t, d, sizeof(d));
-    if (t->typ == T_ERROR)
+    if (t->typ == T_ERROR) {
+        /* Go: "... in action started at NAME:LINE" (or "... action started
+         * at" for "unclosed action") when the action began on another line */
+        if (p->action_pos >= 0) {
+            struct token start = {T_LEFT, p->action_pos, 0, NULL};
+            int line = tok_line(p, &start);
+            if (line != tok_line(p, t)) {
+                size_t n = strlen(d);
+                bool action_suffix = n >= 7 && strcmp(d + n - 7, " action") == 0;
+                return perrorf(p, t, "%s%s started at %s:%d", d, action_suffix ? "" : " in action",
+                               p->unit->parse_name, line);
+            }
+        }
         return perrorf(p, t, "%s", d);
+    }
     return perrorf(p, t, "unexpected %s in %s", d, context);
 }
 
@@ -1631,8 +1645,13 @@ static struct tnode *text_or_action(struct parser *p, int *stop, const struct to
         }
         return n;
     }
-    case T_LEFT:
-        return action(p, stop, stop_tok);
+    case T_LEFT: {
+        int saved = p->action_pos;
+        p->action_pos = t->pos;
+        struct tnode *n = action(p, stop, stop_tok);
+        p->action_pos = saved;
+        return n;
+    }
     default:
         unexpected(p, t, "input");
         return NULL;
@@ -1725,6 +1744,7 @@ int tparse(struct ks_tpl_set *set, const char *name, const char *parse_name, con
     }
     p.set = set;
     p.unit = u;
+    p.action_pos = -1;
     p.toks = l.toks;
     p.ntoks = l.ntoks;
     parse_top(&p, tree_name);

@@ -184,6 +184,9 @@ static const struct tcase cases[] = {
     {"x\n{{ end }}", NULL, NULL, "template: t:2: unexpected {{end}}"},
     {"{{", NULL, NULL, "template: t:1: unclosed action"},
     {"{{ \"abc }}", NULL, NULL, "unterminated quoted string"},
+    {"a\n{{ 1\n\n", NULL, NULL, "template: t:4: unclosed action started at t:2"},
+    {"{{ 1\n \"x }}", NULL, NULL,
+     "template: t:2: unterminated quoted string in action started at t:1"},
     {"{{ 1a }}", NULL, NULL, "bad number syntax: \"1a\""},
     {"{{ ( 1 }}", NULL, NULL, "unclosed left paren"},
     {"{{ 1 ) }}", NULL, NULL, "unexpected right paren"},
@@ -273,8 +276,8 @@ static const struct ks_tpl_method host_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL};
-static const struct ks_tpl_host_type struct_type = {"*test.Struct", NULL, NULL, NULL};
+static const struct ks_tpl_host_type host_type = {"*test.Host", host_methods, host_str, NULL, 0};
+static const struct ks_tpl_host_type struct_type = {"*test.Struct", NULL, NULL, NULL, 0};
 
 static void host_objects(void **state)
 {
