@@ -20,7 +20,9 @@
 
 /* sigs.k8s.io/yaml.Marshal(v): appends the YAML text (ending in "\n", or
  * "{}\n" / "[]\n" / "null\n" for empty and null values) to out.
- * toYaml in templates is this minus trailing newlines. */
+ * toYaml in templates is this minus one trailing newline. Fails (and helm's
+ * toYaml then prints "") where sigs.k8s.io/yaml fails, e.g. a U+0085 in a
+ * map key; out may then hold partial output, to be discarded. */
 int ks_goyaml_marshal(struct ks_buf *out, const json_t *v);
 
 /* encoding/json.Marshal(v): compact, sorted keys, <>& escaped as \u003c
