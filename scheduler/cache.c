@@ -101,6 +101,7 @@ void ks_sched_free(struct ks_sched *s)
     free(s->cy.anti_existing);
     free(s->cy.pref_existing);
     free(s->cy.scratch);
+    free(s->cy.soft);
     ks_sched_strtab_release(&s->st);
     free(s);
 }

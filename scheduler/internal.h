@@ -251,6 +251,8 @@ struct cycle {
     bool aff_any;     /* some affinity term has matches somewhere */
     int32_t *scratch; /* eligible-node domain counts for the slow spread path */
     uint32_t scratch_cap;
+    int32_t *soft; /* the same for ScheduleAnyway constraints (scoring) */
+    uint32_t soft_cap;
 };
 
 struct shape {

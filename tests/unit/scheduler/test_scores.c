@@ -198,6 +198,43 @@ static void soft_zone_spread(void **state)
     ks_sched_free(s);
 }
 
+/* Soft spreading counts only nodes the pod could use: matching pods on a
+ * node its selector excludes do not make that zone look crowded. */
+static void soft_spread_counts_eligible_nodes(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    struct ks_sched_kv a_ok[] = {{KS_SCHED_ZONE_KEY, "a"}, {"pool", "ok"}};
+    struct ks_sched_kv a_no[] = {{KS_SCHED_ZONE_KEY, "a"}, {"pool", "no"}};
+    struct ks_sched_kv b_ok[] = {{KS_SCHED_ZONE_KEY, "b"}, {"pool", "ok"}};
+    struct ks_sched_kv app = {"app", "x"}, ok = {"pool", "ok"};
+    node_add(s, "a1", 64000, 64 * GI, a_ok, 2, NULL, 0);
+    node_add(s, "a2", 4000, 4 * GI, a_no, 2, NULL, 0);
+    node_add(s, "b1", 4000, 4 * GI, b_ok, 2, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "x%d", i);
+        struct ks_sched_pod_spec pre = {
+            .name = name, .labels = &app, .nlabels = 1, .node_name = "a2"};
+        pod_add(s, &pre);
+    }
+    struct ks_sched_spread c = {
+        1, KS_SCHED_ZONE_KEY, false, {.match_labels = &app, .nmatch_labels = 1}};
+    struct ks_sched_container ct;
+    struct ks_sched_pod_spec p = {.name = "new",
+                                  .labels = &app,
+                                  .nlabels = 1,
+                                  .spread = &c,
+                                  .nspread = 1,
+                                  .node_selector = &ok,
+                                  .nnode_selector = 1,
+                                  .containers = one_container(&ct, 1000, -1),
+                                  .ncontainers = 1};
+    struct ks_sched_result r = place(s, &p, false);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_SPREAD], 200); /* both domains at 0 */
+    expect_node(r, "a1");
+    ks_sched_free(s);
+}
+
 static void preferred_pod_affinity(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -369,6 +406,7 @@ int main(void)
         cmocka_unit_test(default_spreading_by_owner),
         cmocka_unit_test(soft_zone_spread),
         cmocka_unit_test(preferred_pod_affinity),
+        cmocka_unit_test(soft_spread_counts_eligible_nodes),
         cmocka_unit_test(many_owners_spread),
         cmocka_unit_test(image_locality),
         cmocka_unit_test(sampling_and_rotation),
