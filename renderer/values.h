@@ -108,7 +108,9 @@ int ks_values_chart_add_dep(struct ks_values_chart *c, struct ks_values_chart *d
 int ks_values_chart_add_import(struct ks_values_chart *c, const char *child, const char *parent);
 
 /* Warnings helm prints with log.Printf while coalescing ("warning: skipped
- * value for x.y: Not a table." ...), one per line, in order. */
+ * value for x.y: Not a table." ...), one per line (helm's order is Go's
+ * random map order). The caller initialises text with ks_buf_init and
+ * releases it; values in the lines are printed as JSON where helm uses %v. */
 struct ks_values_warnings {
     struct ks_buf text;
 };
