@@ -284,18 +284,27 @@ static int spread(struct ks_sched_pod_spec *spec, struct arena *a, const json_t 
     return 0;
 }
 
+/* The controller owner, when it is of a kind whose pods kube-scheduler's
+ * default constraints spread (ReplicaSet, StatefulSet, ReplicationController;
+ * not DaemonSet or Job). */
 static int owner(struct ks_sched_pod_spec *spec, const json_t *pod)
 {
+    static const char *const spread_kinds[] = {"ReplicaSet", "StatefulSet",
+                                               "ReplicationController"};
     json_t *arr;
     size_t n;
     int rc = ks_sched_ja_array(&arr, &n, pod, "metadata.ownerReferences", "pod");
     for (size_t i = 0; !rc && i < n; i++) {
         bool controller = false;
+        const char *kind = NULL, *uid = NULL;
         json_t *e = json_array_get(arr, i);
-        if ((rc = ks_json_get_bool(&controller, e, "controller", false)))
+        if ((rc = ks_json_get_bool(&controller, e, "controller", false)) ||
+            (rc = ks_json_get_string(&kind, e, "kind", true)) ||
+            (rc = ks_json_get_string(&uid, e, "uid", true)))
             return ks_error_wrap(rc, "metadata.ownerReferences[%zu]", i);
-        if (controller && (rc = ks_json_get_string(&spec->owner_uid, e, "uid", true)))
-            return ks_error_wrap(rc, "metadata.ownerReferences[%zu]", i);
+        for (size_t k = 0; controller && k < 3; k++)
+            if (strcmp(kind, spread_kinds[k]) == 0)
+                spec->owner_uid = uid;
     }
     return rc;
 }

@@ -183,6 +183,26 @@ static void preferred_pod_affinity_json(void **state)
     ks_sched_free(s);
 }
 
+/* Default spreading covers ReplicaSet (etc.) pods, not DaemonSet pods. */
+static void default_spreading_by_owner_kind(void **state)
+{
+    struct ks_sched *s = sched_mk(1);
+    cluster(s);
+    struct ks_sched_result r = sched_json(
+        s, "{\"metadata\":{\"name\":\"rs-pod\",\"ownerReferences\":[{\"kind\":\"ReplicaSet\","
+           "\"uid\":\"u1\",\"controller\":true}]},\"spec\":{\"tolerations\":[{\"operator\":"
+           "\"Exists\"}]}}");
+    assert_int_equal(r.scores[KS_SCHED_SCORE_SPREAD], 200);
+    ks_sched_result_release(&r);
+    r = sched_json(s, "{\"metadata\":{\"name\":\"ds-pod\",\"ownerReferences\":[{\"kind\":"
+                      "\"DaemonSet\",\"uid\":\"u2\",\"controller\":true}]},\"spec\":{"
+                      "\"tolerations\":[{\"operator\":\"Exists\"}]}}");
+    assert_int_equal(r.status, KS_SCHED_BOUND);
+    assert_int_equal(r.scores[KS_SCHED_SCORE_SPREAD], 0);
+    ks_sched_result_release(&r);
+    ks_sched_free(s);
+}
+
 static void priority_class_preemption(void **state)
 {
     struct ks_sched *s = sched_mk(1);
@@ -265,6 +285,7 @@ int main(void)
         cmocka_unit_test(init_containers_and_overhead),
         cmocka_unit_test(spread_affinity_and_owner),
         cmocka_unit_test(preferred_pod_affinity_json),
+        cmocka_unit_test(default_spreading_by_owner_kind),
         cmocka_unit_test(priority_class_preemption),
         cmocka_unit_test(errors_name_fields),
     };
