@@ -577,5 +577,6 @@ const struct ks_tpl_func_def ks_tpl_funcs_encoding[] = {
     {"fromJson", fn_from_json, 1, 1},
     {"fromJsonArray", fn_from_json_array, 1, 1},
     {"mustFromJson", fn_must_from_json, 1, 1},
+    {"toToml", ks_funcs_to_toml, 1, 1},
     {NULL, NULL, 0, 0},
 };

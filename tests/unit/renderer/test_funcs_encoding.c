@@ -122,6 +122,52 @@ static void test_yaml_errors(void **state)
     FUNCS_RUN(yaml_errors);
 }
 
+/* BurntSushi/toml's encoding as helm 3.17 prints it. */
+static const struct fcase toml[] = {
+    {"{{ toToml (dict \"a\" 1 \"b\" (dict \"c\" \"d\") \"l\" (list 1 2)) }}", NULL,
+     "a = 1\nl = [1, 2]\n\n[b]\n  c = \"d\"\n", NULL},
+    {"{{ toToml (dict \"f\" 1.5 \"g\" 2.0 \"h\" 1e21 \"i\" 0.000001 \"t\" true \"s\" "
+     "\"q\\\"\\\\\\n\\t\\u0001\xc3"
+     "\xa9"
+     "\" \"n\" nil \"e\" (dict) \"el\" (list) \"k k\" 1 \"k.k\" 2 \"\xc3"
+     "\xb6"
+     "\" 3) }}",
+     NULL,
+     "el = []\nf = 1.5\ng = 2.0\nh = 1000000000000000000000.0\ni = 0.000001\n\"k k\" = 1\n\"k.k\" "
+     "= 2\ns = \"q\\\"\\\\\\n\\t\\u0001\xc3"
+     "\xa9"
+     "\"\nt = true\n\"\xc3"
+     "\xb6"
+     "\" = 3\n\n[e]\n",
+     NULL},
+    {"{{ toToml (dict \"x\" (dict \"y\" (dict \"z\" 1 \"w\" (list 1)) \"v\" 2) \"a\" (list (dict "
+     "\"p\" 1) (dict \"p\" 2 \"q\" (dict \"r\" 3)))) }}",
+     NULL,
+     "[[a]]\n  p = 1\n\n[[a]]\n  p = 2\n  [a.q]\n    r = 3\n\n[x]\n  v = 2\n  [x.y]\n    w = [1]\n "
+     "   z = 1\n",
+     NULL},
+    {"{{ toToml (dict \"l\" (list 1 \"a\" (list 2 3) (dict \"k\" 1))) }}", NULL,
+     "l = [1, \"a\", [2, 3], {k = 1}]\n", NULL},
+    {"{{ toToml (list 1 2) }}", NULL, "[1, 2]", NULL},
+    {"{{ toToml \"s\" }}", NULL, "\"s\"", NULL},
+    {"{{ toToml (dict \"a\" (list 1 nil)) }}", NULL, "toml: cannot encode array with nil element",
+     NULL},
+    {"{{ toToml (dict \"c\" \"\\u007f\\u001f\") }}", NULL, "c = \"\\u007f\\u001f\"\n", NULL},
+    {"{{ toToml (dict \"a\" (list (dict \"x\" 1) 2)) }}", NULL, "a = [{x = 1}, 2]\n", NULL},
+    {"{{ toToml (dict \"a\" (list (dict) (dict \"b\" (list (dict \"c\" 1))))) }}", NULL,
+     "[[a]]\n\n[[a]]\n\n  [[a.b]]\n    c = 1\n", NULL},
+    {"{{ toToml (dict \"a\" (dict \"b\" (dict))) }}", NULL, "[a]\n  [a.b]\n", NULL},
+    {"{{ toToml (dict \"a\" (list nil)) }}", NULL, "toml: cannot encode array with nil element",
+     NULL},
+    {"{{ toToml nil }}", NULL, NULL,
+     "error calling toToml: reflect: call of reflect.Value.Type on zero Value"},
+};
+
+static void test_toml(void **state)
+{
+    FUNCS_RUN(toml);
+}
+
 static void test_encoding(void **state)
 {
     FUNCS_RUN(encoding);
@@ -131,6 +177,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding),
+        cmocka_unit_test(test_toml),
         cmocka_unit_test(test_yaml_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
