@@ -21,7 +21,8 @@
 #include "core/error.h"
 #include "renderer/goenc.h"
 
-/* helm v3.17 pkg/releaseutil/kind_sorter.go InstallOrder */
+/* helm v3.17 pkg/releaseutil/kind_sorter.go InstallOrder (checked against helm
+ * 3.17.1: the webhook configurations came later and sort as unknown kinds) */
 static const char *const install_order[] = {
     "PriorityClass",
     "Namespace",
@@ -59,8 +60,6 @@ static const char *const install_order[] = {
     "IngressClass",
     "Ingress",
     "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
 };
 
 /* helm's hook event names (release.HookEvent), plus Helm 2's test-success. */
