@@ -16,6 +16,7 @@
 #include "core/yaml.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -170,6 +171,65 @@ static json_t *helm_resolver(void *ctx, const struct ks_yaml_scalar *sc)
     return sc->is_key ? key_string(v, sc) : json_trip(v);
 }
 
+/* libyaml problems that the scanner reports without a "while scanning"
+ * context; go-yaml counts scanner error lines one higher. */
+static bool scanner_problem(const char *problem, const char *context)
+{
+    return (context && strncmp(context, "while scanning", 14) == 0) ||
+           strncmp(problem, "mapping values are not allowed", 30) == 0 ||
+           strncmp(problem, "block sequence entries are not allowed", 38) == 0;
+}
+
+/* Rewrites the core parser's "L:C: problem (CTX started at line X column Y)"
+ * into the text Helm's fromYaml shows: "error converting YAML to JSON:
+ * yaml: line N: problem", with go-yaml's way of choosing N (the problem's
+ * 0-based line, +1 for scanner errors, else the context's, else none). */
+static void helm_error_text(void)
+{
+    static const char prefix[] = "error converting YAML to JSON: ";
+    char msg[2048];
+    snprintf(msg, sizeof(msg), "%s", ks_error_last());
+    int code = ks_error_last_code();
+    int line = 0, col = 0, n = 0;
+    const char *rest = msg;
+    if (sscanf(msg, "%d:%d: %n", &line, &col, &n) == 2 && n > 0)
+        rest = msg + n;
+    else
+        line = 0;
+    if (strncmp(rest, prefix, strlen(prefix)) == 0) {
+        ks_error_set(code, "%s", rest);
+        return;
+    }
+    if (strncmp(rest, "yaml: ", 6) == 0) {
+        ks_error_set(code, "%s%s", prefix, rest);
+        return;
+    }
+    char name[256];
+    if (sscanf(rest, "YAML alias '*%255[^']' names no anchor", name) == 1) {
+        ks_error_set(code, "%syaml: unknown anchor '%s' referenced", prefix, name);
+        return;
+    }
+    char problem[1024], context[512] = "";
+    int cline = 0, ccol = 0;
+    const char *paren = strstr(rest, " (");
+    size_t plen = paren ? (size_t)(paren - rest) : strlen(rest);
+    snprintf(problem, sizeof(problem), "%.*s", (int)plen, rest);
+    if (paren && sscanf(paren, " (%511[^)]", context) == 1) {
+        char *at = strstr(context, " started at line ");
+        if (at && sscanf(at, " started at line %d column %d", &cline, &ccol) == 2)
+            *at = '\0';
+    }
+    int goline = 0;
+    if (line > 1)
+        goline = line - 1 + (scanner_problem(problem, context) ? 1 : 0);
+    else if (cline > 1)
+        goline = cline - 1;
+    if (goline > 0)
+        ks_error_set(code, "%syaml: line %d: %s", prefix, goline, problem);
+    else
+        ks_error_set(code, "%syaml: %s", prefix, problem);
+}
+
 static const char *go_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -196,8 +256,12 @@ int ks_helmyaml_parse(json_t **out, const char *text, size_t len, const char *fi
     };
     ks_error_clear();
     int rc = ks_yaml_parse_stream(&docs, text, len, &opts);
-    if (rc)
+    if (rc) {
+        /* without a file (fromYaml) the text is template output: Helm's */
+        if (!file && rc == KS_EINVALID)
+            helm_error_text();
         goto done;
+    }
     /* yaml.Unmarshal reads the first document only */
     doc = json_array_size(docs) > 0 ? json_incref(json_array_get(docs, 0)) : json_null();
     if (want_object) {

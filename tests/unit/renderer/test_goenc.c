@@ -613,6 +613,38 @@ static void recorded_random_values(void **state)
     }
 }
 
+/* fromYaml's Error texts (no file name): helm 3.17's wording and line
+ * numbers, from fromyaml-errors.json and snippet 130. */
+static void fromyaml_error_texts(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *cases =
+        json_load_file(KS_SOURCE_DIR "/tests/data/renderer/values/fromyaml-errors.json", 0, &jerr);
+    assert_non_null(cases);
+    assert_true(json_array_size(cases) >= 10);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        const char *y = json_string_value(json_object_get(c, "yaml"));
+        json_t *v = NULL;
+        assert_int_not_equal(ks_helmyaml_parse(&v, y, strlen(y), NULL, 1), 0);
+        assert_string_equal(ks_error_last(), json_string_value(json_object_get(c, "helm_error")));
+    }
+    json_decref(cases);
+    /* snippet 130: {{ fromYaml "a: [" }} prints map[Error:...] */
+    json_t *v = NULL;
+    assert_int_not_equal(ks_helmyaml_parse(&v, "a: [", 4, NULL, 1), 0);
+    char want[512];
+    snprintf(want, sizeof(want), "map[Error:%s]", ks_error_last());
+    assert_string_equal(want, snippet_output(130));
+    /* resolver errors read the same way */
+    assert_int_not_equal(ks_helmyaml_parse(&v, "a: .inf", 7, NULL, 1), 0);
+    assert_string_equal(ks_error_last(),
+                        "error converting YAML to JSON: json: unsupported value: +Inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +665,7 @@ int main(void)
         cmocka_unit_test(yaml_long_keys_and_escapes),
         cmocka_unit_test(helm_differential_findings),
         cmocka_unit_test(recorded_random_values),
+        cmocka_unit_test(fromyaml_error_texts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
