@@ -383,6 +383,10 @@ static void go_yaml_error(char *msg, size_t cap, const char *err)
 {
     static const char prefix[] = "error converting YAML to JSON: ";
     long l = 0, cl = 0;
+    if (strncmp(err, prefix, sizeof(prefix) - 1) == 0) { /* already in Go's words */
+        snprintf(msg, cap, "%s", err);
+        return;
+    }
     char *end = NULL;
     l = strtol(err, &end, 10);
     if (!end || end == err || *end != ':' || !strchr(end + 1, ':')) {
