@@ -222,84 +222,13 @@ FN(fn_to_yaml)
     return ks_funcs_ret_buf(out, call, &b);
 }
 
-/* Go's encoding/json output with the compact form re-indented (as
- * json.MarshalIndent(v, "", "  ") does) and/or without HTML escaping
- * (an Encoder with SetEscapeHTML(false)). */
-static void rewrite_json(struct ks_buf *dst, const char *s, size_t n, bool indent, bool raw)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\' && i + 1 < n) {
-                if (raw && s[i + 1] == 'u' && i + 5 < n &&
-                    (memcmp(s + i + 2, "003c", 4) == 0 || memcmp(s + i + 2, "003e", 4) == 0 ||
-                     memcmp(s + i + 2, "0026", 4) == 0)) {
-                    ks_buf_putc(dst, s[i + 5] == 'c' ? '<' : s[i + 5] == 'e' ? '>' : '&');
-                    i += 5;
-                    continue;
-                }
-                ks_buf_put(dst, s + i, 2);
-                i++;
-                continue;
-            }
-            if (c == '"')
-                in_str = false;
-            ks_buf_putc(dst, c);
-            continue;
-        }
-        if (!indent) {
-            in_str = c == '"';
-            ks_buf_putc(dst, c);
-            continue;
-        }
-        switch (c) {
-        case '"':
-            in_str = true;
-            ks_buf_putc(dst, c);
-            break;
-        case '{':
-        case '[':
-            ks_buf_putc(dst, c);
-            if (i + 1 < n && (s[i + 1] == '}' || s[i + 1] == ']')) {
-                ks_buf_putc(dst, s[++i]);
-                break;
-            }
-            depth++;
-            ks_buf_putc(dst, '\n');
-            for (int k = 0; k < depth; k++)
-                ks_buf_puts(dst, "  ");
-            break;
-        case '}':
-        case ']':
-            depth--;
-            ks_buf_putc(dst, '\n');
-            for (int k = 0; k < depth; k++)
-                ks_buf_puts(dst, "  ");
-            ks_buf_putc(dst, c);
-            break;
-        case ',':
-            ks_buf_putc(dst, ',');
-            ks_buf_putc(dst, '\n');
-            for (int k = 0; k < depth; k++)
-                ks_buf_puts(dst, "  ");
-            break;
-        case ':':
-            ks_buf_puts(dst, ": ");
-            break;
-        default:
-            ks_buf_putc(dst, c);
-        }
-    }
-}
-
-/* mode: 0 compact, 1 pretty, 2 raw. must: report errors instead of "". */
+/* mode: 0 compact, 1 pretty (MarshalIndent), 2 raw (no HTML escaping).
+ * must: report errors instead of returning "". */
 static int to_json(json_t **out, struct ks_tpl_call *call, const json_t *v, int mode, bool must)
 {
-    struct ks_buf b, r;
+    struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
-    int rc = ks_gojson_marshal(&b, v);
+    int rc = ks_gojson_marshal_opts(&b, v, mode != 2, mode == 1);
     if (rc == KS_ENOMEM || ks_buf_error(&b) == KS_ENOMEM) {
         ks_buf_release(&b);
         return ks_funcs_nomem(call);
@@ -310,12 +239,7 @@ static int to_json(json_t **out, struct ks_tpl_call *call, const json_t *v, int 
             return ks_tpl_call_error(call, rc ? rc : KS_ELIMIT, "%s", ks_error_last());
         return ks_funcs_ret_str(out, call, "", 0);
     }
-    if (mode == 0)
-        return ks_funcs_ret_buf(out, call, &b);
-    ks_buf_init(&r, KS_FUNCS_MAX_OUTPUT);
-    rewrite_json(&r, ks_buf_data(&b), b.len, mode == 1, mode == 2);
-    ks_buf_release(&b);
-    return ks_funcs_ret_buf(out, call, &r);
+    return ks_funcs_ret_buf(out, call, &b);
 }
 
 FN(fn_to_json)
