@@ -222,8 +222,10 @@ const char *ks_gofmt_type_name(const json_t *v)
     case JSON_TRUE:
     case JSON_FALSE:
         return "bool";
-    case JSON_INTEGER:
-        return "int";
+    case JSON_INTEGER: {
+        const struct host_entry *h = ks_tpl_current_host(v);
+        return h ? h->type->go_type : "int";
+    }
     case JSON_REAL:
         return "float64";
     case JSON_STRING:

@@ -155,6 +155,14 @@ int ks_tpl_call_host_new(json_t **out, struct ks_tpl_call *call,
 void *ks_tpl_call_host_self(struct ks_tpl_call *call, const json_t *v,
                             const struct ks_tpl_host_type *type);
 
+/* Go's int64. Helm's --set values (strvals) and Sprig's int64 give int64
+ * where the rest of the engine's integers are Go ints; only the type name
+ * differs (%T, typeOf, kindOf, "%!d(int64=5)"). Marks the json_integer v
+ * (the set keeps a reference to it for its lifetime) so that
+ * ks_gofmt_type_name() reports "int64" while this set executes. */
+int ks_tpl_mark_int64(struct ks_tpl_set *set, json_t *v);
+int ks_tpl_call_mark_int64(struct ks_tpl_call *call, json_t *v);
+
 /* Helm's `fail` and `required` failure: an error that KS_TPL_HELM turns
  * into "execution error at (file:line:col): msg". Returns KS_EINVALID. */
 int ks_tpl_call_fail(struct ks_tpl_call *call, const char *msg);

@@ -244,24 +244,55 @@ int ks_tpl_host_new(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_ho
     return ks_tpl_host_new_flags(out, set, type, self, fields, 0);
 }
 
+/* Registers v (a reference the registry takes over) under type. */
+static int host_insert(struct ks_tpl_set *set, json_t *v, const struct ks_tpl_host_type *type,
+                       void *self, unsigned flags)
+{
+    set = set->root;
+    if (tset_host(set, v))
+        return ks_error_set(KS_ECONFLICT, "value is already registered as a host object");
+    int rc;
+    if ((set->nhosts + 1) * 2 > set->caphosts && (rc = host_grow(set)))
+        return rc;
+    size_t i = hash_ptr(v, set->caphosts);
+    while (set->hosts[i].obj)
+        i = (i + 1) & (set->caphosts - 1);
+    set->hosts[i] = (struct host_entry){v, type, self, flags};
+    set->nhosts++;
+    return 0;
+}
+
+static const struct ks_tpl_host_type int64_type = {"int64", NULL, NULL, NULL, 0};
+
+int ks_tpl_mark_int64(struct ks_tpl_set *set, json_t *v)
+{
+    if (!json_is_integer(v))
+        return ks_error_set(KS_EINVALID, "only integers can be marked int64");
+    if (tset_host(set, v))
+        return 0;
+    int rc = host_insert(set, json_incref(v), &int64_type, NULL, 0);
+    if (rc)
+        json_decref(v);
+    return rc;
+}
+
+int ks_tpl_call_mark_int64(struct ks_tpl_call *call, json_t *v)
+{
+    return ks_tpl_mark_int64(call->st->set, v);
+}
+
 int ks_tpl_host_new_flags(json_t **out, struct ks_tpl_set *set, const struct ks_tpl_host_type *type,
                           void *self, json_t *fields, unsigned flags)
 {
     int rc = 0;
-    set = set->root;
     if (!fields)
         fields = json_object();
     if (!fields || !json_is_object(fields)) {
         rc = ks_error_set(fields ? KS_EINVALID : KS_ENOMEM, "host object fields must be an object");
         goto done;
     }
-    if ((set->nhosts + 1) * 2 > set->caphosts && (rc = host_grow(set)))
+    if ((rc = host_insert(set, fields, type, self, flags)))
         goto done;
-    size_t i = hash_ptr(fields, set->caphosts);
-    while (set->hosts[i].obj)
-        i = (i + 1) & (set->caphosts - 1);
-    set->hosts[i] = (struct host_entry){fields, type, self, flags};
-    set->nhosts++;
     *out = json_incref(fields); /* the registry keeps the stolen reference */
     return 0;
 done:

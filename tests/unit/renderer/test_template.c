@@ -439,6 +439,26 @@ static void helm_services(void **state)
     assert_int_equal(failures, 0);
 }
 
+static void int64_marks(void **state)
+{
+    struct ks_tpl_set *set = NULL;
+    assert_int_equal(ks_tpl_set_new(&set, NULL, 0, NULL, 0), 0);
+    json_t *d = json_loads("{\"a\":5,\"b\":6}", 0, NULL);
+    assert_int_equal(ks_tpl_mark_int64(set, json_object_get(d, "a")), 0);
+    assert_int_equal(ks_tpl_mark_int64(set, json_object_get(d, "a")), 0);
+    assert_int_equal(ks_tpl_mark_int64(set, d), KS_EINVALID);
+    const char *t = "{{ printf \"%T %T %d %s\" .a .b .a .a }}|{{ eq .a 5 }}|{{ .a }}|{{ .a.x }}";
+    assert_int_equal(ks_tpl_set_add(set, "t", t, strlen(t)), 0);
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    assert_int_equal(ks_tpl_execute(&b, set, "t", d), KS_EINVALID);
+    assert_string_equal(ks_buf_data(&b), "int64 int 5 %!s(int64=5)|true|5|");
+    assert_non_null(strstr(ks_error_last(), "can't evaluate field x in type interface {}"));
+    ks_buf_release(&b);
+    json_decref(d);
+    ks_tpl_set_free(set);
+}
+
 static void strict_mode(void **state)
 {
     struct ks_tpl_set *set = NULL;
@@ -553,13 +573,10 @@ static void helm_order_and_redefinition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(table),
-        cmocka_unit_test(host_objects),
-        cmocka_unit_test(helm_services),
-        cmocka_unit_test(strict_mode),
-        cmocka_unit_test(limits),
-        cmocka_unit_test(deep_recursion),
-        cmocka_unit_test(helm_order_and_redefinition),
+        cmocka_unit_test(table),          cmocka_unit_test(host_objects),
+        cmocka_unit_test(helm_services),  cmocka_unit_test(int64_marks),
+        cmocka_unit_test(strict_mode),    cmocka_unit_test(limits),
+        cmocka_unit_test(deep_recursion), cmocka_unit_test(helm_order_and_redefinition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
