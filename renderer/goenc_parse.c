@@ -230,6 +230,32 @@ static void helm_error_text(void)
         ks_error_set(code, "%syaml: %s", prefix, problem);
 }
 
+/* Byte offset of the line where the core parser met a second document
+ * ("...:LINE:COL: YAML document count limit of 1 exceeded"), or 0. */
+static size_t second_document_offset(const char *text, size_t len)
+{
+    const char *msg = ks_error_last();
+    const char *tail = strstr(msg, ": YAML document count limit");
+    if (!tail)
+        return 0;
+    const char *p = tail;
+    int colons = 0;
+    while (p > msg && colons < 2) {
+        p--;
+        if (*p == ':')
+            colons++;
+    }
+    int line = 0, col = 0;
+    if (sscanf(colons == 2 ? p + 1 : p, "%d:%d", &line, &col) != 2 || line < 1)
+        return 0;
+    size_t off = 0;
+    for (int l = 1; l < line && off < len; off++)
+        if (text[off] == '\n')
+            l++;
+    off += col > 1 ? (size_t)(col - 1) : 0;
+    return off <= len ? off : 0;
+}
+
 static const char *go_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -255,7 +281,15 @@ int ks_helmyaml_parse(json_t **out, const char *text, size_t len, const char *fi
         .allow_duplicate_keys = true,
     };
     ks_error_clear();
+    opts.max_documents = 1;
     int rc = ks_yaml_parse_stream(&docs, text, len, &opts);
+    size_t cut = rc == KS_ELIMIT ? second_document_offset(text, len) : 0;
+    if (cut > 0) {
+        /* yaml.Unmarshal reads the first document only: what follows the
+         * second document's start is never looked at, not even for syntax */
+        ks_error_clear();
+        rc = ks_yaml_parse_stream(&docs, text, cut, &opts);
+    }
     if (rc) {
         /* without a file (fromYaml) the text is template output: Helm's */
         if (!file && rc == KS_EINVALID)

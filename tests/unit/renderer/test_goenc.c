@@ -446,6 +446,14 @@ static void parse_keys_and_words(void **state)
     v = helm_parse("a: 1\nb: 2\na: 3\n", 1);
     check_json(v, "{\"a\":3,\"b\":2}");
     json_decref(v);
+    /* only the first document counts, later ones are not even parsed
+     * (helm 3.17 gives {"a":1} and {} for these) */
+    v = helm_parse("a: 1\n---\nb: [\n", 1);
+    check_json(v, "{\"a\":1}");
+    json_decref(v);
+    v = helm_parse("# c\n---\n---\nb: 2\n", 1);
+    check_json(v, "{}");
+    json_decref(v);
     v = helm_parse("", 1);
     check_json(v, "{}");
     json_decref(v);
