@@ -43,8 +43,8 @@ struct ks_tpl_set; /* opaque */
 
 struct ks_tpl_limits {
     size_t max_source;     /* bytes of one template text (add/tpl); KS_ELIMIT */
-    size_t max_output;     /* bytes one top-level execution may produce, counting
-                              the output of include/tpl buffers too */
+    size_t max_output;     /* bytes one top-level execution may write; each
+                              include/tpl result buffer has the same cap */
     uint64_t max_steps;    /* evaluation steps (nodes walked, commands run,
                               range iterations) per top-level execution */
     int max_include_depth; /* Helm's recursionMaxNums: nested include of one
