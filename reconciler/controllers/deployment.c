@@ -1,0 +1,732 @@
+/*
+ * deployment.c: the Deployment controller (Kubernetes' pkg/controller/
+ * deployment: sync.go, rolling.go, recreate.go, progress.go), one sync of
+ * one Deployment against the store.
+ *
+ * The ReplicaSet of the current template is found by comparing templates
+ * with the pod-template-hash label ignored (EqualIgnoreHash), so reverting a
+ * template finds and reuses the old ReplicaSet, which gets the next
+ * revision. New ReplicaSets are named <deploy>-<hash>; a name taken by a
+ * different template bumps status.collisionCount and hashes again.
+ * RollingUpdate follows reconcileNewReplicaSet / reconcileOldReplicaSets
+ * (surge rounds up, unavailability rounds down, both zero becomes one
+ * unavailable); Recreate scales every old ReplicaSet to zero and waits for
+ * their pods to be gone before creating or scaling the new one. Paused
+ * Deployments only scale the one active ReplicaSet and clean up history.
+ * Status and the Progressing/Available conditions follow calculateStatus
+ * and syncRolloutStatus, timed by env->now.
+ */
+#include "reconciler/controllers/internal.h"
+
+#include "core/error.h"
+#include "core/str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dsync {
+    struct ks_store *store;
+    const struct ks_ctl_env *env;
+    bool *changed;
+    const json_t *d;
+    json_t *conditions; /* working copy of status.conditions */
+    int64_t replicas, min_ready, history, deadline, collisions;
+    int64_t surge, unavailable;
+    bool paused, recreate, has_deadline;
+    struct ks_selector *sel;
+    json_t *rss;    /* owned ReplicaSets, kept current as they are written */
+    json_t *new_rs; /* borrowed from rss, NULL when none */
+};
+
+/* ---- conditions ---------------------------------------------------------- */
+
+static json_t *condition_get(json_t *conds, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && !strcmp(t, type))
+            return c;
+    }
+    return NULL;
+}
+
+static void condition_remove(json_t *conds, const char *type)
+{
+    for (size_t i = json_array_size(conds); i-- > 0;) {
+        const char *t = json_string_value(json_object_get(json_array_get(conds, i), "type"));
+        if (t && !strcmp(t, type))
+            json_array_remove(conds, i);
+    }
+}
+
+static bool condition_is(json_t *conds, const char *type, const char *reason)
+{
+    const char *r = json_string_value(json_object_get(condition_get(conds, type), "reason"));
+    return r && !strcmp(r, reason);
+}
+
+/* SetDeploymentCondition; force: replace even when status and reason are
+ * unchanged (the Progressing special case that refreshes lastUpdateTime). */
+static void condition_set(struct dsync *s, const char *type, const char *status, const char *reason,
+                          const char *msg, bool force)
+{
+    char ts[KS_CTL_TIME_LEN];
+    ks_ctl_time_format(ts, s->env->now);
+    json_t *cur = condition_get(s->conditions, type);
+    const char *cs = json_string_value(json_object_get(cur, "status"));
+    const char *cr = json_string_value(json_object_get(cur, "reason"));
+    if (!force && cs && cr && !strcmp(cs, status) && !strcmp(cr, reason))
+        return;
+    json_t *c =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status,
+                  "lastUpdateTime", ts, "lastTransitionTime", ts, "reason", reason, "message", msg);
+    if (cs && !strcmp(cs, status))
+        json_object_set(c, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
+    condition_remove(s->conditions, type);
+    json_array_append_new(s->conditions, c);
+}
+
+/* ---- ReplicaSet helpers --------------------------------------------------- */
+
+static int64_t rs_int(const json_t *rs, const char *a, const char *b)
+{
+    return json_integer_value(ks_ctl_at(rs, a, b));
+}
+
+static int64_t rs_revision(const json_t *rs)
+{
+    int64_t rev = 0;
+    const char *s = json_string_value(
+        json_object_get(ks_ctl_at(rs, "metadata", "annotations"), KS_ANNOTATION_REVISION));
+    if (!s || ks_str_to_i64(&rev, s, "revision"))
+        return 0;
+    return rev;
+}
+
+/* Replaces rss[i] by next after writing it (next's reference is taken). */
+static int rs_replace(struct dsync *s, size_t i, json_t *next)
+{
+    json_t *prev = json_array_get(s->rss, i);
+    int rc = ks_ctl_write(s->changed, s->store, prev, next);
+    if (!rc) {
+        bool was_new = prev == s->new_rs;
+        json_array_set(s->rss, i, next);
+        if (was_new)
+            s->new_rs = next;
+    }
+    json_decref(next);
+    return rc;
+}
+
+static size_t rs_index(struct dsync *s, const json_t *rs)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (r == rs)
+            return i;
+    }
+    return (size_t)-1;
+}
+
+static int rs_scale(struct dsync *s, const json_t *rs, int64_t replicas)
+{
+    if (rs_int(rs, "spec", "replicas") == replicas)
+        return 0;
+    json_t *next = json_deep_copy(rs);
+    ks_ctl_set(next, "spec", "replicas", json_integer(replicas));
+    return rs_replace(s, rs_index(s, rs), next);
+}
+
+/* Old ReplicaSets (all but new_rs), sorted by creation then name. */
+static int by_creation(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int64_t ta = ks_ctl_created(a), tb = ks_ctl_created(b);
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return strcmp(ks_ctl_name(a), ks_ctl_name(b));
+}
+
+static int by_revision(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int64_t ra = rs_revision(a), rb = rs_revision(b);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return by_creation(pa, pb);
+}
+
+static size_t old_list(json_t **out, struct dsync *s, int (*cmp)(const void *, const void *))
+{
+    size_t n = 0, i;
+    json_t *r;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (r != s->new_rs)
+            out[n++] = r;
+    }
+    qsort(out, n, sizeof *out, cmp);
+    return n;
+}
+
+static int64_t sum(struct dsync *s, bool old_only, const char *a, const char *b)
+{
+    int64_t total = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (!old_only || r != s->new_rs)
+            total += rs_int(r, a, b);
+    }
+    return total;
+}
+
+/* ---- spec ---------------------------------------------------------------- */
+
+static bool literal_zero(const json_t *v)
+{
+    return (json_is_integer(v) && json_integer_value(v) == 0) ||
+           (json_is_string(v) && !strcmp(json_string_value(v), "0%"));
+}
+
+static int read_spec(struct dsync *s)
+{
+    int rc;
+    const json_t *d = s->d, *spec = json_object_get(d, "spec");
+    if ((rc = ks_ctl_int(&s->replicas, d, "spec", "replicas", 1, KS_CTL_MAX_REPLICAS)) ||
+        (rc = ks_ctl_int(&s->min_ready, d, "spec", "minReadySeconds", 0, INT32_MAX)) ||
+        (rc = ks_ctl_int(&s->history, d, "spec", "revisionHistoryLimit", KS_CTL_DEFAULT_HISTORY,
+                         INT32_MAX)) ||
+        (rc = ks_ctl_int(&s->deadline, d, "spec", "progressDeadlineSeconds",
+                         KS_CTL_DEFAULT_DEADLINE, INT32_MAX)) ||
+        (rc = ks_ctl_int(&s->collisions, d, "status", "collisionCount", 0, INT32_MAX)))
+        return rc;
+    s->has_deadline = s->deadline != INT32_MAX;
+    const json_t *paused = json_object_get(spec, "paused");
+    if (paused && !json_is_boolean(paused))
+        return ks_error_set(KS_EINVALID, "spec.paused: must be a boolean");
+    s->paused = json_is_true(paused);
+    const json_t *sel = json_object_get(spec, "selector");
+    if (!sel)
+        return ks_error_set(KS_EINVALID, "spec.selector: missing");
+    if ((rc = ks_selector_from_json(&s->sel, sel)))
+        return ks_error_wrap(rc, "spec.selector");
+    const json_t *labels = ks_ctl_at(json_object_get(spec, "template"), "metadata", "labels");
+    if (ks_selector_is_empty(s->sel) || !ks_selector_matches(s->sel, labels))
+        return ks_error_set(KS_EINVALID,
+                            "spec.selector: empty or does not match spec.template.metadata.labels");
+    const json_t *strategy = json_object_get(spec, "strategy");
+    const char *type = ks_ctl_str(strategy, "type", NULL);
+    s->recreate = type && !strcmp(type, "Recreate");
+    if (type && !s->recreate && strcmp(type, "RollingUpdate"))
+        return ks_error_set(KS_EINVALID,
+                            "spec.strategy.type: \"%s\" is not RollingUpdate or "
+                            "Recreate",
+                            type);
+    if (s->recreate)
+        return 0;
+    const json_t *ru = json_object_get(strategy, "rollingUpdate");
+    json_t *dflt = json_string("25%");
+    const json_t *ms = json_object_get(ru, "maxSurge"), *mu = json_object_get(ru, "maxUnavailable");
+    rc = ks_ctl_int_or_percent(&s->surge, ms ? ms : dflt, s->replicas, true,
+                               "spec.strategy.rollingUpdate.maxSurge");
+    if (!rc)
+        rc = ks_ctl_int_or_percent(&s->unavailable, mu ? mu : dflt, s->replicas, false,
+                                   "spec.strategy.rollingUpdate.maxUnavailable");
+    json_decref(dflt);
+    if (rc)
+        return rc;
+    if (ms && mu && literal_zero(ms) && literal_zero(mu))
+        return ks_error_set(KS_EINVALID, "spec.strategy.rollingUpdate: maxSurge and "
+                                         "maxUnavailable may not both be 0");
+    if (s->surge == 0 && s->unavailable == 0)
+        s->unavailable = 1; /* ResolveFenceposts */
+    return 0;
+}
+
+/* MaxUnavailable(d) as used for the Available condition. */
+static int64_t max_unavailable(const struct dsync *s)
+{
+    if (s->recreate || s->replicas == 0)
+        return 0;
+    return s->unavailable < s->replicas ? s->unavailable : s->replicas;
+}
+
+/* ---- finding and creating the new ReplicaSet ------------------------------ */
+
+static json_t *template_without_hash(const json_t *tmpl)
+{
+    json_t *t = tmpl ? json_deep_copy(tmpl) : json_object();
+    json_t *labels = ks_ctl_at(t, "metadata", "labels");
+    json_object_del(labels, KS_LABEL_POD_TEMPLATE_HASH);
+    return t;
+}
+
+static void find_new(struct dsync *s)
+{
+    size_t n = json_array_size(s->rss);
+    json_t **sorted = calloc(n ? n : 1, sizeof *sorted);
+    if (!sorted)
+        return;
+    json_t *want = template_without_hash(ks_ctl_at(s->d, "spec", "template"));
+    s->new_rs = NULL;
+    size_t k = old_list(sorted, s, by_creation);
+    for (size_t i = 0; i < k && !s->new_rs; i++) {
+        json_t *have = template_without_hash(ks_ctl_at(sorted[i], "spec", "template"));
+        if (json_equal(have, want))
+            s->new_rs = sorted[i];
+        json_decref(have);
+    }
+    json_decref(want);
+    free(sorted);
+}
+
+static int64_t max_old_revision(struct dsync *s)
+{
+    int64_t max = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (r != s->new_rs && rs_revision(r) > max)
+            max = rs_revision(r);
+    }
+    return max;
+}
+
+/* NewRSNewReplicas for a ReplicaSet at current replicas. */
+static int64_t new_rs_target(struct dsync *s, int64_t current)
+{
+    if (s->recreate)
+        return s->replicas;
+    int64_t pods = sum(s, false, "spec", "replicas");
+    int64_t max_total = s->replicas + s->surge;
+    if (pods >= max_total)
+        return current;
+    int64_t up = max_total - pods;
+    if (up > s->replicas - current)
+        up = s->replicas - current;
+    return current + up;
+}
+
+/* Gives the existing new ReplicaSet the next revision when an older
+ * revision is being restored. */
+static int sync_revision(struct dsync *s)
+{
+    int64_t want = max_old_revision(s) + 1;
+    if (rs_revision(s->new_rs) >= want)
+        return 0;
+    char rev[24];
+    snprintf(rev, sizeof rev, "%lld", (long long)want);
+    json_t *next = json_deep_copy(s->new_rs);
+    json_t *ann = ks_ctl_at(next, "metadata", "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        ks_ctl_set(next, "metadata", "annotations", ann);
+    }
+    json_object_set_new(ann, KS_ANNOTATION_REVISION, json_string(rev));
+    return rs_replace(s, rs_index(s, s->new_rs), next);
+}
+
+/* Creates <deploy>-<hash>; *out_collided when the name holds another
+ * template (status.collisionCount is then bumped by the caller). */
+static int create_new(bool *out_collided, struct dsync *s)
+{
+    int rc = 0;
+    char hash[16], name[300], ts[KS_CTL_TIME_LEN], uid[37], rev[24];
+    const json_t *dtmpl = ks_ctl_at(s->d, "spec", "template");
+    json_t *existing = NULL, *rs = NULL;
+    if ((rc = ks_ctl_pod_template_hash(hash, sizeof hash, dtmpl, (uint32_t)s->collisions)))
+        goto done;
+    snprintf(name, sizeof name, "%s-%s", ks_ctl_name(s->d), hash);
+    struct ks_store_key key = {"ReplicaSet", ks_ctl_namespace(s->d), name};
+    rc = ks_store_get(&existing, s->store, &key);
+    if (rc == 0) {
+        *out_collided = true; /* not ours, or not this template (else find_new had it) */
+        goto done;
+    }
+    if (rc != KS_ENOTFOUND)
+        goto done;
+    json_t *tmpl = json_deep_copy(dtmpl);
+    if (!json_is_object(ks_ctl_at(tmpl, "metadata", "labels")))
+        ks_ctl_set(tmpl, "metadata", "labels", json_object());
+    json_t *labels = ks_ctl_at(tmpl, "metadata", "labels");
+    json_object_set_new(labels, KS_LABEL_POD_TEMPLATE_HASH, json_string(hash));
+    json_t *sel = json_deep_copy(ks_ctl_at(s->d, "spec", "selector"));
+    ks_ctl_set(sel, "matchLabels", KS_LABEL_POD_TEMPLATE_HASH, json_string(hash));
+    ks_ctl_time_format(ts, s->env->now);
+    ks_ctl_new_uid(uid, s->env);
+    snprintf(rev, sizeof rev, "%lld", (long long)(max_old_revision(s) + 1));
+    rs = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:O, s:{s:s}, s:[o]}, s:{s:I, s:I, s:o, "
+                   "s:o}}",
+                   "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name", name,
+                   "namespace", ks_ctl_namespace(s->d), "uid", uid, "creationTimestamp", ts,
+                   "labels", labels, "annotations", KS_ANNOTATION_REVISION, rev, "ownerReferences",
+                   ks_ctl_owner_ref(s->d), "spec", "replicas", (json_int_t)0, "minReadySeconds",
+                   (json_int_t)s->min_ready, "selector", sel, "template", tmpl);
+    if (!rs) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    json_array_append(s->rss, rs);
+    s->new_rs = rs;
+    ks_ctl_set(rs, "spec", "replicas", json_integer(new_rs_target(s, 0)));
+    if ((rc = ks_ctl_write(s->changed, s->store, NULL, rs)))
+        goto done;
+    if (s->has_deadline) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "Created new replica set \"%s\"", name);
+        condition_set(s, "Progressing", "True", "NewReplicaSetCreated", msg, false);
+    }
+done:
+    json_decref(existing);
+    json_decref(rs);
+    return rc;
+}
+
+/* ---- rollout ------------------------------------------------------------- */
+
+static int scale_old_to_zero(struct dsync *s, bool *out_scaled)
+{
+    size_t n = json_array_size(s->rss);
+    json_t **old = calloc(n ? n : 1, sizeof *old);
+    if (!old)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    size_t k = old_list(old, s, by_creation);
+    int rc = 0;
+    for (size_t i = 0; i < k && !rc; i++) {
+        if (rs_int(old[i], "spec", "replicas") > 0) {
+            *out_scaled = true;
+            rc = rs_scale(s, old[i], 0);
+        }
+    }
+    free(old);
+    return rc;
+}
+
+/* reconcileOldReplicaSets: cleanupUnhealthyReplicas then
+ * scaleDownOldReplicaSetsForRollingUpdate. */
+static int reconcile_old(struct dsync *s)
+{
+    int rc = 0;
+    if (sum(s, true, "spec", "replicas") == 0)
+        return 0;
+    int64_t all = sum(s, false, "spec", "replicas");
+    int64_t min_available = s->replicas - max_unavailable(s);
+    int64_t new_unavailable = s->new_rs ? rs_int(s->new_rs, "spec", "replicas") -
+                                              rs_int(s->new_rs, "status", "availableReplicas")
+                                        : 0;
+    int64_t max_down = all - min_available - new_unavailable;
+    if (max_down <= 0)
+        return 0;
+    size_t n = json_array_size(s->rss);
+    json_t **old = calloc(n ? n : 1, sizeof *old);
+    if (!old)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    size_t k = old_list(old, s, by_creation);
+    int64_t cleaned = 0;
+    for (size_t i = 0; i < k && cleaned < max_down && !rc; i++) {
+        int64_t spec = rs_int(old[i], "spec", "replicas");
+        int64_t avail = rs_int(old[i], "status", "availableReplicas");
+        if (spec == 0 || avail >= spec)
+            continue;
+        int64_t down = spec - avail < max_down - cleaned ? spec - avail : max_down - cleaned;
+        cleaned += down;
+        rc = rs_scale(s, old[i], spec - down);
+    }
+    if (!rc) {
+        /* the array may hold new objects now: list again */
+        k = old_list(old, s, by_creation);
+        int64_t available = sum(s, false, "status", "availableReplicas");
+        int64_t total_down = available - min_available;
+        int64_t done_down = 0;
+        for (size_t i = 0; i < k && done_down < total_down && !rc; i++) {
+            int64_t spec = rs_int(old[i], "spec", "replicas");
+            if (spec == 0)
+                continue;
+            int64_t down = spec < total_down - done_down ? spec : total_down - done_down;
+            done_down += down;
+            rc = rs_scale(s, old[i], spec - down);
+        }
+    }
+    free(old);
+    return rc;
+}
+
+static int rollout_rolling(struct dsync *s)
+{
+    int rc;
+    if (s->new_rs) {
+        int64_t cur = rs_int(s->new_rs, "spec", "replicas");
+        int64_t target = cur > s->replicas ? s->replicas : new_rs_target(s, cur);
+        if ((rc = rs_scale(s, s->new_rs, target)))
+            return rc;
+    }
+    return reconcile_old(s);
+}
+
+/* Pods of old ReplicaSets still present (status.replicas > 0). */
+static bool old_pods_running(struct dsync *s)
+{
+    return sum(s, true, "status", "replicas") > 0;
+}
+
+static int rollout_recreate(struct dsync *s, bool *out_need_new)
+{
+    bool scaled = false;
+    int rc = scale_old_to_zero(s, &scaled);
+    if (rc || scaled || old_pods_running(s))
+        return rc;
+    if (!s->new_rs) {
+        *out_need_new = true;
+        return 0;
+    }
+    return rs_scale(s, s->new_rs, s->replicas);
+}
+
+/* scale() of a paused Deployment: the single active (or the latest)
+ * ReplicaSet follows spec.replicas; a saturated new one retires the rest. */
+static int scale_paused(struct dsync *s)
+{
+    json_t *active = NULL, *latest = NULL;
+    size_t n_active = 0, i;
+    json_t *r;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (rs_int(r, "spec", "replicas") > 0) {
+            active = r;
+            n_active++;
+        }
+        if (!latest || by_creation(&r, &latest) > 0)
+            latest = r;
+    }
+    if (n_active == 1 || (n_active == 0 && latest)) {
+        json_t *target = n_active ? active : (s->new_rs ? s->new_rs : latest);
+        return rs_scale(s, target, s->replicas);
+    }
+    if (s->new_rs && rs_int(s->new_rs, "spec", "replicas") == s->replicas &&
+        rs_int(s->new_rs, "status", "availableReplicas") >= s->replicas) {
+        bool scaled = false;
+        return scale_old_to_zero(s, &scaled);
+    }
+    return 0;
+}
+
+/* cleanupDeployment: delete the oldest zero-sized old ReplicaSets beyond
+ * revisionHistoryLimit. */
+static int cleanup(struct dsync *s)
+{
+    size_t n = json_array_size(s->rss);
+    json_t **old = calloc(n ? n : 1, sizeof *old);
+    if (!old)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    size_t k = old_list(old, s, by_revision);
+    int rc = 0;
+    int64_t diff = (int64_t)k - s->history;
+    for (size_t i = 0; (int64_t)i < diff && i < k && !rc; i++) {
+        if (rs_int(old[i], "spec", "replicas") || rs_int(old[i], "status", "replicas"))
+            continue;
+        rc = ks_ctl_delete(s->changed, s->store, old[i]);
+        if (!rc)
+            json_array_remove(s->rss, rs_index(s, old[i]));
+    }
+    free(old);
+    return rc;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static json_t *calculate_status(struct dsync *s)
+{
+    int64_t available = sum(s, false, "status", "availableReplicas");
+    int64_t unavailable = sum(s, false, "spec", "replicas") - available;
+    json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas",
+                           (json_int_t)sum(s, false, "status", "replicas"), "updatedReplicas",
+                           (json_int_t)(s->new_rs ? rs_int(s->new_rs, "status", "replicas") : 0),
+                           "readyReplicas", (json_int_t)sum(s, false, "status", "readyReplicas"),
+                           "availableReplicas", (json_int_t)available, "unavailableReplicas",
+                           (json_int_t)(unavailable > 0 ? unavailable : 0));
+    json_t *gen = ks_ctl_at(s->d, "metadata", "generation");
+    if (json_is_integer(gen))
+        json_object_set(st, "observedGeneration", gen);
+    if (s->collisions)
+        json_object_set_new(st, "collisionCount", json_integer(s->collisions));
+    if (available >= s->replicas - max_unavailable(s))
+        condition_set(s, "Available", "True", "MinimumReplicasAvailable",
+                      "Deployment has minimum availability.", false);
+    else
+        condition_set(s, "Available", "False", "MinimumReplicasUnavailable",
+                      "Deployment does not have minimum availability.", false);
+    return st;
+}
+
+static int64_t st_int(const json_t *st, const char *k)
+{
+    return json_integer_value(json_object_get(st, k));
+}
+
+static bool complete(const struct dsync *s, const json_t *st)
+{
+    return st_int(st, "updatedReplicas") == s->replicas && st_int(st, "replicas") == s->replicas &&
+           st_int(st, "availableReplicas") == s->replicas;
+}
+
+static bool progressing(const json_t *old, const json_t *st)
+{
+    return st_int(st, "updatedReplicas") > st_int(old, "updatedReplicas") ||
+           st_int(old, "replicas") - st_int(old, "updatedReplicas") >
+               st_int(st, "replicas") - st_int(st, "updatedReplicas") ||
+           st_int(st, "readyReplicas") > st_int(old, "readyReplicas") ||
+           st_int(st, "availableReplicas") > st_int(old, "availableReplicas");
+}
+
+static bool timed_out(const struct dsync *s)
+{
+    json_t *c = condition_get(s->conditions, "Progressing");
+    if (!s->has_deadline || !c ||
+        condition_is(s->conditions, "Progressing", "NewReplicaSetAvailable"))
+        return false;
+    if (condition_is(s->conditions, "Progressing", "ProgressDeadlineExceeded"))
+        return true;
+    int64_t from = 0;
+    if (ks_ctl_time_parse(&from, json_string_value(json_object_get(c, "lastUpdateTime"))))
+        return false;
+    return from + s->deadline < s->env->now;
+}
+
+/* syncRolloutStatus's Progressing condition. */
+static void rollout_condition(struct dsync *s, const json_t *st)
+{
+    const json_t *old = json_object_get(s->d, "status");
+    char msg[400];
+    const char *what = s->new_rs ? "ReplicaSet" : "Deployment";
+    const char *who = s->new_rs ? ks_ctl_name(s->new_rs) : ks_ctl_name(s->d);
+    if (!s->has_deadline) {
+        condition_remove(s->conditions, "Progressing");
+        return;
+    }
+    bool done = st_int(st, "replicas") == st_int(st, "updatedReplicas") &&
+                condition_is(s->conditions, "Progressing", "NewReplicaSetAvailable");
+    if (done)
+        return;
+    if (complete(s, st)) {
+        snprintf(msg, sizeof msg, "%s \"%s\" has successfully progressed.", what, who);
+        condition_set(s, "Progressing", "True", "NewReplicaSetAvailable", msg, false);
+    } else if (progressing(old, st)) {
+        snprintf(msg, sizeof msg, "%s \"%s\" is progressing.", what, who);
+        condition_set(s, "Progressing", "True", "ReplicaSetUpdated", msg, true);
+    } else if (timed_out(s)) {
+        snprintf(msg, sizeof msg, "%s \"%s\" has timed out progressing.", what, who);
+        condition_set(s, "Progressing", "False", "ProgressDeadlineExceeded", msg, false);
+    }
+}
+
+/* checkPausedConditions. */
+static void paused_condition(struct dsync *s)
+{
+    if (!s->has_deadline || condition_is(s->conditions, "Progressing", "ProgressDeadlineExceeded"))
+        return;
+    bool marked = condition_is(s->conditions, "Progressing", "DeploymentPaused");
+    if (s->paused && !marked)
+        condition_set(s, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused",
+                      false);
+    else if (!s->paused && marked)
+        condition_set(s, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed",
+                      false);
+}
+
+static int write_deployment_status(struct dsync *s, json_t *st)
+{
+    json_object_set(st, "conditions", s->conditions);
+    json_t *next = json_deep_copy(s->d);
+    json_object_set_new(next, "status", st);
+    int rc = ks_ctl_write(s->changed, s->store, s->d, next);
+    json_decref(next);
+    return rc;
+}
+
+/* ---- sync ---------------------------------------------------------------- */
+
+static int sync_deployment(struct dsync *s)
+{
+    int rc;
+    json_t *all = NULL;
+    if ((rc = ks_ctl_list(&all, s->store, "ReplicaSet", ks_ctl_namespace(s->d))))
+        return rc;
+    rc = ks_ctl_claim(&s->rss, s->changed, s->store, s->d, s->sel, all);
+    json_decref(all);
+    if (rc)
+        return rc;
+    find_new(s);
+    if (s->new_rs && (rc = sync_revision(s)))
+        return rc;
+    if (s->new_rs && s->has_deadline && !condition_get(s->conditions, "Progressing")) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "Found new replica set \"%s\"", ks_ctl_name(s->new_rs));
+        condition_set(s, "Progressing", "True", "FoundNewReplicaSet", msg, false);
+    }
+    paused_condition(s);
+    bool collided = false;
+    if (s->paused) {
+        if ((rc = scale_paused(s)) || (rc = cleanup(s)))
+            return rc;
+        json_t *st = calculate_status(s);
+        return write_deployment_status(s, st);
+    }
+    if (s->recreate) {
+        bool need_new = false;
+        if ((rc = rollout_recreate(s, &need_new)))
+            return rc;
+        if (need_new && (rc = create_new(&collided, s)))
+            return rc;
+    } else {
+        if (!s->new_rs && (rc = create_new(&collided, s)))
+            return rc;
+        if (!collided && (rc = rollout_rolling(s)))
+            return rc;
+    }
+    if (collided)
+        s->collisions++;
+    json_t *st = calculate_status(s);
+    if (!collided && complete(s, st) && (rc = cleanup(s))) {
+        json_decref(st);
+        return rc;
+    }
+    rollout_condition(s, st);
+    return write_deployment_status(s, st);
+}
+
+int ks_ctl_deployment_reconcile(bool *out_changed, struct ks_store *store, const json_t *deploy,
+                                const struct ks_ctl_env *env)
+{
+    struct dsync s = {.store = store, .env = env, .changed = out_changed, .d = deploy};
+    s.conditions = json_deep_copy(ks_ctl_at(deploy, "status", "conditions"));
+    if (!json_is_array(s.conditions)) {
+        json_decref(s.conditions);
+        s.conditions = json_array();
+    }
+    int rc = read_spec(&s);
+    if (rc == KS_EINVALID || rc == KS_ELIMIT) {
+        /* a spec the API server would refuse: say so in status, touch nothing else */
+        condition_set(&s, "Progressing", "False", "InvalidSpec", ks_error_last(), false);
+        json_t *st = json_deep_copy(json_object_get(deploy, "status"));
+        if (!json_is_object(st)) {
+            json_decref(st);
+            st = json_object();
+        }
+        rc = write_deployment_status(&s, st);
+    } else if (rc == 0) {
+        rc = sync_deployment(&s);
+    }
+    ks_selector_free(s.sel);
+    json_decref(s.rss);
+    json_decref(s.conditions);
+    return rc;
+}
