@@ -314,7 +314,7 @@ static int merge_into(json_t *dst, json_t *src, bool overwrite, int depth)
 static int do_merge(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs,
                     bool overwrite)
 {
-    json_t *d, *s;
+    json_t *d = NULL, *s = NULL;
     int rc;
     for (size_t i = 0; i < nargs; i++)
         if ((rc = ks_funcs_arg_map(i ? &s : &d, call, args[i])) != 0)
