@@ -286,6 +286,8 @@ int ks_cmd_once(int argc, char **argv)
     if ((rc = ks_plan_compute(&plan, base, nbase, head, set->count, &po)))
         goto done;
     json_array_extend(plan->warnings, set->warnings);
+    if ((rc = ks_plan_placement(&plan->placement, set, store)))
+        goto done;
     bool pending = plan->n_create || plan->n_update || plan->n_delete;
     meta = json_pack("{s:s, s:s, s:s, s:b}", "commit", commit, "tree", tree, "hash", set->hash,
                      "dryRun", o.dry_run);

@@ -107,7 +107,8 @@ int ks_sched_explain_fit_error(struct ks_sched_result *r, struct ks_sched *s, ui
         }
         format_counts(&b, total, entries, n);
     }
-    if (postfilter)
+    /* with no nodes at all kube-scheduler says only that: there is nothing to preempt on */
+    if (postfilter && total)
         ks_buf_printf(&b, " %s", postfilter);
     if ((rc = ks_buf_error(&b)))
         goto done;

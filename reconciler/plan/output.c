@@ -96,6 +96,32 @@ static void value_text(struct ks_buf *out, const json_t *v)
     free(s);
 }
 
+/* One line per placed Pod: where it goes and its score, or why it cannot go. */
+static void placement_text(struct ks_buf *out, const json_t *placement, const char *indent)
+{
+    if (!json_is_object(placement))
+        return;
+    ks_buf_printf(out,
+                  "%splacement over %lld node(s): %lld bound, %lld nominated, %lld unschedulable\n",
+                  indent, (long long)json_integer_value(json_object_get(placement, "nodes")),
+                  (long long)json_integer_value(json_object_get(placement, "bound")),
+                  (long long)json_integer_value(json_object_get(placement, "nominated")),
+                  (long long)json_integer_value(json_object_get(placement, "unschedulable")));
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(placement, "placements"), i, p)
+    {
+        const char *pod = json_string_value(json_object_get(p, "pod"));
+        const char *node = json_string_value(json_object_get(p, "node"));
+        const char *msg = json_string_value(json_object_get(p, "message"));
+        if (node)
+            ks_buf_printf(out, "%s  Pod %s -> %s (score %lld)\n", indent, pod, node,
+                          (long long)json_integer_value(json_object_get(p, "score")));
+        else
+            ks_buf_printf(out, "%s  Pod %s: %s\n", indent, pod, msg ? msg : "unschedulable");
+    }
+}
+
 static int render_text(struct ks_buf *out, const struct ks_plan *plan,
                        const struct ks_plan_render_opts *o)
 {
@@ -136,6 +162,7 @@ static int render_text(struct ks_buf *out, const struct ks_plan *plan,
     json_t *w;
     json_array_foreach(plan->warnings, j, w)
         ks_buf_printf(out, "warning: %s\n", json_string_value(w));
+    placement_text(out, plan->placement, "");
     return ks_buf_error(out);
 }
 
@@ -170,6 +197,8 @@ static int render_json(struct ks_buf *out, const struct ks_plan *plan,
     }
     json_object_set_new(doc, "changes", changes);
     json_object_set(doc, "warnings", plan->warnings);
+    if (plan->placement)
+        json_object_set(doc, "placement", plan->placement);
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     if (!text)
@@ -204,6 +233,11 @@ static int render_markdown(struct ks_buf *out, const struct ks_plan *plan,
     json_t *w;
     json_array_foreach(plan->warnings, j, w)
         ks_buf_printf(out, "> warning: %s\n", json_string_value(w));
+    if (json_is_object(plan->placement)) {
+        ks_buf_puts(out, "\n```\n");
+        placement_text(out, plan->placement, "");
+        ks_buf_puts(out, "```\n");
+    }
     return ks_buf_error(out);
 }
 

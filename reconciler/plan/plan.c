@@ -59,9 +59,13 @@ static void add_field(json_t *fields, const char *path, const json_t *old, const
     json_t *entry = json_object();
     json_object_set_new(entry, "path", json_string(path[0] ? path : "."));
     json_object_set_new(entry, "old",
-                        !old ? json_null() : mask ? json_string("(hidden)") : json_deep_copy(old));
+                        !old   ? json_null()
+                        : mask ? json_string("(hidden)")
+                               : json_deep_copy(old));
     json_object_set_new(entry, "new",
-                        !new_ ? json_null() : mask ? json_string("(hidden)") : json_deep_copy(new_));
+                        !new_  ? json_null()
+                        : mask ? json_string("(hidden)")
+                               : json_deep_copy(new_));
     json_array_append_new(fields, entry);
 }
 
@@ -279,6 +283,7 @@ void ks_plan_free(struct ks_plan *plan)
     }
     free(plan->changes);
     json_decref(plan->warnings);
+    json_decref(plan->placement);
     free(plan);
 }
 

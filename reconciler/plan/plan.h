@@ -48,7 +48,8 @@ struct ks_plan {
     struct ks_plan_change *changes; /* apply order: waves ascending, deletes last in reverse */
     size_t count;
     size_t n_create, n_update, n_delete, n_unchanged;
-    json_t *warnings; /* array of strings */
+    json_t *warnings;  /* array of strings */
+    json_t *placement; /* NULL, or ks_plan_placement()'s result (owned) */
 };
 
 struct ks_plan_opts {
@@ -81,6 +82,12 @@ int ks_plan_apply(struct ks_store *store, const struct ks_plan *plan, const char
 /* Returns obj without what the store adds (uid, resourceVersion, status,
  * keelson annotations...): the form plans compare. New reference. */
 json_t *ks_plan_normalise(const json_t *obj);
+
+/* Places the desired set's Pods that name no node onto the nodes the store
+ * knows (store may be NULL: no nodes). *out: json null when there is no Pod
+ * to place, else the scheduler's batch JSON plus "nodes" (how many nodes
+ * were considered). New reference. */
+int ks_plan_placement(json_t **out, const struct ks_desired_set *set, struct ks_store *store);
 
 enum ks_plan_format { KS_PLAN_TEXT, KS_PLAN_JSON, KS_PLAN_MARKDOWN };
 
