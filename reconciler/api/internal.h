@@ -1,0 +1,107 @@
+/*
+ * internal.h: what the API server's files share (not installed, not used
+ * outside reconciler/api/). The server object, the per-request context the
+ * router fills in (method, decoded path segments, query, who is calling),
+ * reply helpers that always answer JSON and count metrics, and the entry
+ * points of the endpoint groups (objects.c, nodes.c, watch.c).
+ */
+#ifndef KS_RECONCILER_API_INTERNAL_H
+#define KS_RECONCILER_API_INTERNAL_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "reconciler/api/api.h"
+
+enum api_principal { API_NOBODY = 0, API_NODE, API_ADMIN };
+
+#define API_MAX_SEGMENTS 10
+#define API_MAX_SEGMENT_BYTES 253
+#define API_METRIC_CODES 64 /* distinct (method, code) pairs counted */
+#define API_HIST_BUCKETS 14
+
+struct api_watcher;
+
+struct api_code_count {
+    int method; /* index into the method names */
+    int code;
+    uint64_t count;
+};
+
+struct ks_api_server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    struct event *stop_ev, *notify_ev;
+    struct ks_store *store;
+    struct ks_api_tokens *tokens;
+    struct ks_api_server_opts opts;
+    unsigned port;
+    int stopping;
+
+    /* Connections seen (each registered once, with its close callback). */
+    struct evhttp_connection **conns;
+    size_t n_conns, cap_conns;
+
+    struct api_watcher *watchers; /* doubly linked */
+    unsigned n_watchers;
+
+    struct api_code_count codes[API_METRIC_CODES];
+    size_t n_codes;
+    uint64_t hist[API_HIST_BUCKETS + 1]; /* last = +Inf */
+    double hist_sum;
+    uint64_t hist_count;
+};
+
+struct api_req {
+    struct ks_api_server *srv;
+    struct evhttp_request *req;
+    int method; /* EVHTTP_REQ_* */
+    double start;
+    char *seg[API_MAX_SEGMENTS]; /* decoded path segments after /api/v1 */
+    size_t nseg;
+    struct evkeyvalq query;
+    enum api_principal who;
+};
+
+double api_now(void);
+
+/* Sends body (stolen; may be NULL for no body) with code, counts metrics. */
+void api_reply_json(struct ks_api_server *srv, struct evhttp_request *req, int method, double start,
+                    int code, json_t *body);
+/* {"error": message, "code": code}. */
+void api_reply_error(struct api_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a KS_E* code to an HTTP status and answers with ks_error_last(). */
+void api_reply_ks_error(struct api_req *r, int rc);
+void api_reply(struct api_req *r, int code, json_t *body);
+
+/* Query parameter (decoded) or NULL. */
+const char *api_query(struct api_req *r, const char *key);
+/* Parses ?limit= (default def, at most max) into *out; 0 or KS_EINVALID. */
+int api_query_limit(size_t *out, struct api_req *r, size_t def, size_t max);
+/* Parses the request body as JSON (empty body: NULL with rc 0 when
+ * optional). *out is a new reference. */
+int api_read_body(json_t **out, struct api_req *r, int optional);
+
+enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *presented, size_t len,
+                                    const char *node);
+
+/* Endpoint groups. Each answers the request (return value ignored). */
+void api_objects_handle(struct api_req *r);
+void api_syncs_events_handle(struct api_req *r);
+void api_nodes_handle(struct api_req *r);
+/* node: NULL = every change (admin), else only that node's Pods. */
+void api_watch_handle(struct api_req *r, const char *node);
+
+/* Answers watchers whose changes are now available (loop thread only). */
+void api_watch_publish(struct ks_api_server *srv);
+/* Drops watchers whose request belongs to evcon (connection closing). */
+void api_watch_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon);
+/* Answers every watcher with no changes (server stopping). */
+void api_watch_flush(struct ks_api_server *srv);
+
+#endif

@@ -1,0 +1,368 @@
+/*
+ * nodes.c: the endpoints node agents call, under /api/v1/nodes/{name}/:
+ * register (capacity, labels, images -> the Node object), heartbeat (the
+ * Ready condition), pods (Pods bound to the node), watch (their changes),
+ * pods/{ns}/{pod}/status (observed status, spec untouched) and events
+ * (drift events into the store's event records).
+ *
+ * Writes are read-modify-write with the revision just read, retried a few
+ * times on a conflict, because the control plane writes the same objects
+ * through its own store connection. After a write the server's watchers
+ * are published at once (the write happened on the loop thread).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/labels.h"
+#include "core/object.h"
+#include "core/str.h"
+#include "reconciler/api/internal.h"
+#include "reconciler/store/store.h"
+
+#define UPDATE_ATTEMPTS 5
+#define EVENTS_PER_REQUEST 256
+
+typedef int (*mutate_fn)(json_t **obj, void *arg);
+
+static void now_rfc3339(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int64_t revision_of(const json_t *obj)
+{
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+    int64_t v = 0;
+    if (!rv || ks_str_to_i64(&v, rv, "resourceVersion") != 0)
+        return KS_STORE_ANY_REVISION;
+    return v;
+}
+
+/* get -> mutate a copy -> put with the revision read; retried on
+ * conflict. *obj is NULL for an absent object when create is set. *out:
+ * the stored object (new reference). */
+static int update(json_t **out, struct ks_store *store, const struct ks_store_key *key, int create,
+                  mutate_fn mutate, void *arg)
+{
+    json_t *cur = NULL, *obj = NULL;
+    int rc = KS_ECONFLICT;
+    for (int attempt = 0; attempt < UPDATE_ATTEMPTS && rc == KS_ECONFLICT; attempt++) {
+        int64_t expected = KS_STORE_MUST_NOT_EXIST;
+        json_decref(cur);
+        json_decref(obj);
+        cur = obj = NULL;
+        rc = ks_store_get(&cur, store, key);
+        if (rc == KS_ENOTFOUND && create)
+            rc = 0;
+        if (rc)
+            goto done;
+        if (cur) {
+            expected = revision_of(cur);
+            if (!(obj = json_deep_copy(cur))) {
+                rc = ks_error_set(KS_ENOMEM, "api: out of memory");
+                goto done;
+            }
+        }
+        if ((rc = mutate(&obj, arg)) != 0)
+            goto done;
+        rc = ks_store_put(NULL, store, obj, expected);
+    }
+    if (rc == KS_ECONFLICT)
+        ks_error_wrap(rc, "%s %s/%s: still conflicting after %d attempts", key->kind,
+                      key->namespace_, key->name, UPDATE_ATTEMPTS);
+    if (rc == 0)
+        rc = ks_store_get(out, store, key);
+done:
+    json_decref(cur);
+    json_decref(obj);
+    return rc;
+}
+
+/* Sets the Ready condition to True with a fresh lastHeartbeatTime. */
+static int set_ready(json_t *obj, const char *reason)
+{
+    char now[32];
+    json_t *status = json_object_get(obj, "status");
+    if (!json_is_object(status)) {
+        status = json_object();
+        json_object_set_new(obj, "status", status);
+    }
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        json_object_set_new(status, "conditions", conds);
+    }
+    if (!status || !conds)
+        return ks_error_set(KS_ENOMEM, "api: out of memory");
+    now_rfc3339(now);
+    json_t *ready = NULL, *c;
+    size_t i;
+    json_array_foreach(conds, i, c)
+    {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        if (type && strcmp(type, "Ready") == 0)
+            ready = c;
+    }
+    if (!ready) {
+        ready = json_object();
+        json_array_append_new(conds, ready);
+        json_object_set_new(ready, "type", json_string("Ready"));
+    }
+    const char *was = json_string_value(json_object_get(ready, "status"));
+    if (!was || strcmp(was, "True") != 0)
+        json_object_set_new(ready, "lastTransitionTime", json_string(now));
+    json_object_set_new(ready, "status", json_string("True"));
+    json_object_set_new(ready, "reason", json_string(reason));
+    json_object_set_new(ready, "lastHeartbeatTime", json_string(now));
+    return 0;
+}
+
+struct register_arg {
+    const char *name;
+    const json_t *body;
+};
+
+static int register_mutate(json_t **obj, void *arg)
+{
+    const struct register_arg *a = arg;
+    const json_t *capacity = json_object_get(a->body, "capacity");
+    const json_t *alloc = json_object_get(a->body, "allocatable");
+    if (!*obj && !(*obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+                                    "metadata", "name", a->name)))
+        return ks_error_set(KS_ENOMEM, "api: out of memory");
+    json_t *meta = json_object_get(*obj, "metadata");
+    json_t *labels = json_object_get(meta, "labels");
+    const json_t *reported = json_object_get(a->body, "labels");
+    if (reported) {
+        if (!json_is_object(labels)) {
+            labels = json_object();
+            json_object_set_new(meta, "labels", labels);
+        }
+        json_object_update(labels, (json_t *)reported);
+    }
+    int rc = set_ready(*obj, "NodeAgentRegistered");
+    if (rc)
+        return rc;
+    json_t *status = json_object_get(*obj, "status");
+    const char *fields[] = {"images", "nodeInfo", "addresses"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (json_object_get(a->body, fields[i]))
+            json_object_set(status, fields[i], json_object_get(a->body, fields[i]));
+    if (capacity) {
+        json_object_set(status, "capacity", (json_t *)capacity);
+        json_object_set(status, "allocatable", (json_t *)(alloc ? alloc : capacity));
+    }
+    return 0;
+}
+
+static int register_validate(const json_t *body)
+{
+    const char *objects[] = {"capacity", "allocatable", "labels", "nodeInfo"};
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+        const json_t *v = json_object_get(body, objects[i]);
+        if (v && !json_is_object(v))
+            return ks_error_set(KS_EINVALID, "register: %s: expected an object", objects[i]);
+    }
+    const char *arrays[] = {"images", "addresses"};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        const json_t *v = json_object_get(body, arrays[i]);
+        if (v && !json_is_array(v))
+            return ks_error_set(KS_EINVALID, "register: %s: expected an array", arrays[i]);
+    }
+    const json_t *labels = json_object_get(body, "labels");
+    if (labels && ks_labels_validate(labels) != 0)
+        return ks_error_wrap(KS_EINVALID, "register: labels");
+    return 0;
+}
+
+static int heartbeat_mutate(json_t **obj, void *arg)
+{
+    (void)arg;
+    return set_ready(*obj, "NodeAgentHeartbeat");
+}
+
+struct status_arg {
+    const char *node;
+    const json_t *status;
+    int wrong_node; /* set when the pod is bound elsewhere: 403 */
+};
+
+static int status_mutate(json_t **obj, void *arg)
+{
+    struct status_arg *a = arg;
+    const char *bound =
+        json_string_value(json_object_get(json_object_get(*obj, "spec"), "nodeName"));
+    a->wrong_node = !bound || strcmp(bound, a->node) != 0;
+    if (a->wrong_node)
+        return ks_error_set(KS_ECONFLICT, "pod is bound to %s, not to node %s",
+                            bound ? bound : "no node", a->node);
+    json_object_set(*obj, "status", (json_t *)a->status);
+    return 0;
+}
+
+static void reply_object_rc(struct api_req *r, int rc, json_t *obj)
+{
+    if (rc) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    api_reply(r, 200, obj);
+    api_watch_publish(r->srv);
+}
+
+static void node_register(struct api_req *r, const char *name)
+{
+    json_t *body = NULL, *obj = NULL;
+    struct ks_store_key key = {"Node", "", name};
+    int rc;
+    if ((rc = ks_dns1123_subdomain_validate(name)) != 0 || (rc = api_read_body(&body, r, 0)) ||
+        (rc = register_validate(body)) != 0)
+        goto done;
+    if (!json_is_object(body)) {
+        rc = ks_error_set(KS_EINVALID, "register: body must be a JSON object");
+        goto done;
+    }
+    struct register_arg a = {name, body};
+    rc = update(&obj, r->srv->store, &key, 1, register_mutate, &a);
+done:
+    reply_object_rc(r, rc, obj);
+    json_decref(body);
+}
+
+static void node_heartbeat(struct api_req *r, const char *name)
+{
+    json_t *obj = NULL;
+    struct ks_store_key key = {"Node", "", name};
+    int rc = update(&obj, r->srv->store, &key, 0, heartbeat_mutate, NULL);
+    if (rc == KS_ENOTFOUND)
+        ks_error_wrap(rc, "node %s: register first", name);
+    json_t *rv = rc ? NULL : json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
+    reply_object_rc(r, rc, rc ? NULL : json_pack("{s:O}", "resourceVersion", rv));
+    json_decref(obj);
+}
+
+static void node_pods(struct api_req *r, const char *name)
+{
+    json_t *all = NULL, *mine = json_array(), *p;
+    int64_t rev = 0;
+    size_t i;
+    struct ks_store_list_opts lo = {.kind = "Pod"};
+    int rc;
+    if (!mine) {
+        rc = ks_error_set(KS_ENOMEM, "api: out of memory");
+        goto done;
+    }
+    if ((rc = ks_store_revision(&rev, r->srv->store)) != 0 ||
+        (rc = ks_store_list(&all, r->srv->store, &lo)) != 0)
+        goto done;
+    json_array_foreach(all, i, p)
+    {
+        const char *bound =
+            json_string_value(json_object_get(json_object_get(p, "spec"), "nodeName"));
+        if (bound && strcmp(bound, name) == 0)
+            json_array_append(mine, p);
+    }
+    api_reply(r, 200, json_pack("{s:I, s:O}", "revision", (json_int_t)rev, "items", mine));
+done:
+    if (rc)
+        api_reply_ks_error(r, rc);
+    json_decref(all);
+    json_decref(mine);
+}
+
+static void pod_status(struct api_req *r, const char *node, const char *ns, const char *pod)
+{
+    json_t *body = NULL, *obj = NULL;
+    struct ks_store_key key = {"Pod", ns, pod};
+    struct status_arg a = {node, NULL, 0};
+    int rc;
+    if ((rc = api_read_body(&body, r, 0)) != 0)
+        goto done;
+    if (!json_is_object(body)) {
+        rc = ks_error_set(KS_EINVALID, "status: body must be a JSON object (the pod's status)");
+        goto done;
+    }
+    a.status = body;
+    rc = update(&obj, r->srv->store, &key, 0, status_mutate, &a);
+done:
+    if (rc && a.wrong_node) {
+        api_reply_error(r, 403, "%s", ks_error_last());
+    } else {
+        reply_object_rc(r, rc, obj);
+    }
+    json_decref(body);
+}
+
+static int add_event(struct ks_store *store, const json_t *ev, const char *node, size_t index)
+{
+    if (!json_is_object(ev))
+        return ks_error_set(KS_EINVALID, "events[%zu]: expected an object", index);
+    json_t *copy = json_deep_copy(ev);
+    if (!copy)
+        return ks_error_set(KS_ENOMEM, "api: out of memory");
+    json_object_set_new(copy, "node", json_string(node));
+    if (!json_object_get(copy, "source"))
+        json_object_set_new(copy, "source", json_string("nodeagent"));
+    int rc = ks_store_event_add(store, copy);
+    json_decref(copy);
+    return rc;
+}
+
+static void node_events(struct api_req *r, const char *node)
+{
+    json_t *body = NULL;
+    size_t n = 0;
+    int rc, began = 0;
+    if ((rc = api_read_body(&body, r, 0)) != 0)
+        goto done;
+    n = json_is_array(body) ? json_array_size(body) : 1;
+    if (n > EVENTS_PER_REQUEST) {
+        rc = ks_error_set(KS_ELIMIT, "events: %zu events in one request (limit %d)", n,
+                          EVENTS_PER_REQUEST);
+        goto done;
+    }
+    if ((rc = ks_store_begin(r->srv->store)) != 0)
+        goto done;
+    began = 1;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc =
+            add_event(r->srv->store, json_is_array(body) ? json_array_get(body, i) : body, node, i);
+    rc = rc ? rc : ks_store_commit(r->srv->store);
+done:
+    if (rc && began)
+        ks_store_rollback(r->srv->store);
+    if (rc)
+        api_reply_ks_error(r, rc);
+    else
+        api_reply(r, 200, json_pack("{s:I}", "added", (json_int_t)n));
+    json_decref(body);
+}
+
+void api_nodes_handle(struct api_req *r)
+{
+    /* seg: api v1 nodes NAME ACTION [NS POD status] */
+    const char *name = r->seg[3], *action = r->nseg > 4 ? r->seg[4] : "";
+    int get = r->method == EVHTTP_REQ_GET, post = r->method == EVHTTP_REQ_POST;
+    if (r->nseg == 5 && post && strcmp(action, "register") == 0)
+        node_register(r, name);
+    else if (r->nseg == 5 && post && strcmp(action, "heartbeat") == 0)
+        node_heartbeat(r, name);
+    else if (r->nseg == 5 && get && strcmp(action, "pods") == 0)
+        node_pods(r, name);
+    else if (r->nseg == 5 && get && strcmp(action, "watch") == 0)
+        api_watch_handle(r, name);
+    else if (r->nseg == 5 && post && strcmp(action, "events") == 0)
+        node_events(r, name);
+    else if (r->nseg == 8 && post && strcmp(action, "pods") == 0 &&
+             strcmp(r->seg[7], "status") == 0)
+        pod_status(r, name, r->seg[5], r->seg[6]);
+    else
+        api_reply_error(r, 404, "no such endpoint (or wrong method): %s",
+                        evhttp_request_get_uri(r->req));
+}

@@ -1,0 +1,95 @@
+/*
+ * objects.c: the admin read API over the store: list objects of a kind (in
+ * all namespaces or one, with an optional label selector), get one object,
+ * list sync records and events.
+ *
+ * Lists carry the store revision read BEFORE the list, so "list, then
+ * watch since that revision" can repeat a change but never miss one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/labels.h"
+#include "reconciler/api/internal.h"
+#include "reconciler/store/store.h"
+
+#define RECORDS_DEFAULT 100
+#define RECORDS_MAX 1000
+
+static void list_objects(struct api_req *r, const char *ns, const char *kind)
+{
+    struct ks_selector *sel = NULL;
+    json_t *items = NULL;
+    const char *selector = api_query(r, "labelSelector");
+    int64_t rev = 0;
+    size_t limit = 0;
+    int rc;
+    if (api_query(r, "limit") &&
+        (rc = api_query_limit(&limit, r, KS_STORE_LIST_MAX, KS_STORE_LIST_MAX)) != 0)
+        goto done;
+    if (selector && (rc = ks_selector_parse(&sel, selector)) != 0) {
+        rc = ks_error_wrap(rc, "labelSelector");
+        goto done;
+    }
+    struct ks_store_list_opts lo = {.kind = kind, .namespace_ = ns, .labels = sel, .limit = limit};
+    if ((rc = ks_store_revision(&rev, r->srv->store)) != 0 ||
+        (rc = ks_store_list(&items, r->srv->store, &lo)) != 0)
+        goto done;
+    api_reply(r, 200, json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "items", items));
+    items = NULL;
+done:
+    if (rc)
+        api_reply_ks_error(r, rc);
+    ks_selector_free(sel);
+}
+
+static void get_object(struct api_req *r, const char *ns, const char *kind, const char *name)
+{
+    struct ks_store_key key = {kind, ns, name};
+    json_t *obj = NULL;
+    int rc = ks_store_get(&obj, r->srv->store, &key);
+    if (rc)
+        api_reply_ks_error(r, rc);
+    else
+        api_reply(r, 200, obj);
+}
+
+void api_objects_handle(struct api_req *r)
+{
+    if (r->method != EVHTTP_REQ_GET) {
+        api_reply_error(r, 405, "objects: only GET (the store is written through Git)");
+        return;
+    }
+    /* seg: api v1 objects KIND [NAME] | api v1 namespaces NS objects KIND [NAME] */
+    if (strcmp(r->seg[2], "objects") == 0 && r->nseg == 4)
+        list_objects(r, NULL, r->seg[3]);
+    else if (strcmp(r->seg[2], "objects") == 0 && r->nseg == 5)
+        get_object(r, "", r->seg[3], r->seg[4]);
+    else if (r->nseg == 6 && strcmp(r->seg[4], "objects") == 0)
+        list_objects(r, r->seg[3], r->seg[5]);
+    else if (r->nseg == 7 && strcmp(r->seg[4], "objects") == 0)
+        get_object(r, r->seg[3], r->seg[5], r->seg[6]);
+    else
+        api_reply_error(r, 404, "no such endpoint: %s", evhttp_request_get_uri(r->req));
+}
+
+void api_syncs_events_handle(struct api_req *r)
+{
+    json_t *items = NULL;
+    size_t limit = 0;
+    int rc;
+    if (r->method != EVHTTP_REQ_GET) {
+        api_reply_error(r, 405, "%s: only GET", r->seg[2]);
+        return;
+    }
+    if ((rc = api_query_limit(&limit, r, RECORDS_DEFAULT, RECORDS_MAX)) != 0)
+        goto done;
+    rc = strcmp(r->seg[2], "syncs") == 0 ? ks_store_syncs_list(&items, r->srv->store, limit)
+                                         : ks_store_events_list(&items, r->srv->store, limit);
+    if (rc == 0)
+        api_reply(r, 200, json_pack("{s:o}", "items", items));
+done:
+    if (rc)
+        api_reply_ks_error(r, rc);
+}

@@ -1,0 +1,244 @@
+/*
+ * watch.c: the long-poll watch on the store's change log.
+ *
+ * GET /api/v1/watch?since=REV&timeout=30s answers at once when the log has
+ * changes after REV, 410 when REV was compacted away (relist), and
+ * otherwise parks the request as a watcher: a timer answers it empty at
+ * the timeout, and api_watch_publish (run on the loop thread after a
+ * notify, or after the server's own writes) answers every watcher whose
+ * changes have arrived. Answers always come from the change log itself,
+ * with the revision read before the log, so a notify that arrives late or
+ * not at all can delay a change but never make a client skip it.
+ * A node watcher (/api/v1/nodes/N/watch) sees only Pod changes for node N
+ * (and every Pod delete, which carries no object to filter on).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/str.h"
+#include "reconciler/api/internal.h"
+#include "reconciler/store/store.h"
+
+#define WATCH_MAX_CHANGES 1000
+#define WATCH_DEFAULT_MS 30000
+
+struct api_watcher {
+    struct ks_api_server *srv;
+    struct evhttp_request *req;
+    struct event *timer;
+    int method;
+    double start;
+    int64_t since;
+    char *node;
+    struct api_watcher *prev, *next;
+};
+
+static int change_for_node(const json_t *change, const char *node)
+{
+    const char *kind = json_string_value(json_object_get(change, "kind"));
+    if (!kind || strcmp(kind, "Pod") != 0)
+        return 0;
+    const char *type = json_string_value(json_object_get(change, "type"));
+    if (type && strcmp(type, "delete") == 0)
+        return 1;
+    const json_t *spec = json_object_get(json_object_get(change, "object"), "spec");
+    const char *bound = json_string_value(json_object_get(spec, "nodeName"));
+    return bound && strcmp(bound, node) == 0;
+}
+
+/* Changes after since (filtered for node), and the revision the client
+ * should watch from next. */
+static int collect(json_t **out, int64_t *out_rev, struct ks_store *store, int64_t since,
+                   const char *node)
+{
+    json_t *changes = NULL, *kept = NULL;
+    int64_t rev = 0;
+    int rc;
+    if ((rc = ks_store_revision(&rev, store)) != 0 ||
+        (rc = ks_store_changes_since(&changes, store, since, WATCH_MAX_CHANGES)) != 0)
+        goto done;
+    size_t n = json_array_size(changes);
+    if (n > 0)
+        rev = json_integer_value(json_object_get(json_array_get(changes, n - 1), "revision"));
+    if (node) {
+        if (!(kept = json_array())) {
+            rc = ks_error_set(KS_ENOMEM, "watch: out of memory");
+            goto done;
+        }
+        size_t i;
+        json_t *c;
+        json_array_foreach(changes, i, c)
+        {
+            if (change_for_node(c, node))
+                json_array_append(kept, c);
+        }
+        json_decref(changes);
+        changes = kept;
+        kept = NULL;
+    }
+    *out = changes;
+    *out_rev = rev;
+    changes = NULL;
+done:
+    json_decref(changes);
+    json_decref(kept);
+    return rc;
+}
+
+static void reply_collected(struct ks_api_server *srv, struct evhttp_request *req, int method,
+                            double start, int rc, json_t *changes, int64_t rev)
+{
+    if (rc == KS_ECONFLICT) {
+        json_decref(changes);
+        api_reply_json(srv, req, method, start, 410,
+                       json_pack("{s:s, s:i}", "error",
+                                 "revision is too old (compacted from the change log), relist",
+                                 "code", 410));
+        return;
+    }
+    if (rc != 0) {
+        json_decref(changes);
+        api_reply_json(srv, req, method, start, 500,
+                       json_pack("{s:s, s:i}", "error", ks_error_last(), "code", 500));
+        return;
+    }
+    api_reply_json(srv, req, method, start, 200,
+                   json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "changes", changes));
+}
+
+static void watcher_free(struct api_watcher *w)
+{
+    struct ks_api_server *srv = w->srv;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        srv->watchers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    srv->n_watchers--;
+    if (w->timer)
+        event_free(w->timer);
+    free(w->node);
+    free(w);
+}
+
+/* Answers w from the change log (possibly empty) and frees it. */
+static void watcher_answer(struct api_watcher *w)
+{
+    json_t *changes = NULL;
+    int64_t rev = 0;
+    int rc = collect(&changes, &rev, w->srv->store, w->since, w->node);
+    reply_collected(w->srv, w->req, w->method, w->start, rc, changes, rev);
+    watcher_free(w);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    watcher_answer(arg);
+}
+
+void api_watch_publish(struct ks_api_server *srv)
+{
+    int64_t rev = 0;
+    if (!srv->watchers || ks_store_revision(&rev, srv->store) != 0)
+        return;
+    struct api_watcher *w = srv->watchers, *next;
+    for (; w; w = next) {
+        next = w->next;
+        if (w->since >= rev)
+            continue;
+        json_t *changes = NULL;
+        int64_t at = 0;
+        int rc = collect(&changes, &at, srv->store, w->since, w->node);
+        if (rc == 0 && json_array_size(changes) == 0) {
+            w->since = at; /* only other nodes' changes: keep waiting */
+            json_decref(changes);
+            continue;
+        }
+        reply_collected(srv, w->req, w->method, w->start, rc, changes, at);
+        watcher_free(w);
+    }
+}
+
+void api_watch_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon)
+{
+    struct api_watcher *w = srv->watchers, *next;
+    for (; w; w = next) {
+        next = w->next;
+        if (evhttp_request_get_connection(w->req) == evcon)
+            watcher_free(w); /* libevent frees the request with its connection */
+    }
+}
+
+void api_watch_flush(struct ks_api_server *srv)
+{
+    while (srv->watchers)
+        watcher_answer(srv->watchers);
+}
+
+void api_watch_handle(struct api_req *r, const char *node)
+{
+    struct ks_api_server *srv = r->srv;
+    const char *since_s = api_query(r, "since"), *timeout_s = api_query(r, "timeout");
+    int64_t since = 0, wait_ms = WATCH_DEFAULT_MS, rev = 0;
+    json_t *changes = NULL;
+    struct api_watcher *w = NULL;
+    int rc;
+    if (r->method != EVHTTP_REQ_GET) {
+        api_reply_error(r, 405, "watch: only GET");
+        return;
+    }
+    if (!since_s) {
+        api_reply_error(r, 400,
+                        "watch: the since parameter is required (list first, then "
+                        "watch from the list's revision)");
+        return;
+    }
+    if (ks_str_to_i64(&since, since_s, "since") != 0 || since < 0 ||
+        (timeout_s && ks_duration_parse_ms(&wait_ms, timeout_s) != 0)) {
+        api_reply_error(r, 400, "watch: %s", since < 0 ? "since: negative" : ks_error_last());
+        return;
+    }
+    if (wait_ms > (int64_t)srv->opts.max_watch_wait_s * 1000) {
+        api_reply_error(r, 400, "watch: timeout %s is longer than max_watch_wait_s (%us)",
+                        timeout_s, srv->opts.max_watch_wait_s);
+        return;
+    }
+    rc = collect(&changes, &rev, srv->store, since, node);
+    if (rc != 0 || json_array_size(changes) > 0 || wait_ms == 0 || srv->stopping) {
+        reply_collected(srv, r->req, r->method, r->start, rc, changes, rev);
+        return;
+    }
+    json_decref(changes);
+    if (srv->n_watchers >= srv->opts.max_watchers) {
+        api_reply_error(r, 503, "watch: too many watchers (max_watchers %u)",
+                        srv->opts.max_watchers);
+        return;
+    }
+    if (!(w = calloc(1, sizeof *w)) || (node && !(w->node = strdup(node))) ||
+        !(w->timer = evtimer_new(srv->base, on_timeout, w))) {
+        if (w) {
+            free(w->node);
+            free(w);
+        }
+        api_reply_error(r, 500, "watch: out of memory");
+        return;
+    }
+    w->srv = srv;
+    w->req = r->req;
+    w->method = r->method;
+    w->start = r->start;
+    w->since = rev > since ? rev : since;
+    w->next = srv->watchers;
+    if (w->next)
+        w->next->prev = w;
+    srv->watchers = w;
+    srv->n_watchers++;
+    struct timeval tv = {.tv_sec = (time_t)(wait_ms / 1000),
+                         .tv_usec = (suseconds_t)((wait_ms % 1000) * 1000)};
+    evtimer_add(w->timer, &tv);
+}
