@@ -28,6 +28,7 @@
 #include "renderer/values.h"
 
 #define MAX_RELEASE_NAME 53
+#define KS_RENDER_MAX_VALUES_DEPTH 1000
 
 struct tpl {
     char *name;      /* "chart/templates/x.yaml" */
@@ -303,6 +304,36 @@ done:
     return rc;
 }
 
+/* Every integer in the final values came from --set (chart and -f values
+ * are float64 as Helm reads YAML; --set-json numbers too): Go int64s. */
+static int mark_int64(struct ks_tpl_set *set, json_t *v, unsigned depth)
+{
+    if (depth > KS_RENDER_MAX_VALUES_DEPTH)
+        return ks_error_set(KS_ELIMIT, "values nested deeper than %d levels",
+                            KS_RENDER_MAX_VALUES_DEPTH);
+    int rc = 0;
+    if (json_is_integer(v))
+        return ks_tpl_mark_int64(set, v);
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if ((rc = mark_int64(set, x, depth + 1)) < 0)
+                return rc;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            if ((rc = mark_int64(set, x, depth + 1)) < 0)
+                return rc;
+        }
+    }
+    return rc;
+}
+
 static int execute_all(struct ks_buf *text, struct job *j, struct ks_tpl_set *set,
                        struct ks_output_file *files, size_t *nfiles, size_t **offsets)
 {
@@ -414,6 +445,9 @@ int ks_render_chart(struct ks_render_result *out, const char *chart_path,
         rc = ks_error_set(KS_ENOMEM, "out of memory rendering");
         goto done;
     }
+    rc = mark_int64(set, values, 0);
+    if (rc < 0)
+        goto done;
     rc = ks_builtin_capabilities(&caps, set, &kv, opts->api_versions, opts->n_api_versions);
     if (rc < 0)
         goto done;
