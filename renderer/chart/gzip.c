@@ -261,18 +261,16 @@ bad:
     return -1;
 }
 
+/* CRC-32 (IEEE); the table is built per call (cheap next to inflating) so
+ * concurrent renders share no mutable state. */
 static uint32_t crc32_of(const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static int ready;
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
+    uint32_t table[256];
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        table[i] = c;
     }
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++)
