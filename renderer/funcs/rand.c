@@ -44,7 +44,7 @@ static int rand_string(json_t **out, struct ks_tpl_call *call, const json_t *arg
         return ks_funcs_nomem(call);
     size_t n = strlen(alpha);
     for (long long i = 0; i < count; i++) {
-        uint64_t k;
+        uint64_t k = 0;
         if ((rc = rand_below(&k, n)) != 0) {
             free(s);
             return ks_tpl_call_error(call, rc, "%s", ks_error_last());
@@ -87,7 +87,7 @@ int ks_funcs_rand_ascii(json_t **out, struct ks_tpl_call *call, json_t *const *a
 int ks_funcs_rand_int(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
 {
     long long min, max;
-    uint64_t k;
+    uint64_t k = 0;
     int rc;
     if ((rc = ks_funcs_arg_int(&min, call, args[0])) ||
         (rc = ks_funcs_arg_int(&max, call, args[1])))
@@ -124,7 +124,7 @@ int ks_funcs_shuffle(json_t **out, struct ks_tpl_call *call, json_t *const *args
     for (size_t i = 0; i < count; i++)
         order[i] = i;
     for (size_t i = count; i > 1; i--) {
-        uint64_t j;
+        uint64_t j = 0;
         if ((rc = rand_below(&j, i)) != 0)
             break;
         size_t t = order[i - 1];
