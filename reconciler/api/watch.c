@@ -11,9 +11,13 @@
  * not at all can delay a change but never make a client skip it.
  * A node watcher (/api/v1/nodes/N/watch) sees only Pod changes for node N
  * (and every Pod delete, which carries no object to filter on).
+ * A watcher whose client hangs up is dropped at once (see on_readable).
  */
+#include <errno.h>
+#include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/duration.h"
 #include "core/error.h"
@@ -28,6 +32,7 @@ struct api_watcher {
     struct ks_api_server *srv;
     struct evhttp_request *req;
     struct event *timer;
+    struct event *eof; /* readable client socket: did the client go away? */
     int method;
     double start;
     int64_t since;
@@ -120,6 +125,8 @@ static void watcher_free(struct api_watcher *w)
     srv->n_watchers--;
     if (w->timer)
         event_free(w->timer);
+    if (w->eof)
+        event_free(w->eof);
     free(w->node);
     free(w);
 }
@@ -139,6 +146,36 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     watcher_answer(arg);
+}
+
+/* evhttp does not read from a connection while its request is being
+ * answered, so it would notice a client that hung up only when the timeout
+ * answers into the dead socket. The watcher peeks at the socket itself:
+ * EOF or an error frees the connection (whose close callback drops the
+ * watcher at once); bytes (a pipelined request) just end the peeking. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct api_watcher *w = arg;
+    char c;
+    (void)what;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
+        if (n > 0)
+            event_del(w->eof);
+        return;
+    }
+    evhttp_connection_free(evhttp_request_get_connection(w->req));
+}
+
+static void watch_eof(struct api_watcher *w)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return;
+    if ((w->eof = event_new(w->srv->base, fd, EV_READ | EV_PERSIST, on_readable, w)) != NULL)
+        event_add(w->eof, NULL);
 }
 
 void api_watch_publish(struct ks_api_server *srv)
@@ -241,4 +278,5 @@ void api_watch_handle(struct api_req *r, const char *node)
     struct timeval tv = {.tv_sec = (time_t)(wait_ms / 1000),
                          .tv_usec = (suseconds_t)((wait_ms % 1000) * 1000)};
     evtimer_add(w->timer, &tv);
+    watch_eof(w);
 }

@@ -44,6 +44,7 @@ struct fixture {
     pthread_t thread;
     char admin[KS_API_TOKEN_HEX + 1];
     unsigned port;
+    int leftover_fd; /* a client socket teardown closes after the server */
 };
 
 struct resp {
@@ -99,6 +100,8 @@ static int teardown(void **state)
     ks_api_server_stop(f->srv);
     pthread_join(f->thread, NULL);
     ks_api_server_free(f->srv);
+    if (f->leftover_fd > 0)
+        close(f->leftover_fd);
     ks_api_tokens_free(f->tokens);
     ks_store_close(f->store);
     ks_store_close(f->cp);
@@ -735,6 +738,49 @@ static void connection_limit(void **state)
         close(fds[i]);
 }
 
+/* Parks a watch on a raw socket (returns the socket). */
+static int raw_watch(const struct fixture *f, const char *timeout)
+{
+    char req[512];
+    int64_t rev = 0;
+    assert_int_equal(ks_store_revision(&rev, f->cp), 0);
+    int fd = raw_connect(f);
+    int n = snprintf(req, sizeof req,
+                     "GET /api/v1/watch?since=%lld&timeout=%s HTTP/1.1\r\nHost: x\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     (long long)rev, timeout, f->admin);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+static void watcher_disconnects(void **state)
+{
+    struct fixture *f = *state;
+    int fd = raw_watch(f, "10s");
+    wait_watchers(f, 1);
+    double t0 = now_s();
+    close(fd);
+    /* The server notices the hang-up long before the 10 s timeout. */
+    wait_watchers(f, 0);
+    double took = now_s() - t0;
+    printf("a closed watcher was dropped after %.1f ms (its timeout: 10 s)\n", took * 1e3);
+    assert_true(took < 2.0);
+    json_decref(call(f, "GET", "/healthz", NULL, NULL, 200));
+    ks_api_server_notify(f->srv, put_cm(f, "default", "a", "web"));
+    json_decref(call(f, "GET", "/api/v1/watch?since=0", f->admin, NULL, 200));
+}
+
+static void stop_with_parked_watchers(void **state)
+{
+    struct fixture *f = *state;
+    int a = raw_watch(f, "30s"), b = raw_watch(f, "30s");
+    wait_watchers(f, 2);
+    /* teardown stops and frees the server with both still parked */
+    close(a);
+    (void)b; /* left open across the stop */
+    f->leftover_fd = b;
+}
+
 static void keepalive_throughput(void **state)
 {
     struct fixture *f = *state;
@@ -805,6 +851,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(metrics_text, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_client, setup, teardown),
         cmocka_unit_test_setup_teardown(connection_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(watcher_disconnects, setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_with_parked_watchers, setup, teardown),
         cmocka_unit_test_setup_teardown(keepalive_throughput, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
