@@ -187,6 +187,16 @@ static int64_t put_cm(struct fixture *f, const char *ns, const char *name, const
     return rev;
 }
 
+/* metadata.name of the i-th item of the response's items. */
+static const char *item_name(const json_t *resp, size_t i)
+{
+    const json_t *item = json_array_get(json_object_get(resp, "items"), i);
+    const char *name =
+        json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+    assert_non_null(name);
+    return name;
+}
+
 static const char *error_of(const json_t *j)
 {
     const char *e = json_string_value(json_object_get(j, "error"));
@@ -251,6 +261,8 @@ static void auth_required(void **state)
     json_decref(call(f, "GET", "/api/v1/nothing", f->admin, NULL, 404));
 }
 
+static int raw_connect(const struct fixture *f);
+
 static void body_limit(void **state)
 {
     struct fixture *f = *state;
@@ -265,6 +277,25 @@ static void body_limit(void **state)
     assert_int_equal(r.code, 413);
     resp_free(&r);
     free(big);
+    /* Headers past max_header_bytes (default 16 KiB) are refused too. */
+    int fd = raw_connect(f);
+    char *hdr = malloc(20000);
+    assert_non_null(hdr);
+    int n = snprintf(hdr, 20000, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(hdr + n, 'a', 18000);
+    memcpy(hdr + n + 18000, "\r\n\r\n", 5);
+    size_t len = (size_t)n + 18004;
+    ssize_t sent = write(fd, hdr, len);
+    assert_true(sent > 0);
+    char buf[256] = "";
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    assert_true(got >= 0);
+    buf[got > 0 ? got : 0] = '\0';
+    assert_true(got == 0 || strncmp(buf, "HTTP/1.1 400", 12) == 0);
+    free(hdr);
+    close(fd);
     /* Below the limit the same request is fine. */
     json_decref(call(f, "POST", "/api/v1/nodes/n1/register", f->admin, "{}", 200));
     json_decref(call(f, "POST", "/api/v1/nodes/n1/register", f->admin, "{bad", 400));
@@ -284,11 +315,8 @@ static void list_get_select(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
     json_decref(j);
     j = call(f, "GET", "/api/v1/objects/ConfigMap?labelSelector=app%3Dweb", f->admin, NULL, 200);
-    json_t *items = json_object_get(j, "items");
-    assert_int_equal(json_array_size(items), 2);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_array_get(items, 1), "metadata"), "name")),
-                        "c");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    assert_string_equal(item_name(j, 1), "c");
     json_decref(j);
     j = call(f, "GET",
              "/api/v1/namespaces/default/objects/ConfigMap?labelSelector=app%20notin%20(web)",
@@ -538,11 +566,8 @@ static void node_round_trip(void **state)
     json_decref(p1);
     json_decref(p2);
     j = call(f, "GET", "/api/v1/nodes/n1/pods", tok, NULL, 200);
-    json_t *items = json_object_get(j, "items");
-    assert_int_equal(json_array_size(items), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_array_get(items, 0), "metadata"), "name")),
-                        "p1");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(item_name(j, 0), "p1");
     json_decref(j);
 
     j = call(f, "POST", "/api/v1/nodes/n1/pods/default/p1/status", tok,
@@ -570,7 +595,7 @@ static void node_round_trip(void **state)
     json_decref(j);
     json_decref(call(f, "POST", "/api/v1/nodes/n1/events", tok, "[1]", 400));
     j = call(f, "GET", "/api/v1/events", f->admin, NULL, 200);
-    items = json_object_get(j, "items");
+    json_t *items = json_object_get(j, "items");
     assert_int_equal(json_array_size(items), 2);
     for (size_t i = 0; i < 2; i++)
         assert_string_equal(json_string_value(json_object_get(json_array_get(items, i), "node")),
