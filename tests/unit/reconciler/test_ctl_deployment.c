@@ -107,8 +107,9 @@ static void three_replicas(void **state)
         ks_ctl_str(ks_ctl_at(rs, "metadata", "labels"), KS_LABEL_POD_TEMPLATE_HASH, NULL);
     assert_non_null(hash);
     char want[64], computed[16];
-    assert_int_equal(
-        ks_ctl_pod_template_hash(computed, sizeof computed, pod_template("web", "nginx:1"), 0), 0);
+    json_t *tmpl = pod_template("web", "nginx:1");
+    assert_int_equal(ks_ctl_pod_template_hash(computed, sizeof computed, tmpl, 0), 0);
+    json_decref(tmpl);
     assert_string_equal(hash, computed);
     snprintf(want, sizeof want, "web-%s", hash);
     assert_string_equal(ks_ctl_name(rs), want);
