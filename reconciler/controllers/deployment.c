@@ -175,6 +175,18 @@ static size_t old_list(json_t **out, struct dsync *s, int (*cmp)(const void *, c
     return n;
 }
 
+/* old_list into a new array (free() it). */
+static int old_sorted(json_t ***out, size_t *out_n, struct dsync *s,
+                      int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(s->rss);
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    *out_n = old_list(*out, s, cmp);
+    return 0;
+}
+
 static int64_t sum(struct dsync *s, bool old_only, const char *a, const char *b)
 {
     int64_t total = 0;
@@ -395,11 +407,10 @@ done:
 
 static int scale_old_to_zero(struct dsync *s, bool *out_scaled)
 {
-    size_t n = json_array_size(s->rss);
-    json_t **old = calloc(n ? n : 1, sizeof *old);
-    if (!old)
-        return ks_error_set(KS_ENOMEM, "out of memory");
-    size_t k = old_list(old, s, by_creation);
+    json_t **old = NULL;
+    size_t k = 0;
+    if (old_sorted(&old, &k, s, by_creation))
+        return KS_ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
         if (rs_int(old[i], "spec", "replicas") > 0) {
@@ -426,11 +437,10 @@ static int reconcile_old(struct dsync *s)
     int64_t max_down = all - min_available - new_unavailable;
     if (max_down <= 0)
         return 0;
-    size_t n = json_array_size(s->rss);
-    json_t **old = calloc(n ? n : 1, sizeof *old);
-    if (!old)
-        return ks_error_set(KS_ENOMEM, "out of memory");
-    size_t k = old_list(old, s, by_creation);
+    json_t **old = NULL;
+    size_t k = 0;
+    if (old_sorted(&old, &k, s, by_creation))
+        return KS_ENOMEM;
     int64_t cleaned = 0;
     for (size_t i = 0; i < k && cleaned < max_down && !rc; i++) {
         int64_t spec = rs_int(old[i], "spec", "replicas");
@@ -523,11 +533,10 @@ static int scale_paused(struct dsync *s)
  * revisionHistoryLimit. */
 static int cleanup(struct dsync *s)
 {
-    size_t n = json_array_size(s->rss);
-    json_t **old = calloc(n ? n : 1, sizeof *old);
-    if (!old)
-        return ks_error_set(KS_ENOMEM, "out of memory");
-    size_t k = old_list(old, s, by_revision);
+    json_t **old = NULL;
+    size_t k = 0;
+    if (old_sorted(&old, &k, s, by_revision))
+        return KS_ENOMEM;
     int rc = 0;
     int64_t diff = (int64_t)k - s->history;
     for (size_t i = 0; (int64_t)i < diff && i < k && !rc; i++) {
