@@ -1052,6 +1052,15 @@ static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
         emit_scalar(e, s, len, string_style(s, len));
         return 0;
     }
+    /* after a raw NEL go-yaml is at the start of a line inside the quoted
+     * JSON string, where "--- " or "... " is a document marker: it fails */
+    for (size_t i = 0; nel && i + 5 < len; i++) {
+        if (u[i] == 0xC2 && u[i + 1] == 0x85 &&
+            (memcmp(u + i + 2, "---", 3) == 0 || memcmp(u + i + 2, "...", 3) == 0) &&
+            (u[i + 5] == ' ' || (u[i + 5] == 0xC2 && i + 6 < len && u[i + 6] == 0x85)))
+            return ks_error_set(KS_EINVALID,
+                                "yaml: found unexpected document indicator (after U+0085)");
+    }
     struct ks_buf fixed, folded;
     ks_buf_init(&fixed, 0);
     ks_buf_init(&folded, 0);

@@ -581,6 +581,14 @@ static void helm_differential_findings(void **state)
     v = json_pack("{s:{s:i}}", "k", "a\xC2\x85", 1);
     assert_int_equal(ks_goyaml_marshal(&b, v), KS_EINVALID);
     json_decref(v);
+    /* ... and so does a NEL followed by a document marker and a blank */
+    v = json_pack("[s]", "a\xC2\x85... b");
+    assert_int_equal(ks_goyaml_marshal(&b, v), KS_EINVALID);
+    json_decref(v);
+    v = json_pack("[s]", "a\xC2\x85...b");
+    ks_buf_reset(&b);
+    assert_int_equal(ks_goyaml_marshal(&b, v), 0);
+    json_decref(v);
     ks_buf_release(&b);
     /* keys beyond int64 are uint64 keys, which sigs.k8s.io/yaml refuses */
     json_t *out = NULL;
