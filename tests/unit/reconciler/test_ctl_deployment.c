@@ -446,6 +446,67 @@ static void hash_is_stable(void **state)
     json_decref(t2);
 }
 
+static void hash_collision(void **state)
+{
+    struct fixture *f = *state;
+    char h0[16], h1[16], name[64];
+    json_t *tmpl = pod_template("web", "nginx:1");
+    assert_int_equal(ks_ctl_pod_template_hash(h0, sizeof h0, tmpl, 0), 0);
+    assert_int_equal(ks_ctl_pod_template_hash(h1, sizeof h1, tmpl, 1), 0);
+    json_decref(tmpl);
+    /* someone else's ReplicaSet already has the name web-<h0> */
+    snprintf(name, sizeof name, "web-%s", h0);
+    put_obj(f, json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:o}}", "apiVersion", "apps/v1",
+                         "kind", "ReplicaSet", "metadata", "name", name, "spec", "replicas", 1,
+                         "selector", "matchLabels", "app", "other", "template",
+                         pod_template("other", "busybox")));
+    put_obj(f, deployment("web", 2, "nginx:1"));
+    run(f);
+    json_t *d = get_obj(f, "Deployment", "web");
+    assert_int_equal(status_int(d, "collisionCount"), 1);
+    json_decref(d);
+    snprintf(name, sizeof name, "web-%s", h1);
+    json_t *rs = get_obj(f, "ReplicaSet", name);
+    assert_non_null(rs);
+    json_t *pods = pods_of(f, rs);
+    assert_int_equal(json_array_size(pods), 2);
+    json_decref(pods);
+    json_decref(rs);
+}
+
+/* Many Deployments at once: all converge, within a bounded number of steps. */
+static void many_deployments(void **state)
+{
+    struct fixture *f = *state;
+    char name[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "app%02d", i);
+        json_t *d = deployment(name, 5, "nginx:1");
+        ks_ctl_set(d, "spec", "selector", json_pack("{s:{s:s}}", "matchLabels", "app", name));
+        ks_ctl_set(d, "spec", "template", pod_template(name, "nginx:1"));
+        put_obj(f, d);
+    }
+    unsigned steps = 0;
+    assert_int_equal(ks_controllers_reconcile_all(&steps, f->store, &f->env), 0);
+    assert_true(steps <= 4);
+    json_t *pods = list_kind(f, "Pod"), *rss = replicasets(f);
+    assert_int_equal(json_array_size(pods), 200);
+    assert_int_equal(json_array_size(rss), 40);
+    json_decref(pods);
+    json_decref(rss);
+    agent_ready_all(f);
+    assert_int_equal(ks_controllers_reconcile_all(&steps, f->store, &f->env), 0);
+    json_t *ds = list_kind(f, "Deployment");
+    size_t i;
+    json_t *d;
+    json_array_foreach(ds, i, d)
+    {
+        char reason[256];
+        assert_int_equal(ks_health_of(d, reason, sizeof reason), KS_HEALTH_HEALTHY);
+    }
+    json_decref(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +521,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(progress_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_collects_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_strategy, setup, teardown),
+        cmocka_unit_test_setup_teardown(hash_collision, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_deployments, setup, teardown),
         cmocka_unit_test(hash_is_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
