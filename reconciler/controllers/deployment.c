@@ -35,6 +35,7 @@ struct dsync {
     int64_t surge, unavailable;
     bool paused, recreate, has_deadline;
     struct ks_selector *sel;
+    json_t *all;    /* the namespace's ReplicaSets (shared by the step), kept current */
     json_t *rss;    /* owned ReplicaSets, kept current as they are written */
     json_t *new_rs; /* borrowed from rss, NULL when none */
 };
@@ -114,6 +115,7 @@ static int rs_replace(struct dsync *s, size_t i, json_t *next)
     int rc = ks_ctl_write(s->changed, s->store, prev, next);
     if (!rc) {
         bool was_new = prev == s->new_rs;
+        ks_ctl_array_replace(s->all, prev, next);
         json_array_set(s->rss, i, next);
         if (was_new)
             s->new_rs = next;
@@ -388,6 +390,7 @@ static int create_new(bool *out_collided, struct dsync *s)
         goto done;
     }
     json_array_append(s->rss, rs);
+    json_array_append(s->all, rs);
     s->new_rs = rs;
     ks_ctl_set(rs, "spec", "replicas", json_integer(new_rs_target(s, 0)));
     if ((rc = ks_ctl_write(s->changed, s->store, NULL, rs)))
@@ -543,8 +546,10 @@ static int cleanup(struct dsync *s)
         if (rs_int(old[i], "spec", "replicas") || rs_int(old[i], "status", "replicas"))
             continue;
         rc = ks_ctl_delete(s->changed, s->store, old[i]);
-        if (!rc)
+        if (!rc) {
+            ks_ctl_array_remove(s->all, old[i]);
             json_array_remove(s->rss, rs_index(s, old[i]));
+        }
     }
     free(old);
     return rc;
@@ -665,12 +670,7 @@ static int write_deployment_status(struct dsync *s, json_t *st)
 
 static int sync_deployment(struct dsync *s)
 {
-    int rc;
-    json_t *all = NULL;
-    if ((rc = ks_ctl_list(&all, s->store, "ReplicaSet", ks_ctl_namespace(s->d))))
-        return rc;
-    rc = ks_ctl_claim(&s->rss, s->changed, s->store, s->d, s->sel, all);
-    json_decref(all);
+    int rc = ks_ctl_claim(&s->rss, s->changed, s->store, s->d, s->sel, s->all);
     if (rc)
         return rc;
     find_new(s);
@@ -715,7 +715,19 @@ static int sync_deployment(struct dsync *s)
 int ks_ctl_deployment_reconcile(bool *out_changed, struct ks_store *store, const json_t *deploy,
                                 const struct ks_ctl_env *env)
 {
-    struct dsync s = {.store = store, .env = env, .changed = out_changed, .d = deploy};
+    json_t *rss = NULL;
+    int rc = ks_ctl_list(&rss, store, "ReplicaSet", ks_ctl_namespace(deploy));
+    if (!rc)
+        rc = ks_ctl_deployment_sync(out_changed, store, deploy, env, rss);
+    json_decref(rss);
+    return rc;
+}
+
+int ks_ctl_deployment_sync(bool *out_changed, struct ks_store *store, const json_t *deploy,
+                           const struct ks_ctl_env *env, json_t *replicasets)
+{
+    struct dsync s = {
+        .store = store, .env = env, .changed = out_changed, .d = deploy, .all = replicasets};
     s.conditions = json_deep_copy(ks_ctl_at(deploy, "status", "conditions"));
     if (!json_is_array(s.conditions)) {
         json_decref(s.conditions);

@@ -69,10 +69,30 @@ int ks_ctl_delete(bool *changed, struct ks_store *store, const json_t *obj);
 
 /* Claims from candidates (same namespace, kind of dependents) those owned
  * by owner (controller uid) and still matching sel, adopts matching orphans
- * and releases owned non-matching ones (both written to the store).
- * *out: new array of the claimed objects (fresh copies). */
+ * and releases owned non-matching ones (both written to the store; the
+ * written versions replace their entries in candidates, so a list shared
+ * by several owners within one step stays current). *out: new array of
+ * references to the claimed entries of candidates. */
 int ks_ctl_claim(json_t **out, bool *changed, struct ks_store *store, const json_t *owner,
-                 const struct ks_selector *sel, const json_t *candidates);
+                 const struct ks_selector *sel, json_t *candidates);
+
+/* Removes item (by identity) from array; 0 when absent. */
+int ks_ctl_array_remove(json_t *array, const json_t *item);
+/* Replaces item (by identity) in array by a new reference to with. */
+void ks_ctl_array_replace(json_t *array, const json_t *item, json_t *with);
+
+/* ks_ctl_deployment_reconcile over replicasets, the namespace's
+ * ReplicaSets shared by the step and kept current as above. */
+int ks_ctl_deployment_sync(bool *out_changed, struct ks_store *store, const json_t *deploy,
+                           const struct ks_ctl_env *env, json_t *replicasets);
+
+/* ks_ctl_replicaset_reconcile over pods, the namespace's Pods as listed
+ * at the start of the step and kept current by the controller (pods it
+ * creates are appended, pods it deletes removed, pods it adopts or
+ * releases replaced), so that the driver lists each namespace once per
+ * step instead of once per ReplicaSet. */
+int ks_ctl_replicaset_sync(bool *out_changed, struct ks_store *store, const json_t *rs,
+                           const struct ks_ctl_env *env, json_t *pods);
 
 /* Kubernetes' safe alphabet for generated names and hashes. */
 extern const char ks_ctl_alphabet[];

@@ -84,7 +84,8 @@ static int victim_cmp(const void *pa, const void *pb)
     return strcmp(ks_ctl_name(a), ks_ctl_name(b));
 }
 
-static int delete_pods(bool *changed, struct ks_store *store, json_t *active, size_t count)
+static int delete_pods(bool *changed, struct ks_store *store, json_t *active, size_t count,
+                       json_t *pods)
 {
     int rc = 0;
     size_t n = json_array_size(active);
@@ -100,9 +101,11 @@ static int delete_pods(bool *changed, struct ks_store *store, json_t *active, si
         }
     }
     qsort(v, n, sizeof *v, victim_cmp);
-    for (size_t i = 0; i < count && i < n; i++)
+    for (size_t i = 0; i < count && i < n; i++) {
         if ((rc = ks_ctl_delete(changed, store, v[i].pod)))
             goto done;
+        ks_ctl_array_remove(pods, v[i].pod);
+    }
     /* keep the survivors in active for the status */
     json_t *keep = json_array();
     for (size_t i = count; i < n; i++)
@@ -142,7 +145,7 @@ static int pod_name(char *dst, size_t cap, struct ks_store *store, const char *r
 }
 
 static int create_pods(bool *changed, struct ks_store *store, const json_t *rs, json_t *active,
-                       size_t count, const struct ks_ctl_env *env)
+                       size_t count, const struct ks_ctl_env *env, json_t *pods)
 {
     int rc = 0;
     const json_t *tmpl = ks_ctl_at(rs, "spec", "template");
@@ -168,8 +171,10 @@ static int create_pods(bool *changed, struct ks_store *store, const json_t *rs, 
             "{s:s, s:s, s:o, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata", meta,
             "spec", spec ? json_deep_copy(spec) : json_object(), "status", "phase", "Pending");
         rc = ks_ctl_write(changed, store, NULL, pod);
-        if (!rc)
+        if (!rc) {
             json_array_append(active, pod);
+            json_array_append(pods, pod);
+        }
         json_decref(pod);
         if (rc)
             return rc;
@@ -244,9 +249,20 @@ static int write_status(bool *changed, struct ks_store *store, const json_t *rs,
 int ks_ctl_replicaset_reconcile(bool *out_changed, struct ks_store *store, const json_t *rs,
                                 const struct ks_ctl_env *env)
 {
+    json_t *pods = NULL;
+    int rc = ks_ctl_list(&pods, store, "Pod", ks_ctl_namespace(rs));
+    if (!rc)
+        rc = ks_ctl_replicaset_sync(out_changed, store, rs, env, pods);
+    json_decref(pods);
+    return rc;
+}
+
+int ks_ctl_replicaset_sync(bool *out_changed, struct ks_store *store, const json_t *rs,
+                           const struct ks_ctl_env *env, json_t *pods)
+{
     int rc = 0;
     struct ks_selector *sel = NULL;
-    json_t *pods = NULL, *owned = NULL, *active = json_array();
+    json_t *owned = NULL, *active = json_array();
     int64_t replicas = 0, min_ready = 0;
     if ((rc = check_spec(&sel, &replicas, rs)) ||
         (rc = ks_ctl_int(&min_ready, rs, "spec", "minReadySeconds", 0, INT32_MAX))) {
@@ -263,8 +279,7 @@ int ks_ctl_replicaset_reconcile(bool *out_changed, struct ks_store *store, const
         rc = write_status(out_changed, store, rs, st);
         goto done;
     }
-    if ((rc = ks_ctl_list(&pods, store, "Pod", ks_ctl_namespace(rs))) ||
-        (rc = ks_ctl_claim(&owned, out_changed, store, rs, sel, pods)))
+    if ((rc = ks_ctl_claim(&owned, out_changed, store, rs, sel, pods)))
         goto done;
     size_t i;
     json_t *pod;
@@ -276,17 +291,16 @@ int ks_ctl_replicaset_reconcile(bool *out_changed, struct ks_store *store, const
     int64_t have = (int64_t)json_array_size(active);
     if (have < replicas) {
         int64_t n = replicas - have < KS_CTL_BURST ? replicas - have : KS_CTL_BURST;
-        rc = create_pods(out_changed, store, rs, active, (size_t)n, env);
+        rc = create_pods(out_changed, store, rs, active, (size_t)n, env, pods);
     } else if (have > replicas) {
         int64_t n = have - replicas < KS_CTL_BURST ? have - replicas : KS_CTL_BURST;
-        rc = delete_pods(out_changed, store, active, (size_t)n);
+        rc = delete_pods(out_changed, store, active, (size_t)n, pods);
     }
     if (rc)
         goto done;
     rc = write_status(out_changed, store, rs, status_of(rs, active, min_ready, env->now));
 done:
     ks_selector_free(sel);
-    json_decref(pods);
     json_decref(owned);
     json_decref(active);
     return rc;

@@ -326,30 +326,34 @@ static void drop_controller_ref(json_t *obj, const char *uid)
 }
 
 int ks_ctl_claim(json_t **out, bool *changed, struct ks_store *store, const json_t *owner,
-                 const struct ks_selector *sel, const json_t *candidates)
+                 const struct ks_selector *sel, json_t *candidates)
 {
     int rc = 0;
     json_t *claimed = json_array();
     const char *uid = ks_ctl_uid(owner);
-    size_t i;
-    json_t *c;
-    json_array_foreach(candidates, i, c)
-    {
+    for (size_t i = 0; i < json_array_size(candidates); i++) {
+        json_t *c = json_array_get(candidates, i);
         const char *cuid = ks_ctl_controller_uid(c);
         bool matches = ks_selector_matches(sel, ks_ctl_at(c, "metadata", "labels"));
         if (cuid && strcmp(cuid, uid))
             continue; /* someone else's */
+        if (!cuid && !matches)
+            continue;
+        if (cuid && matches) {
+            json_array_append(claimed, c);
+            continue;
+        }
         json_t *next = json_deep_copy(c);
-        if (cuid && !matches) {
-            drop_controller_ref(next, uid);
-        } else if (!cuid && matches) {
+        if (cuid) {
+            drop_controller_ref(next, uid); /* release */
+        } else {
             json_t *meta = json_object_get(next, "metadata");
             json_t *refs = json_object_get(meta, "ownerReferences");
             if (!json_is_array(refs)) {
                 refs = json_array();
                 json_object_set_new(meta, "ownerReferences", refs);
             }
-            json_array_append_new(refs, ks_ctl_owner_ref(owner));
+            json_array_append_new(refs, ks_ctl_owner_ref(owner)); /* adopt */
         }
         if ((rc = ks_ctl_write(changed, store, c, next))) {
             json_decref(next);
@@ -357,7 +361,7 @@ int ks_ctl_claim(json_t **out, bool *changed, struct ks_store *store, const json
         }
         if (matches)
             json_array_append(claimed, next);
-        json_decref(next);
+        json_array_set_new(candidates, i, next); /* keep the caller's list current */
     }
 done:
     if (rc)
@@ -365,4 +369,21 @@ done:
     else
         *out = claimed;
     return rc;
+}
+
+int ks_ctl_array_remove(json_t *array, const json_t *item)
+{
+    for (size_t i = 0; i < json_array_size(array); i++)
+        if (json_array_get(array, i) == item)
+            return json_array_remove(array, i);
+    return 0;
+}
+
+void ks_ctl_array_replace(json_t *array, const json_t *item, json_t *with)
+{
+    for (size_t i = 0; i < json_array_size(array); i++)
+        if (json_array_get(array, i) == item) {
+            json_array_set(array, i, with);
+            return;
+        }
 }

@@ -3,8 +3,9 @@
  * creation with generated names, owner references, labels and spec from
  * the template, determinism under a seed, status with minReadySeconds,
  * scale-down order (unscheduled, pending, not ready, newest first),
- * adoption of matching orphans and release of pods relabelled away, and an
- * invalid spec reported in status.
+ * adoption of matching orphans and release of pods relabelled away,
+ * overlapping selectors sharing one pod list, and an invalid spec reported
+ * in status.
  */
 #include "test_ctl_fixture.h"
 
@@ -178,6 +179,31 @@ static void adopts_and_releases(void **state)
     json_decref(rs);
 }
 
+/* Two ReplicaSets whose selectors both match an orphan, synced in one step
+ * over one shared pod list: exactly one adopts it, no write conflicts. */
+static void overlapping_selectors(void **state)
+{
+    struct fixture *f = *state;
+    put_obj(f, json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{}}", "apiVersion", "v1", "kind", "Pod",
+                         "metadata", "name", "stray", "labels", "app", "web", "spec"));
+    put_obj(f, replicaset("a", 2, 0));
+    put_obj(f, replicaset("b", 2, 0));
+    run(f);
+    json_t *a = get_obj(f, "ReplicaSet", "a"), *b = get_obj(f, "ReplicaSet", "b");
+    json_t *pa = pods_of(f, a), *pb = pods_of(f, b), *all = list_kind(f, "Pod");
+    assert_int_equal(json_array_size(pa), 2);
+    assert_int_equal(json_array_size(pb), 2);
+    assert_int_equal(json_array_size(all), 4);
+    json_t *stray = get_obj(f, "Pod", "stray");
+    assert_string_equal(ks_ctl_controller_uid(stray), ks_ctl_uid(a));
+    json_decref(stray);
+    json_decref(pa);
+    json_decref(pb);
+    json_decref(all);
+    json_decref(a);
+    json_decref(b);
+}
+
 static void invalid_spec_in_status(void **state)
 {
     struct fixture *f = *state;
@@ -213,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_counts_ready_and_available, setup, teardown),
         cmocka_unit_test_setup_teardown(scale_down_order, setup, teardown),
         cmocka_unit_test_setup_teardown(adopts_and_releases, setup, teardown),
+        cmocka_unit_test_setup_teardown(overlapping_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_spec_in_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
