@@ -282,7 +282,9 @@ int ks_cmd_once(int argc, char **argv)
     if ((rc = ks_plan_items_from_set(&head, set)))
         goto done;
     struct ks_plan_opts po = {.allow_mass_prune = o.allow_mass_prune,
-                              .max_prune_percent = o.max_prune_percent};
+                              .max_prune_percent = o.max_prune_percent,
+                              .load = ks_plan_store_loader,
+                              .load_ctx = store};
     if ((rc = ks_plan_compute(&plan, base, nbase, head, set->count, &po)))
         goto done;
     json_array_extend(plan->warnings, set->warnings);

@@ -68,14 +68,18 @@ int ks_pipeline_desired(struct ks_desired_set **out, struct ks_source_snapshot *
                         const char *state_dir)
 {
     struct ks_source_snapshot *snap = NULL;
-    struct ks_buf cache;
+    struct ks_buf cache, renders;
     ks_buf_init(&cache, 4096);
+    ks_buf_init(&renders, 4096);
     ks_buf_printf(&cache, "%s/charts", state_dir);
+    ks_buf_printf(&renders, "%s/renders", state_dir);
     int rc = ks_source_snapshot_read(&snap, src, commit, path, NULL);
     if (rc)
         goto done;
-    struct ks_desired_opts opts = {
-        .source = src, .commit = snap->commit, .chart_cache_dir = ks_buf_data(&cache)};
+    struct ks_desired_opts opts = {.source = src,
+                                   .commit = snap->commit,
+                                   .chart_cache_dir = ks_buf_data(&cache),
+                                   .render_cache_dir = ks_buf_data(&renders)};
     if ((rc = ks_desired_build(out, snap, &opts)))
         goto done;
     if (out_snap) {
@@ -85,6 +89,7 @@ int ks_pipeline_desired(struct ks_desired_set **out, struct ks_source_snapshot *
 done:
     ks_source_snapshot_free(snap);
     ks_buf_release(&cache);
+    ks_buf_release(&renders);
     return rc;
 }
 

@@ -20,6 +20,8 @@
  * node, kept as files (mode 0600) under <state_dir>/tokens and compared in
  * constant time. Every request except /healthz and /readyz needs a valid
  * token; a node's token authorises only /api/v1/nodes/<that node>/...
+ * With a certificate and key the server speaks only HTTPS (TLS >= 1.2,
+ * through bufferevent_openssl).
  */
 #ifndef KS_RECONCILER_API_H
 #define KS_RECONCILER_API_H
@@ -63,6 +65,8 @@ struct ks_api_server_opts {
     unsigned max_connections;  /* 0 = 1024; beyond: 503 and close */
     unsigned max_watchers;     /* concurrent long-polls; 0 = 256; beyond: 503 */
     unsigned max_watch_wait_s; /* longest ?timeout= accepted; 0 = 300 */
+    const char *tls_cert;      /* PEM certificate chain file; NULL = plain HTTP */
+    const char *tls_key;       /* PEM private key file (required with tls_cert) */
 };
 
 /* Creates the server and binds its socket (so the port is known before

@@ -39,6 +39,7 @@ struct ks_api_server {
     struct ks_store *store;
     struct ks_api_tokens *tokens;
     struct ks_api_server_opts opts;
+    struct ssl_ctx_st *tls; /* SSL_CTX when serving HTTPS */
     unsigned port;
     int stopping;
 

@@ -9,12 +9,19 @@
  * api_reply_json so that every response is JSON and is counted in the
  * request metrics. Other threads reach the loop only through two events
  * fired with event_active (stop and notify); libevent is put in pthreads
- * mode once per process so that is safe.
+ * mode once per process so that is safe. With a certificate, every
+ * connection's bufferevent is an OpenSSL one (evhttp_set_bevcb).
  */
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -466,6 +473,43 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
     api_watch_publish(arg);
 }
 
+/* Each accepted connection gets a TLS bufferevent in accepting state. */
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    struct ks_api_server *srv = arg;
+    SSL *ssl = SSL_new(srv->tls);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    else if (ssl)
+        SSL_free(ssl);
+    return bev; /* NULL: libevent falls back to a plain socket, which the
+                   client's TLS handshake then fails on */
+}
+
+static int tls_setup(struct ks_api_server *srv)
+{
+    const struct ks_api_server_opts *o = &srv->opts;
+    char why[256] = "";
+    if (!o->tls_key)
+        return ks_error_set(KS_EINVALID, "api: tls_cert given without tls_key");
+    if (!(srv->tls = SSL_CTX_new(TLS_server_method())) ||
+        SSL_CTX_set_min_proto_version(srv->tls, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_use_certificate_chain_file(srv->tls, o->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(srv->tls, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(srv->tls) != 1) {
+        ERR_error_string_n(ERR_peek_last_error(), why, sizeof why);
+        ERR_clear_error();
+        return ks_error_set(KS_EINVALID, "api: TLS certificate %s / key %s: %s", o->tls_cert,
+                            o->tls_key, why);
+    }
+    evhttp_set_bevcb(srv->http, tls_bev, srv);
+    return 0;
+}
+
 static void opts_defaults(struct ks_api_server_opts *o)
 {
     if (!o->address)
@@ -515,12 +559,18 @@ int ks_api_server_new(struct ks_api_server **out, struct ks_store *store,
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(srv->http, on_request, srv);
+    if (srv->opts.tls_cert && (rc = tls_setup(srv)) != 0)
+        goto done;
     srv->sock =
         evhttp_bind_socket_with_handle(srv->http, srv->opts.address, (ev_uint16_t)srv->opts.port);
     if (!srv->sock || srv->opts.port > 65535) {
         rc = ks_error_set(KS_EIO, "api: cannot listen on %s:%u", srv->opts.address, srv->opts.port);
         goto done;
     }
+    /* Accepted sockets inherit TCP_NODELAY on Linux: a response written in
+     * pieces (TLS records) must not wait for the client's delayed ACK. */
+    int one = 1;
+    setsockopt(evhttp_bound_socket_get_fd(srv->sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_storage ss;
     ev_socklen_t len = sizeof ss;
     if (getsockname(evhttp_bound_socket_get_fd(srv->sock), (struct sockaddr *)&ss, &len) != 0) {
@@ -573,6 +623,8 @@ void ks_api_server_free(struct ks_api_server *server)
         event_free(server->notify_ev);
     if (server->base)
         event_base_free(server->base);
+    if (server->tls)
+        SSL_CTX_free(server->tls);
     free(server->conns);
     free(server);
 }

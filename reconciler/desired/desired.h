@@ -27,6 +27,7 @@ struct ks_desired_object {
     char *source;
     char *file;     /* repo-relative file the object (or its Release) came from */
     int line;       /* line of the document in file (1-based; 0 unknown) */
+    char hash[65];  /* sha256 of the object's canonical JSON (sorted keys, compact) */
     bool effective; /* a kind with behaviour here, else "accepted, no effect" */
 };
 
@@ -41,8 +42,9 @@ struct ks_desired_set {
 struct ks_desired_opts {
     struct ks_source *source; /* to read charts and values files of Releases */
     const char *commit;
-    const char *chart_cache_dir; /* where chart trees are materialised; NULL = a temp dir */
-    size_t max_objects;          /* 0 = KS_DESIRED_DEFAULT_MAX_OBJECTS */
+    const char *chart_cache_dir;  /* where chart trees are materialised (needed for Releases) */
+    const char *render_cache_dir; /* rendered Releases by content key; NULL = no cache */
+    size_t max_objects;           /* 0 = KS_DESIRED_DEFAULT_MAX_OBJECTS */
 };
 
 #define KS_DESIRED_DEFAULT_MAX_OBJECTS 50000u

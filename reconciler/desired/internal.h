@@ -25,6 +25,14 @@ int ks_desired_builder_add(struct ks_desired_builder *b, json_t *object, const c
 int ks_desired_release_render(struct ks_desired_builder *b, json_t *release, const char *source,
                               const char *file, int line);
 
+/* Render cache (render_cache.c): key over everything a Release's output
+ * depends on; get returns a new reference to the cached objects array or
+ * NULL on a miss; put is best effort. */
+int ks_render_cache_key(char out[65], const char *chart_tree, const char *name, const char *ns,
+                        const json_t *values);
+json_t *ks_render_cache_get(const char *dir, const char *key);
+void ks_render_cache_put(const char *dir, const char *key, const json_t *objects);
+
 /* Sorts, validates the whole set, hashes it and hands it over in *out
  * (the builder's arrays move into the set). */
 int ks_desired_finish(struct ks_desired_set **out, struct ks_desired_builder *b);

@@ -9,7 +9,8 @@
  *
  * The chart's tree is materialised once per git tree id under the chart
  * cache dir (content-addressed, so an unchanged chart is never written
- * twice) and rendered exactly as `helm template NAME CHART` would. Helm
+ * twice) and rendered exactly as `helm template NAME CHART` would; the
+ * result is kept in the render cache (render_cache.c) by content key. Helm
  * hooks are not applied by a reconciler that has no install/upgrade events;
  * they are reported as warnings instead of being dropped silently.
  */
@@ -111,20 +112,37 @@ done:
     return rc;
 }
 
-static int chart_dir(char *dst, size_t cap, struct ks_desired_builder *b, const char *chart,
-                     const char *source)
+/* The chart's git tree id (recorded as an input of the pass). */
+static int chart_tree(char tree[41], struct ks_desired_builder *b, const char *chart,
+                      const char *source)
 {
-    char tree[41];
     json_array_append_new(b->inputs, json_string(chart));
     int rc = ks_source_tree_hash(tree, b->opts->source, b->opts->commit, chart);
     if (rc)
         return ks_error_set(rc, "%s: Release chart \"%s\": %s", source, chart, ks_error_last());
+    return 0;
+}
+
+/* Renders through the chart tree materialised under the chart cache;
+ * *out: new reference to the renderer's objects array. */
+static int render(json_t **out, struct ks_desired_builder *b, const char *chart, const char *tree,
+                  const struct ks_render_opts *ro, const char *source)
+{
     const char *cache = b->opts->chart_cache_dir;
     if (!cache || !*cache)
         return ks_error_set(KS_EINVALID, "%s: no chart cache directory to render Releases in",
                             source);
-    snprintf(dst, cap, "%s/%s", cache, tree);
-    return ks_source_export(b->opts->source, b->opts->commit, chart, dst);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/%s", cache, tree);
+    struct ks_render_result res = {0};
+    int rc = ks_source_export(b->opts->source, b->opts->commit, chart, dir);
+    if (rc == 0 && (rc = ks_render_chart(&res, dir, ro)))
+        rc = ks_error_set(rc, "%s: Release %s (chart %s): %s", source, ro->release_name, chart,
+                          ks_error_last());
+    if (rc == 0)
+        *out = json_incref(res.objects);
+    ks_render_result_release(&res);
+    return rc;
 }
 
 static void warn_hook(struct ks_desired_builder *b, const char *release, const char *template)
@@ -141,8 +159,7 @@ int ks_desired_release_render(struct ks_desired_builder *b, json_t *release, con
                               const char *file, int line)
 {
     int rc = 0;
-    json_t *values = NULL;
-    struct ks_render_result res = {0};
+    json_t *values = NULL, *objects = NULL;
     const json_t *meta = json_object_get(release, "metadata");
     const json_t *spec = json_object_get(release, "spec");
     const char *name = json_string_value(json_object_get(meta, "name"));
@@ -154,20 +171,23 @@ int ks_desired_release_render(struct ks_desired_builder *b, json_t *release, con
         ns = json_string_value(json_object_get(meta, "namespace"));
     if (!ns)
         ns = "default";
-    char dir[4200];
+    char tree[41], key[65];
     if ((rc = check_repo_path(chart, "spec.chart", source)) ||
         (rc = merged_values(&values, b, spec, source)) ||
-        (rc = chart_dir(dir, sizeof dir, b, chart, source)))
+        (rc = chart_tree(tree, b, chart, source)) ||
+        (rc = ks_render_cache_key(key, tree, name, ns, values)))
         goto done;
-    struct ks_render_opts ro = {.release_name = name, .namespace_ = ns, .values = values};
-    if ((rc = ks_render_chart(&res, dir, &ro))) {
-        rc =
-            ks_error_set(rc, "%s: Release %s (chart %s): %s", source, name, chart, ks_error_last());
-        goto done;
+    const char *cache = b->opts->render_cache_dir;
+    if (!cache || !(objects = ks_render_cache_get(cache, key))) {
+        struct ks_render_opts ro = {.release_name = name, .namespace_ = ns, .values = values};
+        if ((rc = render(&objects, b, chart, tree, &ro, source)))
+            goto done;
+        if (cache)
+            ks_render_cache_put(cache, key, objects);
     }
     size_t i;
     const json_t *doc;
-    json_array_foreach(res.objects, i, doc)
+    json_array_foreach(objects, i, doc)
     {
         const char *template = json_string_value(json_object_get(doc, "source"));
         json_t *obj = json_object_get(doc, "object");
@@ -187,7 +207,7 @@ int ks_desired_release_render(struct ks_desired_builder *b, json_t *release, con
             goto done;
     }
 done:
-    ks_render_result_release(&res);
+    json_decref(objects);
     json_decref(values);
     return rc;
 }

@@ -245,31 +245,37 @@ static int check_cycles(const struct ks_desired_set *set)
     return rc;
 }
 
-static int hash_set(struct ks_desired_set *set)
+static int sha256_hex(char out[65], const void *data, size_t len)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+        return ks_error_set(KS_ERROR, "cannot hash the desired set");
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+/* Each object's hash is over its canonical JSON; the set's hash is over
+ * the object hashes in identity order. Plans compare object hashes with
+ * the ones stored at apply time instead of loading every stored body. */
+static int hash_set(struct ks_desired_set *set)
+{
+    struct ks_buf all;
+    ks_buf_init(&all, 0);
     int rc = 0;
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        rc = ks_error_set(KS_ENOMEM, "cannot hash the desired set");
-        goto done;
-    }
-    for (size_t i = 0; i < set->count; i++) {
+    for (size_t i = 0; i < set->count && rc == 0; i++) {
         char *text = json_dumps(set->objects[i].object, JSON_SORT_KEYS | JSON_COMPACT);
-        if (!text) {
-            rc = ks_error_set(KS_ENOMEM, "out of memory");
-            goto done;
-        }
-        EVP_DigestUpdate(ctx, text, strlen(text));
-        EVP_DigestUpdate(ctx, "\n", 1);
+        if (!text)
+            return ks_error_set(KS_ENOMEM, "out of memory");
+        rc = sha256_hex(set->objects[i].hash, text, strlen(text));
         free(text);
+        ks_buf_put(&all, set->objects[i].hash, 64);
     }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(set->hash + 2 * i, 3, "%02x", md[i]);
-done:
-    EVP_MD_CTX_free(ctx);
+    if (rc == 0)
+        rc = ks_buf_error(&all) ? ks_buf_error(&all)
+                                : sha256_hex(set->hash, ks_buf_data(&all), ks_buf_len(&all));
+    ks_buf_release(&all);
     return rc;
 }
 

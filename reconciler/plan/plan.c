@@ -146,7 +146,7 @@ static json_t *field_diff(const char *kind, const json_t *a, const json_t *b)
 /* ---- plan construction ---- */
 
 static int push(struct ks_plan *plan, size_t *cap, enum ks_plan_action action,
-                const struct ks_plan_item *base, const struct ks_plan_item *head)
+                const struct ks_plan_item *base, json_t *base_obj, const struct ks_plan_item *head)
 {
     if (plan->count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
@@ -165,10 +165,10 @@ static int push(struct ks_plan *plan, size_t *cap, enum ks_plan_action action,
     c->name = strdup(it->name);
     c->source = strdup(it->source ? it->source : "");
     c->wave = wave_of(it->kind);
-    c->base = base ? json_incref(base->object) : NULL;
+    c->base = json_incref(base_obj);
     c->head = head ? json_incref(head->object) : NULL;
     if (action == KS_PLAN_UPDATE)
-        c->fields = field_diff(it->kind, base->object, head->object);
+        c->fields = field_diff(it->kind, base_obj, head->object);
     if (!c->kind || !c->namespace_ || !c->name || !c->source)
         return ks_error_set(KS_ENOMEM, "out of memory");
     return 0;
@@ -218,33 +218,48 @@ int ks_plan_compute(struct ks_plan **out, const struct ks_plan_item *base, size_
     plan->warnings = json_array();
     while ((i < nbase || j < nhead) && rc == 0) {
         int c = i >= nbase ? 1 : j >= nhead ? -1 : item_cmp(&base[i], &head[j]);
+        bool review = opts && opts->review;
+        if (c > 0) {
+            rc = push(plan, &cap, KS_PLAN_CREATE, NULL, NULL, &head[j++]);
+            plan->n_create++;
+            continue;
+        }
+        /* same content hash: unchanged without reading the stored body */
+        if (c == 0 && base[i].hash && head[j].hash && strcmp(base[i].hash, head[j].hash) == 0) {
+            rc = push(plan, &cap, KS_PLAN_UNCHANGED, &base[i++], NULL, &head[j++]);
+            plan->n_unchanged++;
+            continue;
+        }
+        if (c < 0 && nhead == 0 && !review) {
+            i++; /* an empty desired set never prunes: it is more likely a mistake */
+            continue;
+        }
+        json_t *base_obj = json_incref(base[i].object);
+        if (!base_obj && !(opts && opts->load)) {
+            rc = ks_error_set(KS_EINVALID, "plan: no object for %s/%s", base[i].kind, base[i].name);
+            break;
+        }
+        if (!base_obj && (rc = opts->load(&base_obj, opts->load_ctx, &base[i])))
+            break;
         if (c < 0) {
-            bool review = opts && opts->review;
-            if (nhead == 0 && !review) {
-                /* an empty desired set never prunes: it is more likely a mistake */
-                i++;
-                continue;
-            }
-            if (!review && prune_protected(base[i].object)) {
+            if (!review && prune_protected(base_obj)) {
                 warn(plan, base[i].kind, base[i].namespace_, base[i].name,
                      "not pruned (" KS_ANNOTATION_PRUNE ": \"false\")");
                 i++;
-                continue;
+            } else {
+                rc = push(plan, &cap, KS_PLAN_DELETE, &base[i++], base_obj, NULL);
+                plan->n_delete++;
             }
-            rc = push(plan, &cap, KS_PLAN_DELETE, &base[i++], NULL);
-            plan->n_delete++;
-        } else if (c > 0) {
-            rc = push(plan, &cap, KS_PLAN_CREATE, NULL, &head[j++]);
-            plan->n_create++;
         } else {
-            bool same = json_equal(base[i].object, head[j].object);
-            rc =
-                push(plan, &cap, same ? KS_PLAN_UNCHANGED : KS_PLAN_UPDATE, &base[i++], &head[j++]);
+            bool same = json_equal(base_obj, head[j].object);
+            rc = push(plan, &cap, same ? KS_PLAN_UNCHANGED : KS_PLAN_UPDATE, &base[i++], base_obj,
+                      &head[j++]);
             if (same)
                 plan->n_unchanged++;
             else
                 plan->n_update++;
         }
+        json_decref(base_obj);
     }
     if (rc == 0 && nhead == 0 && nbase > 0 && !(opts && opts->review))
         json_array_append_new(
@@ -294,7 +309,8 @@ int ks_plan_items_from_set(struct ks_plan_item **out, const struct ks_desired_se
         return ks_error_set(KS_ENOMEM, "out of memory");
     for (size_t i = 0; i < set->count; i++) {
         const struct ks_desired_object *o = &set->objects[i];
-        items[i] = (struct ks_plan_item){o->kind, o->namespace_, o->name, o->object, o->source};
+        items[i] =
+            (struct ks_plan_item){o->kind, o->namespace_, o->name, o->object, o->source, o->hash};
     }
     *out = items;
     return 0;

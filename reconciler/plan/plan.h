@@ -28,12 +28,18 @@ enum ks_plan_action { KS_PLAN_CREATE, KS_PLAN_UPDATE, KS_PLAN_DELETE, KS_PLAN_UN
 #define KS_ANNOTATION_SOURCE "keelson.io/source"
 #define KS_ANNOTATION_COMMIT "keelson.io/commit"
 #define KS_ANNOTATION_PRUNE "keelson.io/prune"
+#define KS_ANNOTATION_HASH "keelson.io/content-hash"
 
 struct ks_plan_item {
     const char *kind, *namespace_, *name; /* borrowed */
-    json_t *object;                       /* borrowed, normalised */
-    const char *source;                   /* borrowed; may be NULL */
+    json_t *object;     /* borrowed, normalised; NULL = not loaded (see ks_plan_opts.load) */
+    const char *source; /* borrowed; may be NULL */
+    const char *hash;   /* content hash (desired: computed; stored: from apply); may be NULL */
 };
+
+/* Loads the normalised object of a base item whose object is NULL;
+ * *out is a new reference. */
+typedef int (*ks_plan_loader)(json_t **out, void *ctx, const struct ks_plan_item *item);
 
 struct ks_plan_change {
     enum ks_plan_action action;
@@ -56,6 +62,8 @@ struct ks_plan_opts {
     bool review; /* comparing revisions (reconcile diff): no prune rules, show every delete */
     bool allow_mass_prune;
     unsigned max_prune_percent; /* 0 = 50 */
+    ks_plan_loader load;        /* for base items without objects */
+    void *load_ctx;
 };
 
 /* Plans base -> head. Both arrays must be sorted by (kind, namespace,
@@ -66,11 +74,14 @@ int ks_plan_compute(struct ks_plan **out, const struct ks_plan_item *base, size_
 
 void ks_plan_free(struct ks_plan *plan);
 
-/* Reads the managed objects from the store (those carrying
- * keelson.io/source), normalised for comparison, sorted. *out_items point
- * into *out_objects (a JSON array owned by the caller). */
-int ks_plan_load_managed(struct ks_plan_item **out_items, size_t *out_n, json_t **out_objects,
+/* Lists the managed objects of the store (those carrying
+ * keelson.io/source) as base items with their content hashes and no
+ * objects; *out_items point into *out_rows (a JSON array owned by the
+ * caller). Pass ks_plan_store_loader with the store as opts.load, so only
+ * objects whose hash differs are read. */
+int ks_plan_load_managed(struct ks_plan_item **out_items, size_t *out_n, json_t **out_rows,
                          struct ks_store *store);
+int ks_plan_store_loader(json_t **out, void *store, const struct ks_plan_item *item);
 
 /* Items of a desired set (borrowing from it). *out is malloc'd. */
 int ks_plan_items_from_set(struct ks_plan_item **out, const struct ks_desired_set *set);

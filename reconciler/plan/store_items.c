@@ -7,6 +7,9 @@
 
 #include "core/error.h"
 
+#include <openssl/evp.h>
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,79 +30,67 @@ json_t *ks_plan_normalise(const json_t *obj)
     if (ann) {
         json_object_del(ann, KS_ANNOTATION_SOURCE);
         json_object_del(ann, KS_ANNOTATION_COMMIT);
+        json_object_del(ann, KS_ANNOTATION_HASH);
         if (json_object_size(ann) == 0)
             json_object_del(meta, "annotations");
     }
     return copy;
 }
 
-static const char *str_at(const json_t *obj, const char *a, const char *b)
-{
-    const json_t *v = json_object_get(obj, a);
-    return json_string_value(b ? json_object_get(v, b) : v);
-}
-
-int ks_plan_load_managed(struct ks_plan_item **out_items, size_t *out_n, json_t **out_objects,
+int ks_plan_load_managed(struct ks_plan_item **out_items, size_t *out_n, json_t **out_rows,
                          struct ks_store *store)
 {
-    int rc = 0;
-    json_t *kinds = NULL, *all = json_array(), *sources = json_array();
-    struct ks_plan_item *items = NULL;
-    if ((rc = ks_store_list_kinds(&kinds, store)))
-        goto done;
-    size_t i;
-    json_t *kind;
-    json_array_foreach(kinds, i, kind)
-    {
-        json_t *list = NULL;
-        struct ks_store_list_opts lo = {.kind = json_string_value(kind)};
-        if ((rc = ks_store_list(&list, store, &lo)))
-            goto done;
-        size_t j;
-        json_t *obj;
-        json_array_foreach(list, j, obj)
-        {
-            const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
-            const char *source = json_string_value(json_object_get(ann, KS_ANNOTATION_SOURCE));
-            if (!source)
-                continue; /* derived objects (ReplicaSets, Pods) are not managed from Git */
-            json_array_append_new(all, ks_plan_normalise(obj));
-            json_array_append_new(sources, json_string(source));
-        }
-        json_decref(list);
-    }
-    size_t n = json_array_size(all);
-    items = calloc(n ? n : 1, sizeof *items);
+    json_t *rows = NULL;
+    int rc = ks_store_list_managed(&rows, store);
+    if (rc)
+        return rc;
+    size_t n = json_array_size(rows);
+    struct ks_plan_item *items = calloc(n ? n : 1, sizeof *items);
     if (!items) {
-        rc = ks_error_set(KS_ENOMEM, "out of memory");
-        goto done;
+        json_decref(rows);
+        return ks_error_set(KS_ENOMEM, "out of memory");
     }
-    /* the store lists kinds sorted and objects by namespace, name: already in order */
-    for (i = 0; i < n; i++) {
-        json_t *obj = json_array_get(all, i);
-        const char *ns = str_at(obj, "metadata", "namespace");
-        items[i] = (struct ks_plan_item){str_at(obj, "kind", NULL), ns ? ns : "",
-                                         str_at(obj, "metadata", "name"), obj,
-                                         json_string_value(json_array_get(sources, i))};
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(rows, i);
+        items[i] = (struct ks_plan_item){
+            json_string_value(json_object_get(r, "kind")),
+            json_string_value(json_object_get(r, "namespace")),
+            json_string_value(json_object_get(r, "name")),
+            NULL,
+            json_string_value(json_object_get(r, "source")),
+            json_string_value(json_object_get(r, "hash")),
+        };
     }
-    /* keep the source strings alive with the objects */
-    json_array_append_new(all, sources);
-    sources = NULL;
     *out_items = items;
     *out_n = n;
-    *out_objects = all;
-    all = NULL;
-    items = NULL;
-done:
-    free(items);
-    json_decref(kinds);
-    json_decref(all);
-    json_decref(sources);
-    return rc;
+    *out_rows = rows;
+    return 0;
+}
+
+int ks_plan_store_loader(json_t **out, void *store, const struct ks_plan_item *item)
+{
+    json_t *obj = NULL;
+    struct ks_store_key key = {item->kind, item->namespace_, item->name};
+    int rc = ks_store_get(&obj, store, &key);
+    if (rc)
+        return rc;
+    *out = ks_plan_normalise(obj);
+    json_decref(obj);
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
 
 static json_t *annotated(const struct ks_plan_change *c, const char *commit)
 {
+    /* the content hash is over the desired object as planned (before these
+     * annotations), the same bytes ks_desired_set hashed */
+    char *text = json_dumps(c->head, JSON_SORT_KEYS | JSON_COMPACT);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hash[65] = "";
+    if (text && EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL))
+        for (unsigned i = 0; i < 32; i++)
+            snprintf(hash + 2 * i, 3, "%02x", md[i]);
+    free(text);
     json_t *obj = json_deep_copy(c->head);
     json_t *meta = json_object_get(obj, "metadata");
     json_t *ann = json_object_get(meta, "annotations");
@@ -109,6 +100,8 @@ static json_t *annotated(const struct ks_plan_change *c, const char *commit)
     }
     json_object_set_new(ann, KS_ANNOTATION_SOURCE, json_string(c->source));
     json_object_set_new(ann, KS_ANNOTATION_COMMIT, json_string(commit));
+    if (hash[0])
+        json_object_set_new(ann, KS_ANNOTATION_HASH, json_string(hash));
     return obj;
 }
 
@@ -124,9 +117,11 @@ int ks_plan_apply(struct ks_store *store, const struct ks_plan *plan, const char
             rc = ks_store_delete(NULL, store, &key, KS_STORE_ANY_REVISION);
             continue;
         }
-        /* unchanged objects stay as they are: their commit annotation keeps
-         * naming the commit that last changed them */
-        if (c->action == KS_PLAN_UNCHANGED)
+        /* unchanged objects stay as they are (their commit annotation keeps
+         * naming the commit that last changed them), except those whose
+         * stored content hash was missing or stale: the planner had to read
+         * them (c->base is set), so record the hash once */
+        if (c->action == KS_PLAN_UNCHANGED && !c->base)
             continue;
         json_t *obj = annotated(c, commit);
         rc = obj ? ks_store_put(NULL, store, obj, KS_STORE_ANY_REVISION)

@@ -22,6 +22,7 @@ struct ks_store_ops {
                int64_t expected_rev);
     int (*list)(json_t **out, struct ks_store *store, const struct ks_store_list_opts *opts);
     int (*list_kinds)(json_t **out, struct ks_store *store);
+    int (*list_managed)(json_t **out, struct ks_store *store);
     int (*meta_get)(char **out, struct ks_store *store, const char *key);
     int (*meta_set)(struct ks_store *store, const char *key, const char *value);
     int (*changes_since)(json_t **out, struct ks_store *store, int64_t since, size_t max);

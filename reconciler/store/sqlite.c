@@ -35,15 +35,17 @@ enum stmt_id {
     ST_SYNC_FINISH,
     ST_SYNCS,
     ST_KINDS,
+    ST_MANAGED,
     ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GET] = "SELECT body, revision FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
     [ST_UPSERT] = "INSERT INTO objects(kind, namespace, name, uid, revision, created_revision, "
-                  "owner_uid, source, applied_commit, body) VALUES(?1,?2,?3,?4,?5,?5,?6,?7,?8,?9) "
+                  "owner_uid, source, applied_commit, body, content_hash) "
+                  "VALUES(?1,?2,?3,?4,?5,?5,?6,?7,?8,?9,?10) "
                   "ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=?4, revision=?5, "
-                  "owner_uid=?6, source=?7, applied_commit=?8, body=?9",
+                  "owner_uid=?6, source=?7, applied_commit=?8, body=?9, content_hash=?10",
     [ST_DELETE] = "DELETE FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
     [ST_CHANGE_ADD] = "INSERT INTO changes(revision, type, kind, namespace, name, body) "
                       "VALUES(?1,?2,?3,?4,?5,?6)",
@@ -63,6 +65,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SYNCS] = "SELECT id, commit_sha, started, finished, result, summary, error FROM "
                  "(SELECT * FROM syncs ORDER BY id DESC LIMIT ?1) ORDER BY id",
     [ST_KINDS] = "SELECT DISTINCT kind FROM objects ORDER BY kind",
+    [ST_MANAGED] = "SELECT kind, namespace, name, source, content_hash FROM objects "
+                   "WHERE source IS NOT NULL ORDER BY kind, namespace, name",
 };
 
 /* Schema migrations; entry i brings the schema from version i to i+1. */
@@ -80,6 +84,8 @@ static const char *const migrations[] = {
     "CREATE TABLE syncs(id INTEGER PRIMARY KEY, commit_sha TEXT NOT NULL, started TEXT NOT NULL,"
     "  finished TEXT, result TEXT NOT NULL, summary TEXT, error TEXT);"
     "INSERT INTO meta(key, value) VALUES('revision', '0'), ('compacted', '0');",
+    /* 1 -> 2: hash of the applied desired content, so plans need no bodies */
+    "ALTER TABLE objects ADD COLUMN content_hash TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -342,6 +348,7 @@ static int do_put(void *arg)
     bind_text(st, 7, annotation(meta, "keelson.io/source"));
     bind_text(st, 8, annotation(meta, "keelson.io/commit"));
     bind_text(st, 9, body);
+    bind_text(st, 10, annotation(meta, "keelson.io/content-hash"));
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_error(s, "put");
         goto done;
@@ -480,6 +487,29 @@ static int sq_list_kinds(json_t **out, struct ks_store *base)
     if (r != SQLITE_DONE) {
         json_decref(arr);
         return db_error(s, "listing kinds");
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_list_managed(json_t **out, struct ks_store *base)
+{
+    struct sqlite_store *s = S(base);
+    sqlite3_stmt *st = stmt(s, ST_MANAGED);
+    json_t *arr = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(st, 4);
+        json_array_append_new(
+            arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:o}", "kind", sqlite3_column_text(st, 0), "namespace",
+                      sqlite3_column_text(st, 1), "name", sqlite3_column_text(st, 2), "source",
+                      sqlite3_column_text(st, 3), "hash", hash ? json_string(hash) : json_null()));
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        json_decref(arr);
+        return db_error(s, "listing managed objects");
     }
     *out = arr;
     return 0;
@@ -650,6 +680,7 @@ static const struct ks_store_ops sqlite_ops = {
     .del = sq_del,
     .list = sq_list,
     .list_kinds = sq_list_kinds,
+    .list_managed = sq_list_managed,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .changes_since = sq_changes_since,

@@ -148,6 +148,11 @@ int ks_store_list(json_t **out, struct ks_store *store, const struct ks_store_li
     return store->ops->list(out, store, opts);
 }
 
+int ks_store_list_managed(json_t **out, struct ks_store *store)
+{
+    return store->ops->list_managed(out, store);
+}
+
 int ks_store_list_kinds(json_t **out, struct ks_store *store)
 {
     return store->ops->list_kinds(out, store);

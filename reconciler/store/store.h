@@ -78,6 +78,12 @@ int ks_store_delete(int64_t *out_rev, struct ks_store *store, const struct ks_st
 /* *out: new JSON array of objects sorted by namespace then name. */
 int ks_store_list(json_t **out, struct ks_store *store, const struct ks_store_list_opts *opts);
 
+/* Objects applied from Git (those with a keelson.io/source annotation),
+ * without their bodies: *out is a new array of {"kind", "namespace",
+ * "name", "source", "hash"} sorted by kind, namespace, name; "hash" is the
+ * keelson.io/content-hash annotation written at apply time (or null). */
+int ks_store_list_managed(json_t **out, struct ks_store *store);
+
 /* *out: new JSON array of the distinct kinds stored, sorted. */
 int ks_store_list_kinds(json_t **out, struct ks_store *store);
 
