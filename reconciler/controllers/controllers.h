@@ -38,6 +38,8 @@
 
 #define KS_LABEL_POD_TEMPLATE_HASH "pod-template-hash"
 #define KS_ANNOTATION_REVISION "deployment.kubernetes.io/revision"
+#define KS_ANNOTATION_DESIRED_REPLICAS "deployment.kubernetes.io/desired-replicas"
+#define KS_ANNOTATION_MAX_REPLICAS "deployment.kubernetes.io/max-replicas"
 
 /* A random source: returns 32 random bits; arg is the caller's state. */
 typedef uint32_t (*ks_ctl_random_fn)(void *arg);

@@ -98,6 +98,11 @@ static int64_t rs_int(const json_t *rs, const char *a, const char *b)
     return json_integer_value(ks_ctl_at(rs, a, b));
 }
 
+static int64_t st_int_of(const json_t *obj, const char *key)
+{
+    return rs_int(obj, "status", key);
+}
+
 static int64_t rs_revision(const json_t *rs)
 {
     int64_t rev = 0;
@@ -136,12 +141,47 @@ static size_t rs_index(struct dsync *s, const json_t *rs)
     return (size_t)-1;
 }
 
+/* MaxSurge(d): 0 for Recreate. */
+static int64_t max_surge(const struct dsync *s)
+{
+    return s->recreate ? 0 : s->surge;
+}
+
+/* Sets annotation key to the decimal n on obj (annotations created). */
+static void annotate(json_t *obj, const char *key, int64_t n)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)n);
+    json_t *ann = ks_ctl_at(obj, "metadata", "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        ks_ctl_set(obj, "metadata", "annotations", ann);
+    }
+    json_object_set_new(ann, key, json_string(buf));
+}
+
+/* Integer annotation; false when absent or not a number. */
+static bool annotation_int(int64_t *out, const json_t *obj, const char *key)
+{
+    const char *v =
+        json_string_value(json_object_get(ks_ctl_at(obj, "metadata", "annotations"), key));
+    return v && ks_str_to_i64(out, v, key) == 0;
+}
+
+/* SetReplicasAnnotations: what the Deployment wanted when it last sized rs. */
+static void annotate_replicas(const struct dsync *s, json_t *rs)
+{
+    annotate(rs, KS_ANNOTATION_DESIRED_REPLICAS, s->replicas);
+    annotate(rs, KS_ANNOTATION_MAX_REPLICAS, s->replicas + max_surge(s));
+}
+
 static int rs_scale(struct dsync *s, const json_t *rs, int64_t replicas)
 {
     if (rs_int(rs, "spec", "replicas") == replicas)
         return 0;
     json_t *next = json_deep_copy(rs);
     ks_ctl_set(next, "spec", "replicas", json_integer(replicas));
+    annotate_replicas(s, next);
     return rs_replace(s, rs_index(s, rs), next);
 }
 
@@ -337,15 +377,8 @@ static int sync_revision(struct dsync *s)
     int64_t want = max_old_revision(s) + 1;
     if (rs_revision(s->new_rs) >= want)
         return 0;
-    char rev[24];
-    snprintf(rev, sizeof rev, "%lld", (long long)want);
     json_t *next = json_deep_copy(s->new_rs);
-    json_t *ann = ks_ctl_at(next, "metadata", "annotations");
-    if (!json_is_object(ann)) {
-        ann = json_object();
-        ks_ctl_set(next, "metadata", "annotations", ann);
-    }
-    json_object_set_new(ann, KS_ANNOTATION_REVISION, json_string(rev));
+    annotate(next, KS_ANNOTATION_REVISION, want);
     return rs_replace(s, rs_index(s, s->new_rs), next);
 }
 
@@ -393,6 +426,7 @@ static int create_new(bool *out_collided, struct dsync *s)
     json_array_append(s->all, rs);
     s->new_rs = rs;
     ks_ctl_set(rs, "spec", "replicas", json_integer(new_rs_target(s, 0)));
+    annotate_replicas(s, rs);
     if ((rc = ks_ctl_write(s->changed, s->store, NULL, rs)))
         goto done;
     if (s->has_deadline) {
@@ -504,32 +538,121 @@ static int rollout_recreate(struct dsync *s, bool *out_need_new)
     return rs_scale(s, s->new_rs, s->replicas);
 }
 
-/* scale() of a paused Deployment: the single active (or the latest)
- * ReplicaSet follows spec.replicas; a saturated new one retires the rest. */
-static int scale_paused(struct dsync *s)
+/* isScalingEvent: an active ReplicaSet was sized for another replicas. */
+static bool scaling_event(struct dsync *s)
 {
-    json_t *active = NULL, *latest = NULL;
-    size_t n_active = 0, i;
+    size_t i;
     json_t *r;
     json_array_foreach(s->rss, i, r)
     {
-        if (rs_int(r, "spec", "replicas") > 0) {
-            active = r;
-            n_active++;
-        }
-        if (!latest || by_creation(&r, &latest) > 0)
+        int64_t desired;
+        if (rs_int(r, "spec", "replicas") > 0 &&
+            annotation_int(&desired, r, KS_ANNOTATION_DESIRED_REPLICAS) && desired != s->replicas)
+            return true;
+    }
+    return false;
+}
+
+/* ReplicaSetsBySizeNewer (up) / BySizeOlder (down): larger first, ties by age. */
+static int by_size_newer(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int64_t sa = rs_int(a, "spec", "replicas"), sb = rs_int(b, "spec", "replicas");
+    return sa != sb ? (sa > sb ? -1 : 1) : -by_creation(pa, pb);
+}
+
+static int by_size_older(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int64_t sa = rs_int(a, "spec", "replicas"), sb = rs_int(b, "spec", "replicas");
+    return sa != sb ? (sa > sb ? -1 : 1) : by_creation(pa, pb);
+}
+
+/* getReplicaSetFraction: rs's share of a resize, from the max-replicas it
+ * was sized for (rounded half away from zero, as math.Round). */
+static int64_t fraction(const struct dsync *s, const json_t *rs)
+{
+    int64_t spec = rs_int(rs, "spec", "replicas");
+    if (s->replicas == 0)
+        return -spec;
+    int64_t target = s->replicas + max_surge(s), annotated;
+    if (!annotation_int(&annotated, rs, KS_ANNOTATION_MAX_REPLICAS))
+        annotated = st_int_of(s->d, "replicas");
+    if (annotated <= 0)
+        return 0;
+    return (2 * spec * target + annotated) / (2 * annotated) - spec;
+}
+
+/* scale(): the single active (or the newest) ReplicaSet takes
+ * spec.replicas; a saturated new one retires the old; otherwise a
+ * RollingUpdate spreads the change over the active ReplicaSets in
+ * proportion to their sizes, leftovers to the largest. */
+static int scale(struct dsync *s)
+{
+    size_t n = json_array_size(s->rss), n_active = 0, i;
+    json_t *r, *latest = NULL;
+    json_t **active = calloc(n ? n : 1, sizeof *active);
+    if (!active)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    int rc = 0;
+    json_array_foreach(s->rss, i, r)
+    {
+        if (rs_int(r, "spec", "replicas") > 0)
+            active[n_active++] = r;
+        if (r != s->new_rs && (!latest || by_creation(&r, &latest) > 0))
             latest = r;
     }
-    if (n_active == 1 || (n_active == 0 && latest)) {
-        json_t *target = n_active ? active : (s->new_rs ? s->new_rs : latest);
-        return rs_scale(s, target, s->replicas);
+    if (n_active <= 1) {
+        json_t *target = n_active ? active[0] : (s->new_rs ? s->new_rs : latest);
+        if (target)
+            rc = rs_scale(s, target, s->replicas);
+        goto done;
     }
-    if (s->new_rs && rs_int(s->new_rs, "spec", "replicas") == s->replicas &&
-        rs_int(s->new_rs, "status", "availableReplicas") >= s->replicas) {
+    int64_t desired;
+    if (s->new_rs && annotation_int(&desired, s->new_rs, KS_ANNOTATION_DESIRED_REPLICAS) &&
+        desired == s->replicas && rs_int(s->new_rs, "spec", "replicas") == s->replicas &&
+        rs_int(s->new_rs, "status", "availableReplicas") == s->replicas) {
         bool scaled = false;
-        return scale_old_to_zero(s, &scaled);
+        rc = scale_old_to_zero(s, &scaled);
+        goto done;
     }
-    return 0;
+    if (s->recreate)
+        goto done;
+    int64_t allowed = s->replicas > 0 ? s->replicas + max_surge(s) : 0;
+    int64_t to_add = allowed - sum(s, false, "spec", "replicas"), added = 0;
+    if (to_add == 0)
+        goto done;
+    qsort(active, n_active, sizeof *active, to_add > 0 ? by_size_newer : by_size_older);
+    int64_t *size = calloc(n_active, sizeof *size);
+    if (!size) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n_active; i++) {
+        int64_t p = 0, room = to_add - added, f = fraction(s, active[i]);
+        if (room != 0)
+            p = to_add > 0 ? (f < room ? f : room) : (f > room ? f : room);
+        size[i] = rs_int(active[i], "spec", "replicas") + p;
+        added += p;
+    }
+    size[0] += to_add - added;
+    if (size[0] < 0)
+        size[0] = 0;
+    /* write after computing: rs_scale replaces the objects active[] points to */
+    json_t **keep = calloc(n_active, sizeof *keep);
+    for (i = 0; keep && i < n_active; i++)
+        keep[i] = json_incref(active[i]);
+    for (i = 0; keep && i < n_active && !rc; i++)
+        rc = rs_scale(s, keep[i], size[i]);
+    for (i = 0; keep && i < n_active; i++)
+        json_decref(keep[i]);
+    if (!keep)
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+    free(keep);
+    free(size);
+done:
+    free(active);
+    return rc;
 }
 
 /* cleanupDeployment: delete the oldest zero-sized old ReplicaSets beyond
@@ -683,8 +806,8 @@ static int sync_deployment(struct dsync *s)
     }
     paused_condition(s);
     bool collided = false;
-    if (s->paused) {
-        if ((rc = scale_paused(s)) || (rc = cleanup(s)))
+    if (s->paused || scaling_event(s)) {
+        if ((rc = scale(s)) || (s->paused && (rc = cleanup(s))))
             return rc;
         json_t *st = calculate_status(s);
         return write_deployment_status(s, st);

@@ -2,11 +2,11 @@
  * test_ctl_deployment.c: the Deployment controller through the driver, with
  * a fake agent making pods Ready between runs: one ReplicaSet and its pods
  * for a new Deployment, a RollingUpdate that never drops below the ready
- * minimum, percentages, Recreate ordering (read from the store's change
- * log), scale-down of not-ready pods first, revert reusing the old
- * ReplicaSet, revisionHistoryLimit, paused, the progress deadline, garbage
- * collection on delete, invalid strategies, and health.
- */
+ * minimum, percentages, proportional scaling mid-rollout, Recreate
+ * ordering (read from the store's change log), scale-down of not-ready
+ * pods first, revert reusing the old ReplicaSet, revisionHistoryLimit,
+ * paused, the progress deadline, garbage collection on delete, invalid
+ * strategies, hash collisions, many Deployments at once, and health. */
 #include "test_ctl_fixture.h"
 
 static json_t *deployment(const char *name, int replicas, const char *image)
@@ -182,6 +182,42 @@ static void rolling_percentages(void **state)
     json_decref(old);
     json_decref(cur);
     roll(f, 8, 13);
+}
+
+/* A replicas change in the middle of a rollout is spread over the active
+ * ReplicaSets in proportion (Kubernetes' proportional scaling). */
+static void proportional_scaling(void **state)
+{
+    struct fixture *f = *state;
+    put_obj(f, deployment("web", 10, "nginx:1"));
+    roll(f, 0, 10);
+    set_image(f, "nginx:2");
+    run(f); /* new 5, old 8 (see rolling_percentages) */
+    edit(f, "replicas", json_integer(20));
+    run(f);
+    json_t *old = rs_with_image(f, "nginx:1"), *cur = rs_with_image(f, "nginx:2");
+    /* 20 + 25% surge = 25 allowed, 12 to add: old 8*25/13 -> 15, new 5*25/13 -> 10 */
+    assert_int_equal(spec_replicas(old), 15);
+    assert_int_equal(spec_replicas(cur), 10);
+    assert_string_equal(json_string_value(json_object_get(ks_ctl_at(cur, "metadata", "annotations"),
+                                                          KS_ANNOTATION_DESIRED_REPLICAS)),
+                        "20");
+    json_decref(old);
+    json_decref(cur);
+    roll(f, 0, 25);
+    old = rs_with_image(f, "nginx:1");
+    cur = rs_with_image(f, "nginx:2");
+    assert_int_equal(spec_replicas(old), 0);
+    assert_int_equal(spec_replicas(cur), 20);
+    json_decref(old);
+    json_decref(cur);
+    /* and back down while paused with one active ReplicaSet */
+    edit(f, "paused", json_true());
+    edit(f, "replicas", json_integer(4));
+    run(f);
+    cur = rs_with_image(f, "nginx:2");
+    assert_int_equal(spec_replicas(cur), 4);
+    json_decref(cur);
 }
 
 static void recreate_scales_old_first(void **state)
@@ -513,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(three_replicas, setup, teardown),
         cmocka_unit_test_setup_teardown(rolling_surge_one, setup, teardown),
         cmocka_unit_test_setup_teardown(rolling_percentages, setup, teardown),
+        cmocka_unit_test_setup_teardown(proportional_scaling, setup, teardown),
         cmocka_unit_test_setup_teardown(recreate_scales_old_first, setup, teardown),
         cmocka_unit_test_setup_teardown(scale_down_not_ready_first, setup, teardown),
         cmocka_unit_test_setup_teardown(revert_reuses_old_rs, setup, teardown),
