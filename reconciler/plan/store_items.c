@@ -124,8 +124,18 @@ int ks_plan_apply(struct ks_store *store, const struct ks_plan *plan, const char
         if (c->action == KS_PLAN_UNCHANGED && !c->base)
             continue;
         json_t *obj = annotated(c, commit);
-        rc = obj ? ks_store_put(NULL, store, obj, KS_STORE_ANY_REVISION)
-                 : ks_error_set(KS_ENOMEM, "out of memory");
+        if (!obj) {
+            rc = ks_error_set(KS_ENOMEM, "out of memory");
+            break;
+        }
+        /* Git owns the spec; the status that controllers and agents wrote
+         * survives an update of the spec */
+        json_t *existing = NULL;
+        if (c->action != KS_PLAN_CREATE && ks_store_get(&existing, store, &key) == 0 &&
+            json_object_get(existing, "status"))
+            json_object_set(obj, "status", json_object_get(existing, "status"));
+        json_decref(existing);
+        rc = ks_store_put(NULL, store, obj, KS_STORE_ANY_REVISION);
         json_decref(obj);
     }
     if (rc) {

@@ -99,7 +99,9 @@ grep -q "5 to create" "$work/apply.txt" || ks_fail "unexpected apply output: $(c
 once | grep -q "in sync" || ks_fail "second pass not in sync"
 sqlite3 "$state/state.db" "PRAGMA integrity_check" | grep -qx ok || ks_fail "integrity check"
 
-ks_log "one field changed: exactly one update naming the field"
+ks_log "one field changed: exactly one update naming the field; status survives"
+# status is written by controllers and agents, never by Git: stand in for them
+sqlite3 "$state/state.db" "UPDATE objects SET body = json_set(body, '$.status', json('{\"readyReplicas\": 2}')) WHERE kind='Deployment'"
 sed -i 's/replicas: 2/replicas: 3/' "$repo/apps/web.yaml"
 git -C "$repo" commit -qam "scale web"
 set +e
@@ -117,6 +119,8 @@ PY
 once >/dev/null || ks_fail "applying the update failed"
 rv=$(sqlite3 "$state/state.db" "SELECT json_extract(body, '$.spec.replicas') FROM objects WHERE kind='Deployment'")
 [[ "$rv" == 3 ]] || ks_fail "store has replicas=$rv"
+ready=$(sqlite3 "$state/state.db" "SELECT json_extract(body, '$.status.readyReplicas') FROM objects WHERE kind='Deployment'")
+[[ "$ready" == 2 ]] || ks_fail "applying the spec change lost the status (readyReplicas '$ready')"
 
 ks_log "a commit outside --path is a no-op"
 echo more >> "$repo/docs/README.md"
