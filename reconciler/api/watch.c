@@ -14,6 +14,7 @@
  * A watcher whose client hangs up is dropped at once (see on_readable).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,20 @@ static void watch_eof(struct api_watcher *w)
         event_add(w->eof, NULL);
 }
 
+static int same_node(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Watchers mostly wait from the same revision: one read of the change log
+ * serves every watcher with the same (since, node) in one publish. */
 void api_watch_publish(struct ks_api_server *srv)
 {
-    int64_t rev = 0;
+    int64_t rev = 0, c_since = -1, c_at = 0;
+    char c_node_buf[API_MAX_SEGMENT_BYTES + 1]; /* w->node dies with w */
+    const char *c_node = NULL;
+    json_t *c_changes = NULL;
+    int c_rc = 0;
     if (!srv->watchers || ks_store_revision(&rev, srv->store) != 0)
         return;
     struct api_watcher *w = srv->watchers, *next;
@@ -191,17 +203,23 @@ void api_watch_publish(struct ks_api_server *srv)
         next = w->next;
         if (w->since >= rev)
             continue;
-        json_t *changes = NULL;
-        int64_t at = 0;
-        int rc = collect(&changes, &at, srv->store, w->since, w->node);
-        if (rc == 0 && json_array_size(changes) == 0) {
-            w->since = at; /* only other nodes' changes: keep waiting */
-            json_decref(changes);
+        if (c_since != w->since || !same_node(c_node, w->node)) {
+            json_decref(c_changes);
+            c_changes = NULL;
+            c_since = w->since;
+            c_node = w->node ? c_node_buf : NULL;
+            if (w->node)
+                snprintf(c_node_buf, sizeof c_node_buf, "%s", w->node);
+            c_rc = collect(&c_changes, &c_at, srv->store, w->since, w->node);
+        }
+        if (c_rc == 0 && json_array_size(c_changes) == 0) {
+            w->since = c_at; /* only other nodes' changes: keep waiting */
             continue;
         }
-        reply_collected(srv, w->req, w->method, w->start, rc, changes, at);
+        reply_collected(srv, w->req, w->method, w->start, c_rc, json_incref(c_changes), c_at);
         watcher_free(w);
     }
+    json_decref(c_changes);
 }
 
 void api_watch_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon)

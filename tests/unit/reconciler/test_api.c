@@ -679,15 +679,32 @@ static void node_watch(void **state)
     assert_int_equal(ks_store_revision(&rev, f->cp), 0);
     struct watch_call w = {.f = f, .token = tok};
     snprintf(w.path, sizeof w.path, "/api/v1/nodes/n1/watch?since=%lld&timeout=5s", (long long)rev);
-    pthread_t t;
+    /* n2's watcher and an admin watcher wait from the same revision. */
+    struct watch_call w2 = {.f = f, .token = f->admin}, wa = {.f = f, .token = f->admin};
+    snprintf(w2.path, sizeof w2.path, "/api/v1/nodes/n2/watch?since=%lld&timeout=5s",
+             (long long)rev);
+    snprintf(wa.path, sizeof wa.path, "/api/v1/watch?since=%lld&timeout=5s", (long long)rev);
+    pthread_t t, t2, ta;
     assert_int_equal(pthread_create(&t, NULL, watch_thread, &w), 0);
-    wait_watchers(f, 1);
-    /* Another node's pod does not wake n1's watcher; its own pod does. */
+    assert_int_equal(pthread_create(&t2, NULL, watch_thread, &w2), 0);
+    assert_int_equal(pthread_create(&ta, NULL, watch_thread, &wa), 0);
+    wait_watchers(f, 3);
+    /* Another node's pod wakes that node's and the admin's watcher, not n1's. */
     json_t *p = pod("default", "other", "n2");
     int64_t r1 = 0;
     assert_int_equal(ks_store_put(&r1, f->cp, p, KS_STORE_ANY_REVISION), 0);
     json_decref(p);
     ks_api_server_notify(f->srv, r1);
+    pthread_join(t2, NULL);
+    pthread_join(ta, NULL);
+    struct watch_call *woken[] = {&w2, &wa};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = json_object_get(woken[i]->r.json, "changes");
+        assert_int_equal(json_array_size(c), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "name")),
+                            "other");
+        resp_free(&woken[i]->r);
+    }
     usleep(100 * 1000);
     wait_watchers(f, 1);
     p = pod("default", "mine", "n1");
