@@ -146,6 +146,11 @@ static void test_errors(void **state)
     assert_int_equal(ks_render_chart(&r, HELM_DIR "/semantics-edge/chart", &o), KS_EINVALID);
     o = (struct ks_render_opts){.max_files = 1};
     assert_int_equal(ks_render_chart(&r, HELM_DIR "/semantics-edge/chart", &o), KS_ELIMIT);
+    o = (struct ks_render_opts){.max_output = 100};
+    assert_int_equal(ks_render_chart(&r, HELM_DIR "/helm-create-default/chart", &o), KS_ELIMIT);
+    o = (struct ks_render_opts){.max_chart_bytes = 1000};
+    assert_int_equal(ks_render_chart(&r, HELM_DIR "/helm-create-default/chart", &o), KS_ELIMIT);
+    assert_non_null(strstr(ks_error_last(), "limit of 1000 bytes"));
 }
 
 static void test_name_template(void **state)
