@@ -10,7 +10,9 @@
  * latency, timeout, 410 after compaction, watcher limit, node watch), the
  * node round trip (register, heartbeat, pods, status, events), metrics
  * text format, connection limit, a slow client not blocking others and
- * being cut by the idle timeout, and a keep-alive GET throughput figure.
+ * being cut by the idle timeout, a hung-up watcher dropped at once, stop
+ * with watchers parked, HTTPS with a self-signed certificate made here, and
+ * keep-alive GET throughput figures (plain and TLS).
  */
 #include <stdarg.h>
 #include <stddef.h>
