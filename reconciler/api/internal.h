@@ -88,15 +88,6 @@ int api_query_limit(size_t *out, struct api_req *r, size_t def, size_t max);
  * optional). *out is a new reference. */
 int api_read_body(json_t **out, struct api_req *r, int optional);
 
-/* The SQLite store leaves a statement active after reading a single row
- * (its get and meta reads are reset only on their next use). An active
- * statement keeps the connection's read transaction, and so its snapshot,
- * open: commits made by the control plane's connection would stay
- * invisible to this one (a woken watcher would find no changes). Until the
- * store resets those statements itself, every loop callback that used the
- * store ends with this: two lookups that miss, which run those statements
- * to completion and end the read transaction. */
-void api_store_settle(struct ks_store *store);
 
 enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *presented, size_t len,
                                     const char *node);

@@ -206,17 +206,6 @@ int api_read_body(json_t **out, struct api_req *r, int optional)
     return 0;
 }
 
-void api_store_settle(struct ks_store *store)
-{
-    static const struct ks_store_key none = {"~", "", "~"}; /* no valid object has these */
-    json_t *obj = NULL;
-    char *value = NULL;
-    if (ks_store_get(&obj, store, &none) == 0)
-        json_decref(obj);
-    if (ks_store_meta_get(&value, store, "~api-settle") == 0)
-        free(value);
-}
-
 /* ---- connections ---- */
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
@@ -460,7 +449,6 @@ static void on_request(struct evhttp_request *req, void *arg)
     else
         api_reply_error(&r, 404, "no such endpoint: %s", evhttp_request_get_uri(req));
 done:
-    api_store_settle(srv->store);
     evhttp_clear_headers(&r.query);
     for (size_t i = 0; i < r.nseg; i++)
         free(r.seg[i]);
@@ -483,7 +471,6 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     api_watch_publish(arg);
-    api_store_settle(((struct ks_api_server *)arg)->store);
 }
 
 /* Each accepted connection gets a TLS bufferevent in accepting state. */

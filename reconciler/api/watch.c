@@ -145,11 +145,9 @@ static void watcher_answer(struct api_watcher *w)
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct api_watcher *w = arg;
-    struct ks_store *store = w->srv->store;
     (void)fd;
     (void)what;
     watcher_answer(w);
-    api_store_settle(store);
 }
 
 /* evhttp does not read from a connection while its request is being

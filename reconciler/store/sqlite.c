@@ -151,6 +151,7 @@ static int meta_get_i64(int64_t *out, struct sqlite_store *s, const char *key)
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         *out = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st); /* a statement left mid-row pins an old read snapshot */
         return 0;
     }
     if (r == SQLITE_DONE)
@@ -210,6 +211,7 @@ static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key
     if (r != SQLITE_ROW)
         return db_error(s, "get");
     json_t *obj = column_json(st, 0);
+    sqlite3_reset(st);
     if (!obj)
         return ks_error_set(KS_EIO, "store: stored body of %s/%s/%s is not JSON", key->kind,
                             key->namespace_, key->name);
@@ -225,8 +227,11 @@ static int64_t current_rev(struct sqlite_store *s, const struct ks_store_key *ke
     bind_text(st, 2, key->namespace_);
     bind_text(st, 3, key->name);
     int r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        return sqlite3_column_int64(st, 1);
+    if (r == SQLITE_ROW) {
+        int64_t rev = sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        return rev;
+    }
     if (r == SQLITE_DONE)
         return 0;
     return db_error(s, "get");
