@@ -15,8 +15,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ks-crash.XXXXXX")
 ks_on_exit rm -rf "$work"
 repo="$work/repo"
 state="$work/state"
-export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=t@example.org
-export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=t@example.org
+ks_git_identity
 git init -q -b main "$repo"
 
 # write_set ROUND: 150 ConfigMaps; a third are renamed each round (creates and

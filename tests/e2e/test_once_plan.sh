@@ -14,8 +14,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ks-once.XXXXXX")
 ks_on_exit rm -rf "$work"
 repo="$work/repo"
 state="$work/state"
-export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=t@example.org
-export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=t@example.org
+ks_git_identity
 
 git init -q -b main "$repo"
 mkdir -p "$repo/apps" "$repo/docs"

@@ -142,3 +142,10 @@ ks_on_exit() {
     KS_EXIT_TRAP_SET=1
   fi
 }
+
+# ks_git_identity: a fixed author and committer for the git commits a test
+# makes (CI machines have no git identity configured).
+ks_git_identity() {
+  export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.org
+  export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.org
+}

@@ -63,18 +63,18 @@ static void places_on_store_nodes(void **state)
         json_decref(objs[i]);
     }
     /* desired: Git labels node "small" with disk=ssd; three pods to place */
-    struct ks_desired_set set = {0};
-    set.objects = calloc(4, sizeof *set.objects);
+    struct ks_desired_set *set = calloc(1, sizeof *set);
+    set->objects = calloc(4, sizeof *set->objects);
     json_t *labelled = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Node",
                                  "metadata", "name", "small", "labels", "disk", "ssd");
-    add(&set.objects[0], labelled);
-    add(&set.objects[1], pod("a-needs-800m", "800m", NULL, NULL));
-    add(&set.objects[2], pod("b-wants-ssd", "100m", NULL, "ssd"));
-    add(&set.objects[3], pod("c-too-big", "8", NULL, NULL));
-    set.count = 4;
+    add(&set->objects[0], labelled);
+    add(&set->objects[1], pod("a-needs-800m", "800m", NULL, NULL));
+    add(&set->objects[2], pod("b-wants-ssd", "100m", NULL, "ssd"));
+    add(&set->objects[3], pod("c-too-big", "8", NULL, NULL));
+    set->count = 4;
 
     json_t *placement = NULL;
-    assert_int_equal(ks_plan_placement(&placement, &set, store), 0);
+    assert_int_equal(ks_plan_placement(&placement, set, store), 0);
     assert_int_equal(json_integer_value(json_object_get(placement, "nodes")), 2);
     assert_int_equal(json_integer_value(json_object_get(placement, "bound")), 2);
     assert_int_equal(json_integer_value(json_object_get(placement, "unschedulable")), 1);
@@ -92,16 +92,7 @@ static void places_on_store_nodes(void **state)
                                    "0/2 nodes are available"));
     }
     json_decref(placement);
-    for (size_t i = 0; i < set.count; i++) {
-        struct ks_desired_object *o = &set.objects[i];
-        free(o->kind);
-        free(o->namespace_);
-        free(o->name);
-        free(o->source);
-        free(o->file);
-        json_decref(o->object);
-    }
-    free(set.objects);
+    ks_desired_set_free(set);
     ks_store_close(store);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
