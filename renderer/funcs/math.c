@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "renderer/gofmt.h"
+#include "renderer/template.h"
 
 #define FN(name)                                                                                   \
     static int name(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
@@ -22,6 +23,19 @@
 static int ret_int(json_t **out, struct ks_tpl_call *call, int64_t v)
 {
     return ks_funcs_ret(out, call, json_integer((json_int_t)v));
+}
+
+/* Sprig's arithmetic (add, sub, mul, div, mod, max, min) and int64 return Go
+ * int64, which typeOf, kindOf and printf's %T tell apart from int. */
+static int ret_int64(json_t **out, struct ks_tpl_call *call, int64_t v)
+{
+    json_t *n = json_integer((json_int_t)v);
+    int rc = n ? ks_tpl_call_mark_int64(call, n) : KS_ENOMEM;
+    if (rc) {
+        json_decref(n);
+        return rc == KS_ENOMEM ? ks_funcs_nomem(call) : rc;
+    }
+    return ks_funcs_ret(out, call, n);
 }
 
 /* The value model (jansson) has no infinities or NaN. */
@@ -55,17 +69,17 @@ FN(fn_add)
     int64_t a = 0;
     for (size_t i = 0; i < nargs; i++)
         a = wrap_add(a, ks_funcs_toint64(args[i]));
-    return ret_int(out, call, a);
+    return ret_int64(out, call, a);
 }
 
 FN(fn_add1)
 {
-    return ret_int(out, call, wrap_add(ks_funcs_toint64(args[0]), 1));
+    return ret_int64(out, call, wrap_add(ks_funcs_toint64(args[0]), 1));
 }
 
 FN(fn_sub)
 {
-    return ret_int(
+    return ret_int64(
         out, call,
         (int64_t)((uint64_t)ks_funcs_toint64(args[0]) - (uint64_t)ks_funcs_toint64(args[1])));
 }
@@ -75,7 +89,7 @@ FN(fn_mul)
     int64_t a = ks_funcs_toint64(args[0]);
     for (size_t i = 1; i < nargs; i++)
         a = wrap_mul(a, ks_funcs_toint64(args[i]));
-    return ret_int(out, call, a);
+    return ret_int64(out, call, a);
 }
 
 FN(fn_div)
@@ -84,8 +98,8 @@ FN(fn_div)
     if (b == 0)
         return divide_by_zero(call);
     if (b == -1)
-        return ret_int(out, call, (int64_t)(0 - (uint64_t)a));
-    return ret_int(out, call, a / b);
+        return ret_int64(out, call, (int64_t)(0 - (uint64_t)a));
+    return ret_int64(out, call, a / b);
 }
 
 FN(fn_mod)
@@ -94,8 +108,8 @@ FN(fn_mod)
     if (b == 0)
         return divide_by_zero(call);
     if (b == -1)
-        return ret_int(out, call, 0);
-    return ret_int(out, call, a % b);
+        return ret_int64(out, call, 0);
+    return ret_int64(out, call, a % b);
 }
 
 static int minmax(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs,
@@ -107,7 +121,7 @@ static int minmax(json_t **out, struct ks_tpl_call *call, json_t *const *args, s
         if (max ? b > a : b < a)
             a = b;
     }
-    return ret_int(out, call, a);
+    return ret_int64(out, call, a);
 }
 
 FN(fn_max)
@@ -169,6 +183,11 @@ FN(fn_round)
 FN(fn_int)
 {
     return ret_int(out, call, ks_funcs_toint64(args[0]));
+}
+
+FN(fn_int64)
+{
+    return ret_int64(out, call, ks_funcs_toint64(args[0]));
 }
 
 FN(fn_float64)
@@ -419,7 +438,7 @@ const struct ks_tpl_func_def ks_tpl_funcs_math[] = {
     {"ceil", fn_ceil, 1, 1},
     {"round", fn_round, 2, 3},
     {"int", fn_int, 1, 1},
-    {"int64", fn_int, 1, 1},
+    {"int64", fn_int64, 1, 1},
     {"float64", fn_float64, 1, 1},
     {"atoi", fn_atoi, 1, 1},
     {"toDecimal", fn_to_decimal, 1, 1},

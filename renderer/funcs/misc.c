@@ -7,6 +7,7 @@
  * whose implementations live in their own files.
  */
 #include "renderer/funcs/funcs.h"
+#include "renderer/gofmt.h"
 
 #include <string.h>
 
@@ -144,6 +145,9 @@ static const char *kind_of(struct ks_tpl_call *call, const json_t *v)
         return "ptr";
     if (ks_funcs_time_host_type(call, v) || ks_funcs_cert_host_type(call, v))
         return "struct";
+    /* an integer the engine marks as Go int64 (--set values, int64) has kind int64 */
+    if (json_is_integer(v) && strcmp(ks_gofmt_type_name(v), "int64") == 0)
+        return "int64";
     return ks_funcs_gokind(v);
 }
 
@@ -178,7 +182,10 @@ static const char *type_of(struct ks_tpl_call *call, const json_t *v)
     if (json_is_null(v))
         return "<nil>";
     const char *host = ks_funcs_host_type(call, v);
-    return host ? host : ks_funcs_gotype(v);
+    if (host)
+        return host;
+    /* integers: the engine knows which are Go int64 */
+    return json_is_integer(v) ? ks_gofmt_type_name(v) : ks_funcs_gotype(v);
 }
 
 FN(fn_type_of)
