@@ -1,9 +1,10 @@
 #!/bin/bash
-# Helm conformance: runs every case of /work/shared/conformance/helm/INDEX.tsv
-# with `helm template` replaced by `reconcile render`, from the case's
-# cwd_for_args directory. Exit-0 cases must print expected.txt byte for byte;
-# exit-1 cases must fail and name the template file and a line (the path
-# helm's expected.stderr.txt names, followed by ":<line>"). Prints one line
+# Helm conformance (ctest: conformance.helm): runs every case of
+# /work/shared/conformance/helm/INDEX.tsv with `helm template` replaced by
+# `reconcile render`, from the case's cwd_for_args directory. Exit-0 cases
+# must print expected.txt byte for byte; exit-1 cases must fail with one line
+# "reconcile: ..." naming the template file and a line (the path helm's
+# expected.stderr.txt names, followed by ":<line>"). Prints one line
 # per case, then "N passed, M failed"; exits 1 if any case failed or the
 # material is missing (a missing suite is a failure, never a skip).
 #
