@@ -69,6 +69,32 @@ static int read_repo_file(char **out, size_t *out_len, struct ks_desired_builder
     return rc;
 }
 
+/* Helm reads values files through JSON, so every number is a Go float64;
+ * inline spec.values were parsed as a manifest (integers stay integers).
+ * Converting them keeps `typeOf`, `printf` and toYaml output the same as
+ * for the same values in a -f file. Returns a new reference. */
+static json_t *helm_numbers(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_real((double)json_integer_value(v));
+    if (json_is_object(v)) {
+        json_t *copy = json_object();
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item)
+            json_object_set_new(copy, key, helm_numbers(item));
+        return copy;
+    }
+    if (json_is_array(v)) {
+        json_t *copy = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) json_array_append_new(copy, helm_numbers(item));
+        return copy;
+    }
+    return json_incref((json_t *)v);
+}
+
 static int merged_values(json_t **out, struct ks_desired_builder *b, const json_t *spec,
                          const char *source)
 {
@@ -104,7 +130,7 @@ static int merged_values(json_t **out, struct ks_desired_builder *b, const json_
         goto done;
     }
     if (json_is_object(inline_values))
-        files[n++] = json_incref((json_t *)inline_values);
+        files[n++] = helm_numbers(inline_values);
     rc = ks_values_merge_user(out, files, n, NULL, 0, NULL, NULL);
 done:
     for (size_t k = 0; k < n; k++)
