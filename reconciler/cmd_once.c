@@ -313,8 +313,8 @@ int ks_cmd_once(int argc, char **argv)
     if ((rc = ks_store_commit(store)))
         goto done;
     sync_id = -1;
-    if (rc == 0)
-        rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
+    ks_buf_puts(&title, ": applied to the store");
+    rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
     exit_code = rc ? 1 : 0;
 done:
     if (rc) {
