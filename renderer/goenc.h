@@ -25,6 +25,12 @@
  * map key; out may then hold partial output, to be discarded. */
 int ks_goyaml_marshal(struct ks_buf *out, const json_t *v);
 
+/* go-yaml v3's Encoder with SetIndent(2), as Helm's toYamlPretty uses it on
+ * the Go value directly (no JSON trip): sequences indented under their key,
+ * no folding of long lines, float64 printed as strconv.FormatFloat(f, 'g',
+ * -1) ("1e+06"). Same quoting and key order as ks_goyaml_marshal. */
+int ks_goyaml3_marshal(struct ks_buf *out, const json_t *v);
+
 /* encoding/json.Marshal(v): compact, sorted keys, <>& escaped as \u003c
  * \u003e \u0026, floats as Go formats them. Appends to out. */
 int ks_gojson_marshal(struct ks_buf *out, const json_t *v);

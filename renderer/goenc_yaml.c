@@ -15,6 +15,7 @@
  * space and line break lands where go-yaml puts it.
  */
 #include "renderer/goenc.h"
+#include "renderer/gofmt.h"
 
 #include "core/error.h"
 
@@ -396,6 +397,8 @@ enum scalar_style { ST_PLAIN, ST_SINGLE, ST_DOUBLE, ST_LITERAL };
 
 struct emitter {
     struct ks_buf *out;
+    bool v3; /* go-yaml v3's encoder (toYamlPretty): no folding, indented
+              * sequences, floats in strconv 'g' form */
     int indent;
     int column;
     bool whitespace;
@@ -629,8 +632,8 @@ static void write_plain_or_single(struct emitter *e, const unsigned char *v, siz
     bool spaces = false, breaks = false;
     for (size_t i = 0; i < len;) {
         if (is_space_at(v, len, i)) {
-            bool fold =
-                allow_breaks && !spaces && e->column > BEST_WIDTH && !is_space_at(v, len, i + 1);
+            bool fold = allow_breaks && !spaces && !e->v3 && e->column > BEST_WIDTH &&
+                        !is_space_at(v, len, i + 1);
             if (single)
                 fold = fold && i > 0 && i < len - 1;
             if (fold) {
@@ -743,7 +746,8 @@ static void write_double_quoted(struct emitter *e, const unsigned char *v, size_
             }
             spaces = false;
         } else if (is_space_at(v, len, i)) {
-            if (allow_breaks && !spaces && e->column > BEST_WIDTH && i > 0 && i < len - 1) {
+            if (allow_breaks && !spaces && !e->v3 && e->column > BEST_WIDTH && i > 0 &&
+                i < len - 1) {
                 write_indent(e);
                 if (is_space_at(v, len, i + 1))
                     put(e, '\\');
@@ -1162,7 +1166,7 @@ static int emit_node(struct emitter *e, const json_t *v, bool mapping, unsigned 
             write_indicator(e, "]", false, false, false);
         } else {
             int saved = e->indent;
-            increase_indent(e, false, e->mapping_context && !e->indention);
+            increase_indent(e, false, !e->v3 && e->mapping_context && !e->indention);
             for (size_t i = 0; i < json_array_size(v) && rc == 0; i++) {
                 write_indent(e);
                 write_indicator(e, "-", true, false, true);
@@ -1179,7 +1183,9 @@ static int emit_node(struct emitter *e, const json_t *v, bool mapping, unsigned 
         emit_scalar(e, tmp.data, tmp.len, ST_PLAIN);
         break;
     case JSON_REAL:
-        rc = format_json_number(&tmp, json_real_value(v));
+        /* v3 encodes the Go float64 itself; v2 re-reads sigs.k8s.io's JSON */
+        rc = e->v3 ? ks_gofmt_float(&tmp, json_real_value(v), 'g', -1)
+                   : format_json_number(&tmp, json_real_value(v));
         if (rc == 0)
             emit_scalar(e, tmp.data, tmp.len, ST_PLAIN);
         break;
@@ -1200,10 +1206,11 @@ done:
     return rc;
 }
 
-int ks_goyaml_marshal(struct ks_buf *out, const json_t *v)
+static int marshal(struct ks_buf *out, const json_t *v, bool v3)
 {
     struct emitter e = {
         .out = out,
+        .v3 = v3,
         .indent = -1,
         .column = 0,
         .whitespace = true,
@@ -1215,4 +1222,14 @@ int ks_goyaml_marshal(struct ks_buf *out, const json_t *v)
     /* implicit document end: write_indent ends the last line */
     write_indent(&e);
     return ks_buf_error(out);
+}
+
+int ks_goyaml_marshal(struct ks_buf *out, const json_t *v)
+{
+    return marshal(out, v, false);
+}
+
+int ks_goyaml3_marshal(struct ks_buf *out, const json_t *v)
+{
+    return marshal(out, v, true);
 }

@@ -19,6 +19,7 @@
 #include "renderer/chart/builtins.h"
 #include "renderer/funcs/funcs.h"
 #include "renderer/goenc.h"
+#include "renderer/gofmt.h"
 #include "renderer/template.h"
 
 #define MAX_GLOB_ALTERNATIVES 1024
@@ -435,7 +436,38 @@ static const struct ks_tpl_host_type helm_type = {
 
 static const struct ks_tpl_host_type caps_type = {.go_type = "*chartutil.Capabilities",
                                                   .is_struct = 1};
-static const struct ks_tpl_host_type chart_type = {.go_type = "chart.Metadata", .is_struct = 1};
+/* `{{ .Chart }}` prints Go's %v of helm's chart struct: the Metadata fields
+ * in declaration order inside braces, then IsRoot. self is the fields
+ * object (a reference the set releases). Maintainers and Dependencies are
+ * pointers in Go and print as addresses there; here they print as values. */
+static int chart_string(struct ks_buf *out, void *self)
+{
+    static const char *const order[] = {
+        "Name",        "Home",        "Sources",     "Version",      "Description", "Keywords",
+        "Maintainers", "Icon",        "APIVersion",  "Condition",    "Tags",        "AppVersion",
+        "Deprecated",  "Annotations", "KubeVersion", "Dependencies", "Type",        NULL};
+    const json_t *fields = self;
+    ks_buf_puts(out, "{{");
+    for (size_t i = 0; order[i]; i++) {
+        if (i)
+            ks_buf_putc(out, ' ');
+        const json_t *v = json_object_get(fields, order[i]);
+        if (v)
+            ks_gofmt_print_value(out, v);
+    }
+    ks_buf_puts(out, "} ");
+    ks_gofmt_print_value(out, json_object_get(fields, "IsRoot"));
+    ks_buf_putc(out, '}');
+    return ks_buf_error(out);
+}
+
+static void chart_release(void *self)
+{
+    json_decref(self);
+}
+
+static const struct ks_tpl_host_type chart_type = {
+    .go_type = "chart.Metadata", .string = chart_string, .release = chart_release, .is_struct = 1};
 
 /* client-go v0.32 scheme group versions plus apiextensions (helm 3.17's
  * chartutil.DefaultVersionSet), in the scheme's priority order. */
@@ -579,5 +611,5 @@ int ks_builtin_chart(json_t **out, struct ks_tpl_set *set, const json_t *meta, b
         json_decref(fields);
         return ks_error_set(KS_ENOMEM, "out of memory building .Chart");
     }
-    return ks_tpl_host_new(out, set, &chart_type, NULL, fields);
+    return ks_tpl_host_new(out, set, &chart_type, json_incref(fields), fields);
 }

@@ -206,11 +206,12 @@ FN(fn_adler32sum)
 
 /* toYaml: sigs.k8s.io/yaml.Marshal minus one trailing newline; errors
  * give "" (Helm swallows them). */
-FN(fn_to_yaml)
+static int to_yaml(json_t **out, struct ks_tpl_call *call, const json_t *v,
+                   int (*marshal)(struct ks_buf *, const json_t *))
 {
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
-    int rc = ks_goyaml_marshal(&b, args[0]);
+    int rc = marshal(&b, v);
     if (rc == KS_ENOMEM || ks_buf_error(&b) == KS_ENOMEM) {
         ks_buf_release(&b);
         return ks_funcs_nomem(call);
@@ -220,6 +221,17 @@ FN(fn_to_yaml)
     else if (b.len && b.data[b.len - 1] == '\n')
         b.data[--b.len] = '\0';
     return ks_funcs_ret_buf(out, call, &b);
+}
+
+FN(fn_to_yaml)
+{
+    return to_yaml(out, call, args[0], ks_goyaml_marshal);
+}
+
+/* toYamlPretty: go-yaml v3's encoder, indent 2, one trailing newline trimmed. */
+FN(fn_to_yaml_pretty)
+{
+    return to_yaml(out, call, args[0], ks_goyaml3_marshal);
 }
 
 /* mode: 0 compact, 1 pretty (MarshalIndent), 2 raw (no HTML escaping).
@@ -494,6 +506,7 @@ const struct ks_tpl_func_def ks_tpl_funcs_encoding[] = {
     {"sha512sum", fn_sha512sum, 1, 1},
     {"adler32sum", fn_adler32sum, 1, 1},
     {"toYaml", fn_to_yaml, 1, 1},
+    {"toYamlPretty", fn_to_yaml_pretty, 1, 1},
     {"toJson", fn_to_json, 1, 1},
     {"mustToJson", fn_must_to_json, 1, 1},
     {"toPrettyJson", fn_to_pretty_json, 1, 1},
