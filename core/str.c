@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *ks_strndup(const char *s, size_t len)
 {
@@ -65,8 +66,7 @@ int ks_file_read(char **out, size_t *out_len, const char *path, size_t limit)
     ks_buf_init(&b, limit);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        rc = ks_error_set(errno == ENOENT ? KS_ENOTFOUND : KS_EIO, "%s: %s", path,
-                          strerror(errno));
+        rc = ks_error_set(errno == ENOENT ? KS_ENOTFOUND : KS_EIO, "%s: %s", path, strerror(errno));
         goto done;
     }
     char chunk[65536];
@@ -90,4 +90,24 @@ done:
         fclose(f);
     ks_buf_release(&b);
     return rc;
+}
+
+int ks_mkdir_p(const char *path, unsigned mode)
+{
+    char tmp[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof tmp)
+        return ks_error_set(KS_EINVALID, "bad directory path \"%s\"", path);
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
+            return ks_error_set(KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
+        if (!(*p = c))
+            break;
+    }
+    return 0;
 }

@@ -26,4 +26,8 @@ int ks_str_to_i64(int64_t *out, const char *s, const char *what);
  * larger than limit bytes (KS_ELIMIT). *out_len may be NULL. */
 int ks_file_read(char **out, size_t *out_len, const char *path, size_t limit);
 
+/* mkdir -p: creates path and its missing parents with mode; existing
+ * directories are fine. KS_EIO naming the directory that failed. */
+int ks_mkdir_p(const char *path, unsigned mode);
+
 #endif

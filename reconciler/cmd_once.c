@@ -15,10 +15,10 @@
 #include "reconciler/store/store.h"
 
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/error.h"
 
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,13 +157,9 @@ static int input_key(char out[65], struct ks_source *src, const char *commit, co
             break;
         ks_buf_printf(&b, "%s %s\n", json_string_value(p), id);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (rc == 0 && (ks_buf_error(&b) ||
-                    !EVP_Digest(ks_buf_data(&b), ks_buf_len(&b), md, &mdlen, EVP_sha256(), NULL)))
-        rc = ks_error_set(KS_ERROR, "cannot hash the inputs of the desired set");
-    for (unsigned k = 0; rc == 0 && k < 32; k++)
-        snprintf(out + 2 * k, 3, "%02x", md[k]);
+    if (rc == 0)
+        rc = ks_buf_error(&b) ? ks_buf_error(&b)
+                              : ks_sha256_hex(out, ks_buf_data(&b), ks_buf_len(&b));
     ks_buf_release(&b);
     return rc;
 }

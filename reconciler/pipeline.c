@@ -4,6 +4,7 @@
 #include "reconciler/pipeline.h"
 
 #include "core/error.h"
+#include "core/str.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,26 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof tmp)
-        return ks_error_set(KS_EINVALID, "bad state dir \"%s\"", path);
-    memcpy(tmp, path, len + 1);
-    for (char *p = tmp + 1;; p++) {
-        if (*p != '/' && *p)
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(tmp, 0700) && errno != EEXIST)
-            return ks_error_set(KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
-        if (!(*p = c))
-            break;
-    }
-    return 0;
-}
 
 int ks_pipeline_state_dir(struct ks_buf *out, const char *flag)
 {
@@ -46,7 +27,7 @@ int ks_pipeline_state_dir(struct ks_buf *out, const char *flag)
         ks_buf_printf(out, "%s/.local/state/keelson", home);
     if (ks_buf_error(out))
         return ks_buf_error(out);
-    return make_dirs(ks_buf_data(out));
+    return ks_mkdir_p(ks_buf_data(out), 0700);
 }
 
 int ks_pipeline_open_source(struct ks_source **out, const char *repo, const char *state_dir)

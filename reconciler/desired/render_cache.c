@@ -13,11 +13,11 @@
 #include "reconciler/desired/internal.h"
 
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/error.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,22 +37,17 @@ int ks_render_cache_key(char out[65], const char *chart_tree, const char *name, 
     char *canonical = json_dumps(values, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     if (!canonical)
         return ks_error_set(KS_ENOMEM, "out of memory");
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    struct ks_buf key;
+    ks_buf_init(&key, 0);
     const char *parts[] = {
         "keelson-render-1", KS_VERSION, __DATE__ " " __TIME__, chart_tree, name, ns, canonical};
-    for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++)
-        ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1); /* NUL separates parts */
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        ks_buf_put(&key, parts[i], strlen(parts[i]) + 1); /* the NULs separate the parts */
+    int rc = ks_buf_error(&key) ? ks_buf_error(&key)
+                                : ks_sha256_hex(out, ks_buf_data(&key), ks_buf_len(&key));
+    ks_buf_release(&key);
     free(canonical);
-    if (!ok)
-        return ks_error_set(KS_ERROR, "cannot hash a render cache key");
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return 0;
+    return rc;
 }
 
 json_t *ks_render_cache_get(const char *dir, const char *key)

@@ -10,11 +10,11 @@
 #include "reconciler/desired/internal.h"
 
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/labels.h"
 #include "core/object.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,17 +245,6 @@ static int check_cycles(const struct ks_desired_set *set)
     return rc;
 }
 
-static int sha256_hex(char out[65], const void *data, size_t len)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-        return ks_error_set(KS_ERROR, "cannot hash the desired set");
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return 0;
-}
-
 /* Each object's hash is over its canonical JSON; the set's hash is over
  * the object hashes in identity order. Plans compare object hashes with
  * the ones stored at apply time instead of loading every stored body. */
@@ -268,13 +257,13 @@ static int hash_set(struct ks_desired_set *set)
         char *text = json_dumps(set->objects[i].object, JSON_SORT_KEYS | JSON_COMPACT);
         if (!text)
             return ks_error_set(KS_ENOMEM, "out of memory");
-        rc = sha256_hex(set->objects[i].hash, text, strlen(text));
+        rc = ks_sha256_hex(set->objects[i].hash, text, strlen(text));
         free(text);
         ks_buf_put(&all, set->objects[i].hash, 64);
     }
     if (rc == 0)
         rc = ks_buf_error(&all) ? ks_buf_error(&all)
-                                : sha256_hex(set->hash, ks_buf_data(&all), ks_buf_len(&all));
+                                : ks_sha256_hex(set->hash, ks_buf_data(&all), ks_buf_len(&all));
     ks_buf_release(&all);
     return rc;
 }

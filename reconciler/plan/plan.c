@@ -167,6 +167,8 @@ static int push(struct ks_plan *plan, size_t *cap, enum ks_plan_action action,
     c->wave = wave_of(it->kind);
     c->base = json_incref(base_obj);
     c->head = head ? json_incref(head->object) : NULL;
+    if (head && head->hash)
+        snprintf(c->hash, sizeof c->hash, "%s", head->hash);
     if (action == KS_PLAN_UPDATE)
         c->fields = field_diff(it->kind, base_obj, head->object);
     if (!c->kind || !c->namespace_ || !c->name || !c->source)

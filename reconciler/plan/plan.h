@@ -47,6 +47,7 @@ struct ks_plan_change {
     int wave;
     json_t *base;   /* object before (NULL for create); owned */
     json_t *head;   /* object after (NULL for delete); owned */
+    char hash[65];  /* content hash of head as the head item carried it ("" if none) */
     json_t *fields; /* array of {"path","old","new"} for updates (values masked for Secrets) */
 };
 

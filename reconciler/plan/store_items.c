@@ -7,9 +7,6 @@
 
 #include "core/error.h"
 
-#include <openssl/evp.h>
-#include <stdio.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,16 +78,6 @@ int ks_plan_store_loader(json_t **out, void *store, const struct ks_plan_item *i
 
 static json_t *annotated(const struct ks_plan_change *c, const char *commit)
 {
-    /* the content hash is over the desired object as planned (before these
-     * annotations), the same bytes ks_desired_set hashed */
-    char *text = json_dumps(c->head, JSON_SORT_KEYS | JSON_COMPACT);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char hash[65] = "";
-    if (text && EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL))
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(hash + 2 * i, 3, "%02x", md[i]);
-    free(text);
     json_t *obj = json_deep_copy(c->head);
     json_t *meta = json_object_get(obj, "metadata");
     json_t *ann = json_object_get(meta, "annotations");
@@ -100,8 +87,9 @@ static json_t *annotated(const struct ks_plan_change *c, const char *commit)
     }
     json_object_set_new(ann, KS_ANNOTATION_SOURCE, json_string(c->source));
     json_object_set_new(ann, KS_ANNOTATION_COMMIT, json_string(commit));
-    if (hash[0])
-        json_object_set_new(ann, KS_ANNOTATION_HASH, json_string(hash));
+    /* the desired set's hash of this object, computed once when it was built */
+    if (c->hash[0])
+        json_object_set_new(ann, KS_ANNOTATION_HASH, json_string(c->hash));
     return obj;
 }
 

@@ -11,12 +11,12 @@
 #include "reconciler/source/source.h"
 
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/str.h"
 
 #include <errno.h>
 #include <git2.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,35 +64,11 @@ static int is_url(const char *repo)
 
 static int mirror_path(struct ks_buf *out, const char *state_dir, const char *url)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL))
-        return ks_error_set(KS_ERROR, "git: cannot hash the repository URL");
-    ks_buf_printf(out, "%s/mirrors/", state_dir);
-    for (int i = 0; i < 8; i++)
-        ks_buf_printf(out, "%02x", md[i]);
-    ks_buf_puts(out, ".git");
-    return ks_buf_error(out);
-}
-
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    size_t len = strlen(path);
-    if (len >= sizeof tmp)
-        return ks_error_set(KS_ELIMIT, "path too long: %s", path);
-    memcpy(tmp, path, len + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return ks_error_set(KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return ks_error_set(KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    return 0;
+    char hex[65];
+    int rc = ks_sha256_hex(hex, url, strlen(url));
+    if (rc == 0)
+        ks_buf_printf(out, "%s/mirrors/%.16s.git", state_dir, hex);
+    return rc ? rc : ks_buf_error(out);
 }
 
 static int open_mirror(struct ks_source *src, const char *state_dir)
@@ -112,7 +88,7 @@ static int open_mirror(struct ks_source *src, const char *state_dir)
             rc = git_fail(KS_EIO, "updating the mirror's remote");
         goto done;
     }
-    if ((rc = mkdir_p(ks_buf_data(&path))))
+    if ((rc = ks_mkdir_p(ks_buf_data(&path), 0755)))
         goto done;
     if (git_repository_init(&src->repo, ks_buf_data(&path), 1) < 0) {
         rc = git_fail(KS_EIO, "creating the mirror");
@@ -556,7 +532,7 @@ int ks_source_export(struct ks_source *src, const char *commit, const char *path
     if (rc)
         goto done;
     ks_buf_printf(&tmp, "%s.tmp-%ld", dest_dir, (long)getpid());
-    if ((rc = ks_buf_error(&tmp)) || (rc = mkdir_p(ks_buf_data(&tmp))))
+    if ((rc = ks_buf_error(&tmp)) || (rc = ks_mkdir_p(ks_buf_data(&tmp), 0755)))
         goto done;
     size_t prefix = strlen(snap->path) + (snap->path[0] ? 1 : 0);
     for (size_t i = 0; i < snap->nfiles && rc == 0; i++) {
@@ -566,7 +542,7 @@ int ks_source_export(struct ks_source *src, const char *commit, const char *path
             break;
         char *slash = strrchr(file.data, '/');
         *slash = '\0';
-        rc = mkdir_p(file.data);
+        rc = ks_mkdir_p(file.data, 0755);
         *slash = '/';
         if (rc == 0)
             rc = write_file(file.data, snap->files[i].data, snap->files[i].len);

@@ -159,14 +159,19 @@ static int meta_get_i64(int64_t *out, struct sqlite_store *s, const char *key)
     return db_error(s, "reading meta");
 }
 
-static int meta_set_i64(struct sqlite_store *s, const char *key, int64_t v)
+static int meta_set_text(struct sqlite_store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st = stmt(s, ST_META_SET);
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+}
+
+static int meta_set_i64(struct sqlite_store *s, const char *key, int64_t v)
+{
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
-    bind_text(st, 1, key);
-    bind_text(st, 2, buf);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+    return meta_set_text(s, key, buf);
 }
 
 static json_t *column_json(sqlite3_stmt *st, int col)
@@ -537,11 +542,7 @@ static int sq_meta_get(char **out, struct ks_store *base, const char *key)
 
 static int sq_meta_set(struct ks_store *base, const char *key, const char *value)
 {
-    struct sqlite_store *s = S(base);
-    sqlite3_stmt *st = stmt(s, ST_META_SET);
-    bind_text(st, 1, key);
-    bind_text(st, 2, value);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+    return meta_set_text(S(base), key, value);
 }
 
 static int sq_record_add(struct ks_store *base, const char *table, const json_t *record)
