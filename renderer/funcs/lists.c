@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/jsonequal.h"
 
 #define FN(name)                                                                                   \
     static int name(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
@@ -166,34 +167,10 @@ FN(fn_reverse)
     return 0;
 }
 
-/* reflect.DeepEqual over the value model (json_equal does not tell int
- * from float64 apart, Go does). */
+/* reflect.DeepEqual over the value model (int and float64 differ, as in Go). */
 bool ks_funcs_deep_equal(const json_t *a, const json_t *b)
 {
-    if (json_typeof(a) != json_typeof(b))
-        return false;
-    if (json_is_array(a)) {
-        if (json_array_size(a) != json_array_size(b))
-            return false;
-        for (size_t i = 0; i < json_array_size(a); i++)
-            if (!ks_funcs_deep_equal(json_array_get(a, i), json_array_get(b, i)))
-                return false;
-        return true;
-    }
-    if (json_is_object(a)) {
-        const char *k;
-        json_t *v;
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        json_object_foreach((json_t *)a, k, v)
-        {
-            json_t *o = json_object_get(b, k);
-            if (!o || !ks_funcs_deep_equal(v, o))
-                return false;
-        }
-        return true;
-    }
-    return json_equal((json_t *)a, (json_t *)b);
+    return ks_json_equal(a, b, KS_JSON_NUMBERS_TYPED);
 }
 
 static bool in_list(const json_t *list, const json_t *v)

@@ -184,8 +184,7 @@ static const char *type_of(struct ks_tpl_call *call, const json_t *v)
     const char *host = ks_funcs_host_type(call, v);
     if (host)
         return host;
-    /* integers: the engine knows which are Go int64 */
-    return json_is_integer(v) ? ks_gofmt_type_name(v) : ks_funcs_gotype(v);
+    return ks_funcs_gotype(v);
 }
 
 FN(fn_type_of)

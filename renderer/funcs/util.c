@@ -14,27 +14,12 @@
 #include "core/error.h"
 #include "renderer/gofmt.h"
 
+/* Go's type name of a value, as error messages print it: the engine's
+ * names (int64 marks and host types included), with an untyped nil shown as
+ * interface {} the way Sprig's messages show it. */
 const char *ks_funcs_gotype(const json_t *v)
 {
-    if (!v)
-        return "interface {}";
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "int";
-    case JSON_REAL:
-        return "float64";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "bool";
-    case JSON_ARRAY:
-        return "[]interface {}";
-    case JSON_OBJECT:
-        return "map[string]interface {}";
-    default:
-        return "interface {}";
-    }
+    return !v || json_is_null(v) ? "interface {}" : ks_gofmt_type_name(v);
 }
 
 const char *ks_funcs_gokind(const json_t *v)

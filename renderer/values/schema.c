@@ -19,6 +19,7 @@
 #include "renderer/values.h"
 
 #include "core/error.h"
+#include "core/jsonequal.h"
 #include "core/str.h"
 #include "renderer/goenc.h"
 
@@ -91,34 +92,10 @@ static const char *type_of(const json_t *n)
 }
 
 /* JSON equality where 1 and 1.0 are the same number. */
+/* JSON Schema equality (enum, const, uniqueItems): numbers by value. */
 static bool json_same(const json_t *a, const json_t *b)
 {
-    if (json_is_number(a) && json_is_number(b))
-        return json_number_value(a) == json_number_value(b);
-    if (json_typeof(a) != json_typeof(b))
-        return false;
-    if (json_is_array(a)) {
-        if (json_array_size(a) != json_array_size(b))
-            return false;
-        for (size_t i = 0; i < json_array_size(a); i++)
-            if (!json_same(json_array_get(a, i), json_array_get(b, i)))
-                return false;
-        return true;
-    }
-    if (json_is_object(a)) {
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)a, k, x)
-        {
-            json_t *y = json_object_get(b, k);
-            if (!y || !json_same(x, y))
-                return false;
-        }
-        return true;
-    }
-    return json_equal((json_t *)a, (json_t *)b);
+    return ks_json_equal(a, b, KS_JSON_NUMBERS_BY_VALUE);
 }
 
 /* A number in a message (big.Float's %v: up to 10 significant digits). */
