@@ -186,8 +186,24 @@ set -e
 [[ "$out" != *hunter2* && "$md" != *hunter2* ]] || ks_fail "secret value leaked in the diff"
 [[ "$md" == *"<details>"* && "$md" == *"| create | update | delete | unchanged |"* ]] || ks_fail "markdown: $md"
 [[ $rc_same -eq 0 ]] || ks_fail "diff of a revision with itself exit $rc_same, want 0: $same"
-ks_log "Releases render charts from the repository; a chart change outside --path is seen"
+ks_log "dry-run placement explains that no node has registered yet"
 git -C "$repo" checkout -q main
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\n  namespace: shop\nspec:\n  containers:\n    - name: c\n      image: localhost/keelson-busybox:latest\n' > "$repo/apps/pod.yaml"
+git -C "$repo" add -A && git -C "$repo" commit -qm "a pod"
+set +e
+out=$(once --dry-run -o json); rc=$?
+set -e
+[[ $rc -eq 2 ]] || ks_fail "dry run with a pod exit $rc"
+python3 - "$out" <<'PY'
+import json, sys
+placement = json.loads(sys.argv[1])["placement"]
+assert placement["nodes"] == 0 and placement["unschedulable"] == 1, placement
+(p,) = placement["placements"]
+assert p["pod"] == "shop/solo" and p["message"] == "no nodes available to schedule pods", p
+PY
+git -C "$repo" rm -q apps/pod.yaml && git -C "$repo" commit -qm "no pod"
+
+ks_log "Releases render charts from the repository; a chart change outside --path is seen"
 mkdir -p "$repo/charts/tiny/templates"
 printf 'apiVersion: v2\nname: tiny\nversion: 0.1.0\n' > "$repo/charts/tiny/Chart.yaml"
 cat > "$repo/charts/tiny/templates/cm.yaml" <<'TPL'
