@@ -114,6 +114,8 @@ const char *ks_error_name(int code)
         return "I/O error";
     case KS_ETIMEOUT:
         return "timed out";
+    case KS_EGONE:
+        return "gone";
     default:
         return "error";
     }

@@ -22,6 +22,7 @@ enum ks_error_code {
     KS_ELIMIT = -6,    /* a configured limit was exceeded (message names it) */
     KS_EIO = -7,       /* operating system or network I/O failed */
     KS_ETIMEOUT = -8,  /* an operation ran out of time */
+    KS_EGONE = -9,     /* a watch position is no longer kept: list again (HTTP 410) */
 };
 
 /* Position of a fault in user input. line/column are 1-based; 0 = unknown. */
