@@ -56,6 +56,20 @@ int ks_api_tokens_node(char out[KS_API_TOKEN_HEX + 1], struct ks_api_tokens *tok
 
 void ks_api_tokens_free(struct ks_api_tokens *tokens);
 
+/* The control plane's hooks into the server. Called on the loop thread;
+ * they must return quickly (signal another thread, never sync inline). */
+struct ks_api_hooks {
+    /* POST /api/v1/sync (admin) and a verified POST /hooks/git ask for a
+     * sync; reason is "api" or "webhook". Returns a ticket > 0 (answered as
+     * 202 {"ticket": N}); the first sync record whose summary has
+     * "ticket" >= N answers the request. Negative: 503. */
+    int64_t (*sync_request)(void *ud, const char *reason);
+    /* After the server committed a write of its own (node register or
+     * heartbeat, pod status, events), with the store revision after it. */
+    void (*wrote)(void *ud, int64_t revision);
+    void *ud;
+};
+
 struct ks_api_server_opts {
     const char *address;       /* listen address; NULL = "127.0.0.1" */
     unsigned port;             /* 0 = an ephemeral port (ks_api_server_port) */
@@ -67,6 +81,11 @@ struct ks_api_server_opts {
     unsigned max_watch_wait_s; /* longest ?timeout= accepted; 0 = 300 */
     const char *tls_cert;      /* PEM certificate chain file; NULL = plain HTTP */
     const char *tls_key;       /* PEM private key file (required with tls_cert) */
+    const struct ks_api_hooks *hooks; /* NULL: /api/v1/sync and /hooks/git answer 503 */
+    /* POST /hooks/git: GitHub's X-Hub-Signature-256 (HMAC-SHA256 of the body
+     * with this secret), or the secret itself in X-Gitea-Signature (HMAC
+     * too) or X-Gitlab-Token. NULL: /hooks/git answers 404. */
+    const char *webhook_secret;
 };
 
 /* Creates the server and binds its socket (so the port is known before
