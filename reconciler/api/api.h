@@ -71,21 +71,25 @@ struct ks_api_hooks {
 };
 
 struct ks_api_server_opts {
-    const char *address;       /* listen address; NULL = "127.0.0.1" */
-    unsigned port;             /* 0 = an ephemeral port (ks_api_server_port) */
-    size_t max_header_bytes;   /* request line + headers; 0 = 16 KiB */
-    size_t max_body_bytes;     /* request body; 0 = 1 MiB (larger: 413) */
-    unsigned idle_timeout_s;   /* per-connection read/write timeout; 0 = 60 */
-    unsigned max_connections;  /* 0 = 1024; beyond: 503 and close */
-    unsigned max_watchers;     /* concurrent long-polls; 0 = 256; beyond: 503 */
-    unsigned max_watch_wait_s; /* longest ?timeout= accepted; 0 = 300 */
-    const char *tls_cert;      /* PEM certificate chain file; NULL = plain HTTP */
-    const char *tls_key;       /* PEM private key file (required with tls_cert) */
+    const char *address;              /* listen address; NULL = "127.0.0.1" */
+    unsigned port;                    /* 0 = an ephemeral port (ks_api_server_port) */
+    size_t max_header_bytes;          /* request line + headers; 0 = 16 KiB */
+    size_t max_body_bytes;            /* request body; 0 = 1 MiB (larger: 413) */
+    unsigned idle_timeout_s;          /* per-connection read/write timeout; 0 = 60 */
+    unsigned max_connections;         /* 0 = 1024; beyond: 503 and close */
+    unsigned max_watchers;            /* concurrent long-polls; 0 = 256; beyond: 503 */
+    unsigned max_watch_wait_s;        /* longest ?timeout= accepted; 0 = 300 */
+    const char *tls_cert;             /* PEM certificate chain file; NULL = plain HTTP */
+    const char *tls_key;              /* PEM private key file (required with tls_cert) */
     const struct ks_api_hooks *hooks; /* NULL: /api/v1/sync and /hooks/git answer 503 */
     /* POST /hooks/git: GitHub's X-Hub-Signature-256 (HMAC-SHA256 of the body
      * with this secret), or the secret itself in X-Gitea-Signature (HMAC
      * too) or X-Gitlab-Token. NULL: /hooks/git answers 404. */
     const char *webhook_secret;
+    /* The same API on this Unix socket too (e.g. <state_dir>/api.sock),
+     * mode 0600; a stale socket there is replaced, the file is removed at
+     * free. NULL: TCP only. With tls_cert it speaks TLS as well. */
+    const char *unix_socket;
 };
 
 /* Creates the server and binds its socket (so the port is known before

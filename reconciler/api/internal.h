@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "reconciler/api/api.h"
 
 enum api_principal { API_NOBODY = 0, API_NODE, API_ADMIN };
@@ -50,6 +51,15 @@ struct ks_api_server {
     struct api_watcher *watchers; /* doubly linked */
     unsigned n_watchers;
 
+    struct evconnlistener *unix_listener; /* opts.unix_socket, owned by http */
+    char *unix_path;                      /* unlinked at free */
+
+    /* Store-derived counters (metrics.c): sync records up to this id are
+     * counted in sync_counts; drift events are counted as agents post them. */
+    int64_t syncs_counted_upto;
+    json_t *sync_counts; /* {"applied": n, ...} */
+    uint64_t drift_events;
+
     struct api_code_count codes[API_METRIC_CODES];
     size_t n_codes;
     uint64_t hist[API_HIST_BUCKETS + 1]; /* last = +Inf */
@@ -70,6 +80,10 @@ struct api_req {
 
 double api_now(void);
 
+/* Tells the control plane (hooks->wrote) that the server committed a write
+ * reaching revision rev. */
+void api_wrote(struct ks_api_server *srv, int64_t rev);
+
 /* Sends body (stolen; may be NULL for no body) with code, counts metrics. */
 void api_reply_json(struct ks_api_server *srv, struct evhttp_request *req, int method, double start,
                     int code, json_t *body);
@@ -88,7 +102,6 @@ int api_query_limit(size_t *out, struct api_req *r, size_t def, size_t max);
  * optional). *out is a new reference. */
 int api_read_body(json_t **out, struct api_req *r, int optional);
 
-
 enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *presented, size_t len,
                                     const char *node);
 
@@ -96,7 +109,13 @@ enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *pr
 void api_objects_handle(struct api_req *r);
 void api_syncs_events_handle(struct api_req *r);
 void api_nodes_handle(struct api_req *r);
-/* node: NULL = every change (admin), else only that node's Pods. */
+/* POST /api/v1/sync (admin) and POST /hooks/git (signed; hooks.c). */
+void api_sync_handle(struct api_req *r);
+void api_webhook_handle(struct api_req *r);
+/* The store-derived metrics of contracts §6, appended to b (metrics.c). */
+int api_metrics_store(struct ks_buf *b, struct ks_api_server *srv);
+/* node: NULL = every change (admin), else that node's Pods plus every
+ * ConfigMap and Secret. */
 void api_watch_handle(struct api_req *r, const char *node);
 
 /* Answers watchers whose changes are now available (loop thread only). */

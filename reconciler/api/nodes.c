@@ -2,13 +2,15 @@
  * nodes.c: the endpoints node agents call, under /api/v1/nodes/{name}/:
  * register (capacity, labels, images -> the Node object), heartbeat (the
  * Ready condition), pods (Pods bound to the node), watch (their changes),
- * pods/{ns}/{pod}/status (observed status, spec untouched) and events
- * (drift events into the store's event records).
+ * pods/{ns}/{pod}/status (observed status, spec untouched), events
+ * (drift events into the store's event records) and objects/{ns}/{kind}/
+ * {name} (the ConfigMaps and Secrets the node's pods mount).
  *
  * Writes are read-modify-write with the revision just read, retried a few
  * times on a conflict, because the control plane writes the same objects
  * through its own store connection. After a write the server's watchers
- * are published at once (the write happened on the loop thread).
+ * are published at once (the write happened on the loop thread) and the
+ * control plane hears of it through hooks->wrote (api_wrote).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +208,9 @@ static int status_mutate(json_t **obj, void *arg)
     return 0;
 }
 
-static void reply_object_rc(struct api_req *r, int rc, json_t *obj)
+/* Answers a write: the error, or obj (stolen) after which the watchers
+ * and the control plane hear of revision rev. */
+static void reply_object_rc(struct api_req *r, int rc, json_t *obj, int64_t rev)
 {
     if (rc) {
         api_reply_ks_error(r, rc);
@@ -214,6 +218,7 @@ static void reply_object_rc(struct api_req *r, int rc, json_t *obj)
     }
     api_reply(r, 200, obj);
     api_watch_publish(r->srv);
+    api_wrote(r->srv, rev);
 }
 
 static void node_register(struct api_req *r, const char *name)
@@ -231,7 +236,7 @@ static void node_register(struct api_req *r, const char *name)
     struct register_arg a = {name, body};
     rc = update(&obj, r->srv->store, &key, 1, register_mutate, &a);
 done:
-    reply_object_rc(r, rc, obj);
+    reply_object_rc(r, rc, obj, rc ? 0 : revision_of(obj));
     json_decref(body);
 }
 
@@ -243,7 +248,8 @@ static void node_heartbeat(struct api_req *r, const char *name)
     if (rc == KS_ENOTFOUND)
         ks_error_wrap(rc, "node %s: register first", name);
     json_t *rv = rc ? NULL : json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-    reply_object_rc(r, rc, rc ? NULL : json_pack("{s:O}", "resourceVersion", rv));
+    reply_object_rc(r, rc, rc ? NULL : json_pack("{s:O}", "resourceVersion", rv),
+                    rc ? 0 : revision_of(obj));
     json_decref(obj);
 }
 
@@ -294,7 +300,7 @@ done:
     if (rc && a.wrong_node) {
         api_reply_error(r, 403, "%s", ks_error_last());
     } else {
-        reply_object_rc(r, rc, obj);
+        reply_object_rc(r, rc, obj, rc ? 0 : revision_of(obj));
     }
     json_decref(body);
 }
@@ -314,10 +320,18 @@ static int add_event(struct ks_store *store, const json_t *ev, const char *node,
     return rc;
 }
 
+static int is_drift(const json_t *ev)
+{
+    const char *reason = json_string_value(json_object_get(ev, "reason"));
+    return reason && strcmp(reason, "Drift") == 0;
+}
+
 static void node_events(struct api_req *r, const char *node)
 {
     json_t *body = NULL;
     size_t n = 0;
+    uint64_t drift = 0;
+    int64_t rev = 0;
     int rc, began = 0;
     if ((rc = api_read_body(&body, r, 0)) != 0)
         goto done;
@@ -334,14 +348,38 @@ static void node_events(struct api_req *r, const char *node)
         rc =
             add_event(r->srv->store, json_is_array(body) ? json_array_get(body, i) : body, node, i);
     rc = rc ? rc : ks_store_commit(r->srv->store);
+    began = 0;
+    if (rc == 0)
+        rc = ks_store_revision(&rev, r->srv->store);
 done:
     if (rc && began)
         ks_store_rollback(r->srv->store);
-    if (rc)
+    if (rc) {
+        api_reply_ks_error(r, rc);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            drift += is_drift(json_is_array(body) ? json_array_get(body, i) : body);
+        r->srv->drift_events += drift;
+        api_reply(r, 200, json_pack("{s:I}", "added", (json_int_t)n));
+        api_wrote(r->srv, rev);
+    }
+    json_decref(body);
+}
+
+/* A node reads the ConfigMaps and Secrets its pods mount; nothing else. */
+static void node_object(struct api_req *r, const char *ns, const char *kind, const char *name)
+{
+    struct ks_store_key key = {kind, ns, name};
+    json_t *obj = NULL;
+    int rc;
+    if (strcmp(kind, "ConfigMap") != 0 && strcmp(kind, "Secret") != 0) {
+        api_reply_error(r, 403, "nodes may read only ConfigMap and Secret objects, not %s", kind);
+        return;
+    }
+    if ((rc = ks_store_get(&obj, r->srv->store, &key)) != 0)
         api_reply_ks_error(r, rc);
     else
-        api_reply(r, 200, json_pack("{s:I}", "added", (json_int_t)n));
-    json_decref(body);
+        api_reply(r, 200, obj);
 }
 
 void api_nodes_handle(struct api_req *r)
@@ -359,6 +397,8 @@ void api_nodes_handle(struct api_req *r)
         api_watch_handle(r, name);
     else if (r->nseg == 5 && post && strcmp(action, "events") == 0)
         node_events(r, name);
+    else if (r->nseg == 8 && get && strcmp(action, "objects") == 0)
+        node_object(r, r->seg[5], r->seg[6], r->seg[7]);
     else if (r->nseg == 8 && post && strcmp(action, "pods") == 0 &&
              strcmp(r->seg[7], "status") == 0)
         pod_status(r, name, r->seg[5], r->seg[6]);

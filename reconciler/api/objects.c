@@ -1,7 +1,8 @@
 /*
  * objects.c: the admin read API over the store: list objects of a kind (in
  * all namespaces or one, with an optional label selector), get one object,
- * list sync records and events.
+ * list sync records and events, get one sync record (among the last
+ * RECORDS_MAX the store lists: a client waits on a recent one).
  *
  * Lists carry the store revision read BEFORE the list, so "list, then
  * watch since that revision" can repeat a change but never miss one.
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/labels.h"
+#include "core/str.h"
 #include "reconciler/api/internal.h"
 #include "reconciler/store/store.h"
 
@@ -74,6 +76,33 @@ void api_objects_handle(struct api_req *r)
         api_reply_error(r, 404, "no such endpoint: %s", evhttp_request_get_uri(r->req));
 }
 
+static void get_sync(struct api_req *r, const char *id_s)
+{
+    json_t *items = NULL, *rec;
+    int64_t id = 0;
+    size_t i;
+    if (ks_str_to_i64(&id, id_s, "sync id") != 0 || id < 1) {
+        api_reply_error(r, 400, "sync id: want a positive integer, got \"%s\"", id_s);
+        return;
+    }
+    int rc = ks_store_syncs_list(&items, r->srv->store, RECORDS_MAX);
+    if (rc) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    json_array_foreach(items, i, rec)
+    {
+        if (json_integer_value(json_object_get(rec, "id")) == id) {
+            api_reply(r, 200, json_incref(rec));
+            json_decref(items);
+            return;
+        }
+    }
+    json_decref(items);
+    api_reply_error(r, 404, "sync %lld not found (among the last %d records)", (long long)id,
+                    RECORDS_MAX);
+}
+
 void api_syncs_events_handle(struct api_req *r)
 {
     json_t *items = NULL;
@@ -81,6 +110,10 @@ void api_syncs_events_handle(struct api_req *r)
     int rc;
     if (r->method != EVHTTP_REQ_GET) {
         api_reply_error(r, 405, "%s: only GET", r->seg[2]);
+        return;
+    }
+    if (r->nseg == 4) {
+        get_sync(r, r->seg[3]);
         return;
     }
     if ((rc = api_query_limit(&limit, r, RECORDS_DEFAULT, RECORDS_MAX)) != 0)

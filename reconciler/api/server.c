@@ -10,13 +10,18 @@
  * request metrics. Other threads reach the loop only through two events
  * fired with event_active (stop and notify); libevent is put in pthreads
  * mode once per process so that is safe. With a certificate, every
- * connection's bufferevent is an OpenSSL one (evhttp_set_bevcb).
+ * connection's bufferevent is an OpenSSL one (evhttp_set_bevcb). With
+ * opts.unix_socket the same evhttp also accepts on a Unix socket (mode 0600).
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -25,8 +30,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -48,6 +55,13 @@ static int threads_rc;
 static void threads_init(void)
 {
     threads_rc = evthread_use_pthreads();
+}
+
+void api_wrote(struct ks_api_server *srv, int64_t rev)
+{
+    const struct ks_api_hooks *h = srv->opts.hooks;
+    if (h && h->wrote)
+        h->wrote(h->ud, rev);
 }
 
 double api_now(void)
@@ -288,7 +302,8 @@ static void handle_metrics(struct api_req *r)
     int64_t rev = 0;
     int rc;
     ks_buf_init(&b, API_METRICS_LIMIT);
-    if ((rc = ks_store_revision(&rev, srv->store)) != 0 || (rc = metrics_objects(&b, srv->store)))
+    if ((rc = ks_store_revision(&rev, srv->store)) != 0 ||
+        (rc = metrics_objects(&b, srv->store)) != 0 || (rc = api_metrics_store(&b, srv)) != 0)
         goto done;
     ks_buf_printf(&b,
                   "# HELP keelson_store_revision Current revision of the store.\n"
@@ -401,8 +416,10 @@ static void route_api(struct api_req *r)
     }
     if (seg_is(r, 2, "objects") || seg_is(r, 2, "namespaces"))
         api_objects_handle(r);
-    else if ((seg_is(r, 2, "syncs") || seg_is(r, 2, "events")) && r->nseg == 3)
+    else if ((seg_is(r, 2, "syncs") && r->nseg <= 4) || (seg_is(r, 2, "events") && r->nseg == 3))
         api_syncs_events_handle(r);
+    else if (seg_is(r, 2, "sync") && r->nseg == 3)
+        api_sync_handle(r);
     else if (seg_is(r, 2, "watch") && r->nseg == 3)
         api_watch_handle(r, NULL);
     else if (node)
@@ -444,7 +461,9 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_reply_error(&r, 401, "a valid admin token is required");
         else
             handle_metrics(&r);
-    } else if (seg_is(&r, 0, "api") && seg_is(&r, 1, "v1") && r.nseg >= 3)
+    } else if (r.nseg == 2 && seg_is(&r, 0, "hooks") && seg_is(&r, 1, "git"))
+        api_webhook_handle(&r);
+    else if (seg_is(&r, 0, "api") && seg_is(&r, 1, "v1") && r.nseg >= 3)
         route_api(&r);
     else
         api_reply_error(&r, 404, "no such endpoint: %s", evhttp_request_get_uri(req));
@@ -508,6 +527,54 @@ static int tls_setup(struct ks_api_server *srv)
     }
     evhttp_set_bevcb(srv->http, tls_bev, srv);
     return 0;
+}
+
+/* The same API on a Unix socket: a stale socket file at the path is
+ * replaced (anything else there is an error), the file is made 0600 before
+ * the listener accepts, and removed again at free. */
+static int unix_listen(struct ks_api_server *srv)
+{
+    const char *path = srv->opts.unix_socket;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd = -1, rc = 0;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return ks_error_set(KS_ELIMIT, "api: unix socket path %s is longer than %zu bytes", path,
+                            sizeof sa.sun_path - 1);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return ks_error_set(KS_EINVALID, "api: %s exists and is not a socket", path);
+        unlink(path);
+    }
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, 0600) != 0 ||
+        listen(fd, 128) != 0) {
+        rc =
+            ks_error_set(KS_EIO, "api: cannot listen on unix socket %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!(srv->unix_path = strdup(path))) {
+        rc = ks_error_set(KS_ENOMEM, "api: out of memory");
+        goto done;
+    }
+    srv->unix_listener = evconnlistener_new(srv->base, NULL, NULL,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!srv->unix_listener || !evhttp_bind_listener(srv->http, srv->unix_listener)) {
+        if (srv->unix_listener)
+            evconnlistener_free(srv->unix_listener);
+        else
+            close(fd);
+        srv->unix_listener = NULL;
+        fd = -1;
+        rc = ks_error_set(KS_EIO, "api: cannot serve the unix socket %s", path);
+        goto done;
+    }
+    fd = -1;
+done:
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 static void opts_defaults(struct ks_api_server_opts *o)
@@ -579,6 +646,8 @@ int ks_api_server_new(struct ks_api_server **out, struct ks_store *store,
     }
     srv->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (srv->opts.unix_socket && (rc = unix_listen(srv)) != 0)
+        goto done;
     *out = srv;
     srv = NULL;
 done:
@@ -625,6 +694,10 @@ void ks_api_server_free(struct ks_api_server *server)
         event_base_free(server->base);
     if (server->tls)
         SSL_CTX_free(server->tls);
+    if (server->unix_path)
+        unlink(server->unix_path);
+    free(server->unix_path);
+    json_decref(server->sync_counts);
     free(server->conns);
     free(server);
 }

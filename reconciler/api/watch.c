@@ -10,7 +10,8 @@
  * with the revision read before the log, so a notify that arrives late or
  * not at all can delay a change but never make a client skip it.
  * A node watcher (/api/v1/nodes/N/watch) sees only Pod changes for node N
- * (and every Pod delete, which carries no object to filter on).
+ * (and every Pod delete, which carries no object to filter on), plus every
+ * ConfigMap and Secret change, which the node's pods may mount.
  * A watcher whose client hangs up is dropped at once (see on_readable).
  */
 #include <errno.h>
@@ -44,6 +45,8 @@ struct api_watcher {
 static int change_for_node(const json_t *change, const char *node)
 {
     const char *kind = json_string_value(json_object_get(change, "kind"));
+    if (kind && (strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0))
+        return 1; /* pods mount them: every node sees them (contracts §6) */
     if (!kind || strcmp(kind, "Pod") != 0)
         return 0;
     const char *type = json_string_value(json_object_get(change, "type"));

@@ -13,6 +13,13 @@
  * being cut by the idle timeout, a hung-up watcher dropped at once, stop
  * with watchers parked, HTTPS with a self-signed certificate made here, and
  * keep-alive GET throughput figures (plain and TLS).
+ * Contracts §6 (the "hooks" fixture: hooks, webhook secret, Unix socket):
+ * POST /api/v1/sync, POST /hooks/git signed the GitHub, Gitea and GitLab
+ * ways (good, bad, missing, no secret configured, ping), hooks->wrote after
+ * each server write, a node reading ConfigMaps/Secrets (403 for other
+ * kinds), a node watch passing ConfigMap/Secret changes, GET
+ * /api/v1/syncs/{id}, the store-derived metrics, and the same API over the
+ * Unix socket (curl's CURLOPT_UNIX_SOCKET_PATH).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,16 +30,19 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +63,31 @@ struct fixture {
     int leftover_fd; /* a client socket teardown closes after the server */
     int tls;         /* https with the self-signed certificate in dir */
     char cert[96], key[96];
+    /* The hooks fixture: what the server told the "control plane". */
+    struct ks_api_hooks hooks;
+    char sock[96];
+    atomic_int sync_calls, webhook_calls, wrote_calls;
+    atomic_llong last_wrote;
 };
+
+#define WEBHOOK_SECRET "It's a Secret to Everybody"
+
+static int64_t hook_sync(void *ud, const char *reason)
+{
+    struct fixture *f = ud;
+    if (strcmp(reason, "webhook") == 0)
+        return 100 + atomic_fetch_add(&f->webhook_calls, 1) + 1;
+    if (strcmp(reason, "api") == 0)
+        return atomic_fetch_add(&f->sync_calls, 1) + 1;
+    return -1;
+}
+
+static void hook_wrote(void *ud, int64_t revision)
+{
+    struct fixture *f = ud;
+    atomic_store(&f->last_wrote, revision);
+    atomic_fetch_add(&f->wrote_calls, 1);
+}
 
 struct resp {
     long code;
@@ -111,7 +145,7 @@ done:
     return rc;
 }
 
-static int start(void **state, int tls)
+static int start(void **state, int tls, int hooks)
 {
     struct fixture *f = calloc(1, sizeof *f);
     char path[128];
@@ -134,6 +168,13 @@ static int start(void **state, int tls)
                                    .max_watchers = 3,
                                    .tls_cert = tls ? f->cert : NULL,
                                    .tls_key = tls ? f->key : NULL};
+    if (hooks) {
+        f->hooks = (struct ks_api_hooks){hook_sync, hook_wrote, f};
+        snprintf(f->sock, sizeof f->sock, "%s/api.sock", f->dir);
+        o.hooks = &f->hooks;
+        o.webhook_secret = WEBHOOK_SECRET;
+        o.unix_socket = f->sock;
+    }
     if (ks_api_server_new(&f->srv, f->store, f->tokens, &o))
         return -1;
     f->port = ks_api_server_port(f->srv);
@@ -146,12 +187,17 @@ static int start(void **state, int tls)
 
 static int setup(void **state)
 {
-    return start(state, 0);
+    return start(state, 0, 0);
 }
 
 static int setup_tls(void **state)
 {
-    return start(state, 1);
+    return start(state, 1, 0);
+}
+
+static int setup_hooks(void **state)
+{
+    return start(state, 0, 1);
 }
 
 static int teardown(void **state)
@@ -179,9 +225,11 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* One request; handle may be a reused CURL (keep-alive) or NULL. */
-static void http(struct resp *out, CURL *handle, const struct fixture *f, const char *method,
-                 const char *path, const char *token, const char *body)
+/* One request; handle may be a reused CURL (keep-alive) or NULL; extra
+ * headers (may be NULL) are added; unix_path sends it over that socket. */
+static void http_full(struct resp *out, CURL *handle, const struct fixture *f, const char *method,
+                      const char *path, const char *token, const char *body,
+                      const char *const *extra, const char *unix_path)
 {
     CURL *c = handle ? handle : curl_easy_init();
     struct curl_slist *h = NULL;
@@ -209,7 +257,11 @@ static void http(struct resp *out, CURL *handle, const struct fixture *f, const 
         h = curl_slist_append(h, auth);
     }
     h = curl_slist_append(h, "Expect:");
+    for (size_t i = 0; extra && extra[i]; i++)
+        h = curl_slist_append(h, extra[i]);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (unix_path)
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK)
         fail_msg("%s %s: %s", method, path, curl_easy_strerror(cc));
@@ -218,6 +270,12 @@ static void http(struct resp *out, CURL *handle, const struct fixture *f, const 
     curl_slist_free_all(h);
     if (!handle)
         curl_easy_cleanup(c);
+}
+
+static void http(struct resp *out, CURL *handle, const struct fixture *f, const char *method,
+                 const char *path, const char *token, const char *body)
+{
+    http_full(out, handle, f, method, path, token, body, NULL, NULL);
 }
 
 static void resp_free(struct resp *r)
@@ -997,6 +1055,409 @@ static void lifecycle(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- contracts §6: sync requests, webhooks, hooks->wrote, node objects ---- */
+
+/* POST with extra headers; returns the parsed JSON (new reference). */
+static json_t *call_with(const struct fixture *f, const char *path, const char *token,
+                         const char *body, const char *const *headers, long code)
+{
+    struct resp r;
+    http_full(&r, NULL, f, "POST", path, token, body, headers, NULL);
+    if (r.code != code)
+        fail_msg("POST %s: got %ld, want %ld: %s", path, r.code, code, ks_buf_data(&r.body));
+    json_t *j = json_incref(r.json);
+    resp_free(&r);
+    return j;
+}
+
+static void hmac_hex(char out[65], const char *secret, const char *body)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
+                         strlen(body), mac, &len));
+    assert_int_equal(len, 32);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void sync_request(void **state)
+{
+    struct fixture *f = *state;
+    char node[KS_API_TOKEN_HEX + 1];
+    json_t *j = call(f, "POST", "/api/v1/sync", f->admin, NULL, 202);
+    assert_int_equal(json_integer_value(json_object_get(j, "ticket")), 1);
+    json_decref(j);
+    j = call(f, "POST", "/api/v1/sync", f->admin, "{}", 202);
+    assert_int_equal(json_integer_value(json_object_get(j, "ticket")), 2);
+    json_decref(j);
+    assert_int_equal(atomic_load(&f->sync_calls), 2);
+    assert_int_equal(ks_api_tokens_node(node, f->tokens, "n1"), 0);
+    json_decref(call(f, "POST", "/api/v1/sync", node, NULL, 401));
+    json_decref(call(f, "POST", "/api/v1/sync", NULL, NULL, 401));
+    json_decref(call(f, "GET", "/api/v1/sync", f->admin, NULL, 405));
+    assert_int_equal(atomic_load(&f->sync_calls), 2);
+    assert_int_equal(atomic_load(&f->webhook_calls), 0);
+}
+
+/* Without hooks and secret: /api/v1/sync 503, /hooks/git 404. */
+static void sync_unconfigured(void **state)
+{
+    struct fixture *f = *state;
+    json_t *j = call(f, "POST", "/api/v1/sync", f->admin, NULL, 503);
+    assert_non_null(strstr(error_of(j), "hooks"));
+    json_decref(j);
+    const char *gl[] = {"X-Gitlab-Token: x", NULL};
+    j = call_with(f, "/hooks/git", NULL, "{}", gl, 404);
+    assert_non_null(strstr(error_of(j), "webhook"));
+    json_decref(j);
+}
+
+static void webhook_signatures(void **state)
+{
+    struct fixture *f = *state;
+    const char *body = "{\"ref\":\"refs/heads/main\",\"after\":\"0123abcd\"}";
+    char mac[65], wrong[65], h1[128], h2[128], h3[128];
+    hmac_hex(mac, WEBHOOK_SECRET, body);
+    hmac_hex(wrong, "not the secret", body);
+
+    /* GitHub: sha256=<hex>, either case. */
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: sha256=%s", mac);
+    const char *gh[] = {h1, "X-GitHub-Event: push", NULL};
+    json_t *j = call_with(f, "/hooks/git", NULL, body, gh, 202);
+    assert_int_equal(json_integer_value(json_object_get(j, "ticket")), 101);
+    json_decref(j);
+    for (char *p = h1 + strlen("X-Hub-Signature-256: sha256="); *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    json_decref(call_with(f, "/hooks/git", NULL, body, gh, 202));
+    /* Gitea: the bare hex HMAC. */
+    snprintf(h2, sizeof h2, "X-Gitea-Signature: %s", mac);
+    const char *gt[] = {h2, NULL};
+    json_decref(call_with(f, "/hooks/git", NULL, body, gt, 202));
+    /* GitLab: the secret itself. */
+    snprintf(h3, sizeof h3, "X-Gitlab-Token: %s", WEBHOOK_SECRET);
+    const char *gl[] = {h3, NULL};
+    json_decref(call_with(f, "/hooks/git", NULL, body, gl, 202));
+    assert_int_equal(atomic_load(&f->webhook_calls), 4);
+
+    /* Bad: another secret's HMAC, a body changed after signing, no prefix,
+     * a short or non-hex MAC, a wrong or longer GitLab token, no header. */
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: sha256=%s", wrong);
+    j = call_with(f, "/hooks/git", NULL, body, gh, 401);
+    assert_non_null(strstr(error_of(j), "X-Hub-Signature-256"));
+    json_decref(j);
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: sha256=%s", mac);
+    json_decref(call_with(f, "/hooks/git", NULL, "{\"ref\":\"refs/heads/evil\"}", gh, 401));
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: %s", mac);
+    json_decref(call_with(f, "/hooks/git", NULL, body, gh, 401));
+    snprintf(h2, sizeof h2, "X-Gitea-Signature: %s", wrong);
+    json_decref(call_with(f, "/hooks/git", NULL, body, gt, 401));
+    snprintf(h2, sizeof h2, "X-Gitea-Signature: %.63s", mac);
+    json_decref(call_with(f, "/hooks/git", NULL, body, gt, 401));
+    snprintf(h2, sizeof h2, "X-Gitea-Signature: %.63sz", mac);
+    json_decref(call_with(f, "/hooks/git", NULL, body, gt, 401));
+    snprintf(h3, sizeof h3, "X-Gitlab-Token: %s", "it's a secret to everybody");
+    json_decref(call_with(f, "/hooks/git", NULL, body, gl, 401));
+    snprintf(h3, sizeof h3, "X-Gitlab-Token: %sx", WEBHOOK_SECRET);
+    j = call_with(f, "/hooks/git", NULL, body, gl, 401);
+    assert_non_null(strstr(error_of(j), "X-Gitlab-Token"));
+    json_decref(j);
+    j = call_with(f, "/hooks/git", NULL, body, NULL, 401);
+    assert_non_null(strstr(error_of(j), "no X-Hub-Signature-256"));
+    json_decref(j);
+    /* A bearer token is no substitute for the signature. */
+    json_decref(call_with(f, "/hooks/git", f->admin, body, NULL, 401));
+    json_decref(call(f, "GET", "/hooks/git", NULL, NULL, 405));
+    assert_int_equal(atomic_load(&f->webhook_calls), 4);
+
+    /* GitHub's ping on webhook creation: verified, answered, no sync. */
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: sha256=%s", mac);
+    const char *ping[] = {h1, "X-GitHub-Event: ping", NULL};
+    j = call_with(f, "/hooks/git", NULL, body, ping, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "pong");
+    json_decref(j);
+    assert_int_equal(atomic_load(&f->webhook_calls), 4);
+
+    /* An oversized body (max_body_bytes 4096) is refused before any check. */
+    char *big = malloc(8192);
+    assert_non_null(big);
+    memset(big, ' ', 8191);
+    big[8191] = '\0';
+    struct resp r;
+    http_full(&r, NULL, f, "POST", "/hooks/git", NULL, big, gl, NULL);
+    assert_int_equal(r.code, 413);
+    resp_free(&r);
+    free(big);
+    assert_int_equal(atomic_load(&f->webhook_calls), 4);
+    assert_int_equal(atomic_load(&f->sync_calls), 0);
+}
+
+static void wrote_hook(void **state)
+{
+    struct fixture *f = *state;
+    char tok[KS_API_TOKEN_HEX + 1];
+    int64_t rev = 0;
+    assert_int_equal(ks_api_tokens_node(tok, f->tokens, "n1"), 0);
+    json_t *j = call(f, "POST", "/api/v1/nodes/n1/register", tok, "{}", 200);
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(j, "metadata"), "resourceVersion"));
+    assert_non_null(rv);
+    assert_int_equal(atomic_load(&f->wrote_calls), 1);
+    assert_int_equal(atomic_load(&f->last_wrote), strtoll(rv, NULL, 10));
+    json_decref(j);
+    /* A refused write tells nobody. */
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/register", tok, "{\"labels\":[]}", 400));
+    assert_int_equal(atomic_load(&f->wrote_calls), 1);
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/heartbeat", tok, NULL, 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 2);
+    assert_int_equal(ks_store_revision(&rev, f->cp), 0);
+    assert_int_equal(atomic_load(&f->last_wrote), rev);
+    json_t *p = pod("default", "p1", "n1");
+    assert_int_equal(ks_store_put(NULL, f->cp, p, KS_STORE_MUST_NOT_EXIST), 0);
+    json_decref(p);
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/pods/default/p1/status", tok,
+                     "{\"phase\":\"Running\"}", 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 3);
+    assert_int_equal(ks_store_revision(&rev, f->cp), 0);
+    assert_int_equal(atomic_load(&f->last_wrote), rev);
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/events", tok,
+                     "{\"type\":\"Warning\",\"reason\":\"Drift\",\"message\":\"m\"}", 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 4);
+    /* Reads write nothing. */
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/pods", tok, NULL, 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 4);
+}
+
+static void put_obj(struct fixture *f, const char *kind, const char *ns, const char *name)
+{
+    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind", kind,
+                          "metadata", "name", name, "namespace", ns, "data", "k", "dg==");
+    assert_int_equal(ks_store_put(NULL, f->cp, o, KS_STORE_ANY_REVISION), 0);
+    json_decref(o);
+}
+
+static void node_objects(void **state)
+{
+    struct fixture *f = *state;
+    char tok[KS_API_TOKEN_HEX + 1], other[KS_API_TOKEN_HEX + 1];
+    assert_int_equal(ks_api_tokens_node(tok, f->tokens, "n1"), 0);
+    assert_int_equal(ks_api_tokens_node(other, f->tokens, "n2"), 0);
+    put_obj(f, "ConfigMap", "apps", "conf");
+    put_obj(f, "Secret", "apps", "creds");
+    json_t *p = pod("apps", "p1", "n1");
+    assert_int_equal(ks_store_put(NULL, f->cp, p, KS_STORE_MUST_NOT_EXIST), 0);
+    json_decref(p);
+    json_t *j = call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", tok, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "ConfigMap");
+    json_decref(j);
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/apps/Secret/creds", tok, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "data"), "k")),
+                        "dg==");
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/Secret/creds", f->admin, NULL, 200));
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/apps/Pod/p1", tok, NULL, 403);
+    assert_non_null(strstr(error_of(j), "ConfigMap and Secret"));
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/nope", tok, NULL, 404));
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", other, NULL, 401));
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", NULL, NULL, 401));
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", tok, "{}", 404));
+}
+
+static void node_watch_config(void **state)
+{
+    struct fixture *f = *state;
+    char tok[KS_API_TOKEN_HEX + 1];
+    int64_t rev = 0;
+    assert_int_equal(ks_api_tokens_node(tok, f->tokens, "n1"), 0);
+    assert_int_equal(ks_store_revision(&rev, f->cp), 0);
+    /* Put and delete of a ConfigMap and a Secret (any namespace) reach the
+     * node's watch; a Deployment and another node's pod do not. */
+    json_t *d = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "apps/v1", "kind", "Deployment",
+                          "metadata", "name", "web", "namespace", "apps");
+    assert_int_equal(ks_store_put(NULL, f->cp, d, KS_STORE_ANY_REVISION), 0);
+    json_decref(d);
+    json_t *p = pod("apps", "elsewhere", "n2");
+    assert_int_equal(ks_store_put(NULL, f->cp, p, KS_STORE_ANY_REVISION), 0);
+    json_decref(p);
+    put_obj(f, "ConfigMap", "apps", "conf");
+    put_obj(f, "Secret", "kube-system", "creds");
+    struct ks_store_key key = {"ConfigMap", "apps", "conf"};
+    assert_int_equal(ks_store_delete(NULL, f->cp, &key, KS_STORE_ANY_REVISION), 0);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/nodes/n1/watch?since=%lld&timeout=0", (long long)rev);
+    json_t *j = call(f, "GET", path, tok, NULL, 200);
+    json_t *ch = json_object_get(j, "changes");
+    assert_int_equal(json_array_size(ch), 3);
+    const char *want[][3] = {
+        {"put", "ConfigMap", "conf"}, {"put", "Secret", "creds"}, {"delete", "ConfigMap", "conf"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *c = json_array_get(ch, i);
+        assert_string_equal(json_string_value(json_object_get(c, "type")), want[i][0]);
+        assert_string_equal(json_string_value(json_object_get(c, "kind")), want[i][1]);
+        assert_string_equal(json_string_value(json_object_get(c, "name")), want[i][2]);
+    }
+    json_decref(j);
+}
+
+static void sync_by_id(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(ks_store_sync_begin(&id1, f->cp, "aaaa"), 0);
+    json_t *sum = json_pack("{s:i, s:i, s:i}", "ticket", 3, "fetch_ms", 250, "duration_ms", 1500);
+    assert_int_equal(ks_store_sync_finish(f->cp, id1, "applied", sum, NULL), 0);
+    json_decref(sum);
+    assert_int_equal(ks_store_sync_begin(&id2, f->cp, "bbbb"), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/syncs/%lld", (long long)id1);
+    json_t *j = call(f, "GET", path, f->admin, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), id1);
+    assert_string_equal(json_string_value(json_object_get(j, "commit")), "aaaa");
+    assert_string_equal(json_string_value(json_object_get(j, "result")), "applied");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "ticket")),
+                     3);
+    json_decref(j);
+    snprintf(path, sizeof path, "/api/v1/syncs/%lld", (long long)id2);
+    j = call(f, "GET", path, f->admin, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "result")), "running");
+    assert_true(json_is_null(json_object_get(j, "finished")));
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/syncs/999", f->admin, NULL, 404));
+    json_decref(call(f, "GET", "/api/v1/syncs/abc", f->admin, NULL, 400));
+    json_decref(call(f, "GET", "/api/v1/syncs/0", f->admin, NULL, 400));
+    json_decref(call(f, "GET", "/api/v1/syncs/1", NULL, NULL, 401));
+}
+
+static void metrics_from_store(void **state)
+{
+    struct fixture *f = *state;
+    char tok[KS_API_TOKEN_HEX + 1];
+    struct ks_buf m;
+    double v;
+    int64_t id = 0;
+    const char *results[] = {"applied", "failed", "applied"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ks_store_sync_begin(&id, f->cp, "c0ffee"), 0);
+        json_t *sum = json_pack("{s:i, s:i}", "fetch_ms", 40 + (int)i, "duration_ms", 2500);
+        assert_int_equal(ks_store_sync_finish(f->cp, id, results[i], sum, NULL), 0);
+        json_decref(sum);
+    }
+    assert_int_equal(ks_store_sync_begin(&id, f->cp, "running"), 0);
+    const char *phases[] = {"Running", "Running", "Failed", NULL};
+    for (size_t i = 0; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%zu", i);
+        json_t *p = pod("default", name, "n1");
+        if (phases[i])
+            json_object_set_new(p, "status", json_pack("{s:s}", "phase", phases[i]));
+        assert_int_equal(ks_store_put(NULL, f->cp, p, KS_STORE_ANY_REVISION), 0);
+        json_decref(p);
+    }
+    assert_int_equal(ks_api_tokens_node(tok, f->tokens, "n1"), 0);
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/register", tok, "{}", 200));
+    json_t *n2 = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1", "kind",
+                           "Node", "metadata", "name", "n2", "status", "conditions", "type",
+                           "Ready", "status", "Unknown");
+    assert_int_equal(ks_store_put(NULL, f->cp, n2, KS_STORE_ANY_REVISION), 0);
+    json_decref(n2);
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/events", tok,
+                     "[{\"type\":\"Warning\",\"reason\":\"Drift\",\"message\":\"a\"},"
+                     "{\"type\":\"Normal\",\"reason\":\"Started\",\"message\":\"b\"},"
+                     "{\"type\":\"Warning\",\"reason\":\"Drift\",\"message\":\"c\"}]",
+                     200));
+    get_metrics(&m, f);
+    const char *text = ks_buf_data(&m);
+    struct {
+        const char *series;
+        double want;
+    } checks[] = {
+        {"keelson_sync_total{result=\"applied\"}", 2},
+        {"keelson_sync_total{result=\"failed\"}", 1},
+        {"keelson_sync_duration_seconds", 2.5},
+        {"keelson_git_fetch_seconds", 0.042},
+        {"keelson_pods{phase=\"Running\"}", 2},
+        {"keelson_pods{phase=\"Failed\"}", 1},
+        {"keelson_pods{phase=\"Pending\"}", 1},
+        {"keelson_pods{phase=\"Succeeded\"}", 0},
+        {"keelson_nodes{ready=\"true\"}", 1},
+        {"keelson_nodes{ready=\"false\"}", 1},
+        {"keelson_drift_events_total", 2},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        if (metric_value(&v, text, checks[i].series) != 0)
+            fail_msg("%s missing in:\n%s", checks[i].series, text);
+        if (v < checks[i].want - 1e-9 || v > checks[i].want + 1e-9)
+            fail_msg("%s = %g, want %g", checks[i].series, v, checks[i].want);
+    }
+    assert_null(strstr(text, "result=\"running\""));
+    ks_buf_release(&m);
+    /* The running sync finishes, a newer one begins and the process dies
+     * (never finished): the counter grows by one applied, the abandoned
+     * one counts as interrupted once a later record exists. */
+    assert_int_equal(ks_store_sync_finish(f->cp, id, "applied", NULL, NULL), 0);
+    int64_t dead = 0;
+    assert_int_equal(ks_store_sync_begin(&dead, f->cp, "dead"), 0);
+    assert_int_equal(ks_store_sync_begin(&id, f->cp, "after"), 0);
+    assert_int_equal(ks_store_sync_finish(f->cp, id, "failed", NULL, "boom"), 0);
+    get_metrics(&m, f);
+    text = ks_buf_data(&m);
+    assert_int_equal(metric_value(&v, text, "keelson_sync_total{result=\"applied\"}"), 0);
+    assert_true(v == 3);
+    assert_int_equal(metric_value(&v, text, "keelson_sync_total{result=\"failed\"}"), 0);
+    assert_true(v == 2);
+    assert_int_equal(metric_value(&v, text, "keelson_sync_total{result=\"interrupted\"}"), 0);
+    assert_true(v == 1);
+    ks_buf_release(&m);
+}
+
+static void unix_socket(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+    struct resp r;
+    assert_int_equal(lstat(f->sock, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    put_cm(f, "default", "a", "web");
+    http_full(&r, NULL, f, "GET", "/api/v1/namespaces/default/objects/ConfigMap/a", f->admin, NULL,
+              NULL, f->sock);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "metadata"), "name")), "a");
+    resp_free(&r);
+    http_full(&r, NULL, f, "GET", "/api/v1/objects/ConfigMap", NULL, NULL, NULL, f->sock);
+    assert_int_equal(r.code, 401);
+    resp_free(&r);
+    http_full(&r, NULL, f, "POST", "/api/v1/sync", f->admin, NULL, NULL, f->sock);
+    assert_int_equal(r.code, 202);
+    resp_free(&r);
+    /* A second server on the same path replaces the stale socket file of a
+     * dead one but refuses to clobber a regular file; free removes it. */
+    struct ks_api_server *srv2 = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/plain", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    struct ks_api_server_opts o = {.unix_socket = path};
+    assert_int_equal(ks_api_server_new(&srv2, f->store, f->tokens, &o), KS_EINVALID);
+    assert_non_null(strstr(ks_error_last(), "not a socket"));
+    snprintf(path, sizeof path, "%s/second.sock", f->dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd); /* the file stays: a stale socket */
+    o.unix_socket = path;
+    assert_int_equal(ks_api_server_new(&srv2, f->store, f->tokens, &o), 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    ks_api_server_free(srv2);
+    assert_int_equal(lstat(path, &st), -1);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1021,6 +1482,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(keepalive_throughput, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_serving, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(tls_bad_key, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(sync_request, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(sync_unconfigured, setup, teardown),
+        cmocka_unit_test_setup_teardown(webhook_signatures, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(wrote_hook, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(node_objects, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(node_watch_config, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(sync_by_id, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(metrics_from_store, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(unix_socket, setup_hooks, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
