@@ -16,6 +16,8 @@ struct ks_cli_command {
 /* `reconcile --once ...` (argv from the program name) and `reconcile diff`. */
 int ks_cmd_once(int argc, char **argv);
 int ks_cmd_diff(int argc, char **argv);
+/* `reconcile dashboard` (cmd_dashboard.c). */
+int ks_cmd_dashboard(int argc, char **argv);
 
 /* Prints "reconcile: <message>" to stderr (one line). */
 void ks_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -131,6 +131,11 @@ int ks_source_open(struct ks_source **out, const struct ks_source_opts *opts)
     return 0;
 }
 
+struct git_repository *ks_source_repository(struct ks_source *src)
+{
+    return src->repo;
+}
+
 void ks_source_close(struct ks_source *src)
 {
     if (!src)

@@ -62,6 +62,11 @@ struct ks_source_snapshot {
 int ks_source_open(struct ks_source **out, const struct ks_source_opts *opts);
 void ks_source_close(struct ks_source *src);
 
+/* The libgit2 repository behind the source (borrowed, valid until
+ * ks_source_close), for readers of history such as the dashboard. */
+struct git_repository;
+struct git_repository *ks_source_repository(struct ks_source *src);
+
 /* Fetches from the remote (no-op for local paths). KS_ELIMIT when the
  * transfer passes max_fetch_bytes. */
 int ks_source_fetch(struct ks_source *src);
