@@ -1,42 +1,58 @@
 /*
- * cmd_once.c: `reconcile --once [--dry-run]`: one pass from Git to the
- * store. Fetch, resolve, skip when nothing under --path changed, build the
- * desired set, plan against what the store last applied, then either print
- * the plan (--dry-run: exit 2 when changes are pending) or apply it in one
- * transaction and record the sync. Any error exits 1 and leaves the store as
- * it was: a failed render or bad YAML never deletes anything.
+ * cmd_once.c: `reconcile --once`: one pass end to end on the embedded
+ * default. The sync pass (reconciler/daemon/sync.c, shared with the daemon)
+ * fetches, plans and applies in one transaction; then the controllers and
+ * the scheduler run, and, unless --no-local-node, the local node converges:
+ * the API server listens on an ephemeral loopback port, the embedded node
+ * agent (a `nodeagent` child) registers and starts the pods bound to it,
+ * and every status it reports runs the controllers and the scheduler
+ * again, until every Pod is Running (and Ready with --wait) or --timeout
+ * passes. The pods keep running after the command exits.
  *
- * Running the control plane as a daemon (without --once) is a later piece of
- * work; this build says so instead of pretending.
+ * --dry-run prints the plan with the placement the scheduler would choose
+ * and changes nothing (exit 2 when changes are pending). Any error exits 1
+ * and leaves the store as it was: a failed render or bad YAML never deletes
+ * anything. Without --once the same options run the daemon
+ * (reconciler/daemon/run.c).
  */
 #include "reconciler/cli.h"
+#include "reconciler/daemon/daemon.h"
 #include "reconciler/pipeline.h"
 #include "reconciler/plan/plan.h"
 #include "reconciler/store/store.h"
 
 #include "core/buf.h"
-#include "core/digest.h"
+#include "core/duration.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "core/str.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct once_opts {
     const char *repo, *branch, *path, *state_dir, *output;
-    int once, dry_run, allow_mass_prune;
+    const char *podman_socket, *node_name, *server, *token;
+    int once, dry_run, allow_mass_prune, wait, no_local_node;
     unsigned max_prune_percent;
+    int64_t timeout_ms;
 };
 
 static void usage(FILE *out)
 {
-    fputs("Usage: reconcile --once [--dry-run] [OPTIONS]\n"
+    fputs("Usage: reconcile --once [--dry-run] [--wait] [OPTIONS]\n"
           "\n"
-          "One reconcile pass: fetch the repository, render the desired state under --path,\n"
-          "plan it against what was last applied, and apply it to the state store.\n"
+          "One reconcile pass end to end: fetch the repository, render the desired state\n"
+          "under --path, plan it against what was last applied, apply it to the state\n"
+          "store, run the controllers and the scheduler, and let the local node (an\n"
+          "embedded nodeagent on the local Podman) start the pods.\n"
           "\n"
           "Options:\n"
           "  --repo URL|PATH        Git repository (local path, file://, https://, ssh://); "
@@ -46,14 +62,24 @@ static void usage(FILE *out)
           "  --state-dir DIR        state (store, mirrors, chart cache); default "
           "$KEELSON_STATE_DIR,\n"
           "                         /var/lib/keelson as root, else ~/.local/state/keelson\n"
-          "  --dry-run              print the plan, change nothing\n"
+          "  --dry-run              print the plan and the placement, change nothing\n"
+          "  --wait                 wait until every pod is Running and Ready (default: Running)\n"
+          "  --timeout DUR          give up waiting after DUR (default 5m)\n"
+          "  --no-local-node        no embedded node: apply, run controllers and bind pods to\n"
+          "                         nodes already registered, then exit without waiting\n"
+          "  --podman-socket PATH   Podman socket of the local node (default: found, else a\n"
+          "                         private `podman system service` is started)\n"
+          "  --node-name N          name of the local node (default: the host name)\n"
+          "  --server URL           ask a running control plane to sync and report its result\n"
+          "  --token T              admin token for --server (default $KEELSON_TOKEN)\n"
           "  -o, --output FMT       text (default), json or markdown\n"
           "  --allow-mass-prune     allow deleting more than --max-prune-share of the managed "
           "objects\n"
           "  --max-prune-share PCT  prune limit in percent of managed objects (default 50)\n"
           "  -h, --help             show this help\n"
           "\n"
-          "Exit status: 0 in sync or applied, 1 error, 2 changes pending (--dry-run).\n",
+          "Exit status: 0 in sync or applied (and pods running), 1 error, unhealthy or timeout,\n"
+          "2 changes pending (--dry-run).\n",
           out);
 }
 
@@ -67,7 +93,14 @@ static int parse(struct once_opts *o, int argc, char **argv)
         OPT_ONCE,
         OPT_DRY,
         OPT_MASS,
-        OPT_SHARE
+        OPT_SHARE,
+        OPT_WAIT,
+        OPT_TIMEOUT,
+        OPT_NOLOCAL,
+        OPT_PODMAN,
+        OPT_NODE,
+        OPT_SERVER,
+        OPT_TOKEN,
     };
     static const struct option longopts[] = {
         {"repo", required_argument, NULL, OPT_REPO},
@@ -79,6 +112,13 @@ static int parse(struct once_opts *o, int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"allow-mass-prune", no_argument, NULL, OPT_MASS},
         {"max-prune-share", required_argument, NULL, OPT_SHARE},
+        {"wait", no_argument, NULL, OPT_WAIT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"no-local-node", no_argument, NULL, OPT_NOLOCAL},
+        {"podman-socket", required_argument, NULL, OPT_PODMAN},
+        {"node-name", required_argument, NULL, OPT_NODE},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"token", required_argument, NULL, OPT_TOKEN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,6 +147,30 @@ static int parse(struct once_opts *o, int argc, char **argv)
             break;
         case OPT_MASS:
             o->allow_mass_prune = 1;
+            break;
+        case OPT_WAIT:
+            o->wait = 1;
+            break;
+        case OPT_NOLOCAL:
+            o->no_local_node = 1;
+            break;
+        case OPT_PODMAN:
+            o->podman_socket = optarg;
+            break;
+        case OPT_NODE:
+            o->node_name = optarg;
+            break;
+        case OPT_SERVER:
+            o->server = optarg;
+            break;
+        case OPT_TOKEN:
+            o->token = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (ks_duration_parse_ms(&o->timeout_ms, optarg) || o->timeout_ms <= 0) {
+                ks_cli_error("--timeout: want a duration such as 90s or 5m, got \"%s\"", optarg);
+                return -1;
+            }
             break;
         case 'o':
             o->output = optarg;
@@ -138,196 +202,271 @@ static int parse(struct once_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* The skip key of a commit: the --path subtree id plus the ids of every
- * input a Release read outside it (charts, values files), hashed. Equal
- * keys mean an identical desired set, so rendering can be skipped. */
-static int input_key(char out[65], struct ks_source *src, const char *commit, const char *tree,
-                     const json_t *inputs)
+/* ---- waiting for the pods ------------------------------------------------ */
+
+static const char *pod_str(const json_t *pod, const char *a, const char *b)
 {
-    struct ks_buf b;
-    ks_buf_init(&b, 1024 * 1024);
-    ks_buf_printf(&b, "tree %s\n", tree);
+    return json_string_value(json_object_get(json_object_get(pod, a), b));
+}
+
+static bool pod_ready(const json_t *pod)
+{
     size_t i;
-    const json_t *p;
-    int rc = 0;
-    json_array_foreach(inputs, i, p)
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
     {
-        char id[41];
-        if ((rc = ks_source_path_id(id, src, commit, json_string_value(p))))
+        const char *t = json_string_value(json_object_get(c, "type"));
+        const char *s = json_string_value(json_object_get(c, "status"));
+        if (t && s && !strcmp(t, "Ready"))
+            return !strcmp(s, "True");
+    }
+    return false;
+}
+
+/* Whether every live Pod is Running (and Ready when want_ready); Pods of a
+ * controller that failed were replaced and do not count. */
+static bool pods_done(const json_t *pods, bool want_ready)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(pods, i, p)
+    {
+        const char *phase = pod_str(p, "status", "phase");
+        bool owned =
+            json_array_size(json_object_get(json_object_get(p, "metadata"), "ownerReferences")) > 0;
+        if (phase && !strcmp(phase, "Succeeded"))
+            continue;
+        if (phase && !strcmp(phase, "Failed") && owned)
+            continue;
+        if (!phase || strcmp(phase, "Running") || (want_ready && !pod_ready(p)))
+            return false;
+    }
+    return true;
+}
+
+/* Pods with their node and phase: {"pod", "node", "phase", "ready", "message"}. */
+static json_t *pods_report(const json_t *pods)
+{
+    json_t *arr = json_array();
+    size_t i, j;
+    json_t *p, *c;
+    json_array_foreach(pods, i, p)
+    {
+        const char *ns = pod_str(p, "metadata", "namespace");
+        char id[512];
+        snprintf(id, sizeof id, "%s/%s", ns ? ns : "", pod_str(p, "metadata", "name"));
+        const char *node = pod_str(p, "spec", "nodeName");
+        const char *phase = pod_str(p, "status", "phase");
+        const char *msg = pod_str(p, "status", "message");
+        json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), j, c)
+        {
+            const char *t = json_string_value(json_object_get(c, "type"));
+            const char *s = json_string_value(json_object_get(c, "status"));
+            if (!msg && t && s && !strcmp(t, "PodScheduled") && !strcmp(s, "False"))
+                msg = json_string_value(json_object_get(c, "message"));
+        }
+        json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:b, s:s?}", "pod", id, "node", node,
+                                             "phase", phase ? phase : "Pending", "ready",
+                                             pod_ready(p), "message", msg));
+    }
+    return arr;
+}
+
+static void print_pods(const json_t *report)
+{
+    size_t i;
+    json_t *r;
+    if (json_array_size(report) == 0)
+        return;
+    printf("\nPods:\n");
+    json_array_foreach(report, i, r)
+    {
+        const char *node = json_string_value(json_object_get(r, "node"));
+        const char *msg = json_string_value(json_object_get(r, "message"));
+        printf("  %-40s %-12s %-9s%s%s%s\n", json_string_value(json_object_get(r, "pod")),
+               node ? node : "(unbound)", json_string_value(json_object_get(r, "phase")),
+               json_is_true(json_object_get(r, "ready")) ? " ready" : "", msg ? "  " : "",
+               msg ? msg : "");
+    }
+}
+
+static int list_pods(json_t **out, struct ks_store *store)
+{
+    struct ks_store_list_opts lo = {.kind = "Pod"};
+    return ks_store_list(out, store, &lo);
+}
+
+/* Runs controller passes as agents report until the pods are done or the
+ * deadline passes. *out_done says which. */
+static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
+                    struct ks_ctl_pass *pass, bool want_ready, int64_t deadline_ms)
+{
+    int rc = 0;
+    bool done = false;
+    while (rc == 0) {
+        json_t *pods = NULL;
+        if ((rc = ks_ctl_pass_run(pass, store, (int64_t)time(NULL) * 1000)) == KS_ECONFLICT)
+            rc = 0; /* an agent wrote in between: the next round sees it */
+        if (rc == 0)
+            ks_cp_notify(cp, store);
+        if (rc == 0 && (rc = list_pods(&pods, store)) == 0)
+            done = pods_done(pods, want_ready);
+        json_decref(pods);
+        if (rc || done || !cp || ks_triggers_now_ms() >= deadline_ms)
             break;
-        ks_buf_printf(&b, "%s %s\n", json_string_value(p), id);
+        ks_local_node_supervise(cp->node);
+        struct ks_trigger_work w;
+        if (!ks_triggers_wait(&w, &cp->triggers))
+            break;
     }
     if (rc == 0)
-        rc = ks_buf_error(&b) ? ks_buf_error(&b)
-                              : ks_sha256_hex(out, ks_buf_data(&b), ks_buf_len(&b));
-    ks_buf_release(&b);
+        *out_done = done;
     return rc;
 }
 
-/* True when nothing the last applied set was built from has changed. */
-static int unchanged_since_apply(struct ks_store *store, struct ks_source *src, const char *commit,
-                                 const char *tree)
-{
-    char *inputs_text = NULL, *applied_key = NULL;
-    json_t *inputs = NULL;
-    char key[65];
-    int same = 0;
-    if (ks_store_meta_get(&applied_key, store, "applied_key") == 0 &&
-        ks_store_meta_get(&inputs_text, store, "applied_inputs") == 0 &&
-        (inputs = json_loads(inputs_text, 0, NULL)) != NULL &&
-        input_key(key, src, commit, tree, inputs) == 0)
-        same = strcmp(key, applied_key) == 0;
-    free(inputs_text);
-    free(applied_key);
-    json_decref(inputs);
-    return same;
-}
+/* ---- the command ----------------------------------------------------------- */
 
-static int record_applied(struct ks_store *store, struct ks_source *src, const char *commit,
-                          const char *tree, const struct ks_desired_set *set)
+static int print_result(const struct once_opts *o, enum ks_plan_format fmt,
+                        const struct ks_sync_result *r, const char *title, json_t *pods)
 {
-    char key[65];
-    char *inputs = json_dumps(set->inputs, JSON_COMPACT);
-    int rc = inputs ? input_key(key, src, commit, tree, set->inputs)
-                    : ks_error_set(KS_ENOMEM, "out of memory");
-    if (rc == 0 && (rc = ks_store_begin(store)) == 0) {
-        if ((rc = ks_store_meta_set(store, "applied_commit", commit)) ||
-            (rc = ks_store_meta_set(store, "applied_key", key)) ||
-            (rc = ks_store_meta_set(store, "applied_inputs", inputs)) ||
-            (rc = ks_store_meta_set(store, "applied_hash", set->hash)))
-            ks_store_rollback(store);
-        else
-            rc = ks_store_commit(store);
+    if (r->outcome == KS_SYNC_UNCHANGED) {
+        if (fmt == KS_PLAN_TEXT)
+            printf("%s: in sync (nothing changed under the path since the last apply)\n", title);
+        else if (fmt == KS_PLAN_JSON) {
+            json_t *doc = json_pack("{s:s, s:b, s:O}", "commit", r->commit, "inSync", 1, "pods",
+                                    pods ? pods : json_null());
+            char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+            if (text)
+                printf("%s\n", text);
+            free(text);
+            json_decref(doc);
+        } else
+            printf("### %s\n\nIn sync.\n", title);
+        if (fmt == KS_PLAN_TEXT)
+            print_pods(pods);
+        return 0;
     }
-    free(inputs);
+    json_t *meta = json_pack("{s:s, s:s, s:s, s:b}", "commit", r->commit, "tree", r->tree, "hash",
+                             r->set->hash, "dryRun", o->dry_run);
+    if (pods)
+        json_object_set(meta, "pods", pods);
+    int rc = ks_pipeline_print_plan(r->plan, fmt, false, title, meta);
+    json_decref(meta);
+    if (rc == 0 && fmt == KS_PLAN_TEXT)
+        print_pods(pods);
     return rc;
-}
-
-static json_t *summary_of(const struct ks_plan *plan)
-{
-    return json_pack("{s:I, s:I, s:I, s:I}", "create", (json_int_t)plan->n_create, "update",
-                     (json_int_t)plan->n_update, "delete", (json_int_t)plan->n_delete, "unchanged",
-                     (json_int_t)plan->n_unchanged);
 }
 
 int ks_cmd_once(int argc, char **argv)
 {
-    struct once_opts o = {.repo = ".", .output = "text"};
+    bool once = false;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--once"))
+            once = true;
+    if (!once)
+        return ks_cmd_daemon(argc, argv);
+
+    struct once_opts o = {.repo = ".", .output = "text", .timeout_ms = 5 * 60 * 1000};
     int pr = parse(&o, argc, argv);
     if (pr)
         return pr > 0 ? 0 : 1;
-    if (!o.once) {
-        ks_cli_error("the long-running control plane is not part of this build yet; "
-                     "run one pass with --once (see reconcile --help)");
-        return 1;
-    }
     enum ks_plan_format fmt;
     if (ks_plan_format_parse(&fmt, o.output)) {
         ks_cli_error("%s", ks_error_last());
         return 1;
     }
+    /* the pass prints its own report; the log carries only warnings */
+    ks_log_configure(KS_LOG_WARN, KS_LOG_LOGFMT, stderr);
+    if (o.server) {
+        ks_cli_error("--once --server is not part of this build yet (it needs the API client, "
+                     "reconciler/client); run the pass locally");
+        return 1;
+    }
+    if (o.wait && o.no_local_node) {
+        ks_cli_error("--wait needs the local node (no agent can report to a pass started with "
+                     "--no-local-node)");
+        return 1;
+    }
 
     int exit_code = 1, rc = 0;
-    int64_t sync_id = -1;
     struct ks_buf state, db, title;
     ks_buf_init(&state, 4096);
     ks_buf_init(&db, 4096);
     ks_buf_init(&title, 4096);
     struct ks_source *src = NULL;
     struct ks_store *store = NULL;
-    struct ks_desired_set *set = NULL;
-    struct ks_source_snapshot *snap = NULL;
-    struct ks_plan *plan = NULL;
-    struct ks_plan_item *base = NULL, *head = NULL;
-    size_t nbase = 0;
-    json_t *base_objects = NULL, *meta = NULL;
-    char commit[41], tree[41];
+    struct ks_sync_result r = {.sync_id = -1};
+    struct ks_cp cp = {.triggers_ok = false};
+    struct ks_ctl_pass pass = {.placements = NULL};
+    json_t *pods = NULL, *report = NULL;
+    bool local = !o.dry_run && !o.no_local_node;
 
     if ((rc = ks_pipeline_state_dir(&state, o.state_dir)) ||
-        (rc = ks_pipeline_open_source(&src, o.repo, ks_buf_data(&state))) ||
-        (rc = ks_source_resolve(commit, src, o.branch)) ||
-        (rc = ks_source_tree_hash(tree, src, commit, o.path)))
+        (rc = ks_pipeline_open_source(&src, o.repo, ks_buf_data(&state))))
         goto done;
     ks_buf_printf(&db, "%s/state.db", ks_buf_data(&state));
     struct stat st;
     int have_db = stat(ks_buf_data(&db), &st) == 0;
     if ((have_db || !o.dry_run) && (rc = ks_store_open_sqlite(&store, ks_buf_data(&db), 0)))
         goto done;
-    ks_buf_printf(&title, "%s at %.12s%s%s", o.repo, commit, o.path ? ", path " : "",
-                  o.path ? o.path : "");
 
-    if (store && unchanged_since_apply(store, src, commit, tree)) {
-        if (!o.dry_run)
-            rc = ks_store_meta_set(store, "applied_commit", commit);
-        if (rc == 0 && fmt == KS_PLAN_TEXT)
-            printf("%s: in sync (nothing changed under the path since the last apply)\n",
-                   ks_buf_data(&title));
-        else if (rc == 0)
-            printf(fmt == KS_PLAN_JSON ? "{\"commit\": \"%s\", \"inSync\": true}\n"
-                                       : "### %s\n\nIn sync.\n",
-                   fmt == KS_PLAN_JSON ? commit : ks_buf_data(&title));
-        exit_code = rc ? 1 : 0;
-        goto done;
-    }
-    if (!o.dry_run && (rc = ks_store_sync_begin(&sync_id, store, commit)))
-        goto done;
-    if ((rc = ks_pipeline_desired(&set, &snap, src, commit, o.path, ks_buf_data(&state))))
-        goto done;
-    if (store && (rc = ks_plan_load_managed(&base, &nbase, &base_objects, store)))
-        goto done;
-    if ((rc = ks_plan_items_from_set(&head, set)))
-        goto done;
-    struct ks_plan_opts po = {.allow_mass_prune = o.allow_mass_prune,
+    struct ks_sync_opts so = {.repo = o.repo,
+                              .branch = o.branch,
+                              .path = o.path,
+                              .state_dir = ks_buf_data(&state),
+                              .allow_mass_prune = o.allow_mass_prune,
                               .max_prune_percent = o.max_prune_percent,
-                              .load = ks_plan_store_loader,
-                              .load_ctx = store};
-    if ((rc = ks_plan_compute(&plan, base, nbase, head, set->count, &po)))
+                              .dry_run = o.dry_run};
+    if ((rc = ks_sync_pass(&r, store, src, &so)))
         goto done;
-    json_array_extend(plan->warnings, set->warnings);
-    if ((rc = ks_plan_placement(&plan->placement, set, store)))
-        goto done;
-    bool pending = plan->n_create || plan->n_update || plan->n_delete;
-    meta = json_pack("{s:s, s:s, s:s, s:b}", "commit", commit, "tree", tree, "hash", set->hash,
-                     "dryRun", o.dry_run);
+    ks_buf_printf(&title, "%s at %.12s%s%s", o.repo, r.commit, o.path ? ", path " : "",
+                  o.path ? o.path : "");
     if (o.dry_run) {
-        rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
+        rc = print_result(&o, fmt, &r, ks_buf_data(&title), NULL);
+        bool pending = r.plan && (r.plan->n_create || r.plan->n_update || r.plan->n_delete);
         exit_code = rc ? 1 : pending ? 2 : 0;
         goto done;
     }
-    /* objects, the applied key and the sync record land in one transaction */
-    if ((rc = ks_store_begin(store)))
+    if (r.outcome == KS_SYNC_APPLIED)
+        ks_buf_puts(&title, ": applied to the store");
+
+    struct ks_cp_opts co = {.state_dir = ks_buf_data(&state),
+                            .db_path = ks_buf_data(&db),
+                            .tick_ms = 500,
+                            .local_node = true,
+                            .node_name = o.node_name,
+                            .podman_socket = o.podman_socket,
+                            .quiet_agent = true};
+    if (local && (rc = ks_cp_start(&cp, &co)))
         goto done;
-    json_t *summary = summary_of(plan);
-    if ((rc = ks_plan_apply(store, plan, commit)) == 0 &&
-        (rc = record_applied(store, src, commit, tree, set)) == 0)
-        rc = ks_store_sync_finish(store, sync_id, "applied", summary, NULL);
-    json_decref(summary);
-    if (rc) {
-        ks_store_rollback(store);
+    if (getrandom(&pass.rng, sizeof pass.rng, 0) != (ssize_t)sizeof pass.rng)
+        pass.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+    pass.started_ms = (int64_t)time(NULL) * 1000;
+    bool converged = false;
+    if ((rc = converge(&converged, local ? &cp : NULL, store, &pass, o.wait,
+                       ks_triggers_now_ms() + o.timeout_ms)))
         goto done;
-    }
-    if ((rc = ks_store_commit(store)))
+    if ((rc = list_pods(&pods, store)))
         goto done;
-    sync_id = -1;
-    ks_buf_puts(&title, ": applied to the store");
-    rc = ks_pipeline_print_plan(plan, fmt, false, ks_buf_data(&title), meta);
+    report = pods_report(pods);
+    rc = print_result(&o, fmt, &r, ks_buf_data(&title), report);
     exit_code = rc ? 1 : 0;
-done:
-    if (rc) {
-        char msg[2048];
-        snprintf(msg, sizeof msg, "%s", ks_error_last());
-        if (store && sync_id >= 0)
-            ks_store_sync_finish(store, sync_id, "failed", NULL, msg);
-        ks_cli_error("%s", msg);
+    if (rc == 0 && local && !converged) {
+        char t[32];
+        ks_cli_error("pods not %s after %s (see the pod list above)",
+                     o.wait ? "running and ready" : "running",
+                     ks_duration_format(t, sizeof t, o.timeout_ms));
         exit_code = 1;
     }
-    json_decref(meta);
-    json_decref(base_objects);
-    free(base);
-    free(head);
-    ks_plan_free(plan);
-    ks_desired_set_free(set);
-    ks_source_snapshot_free(snap);
+done:
+    if (rc) {
+        ks_cli_error("%s", ks_error_last());
+        exit_code = 1;
+    }
+    ks_cp_stop(&cp);
+    json_decref(pods);
+    json_decref(report);
+    ks_sync_result_release(&r);
     ks_store_close(store);
     ks_source_close(src);
     ks_buf_release(&state);

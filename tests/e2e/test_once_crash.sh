@@ -43,11 +43,11 @@ stored_names() {
 }
 
 write_set 0
-"$RECONCILE" --once --repo "$repo" --state-dir "$state" >/dev/null || ks_fail "first pass failed"
+"$RECONCILE" --once --no-local-node --repo "$repo" --state-dir "$state" >/dev/null || ks_fail "first pass failed"
 # time one full pass of a round's size, to aim the kills over its whole length
 write_set 1000
 t0=$(ks_now_ms)
-"$RECONCILE" --once --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null ||
+"$RECONCILE" --once --no-local-node --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null ||
   ks_fail "timing pass failed"
 pass_ms=$(($(ks_now_ms) - t0))
 window_ms=$((pass_ms < 20 ? 24 : pass_ms * 6 / 5))
@@ -56,7 +56,7 @@ ks_log "a pass takes ${pass_ms} ms; kills land 0-${window_ms} ms after start"
 killed=0
 for ((round = 1; round <= ROUNDS; round++)); do
   write_set "$round"
-  "$RECONCILE" --once --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null 2>&1 &
+  "$RECONCILE" --once --no-local-node --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null 2>&1 &
   pid=$!
   delay=$((RANDOM % window_ms))
   sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
@@ -64,7 +64,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     killed=$((killed + 1))
   fi
   wait "$pid" 2>/dev/null || true
-  "$RECONCILE" --once --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null ||
+  "$RECONCILE" --once --no-local-node --allow-mass-prune --repo "$repo" --state-dir "$state" >/dev/null ||
     ks_fail "round $round: the pass after the crash failed"
   check=$(sqlite3 "$state/state.db" "PRAGMA integrity_check")
   [[ "$check" == ok ]] || ks_fail "round $round: integrity_check: $check"

@@ -1,0 +1,197 @@
+/*
+ * nodes.c: node lifecycle, the control plane's half of Kubernetes' node
+ * lifecycle controller. Agents heartbeat through the API every 10 s (which
+ * sets Ready=True with lastHeartbeatTime); this pass notices the silence:
+ * past the monitor grace (40 s) Ready becomes Unknown (the scheduler then
+ * skips the node), past a further eviction grace (--node-grace, 60 s) the
+ * node's live Pods are marked Failed with reason NodeLost so that their
+ * ReplicaSets replace them elsewhere. When the node's agent is back (Ready
+ * again), those NodeLost Pods are deleted from the store; the agent sees
+ * the deletes on its watch and removes the containers, so no duplicate
+ * survives. A restarted control plane counts silence from its own start:
+ * it never evicts a node only because it was itself down.
+ */
+#include "reconciler/daemon/daemon.h"
+
+#include "reconciler/controllers/internal.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REASON_NODE_LOST "NodeLost"
+
+enum ks_node_verdict ks_node_verdict_of(int64_t last_heard_ms, int64_t now_ms,
+                                        const struct ks_node_grace *grace)
+{
+    int64_t monitor = grace && grace->monitor_ms > 0 ? grace->monitor_ms : KS_NODE_MONITOR_GRACE_MS;
+    int64_t evict =
+        grace && grace->eviction_ms > 0 ? grace->eviction_ms : KS_NODE_EVICTION_GRACE_MS;
+    int64_t silent = now_ms - last_heard_ms;
+    if (silent >= monitor + evict)
+        return KS_NODE_LOST;
+    if (silent >= monitor)
+        return KS_NODE_SILENT;
+    return KS_NODE_HEALTHY;
+}
+
+json_t *ks_daemon_condition(const json_t *obj, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(ks_ctl_at(obj, "status", "conditions"), i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && !strcmp(t, type))
+            return c;
+    }
+    return NULL;
+}
+
+void ks_daemon_condition_put(json_t *obj, const char *type, const char *status, const char *reason,
+                             const char *message, int64_t now_s)
+{
+    char ts[KS_CTL_TIME_LEN];
+    json_t *conds = ks_ctl_at(obj, "status", "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        ks_ctl_set(obj, "status", "conditions", conds);
+    }
+    json_t *cur = ks_daemon_condition(obj, type);
+    const char *was = json_string_value(json_object_get(cur, "status"));
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status,
+                          "lastTransitionTime", ks_ctl_time_format(ts, now_s), "reason", reason,
+                          "message", message ? message : "");
+    if (was && !strcmp(was, status))
+        json_object_set(c, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
+    for (size_t i = json_array_size(conds); i-- > 0;)
+        if (json_array_get(conds, i) == cur)
+            json_array_remove(conds, i);
+    json_array_append_new(conds, c);
+}
+
+static json_t *ready_condition(const json_t *node)
+{
+    return ks_daemon_condition(node, "Ready");
+}
+
+int64_t ks_node_heartbeat_ms(const json_t *node)
+{
+    const char *hb = json_string_value(json_object_get(ready_condition(node), "lastHeartbeatTime"));
+    int64_t t;
+    if (!hb || ks_ctl_time_parse(&t, hb))
+        return -1;
+    return t * 1000;
+}
+
+bool ks_node_is_ready(const json_t *node)
+{
+    const char *st = json_string_value(json_object_get(ready_condition(node), "status"));
+    return st && strcmp(st, "True") == 0;
+}
+
+/* Ready=Unknown as Kubernetes writes it; lastHeartbeatTime kept. */
+static int mark_unknown(bool *changed, struct ks_store *store, const json_t *node, int64_t now_s)
+{
+    json_t *cond = ready_condition(node);
+    const char *st = json_string_value(json_object_get(cond, "status"));
+    if (st && strcmp(st, "Unknown") == 0)
+        return 0;
+    json_t *next = json_deep_copy(node);
+    json_t *hb = json_object_get(cond, "lastHeartbeatTime");
+    if (hb)
+        json_incref(hb);
+    ks_daemon_condition_put(next, "Ready", "Unknown", "NodeStatusUnknown",
+                            "Node agent stopped posting node status.", now_s);
+    if (hb)
+        json_object_set_new(ks_daemon_condition(next, "Ready"), "lastHeartbeatTime", hb);
+    int rc = ks_ctl_write(changed, store, node, next);
+    if (rc == 0)
+        ks_log(KS_LOG_WARN, "node is not ready: no heartbeat", "node", ks_ctl_name(node), NULL);
+    json_decref(next);
+    return rc;
+}
+
+static int fail_pod(bool *changed, struct ks_store *store, const json_t *pod, const char *node,
+                    int64_t now_s)
+{
+    json_t *next = json_deep_copy(pod);
+    char msg[512];
+    snprintf(msg, sizeof msg, "Node %s which was running pod %s is unresponsive", node,
+             ks_ctl_name(pod));
+    ks_ctl_set(next, "status", "phase", json_string("Failed"));
+    ks_ctl_set(next, "status", "reason", json_string(REASON_NODE_LOST));
+    ks_ctl_set(next, "status", "message", json_string(msg));
+    ks_daemon_condition_put(next, "Ready", "False", REASON_NODE_LOST, msg, now_s);
+    int rc = ks_ctl_write(changed, store, pod, next);
+    if (rc == 0)
+        ks_log(KS_LOG_WARN, "pod failed: node lost", "pod", ks_ctl_name(pod), "namespace",
+               ks_ctl_namespace(pod), "node", node, NULL);
+    json_decref(next);
+    return rc;
+}
+
+static int lifecycle_txn(bool *changed, struct ks_store *store, const json_t *nodes,
+                         const json_t *pods, int64_t now_ms, int64_t started_ms,
+                         const struct ks_node_grace *grace)
+{
+    int rc = 0;
+    size_t i, j;
+    const json_t *node, *pod;
+    json_array_foreach(nodes, i, node)
+    {
+        const char *name = ks_ctl_name(node);
+        int64_t heard = ks_node_heartbeat_ms(node);
+        if (heard < started_ms)
+            heard = started_ms;
+        enum ks_node_verdict v = ks_node_verdict_of(heard, now_ms, grace);
+        if (v != KS_NODE_HEALTHY && (rc = mark_unknown(changed, store, node, now_ms / 1000)))
+            return rc;
+        bool back = v == KS_NODE_HEALTHY && ks_node_is_ready(node);
+        if (v != KS_NODE_LOST && !back)
+            continue;
+        json_array_foreach(pods, j, pod)
+        {
+            const char *bound = ks_ctl_str(pod, "spec", "nodeName");
+            if (!bound || strcmp(bound, name) != 0)
+                continue;
+            const char *reason = ks_ctl_str(pod, "status", "reason");
+            bool lost = reason && strcmp(reason, REASON_NODE_LOST) == 0;
+            if (v == KS_NODE_LOST && ks_ctl_pod_active(pod))
+                rc = fail_pod(changed, store, pod, name, now_ms / 1000);
+            else if (back && lost) {
+                rc = ks_ctl_delete(changed, store, pod);
+                if (rc == 0)
+                    ks_log(KS_LOG_INFO, "node is back: deleting its lost pod", "node", name, "pod",
+                           ks_ctl_name(pod), NULL);
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int ks_node_lifecycle(bool *out_changed, struct ks_store *store, int64_t now_ms, int64_t started_ms,
+                      const struct ks_node_grace *grace)
+{
+    json_t *nodes = NULL, *pods = NULL;
+    bool changed = false;
+    int rc = ks_ctl_list(&nodes, store, "Node", NULL);
+    if (rc == 0 && json_array_size(nodes) > 0)
+        rc = ks_ctl_list(&pods, store, "Pod", NULL);
+    if (rc == 0 && json_array_size(nodes) > 0 && (rc = ks_store_begin(store)) == 0) {
+        rc = lifecycle_txn(&changed, store, nodes, pods, now_ms, started_ms, grace);
+        if (rc == 0)
+            rc = ks_store_commit(store);
+        else
+            ks_store_rollback(store);
+    }
+    json_decref(nodes);
+    json_decref(pods);
+    if (rc == 0)
+        *out_changed = changed;
+    return rc;
+}
