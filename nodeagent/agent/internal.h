@@ -1,0 +1,159 @@
+/*
+ * internal.h: the agent's pieces shared between its files (not public).
+ *
+ * agent.c    threads: source watch loops, runtime events, resync/orphans,
+ *            registration and heartbeats; owns the table of pod workers
+ * worker.c   one thread per pod: realises the Pod on the runtime, restarts,
+ *            probes, drift, status
+ * volumes.c  volume directories and files, env resolution (get_object)
+ * logic.c    pure decisions: backoff, restart policy, spec hash, hostPath
+ *            policy, phase, timestamps (unit-tested)
+ * status.c   the Kubernetes PodStatus built from a worker's view (pure)
+ */
+#ifndef KS_NODEAGENT_AGENT_INTERNAL_H
+#define KS_NODEAGENT_AGENT_INTERNAL_H
+
+#include "nodeagent/agent/agent.h"
+#include "nodeagent/probe/probe.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define KS_AGENT_LABEL_MANAGED "io.keelson.managed"
+#define KS_AGENT_LABEL_NODE "io.keelson.node"
+#define KS_AGENT_LABEL_UID "io.keelson.pod-uid"
+#define KS_AGENT_LABEL_POD "io.keelson.pod"
+#define KS_AGENT_LABEL_SOURCE "io.keelson.source"
+#define KS_AGENT_LABEL_CTR "io.keelson.container"
+#define KS_AGENT_LABEL_HASH "io.keelson.spec-hash"
+#define KS_AGENT_ANN_SELF_HEAL "keelson.io/self-heal"
+
+#define KS_AGENT_MAX_CONTAINERS 64
+#define KS_AGENT_MAX_VOLUMES 64
+#define KS_AGENT_MAX_FILE 1048576 /* one configMap/secret key written as a file */
+
+/* --- logic.c (pure) ------------------------------------------------------ */
+
+struct ks_backoff {
+    int64_t base_ms, max_ms, reset_ms;
+};
+/* Delay before the next restart of a container that ran ran_ms and waited
+ * prev_ms before its last start (0: none yet): base, doubling to max, back
+ * to base after reset_ms of clean running. */
+int64_t ks_agent_backoff_next(const struct ks_backoff *b, int64_t prev_ms, int64_t ran_ms);
+enum ks_restart_policy { KS_RESTART_ALWAYS, KS_RESTART_ON_FAILURE, KS_RESTART_NEVER };
+int ks_agent_restart_policy_parse(enum ks_restart_policy *out, const char *text);
+bool ks_agent_should_restart(enum ks_restart_policy p, int exit_code);
+/* First 16 hex digits of sha256 over the container's canonical JSON. */
+int ks_agent_spec_hash(char out[17], const json_t *k8s_container);
+/* 0 when path may be bind-mounted; KS_EINVALID naming why not (/, /etc,
+ * /proc, /sys, /dev, /boot, /run/podman, relative, "..", the Podman socket,
+ * the agent's state dir). */
+int ks_agent_hostpath_check(const char *path, const char *podman_socket, const char *state_dir);
+/* RFC 3339 UTC with seconds ("2026-12-01T19:12:58Z") from Unix ns. */
+void ks_agent_time_format(char out[32], int64_t unix_ns);
+int64_t ks_agent_now_ns(void);  /* wall clock */
+int64_t ks_agent_mono_ms(void); /* monotonic */
+
+/* --- worker view for status.c ------------------------------------------ */
+
+struct ks_ctr {
+    char *name;
+    bool init;
+    json_t *spec; /* the Kubernetes container (own ref) */
+    char hash[17];
+    char *id;
+    char *image_id;
+    bool have_state;
+    struct ks_podman_ctr_state st;
+    int restarts;
+    int64_t backoff_ms;       /* delay used before the last restart */
+    int64_t next_start_ms;    /* monotonic; 0: may start now */
+    int64_t seen_finished_ns; /* exit already handled */
+    bool restart_pending;
+    bool completed;    /* init container exited 0 */
+    bool held;         /* drift with self-heal off: left as found */
+    char *wait_reason; /* set while waiting (CrashLoopBackOff, ErrImagePull, ...) */
+    char *wait_msg;
+    json_t *last_term; /* lastState.terminated, own ref */
+    bool started;      /* startup probe passed (or none) */
+    bool ready;
+    /* own stops/kills/removes: events inside [own_from, own_to] are ours */
+    _Atomic int64_t own_from_ns, own_to_ns;
+    atomic_bool oob_stop; /* set by the events thread */
+    /* probes (specs parsed at setup; NULL kind when absent) */
+    struct ks_probe_spec probe_spec[3]; /* liveness, readiness, startup */
+    bool has_probe[3];
+    struct ks_probe_tracker probe[3];
+    int64_t probe_epoch_ns; /* started_ns the trackers were set for */
+};
+
+enum { KS_PROBE_LIVE = 0, KS_PROBE_READY = 1, KS_PROBE_STARTUP = 2 };
+
+struct ks_pod_view {
+    const char *ns, *name, *uid;
+    enum ks_restart_policy policy;
+    struct ks_ctr *ctrs;
+    size_t nctrs;
+    const char *pod_ip, *host_ip;
+    int64_t start_ns;
+    const char *reason, *message; /* pod-level problem, may be NULL */
+    bool deleted;
+};
+
+/* Builds the PodStatus. prev (may be NULL) is the last one built: condition
+ * lastTransitionTime is kept while a condition's status stays. */
+json_t *ks_agent_status_build(const struct ks_pod_view *v, const json_t *prev, int64_t now_ns);
+/* The phase alone (also used by the worker to stop restarting). */
+const char *ks_agent_phase(const struct ks_pod_view *v);
+
+/* --- volumes.c ------------------------------------------------------------ */
+
+/* Writes every volume of pod under dir (<state>/pods/<uid>/volumes) and
+ * fills *out with volume name -> host path. Errors set reason (static
+ * string) and a message through ks_error_set. */
+int ks_agent_volumes_prepare(json_t **out, const char **out_reason, struct ks_agent_source *src,
+                             const json_t *pod, const char *dir, const char *podman_socket,
+                             const char *state_dir);
+/* A copy of the container with env valueFrom and envFrom resolved to
+ * literal values. */
+int ks_agent_env_resolve(json_t **out, struct ks_agent_source *src, const json_t *pod,
+                         const json_t *container);
+/* rm -rf of an agent-owned directory. */
+void ks_agent_rmtree(const char *path);
+
+/* --- worker.c ------------------------------------------------------------- */
+
+struct ks_agent;
+struct ks_worker;
+
+int ks_worker_new(struct ks_worker **out, struct ks_agent *a, struct ks_agent_source *src,
+                  const json_t *pod);
+/* A new version of the pod (same ns/name) or its deletion (pod NULL). */
+void ks_worker_update(struct ks_worker *w, const json_t *pod);
+/* Wake for a resync; refresh re-reads ConfigMaps/Secrets. */
+void ks_worker_poke(struct ks_worker *w, bool refresh);
+/* Called by the events thread. */
+void ks_worker_event(struct ks_worker *w, const struct ks_runtime_event *ev);
+void ks_worker_stop(struct ks_worker *w);
+bool ks_worker_exited(struct ks_worker *w);
+void ks_worker_join_free(struct ks_worker *w);
+bool ks_worker_has_uid(struct ks_worker *w, const char *uid);
+struct ks_agent_source *ks_worker_source(struct ks_worker *w);
+
+/* --- agent.c (for workers) ---------------------------------------------- */
+
+struct ks_agent_shared {
+    const char *node;
+    const char *state_dir;
+    const char *podman_socket;
+    struct ks_runtime *rt;
+    struct ks_backoff backoff;
+    int64_t resync_ms;
+    atomic_bool stopping;
+};
+const struct ks_agent_shared *ks_agent_shared(const struct ks_agent *a);
+void ks_agent_emit(struct ks_agent_source *src, json_t *events); /* steals events */
+
+#endif
