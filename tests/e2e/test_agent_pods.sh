@@ -47,12 +47,13 @@ stop_agent() {
 }
 on_exit() {
   stop_agent || true
-  if [[ "${1:-0}" != 0 && -f "$work/agent.log" ]]; then
-    tail -n 80 "$work/agent.log" >&2
+  if [[ -n "${KS_AGENT_SHOW_LOG:-}" && -f "$work/agent.log" ]]; then
+    cat "$work/agent.log" >&2
   fi
 }
 ks_on_exit on_exit
-trap 'st=$?; [[ $st != 0 ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
+# on failure, the agent's last words
+trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
 
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 phase_is() { [[ "$(status "$1" | jq -r .phase)" == "$2" ]]; }
