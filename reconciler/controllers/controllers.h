@@ -40,6 +40,9 @@
 #define KS_ANNOTATION_REVISION "deployment.kubernetes.io/revision"
 #define KS_ANNOTATION_DESIRED_REPLICAS "deployment.kubernetes.io/desired-replicas"
 #define KS_ANNOTATION_MAX_REPLICAS "deployment.kubernetes.io/max-replicas"
+/* The hash of the ConfigMap/Secret data a pod template uses (configmaps.c). */
+#define KS_ANNOTATION_CONFIG_HASH "keelson.io/config-hash"
+#define KS_ANNOTATION_RESTART_ON_CHANGE "keelson.io/restart-on-change"
 
 /* A random source: returns 32 random bits; arg is the caller's state. */
 typedef uint32_t (*ks_ctl_random_fn)(void *arg);

@@ -38,21 +38,14 @@ struct dsync {
     json_t *all;    /* the namespace's ReplicaSets (shared by the step), kept current */
     json_t *rss;    /* owned ReplicaSets, kept current as they are written */
     json_t *new_rs; /* borrowed from rss, NULL when none */
+    json_t *tmpl;   /* the effective pod template (configmaps.c), owned */
 };
 
 /* ---- conditions ---------------------------------------------------------- */
 
 static json_t *condition_get(json_t *conds, const char *type)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(conds, i, c)
-    {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        if (t && !strcmp(t, type))
-            return c;
-    }
-    return NULL;
+    return ks_ctl_condition(conds, type);
 }
 
 static void condition_remove(json_t *conds, const char *type)
@@ -185,23 +178,14 @@ static int rs_scale(struct dsync *s, const json_t *rs, int64_t replicas)
     return rs_replace(s, rs_index(s, rs), next);
 }
 
-/* Old ReplicaSets (all but new_rs), sorted by creation then name. */
-static int by_creation(const void *pa, const void *pb)
-{
-    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
-    int64_t ta = ks_ctl_created(a), tb = ks_ctl_created(b);
-    if (ta != tb)
-        return ta < tb ? -1 : 1;
-    return strcmp(ks_ctl_name(a), ks_ctl_name(b));
-}
-
+/* ReplicaSets by revision, then by creation. */
 static int by_revision(const void *pa, const void *pb)
 {
     const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
     int64_t ra = rs_revision(a), rb = rs_revision(b);
     if (ra != rb)
         return ra < rb ? -1 : 1;
-    return by_creation(pa, pb);
+    return ks_ctl_by_creation(pa, pb);
 }
 
 static size_t old_list(json_t **out, struct dsync *s, int (*cmp)(const void *, const void *))
@@ -329,9 +313,9 @@ static void find_new(struct dsync *s)
     json_t **sorted = calloc(n ? n : 1, sizeof *sorted);
     if (!sorted)
         return;
-    json_t *want = template_without_hash(ks_ctl_at(s->d, "spec", "template"));
+    json_t *want = template_without_hash(s->tmpl);
     s->new_rs = NULL;
-    size_t k = old_list(sorted, s, by_creation);
+    size_t k = old_list(sorted, s, ks_ctl_by_creation);
     for (size_t i = 0; i < k && !s->new_rs; i++) {
         json_t *have = template_without_hash(ks_ctl_at(sorted[i], "spec", "template"));
         if (json_equal(have, want))
@@ -371,14 +355,18 @@ static int64_t new_rs_target(struct dsync *s, int64_t current)
 }
 
 /* Gives the existing new ReplicaSet the next revision when an older
- * revision is being restored. */
+ * revision is being restored, and the Deployment's minReadySeconds. */
 static int sync_revision(struct dsync *s)
 {
     int64_t want = max_old_revision(s) + 1;
-    if (rs_revision(s->new_rs) >= want)
+    bool min_ready_same = rs_int(s->new_rs, "spec", "minReadySeconds") == s->min_ready;
+    if (rs_revision(s->new_rs) >= want && min_ready_same)
         return 0;
     json_t *next = json_deep_copy(s->new_rs);
-    annotate(next, KS_ANNOTATION_REVISION, want);
+    /* getNewReplicaSet: minReadySeconds follows the Deployment */
+    ks_ctl_set(next, "spec", "minReadySeconds", json_integer(s->min_ready));
+    if (rs_revision(s->new_rs) < want)
+        annotate(next, KS_ANNOTATION_REVISION, want);
     return rs_replace(s, rs_index(s, s->new_rs), next);
 }
 
@@ -388,7 +376,7 @@ static int create_new(bool *out_collided, struct dsync *s)
 {
     int rc = 0;
     char hash[16], name[300], ts[KS_CTL_TIME_LEN], uid[37], rev[24];
-    const json_t *dtmpl = ks_ctl_at(s->d, "spec", "template");
+    const json_t *dtmpl = s->tmpl;
     json_t *existing = NULL, *rs = NULL;
     if ((rc = ks_ctl_pod_template_hash(hash, sizeof hash, dtmpl, (uint32_t)s->collisions)))
         goto done;
@@ -446,7 +434,7 @@ static int scale_old_to_zero(struct dsync *s, bool *out_scaled)
 {
     json_t **old = NULL;
     size_t k = 0;
-    if (old_sorted(&old, &k, s, by_creation))
+    if (old_sorted(&old, &k, s, ks_ctl_by_creation))
         return KS_ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
@@ -476,7 +464,7 @@ static int reconcile_old(struct dsync *s)
         return 0;
     json_t **old = NULL;
     size_t k = 0;
-    if (old_sorted(&old, &k, s, by_creation))
+    if (old_sorted(&old, &k, s, ks_ctl_by_creation))
         return KS_ENOMEM;
     int64_t cleaned = 0;
     for (size_t i = 0; i < k && cleaned < max_down && !rc; i++) {
@@ -490,7 +478,7 @@ static int reconcile_old(struct dsync *s)
     }
     if (!rc) {
         /* the array may hold new objects now: list again */
-        k = old_list(old, s, by_creation);
+        k = old_list(old, s, ks_ctl_by_creation);
         int64_t available = sum(s, false, "status", "availableReplicas");
         int64_t total_down = available - min_available;
         int64_t done_down = 0;
@@ -558,14 +546,14 @@ static int by_size_newer(const void *pa, const void *pb)
 {
     const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
     int64_t sa = rs_int(a, "spec", "replicas"), sb = rs_int(b, "spec", "replicas");
-    return sa != sb ? (sa > sb ? -1 : 1) : -by_creation(pa, pb);
+    return sa != sb ? (sa > sb ? -1 : 1) : -ks_ctl_by_creation(pa, pb);
 }
 
 static int by_size_older(const void *pa, const void *pb)
 {
     const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
     int64_t sa = rs_int(a, "spec", "replicas"), sb = rs_int(b, "spec", "replicas");
-    return sa != sb ? (sa > sb ? -1 : 1) : by_creation(pa, pb);
+    return sa != sb ? (sa > sb ? -1 : 1) : ks_ctl_by_creation(pa, pb);
 }
 
 /* getReplicaSetFraction: rs's share of a resize, from the max-replicas it
@@ -599,7 +587,7 @@ static int scale(struct dsync *s)
     {
         if (rs_int(r, "spec", "replicas") > 0)
             active[n_active++] = r;
-        if (r != s->new_rs && (!latest || by_creation(&r, &latest) > 0))
+        if (r != s->new_rs && (!latest || ks_ctl_by_creation(&r, &latest) > 0))
             latest = r;
     }
     if (n_active <= 1) {
@@ -857,6 +845,8 @@ int ks_ctl_deployment_sync(bool *out_changed, struct ks_store *store, const json
         s.conditions = json_array();
     }
     int rc = read_spec(&s);
+    if (!rc)
+        rc = ks_ctl_effective_template(&s.tmpl, store, deploy);
     if (rc == KS_EINVALID || rc == KS_ELIMIT) {
         /* a spec the API server would refuse: say so in status, touch nothing else */
         condition_set(&s, "Progressing", "False", "InvalidSpec", ks_error_last(), false);
@@ -870,6 +860,7 @@ int ks_ctl_deployment_sync(bool *out_changed, struct ks_store *store, const json
         rc = sync_deployment(&s);
     }
     ks_selector_free(s.sel);
+    json_decref(s.tmpl);
     json_decref(s.rss);
     json_decref(s.conditions);
     return rc;

@@ -1,10 +1,9 @@
 /*
  * driver.c: runs the controllers over the whole store to a fixed point.
- * Each step is one store transaction in which the ReplicaSet controller
- * runs first (so ReplicaSet status reflects the Pods the step starts with),
- * then the Deployment controller (which reads that status), then garbage
- * collection. Within a stage each namespace's dependents are listed once
- * and shared, not listed again per owner (which made an idle pass over
+ * Each step is one store transaction running the controllers in the
+ * order of stages[] below (CronJob, Job, DaemonSet, StatefulSet,
+ * ReplicaSet, Deployment, endpoints), then garbage collection. Within a stage each namespace's
+ * dependents are listed once and shared, not listed again per owner (which made an idle pass over
  * 200 Deployments x 10 replicas take seconds). Controllers write only
  * differences, so a step that writes nothing means the state is settled
  * until something outside (Git, pod status from agents, the clock)
@@ -47,14 +46,33 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
     return rc;
 }
 
+/* The stages of one step, in order: CronJobs create Jobs that the Job
+ * stage then gives pods; ReplicaSets run before Deployments (which read
+ * their status); the endpoints controller runs last so that it sees the
+ * pods of this step. */
+static const struct {
+    const char *kind, *dep_kind;
+    sync_fn fn;
+} stages[] = {
+    {"CronJob", "Job", ks_ctl_cronjob_sync},
+    {"Job", "Pod", ks_ctl_job_sync},
+    {"DaemonSet", "Pod", ks_ctl_daemonset_sync},
+    {"StatefulSet", "Pod", ks_ctl_statefulset_sync},
+    {"ReplicaSet", "Pod", ks_ctl_replicaset_sync},
+    {"Deployment", "ReplicaSet", ks_ctl_deployment_sync},
+    {"Service", "Pod", ks_ctl_endpoints_sync},
+};
+
 static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *env)
 {
     int rc = ks_store_begin(store);
     if (rc)
         return rc;
-    if ((rc = run_stage(changed, store, "ReplicaSet", "Pod", ks_ctl_replicaset_sync, env)) ||
-        (rc = run_stage(changed, store, "Deployment", "ReplicaSet", ks_ctl_deployment_sync, env)) ||
-        (rc = ks_ctl_gc_reconcile(changed, store))) {
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        if ((rc = run_stage(changed, store, stages[i].kind, stages[i].dep_kind, stages[i].fn, env)))
+            break;
+    }
+    if (rc || (rc = ks_ctl_gc_reconcile(changed, store))) {
         ks_store_rollback(store);
         return rc;
     }

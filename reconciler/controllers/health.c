@@ -1,7 +1,9 @@
 /*
  * health.c: per-object health in Argo CD's vocabulary, following the
  * checks of gitops-engine's pkg/health (health_deployment.go,
- * health_replicaset.go, health_pod.go) with their messages. A generation
+ * health_replicaset.go, health_pod.go, health_daemonset.go,
+ * health_statefulset.go, health_job.go, health_service.go) and Argo CD's
+ * CronJob check, with their messages. A generation
  * check is made only when both metadata.generation and
  * status.observedGeneration are present (the store does not keep
  * generations itself).
@@ -58,15 +60,7 @@ static bool generation_behind(const json_t *obj)
 
 static const json_t *condition(const json_t *obj, const char *type)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(ks_ctl_at(obj, "status", "conditions"), i, c)
-    {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        if (t && !strcmp(t, type))
-            return c;
-    }
-    return NULL;
+    return ks_ctl_condition(ks_ctl_at(obj, "status", "conditions"), type);
 }
 
 static const char *cond_str(const json_t *c, const char *key)
@@ -169,6 +163,155 @@ static enum ks_health_status pod(const json_t *p, char *reason, size_t cap)
     return say(KS_HEALTH_UNKNOWN, reason, cap, "%s", msg ? msg : "Pod phase is unknown");
 }
 
+static bool condition_true(const json_t *obj, const char *type)
+{
+    return !strcmp(cond_str(condition(obj, type), "status"), "True");
+}
+
+/* A spec the controllers refused (InvalidSpec on any condition). */
+static const json_t *invalid_spec(const json_t *obj)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(ks_ctl_at(obj, "status", "conditions"), i, c)
+    {
+        if (!strcmp(cond_str(c, "reason"), "InvalidSpec") && !strcmp(cond_str(c, "status"), "True"))
+            return c;
+    }
+    return NULL;
+}
+
+/* health_daemonset.go */
+static enum ks_health_status daemonset(const json_t *ds, char *reason, size_t cap)
+{
+    const json_t *bad = invalid_spec(ds);
+    if (bad)
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
+    if (generation_behind(ds))
+        return say(KS_HEALTH_PROGRESSING, reason, cap,
+                   "Waiting for rollout to finish: observed daemon set generation less than "
+                   "desired generation");
+    int64_t desired = num(ds, "status", "desiredNumberScheduled");
+    int64_t updated = num(ds, "status", "updatedNumberScheduled");
+    int64_t available = num(ds, "status", "numberAvailable");
+    const char *type = ks_ctl_str(ks_ctl_at(ds, "spec", "updateStrategy"), "type", NULL);
+    if (type && !strcmp(type, "OnDelete"))
+        return say(KS_HEALTH_HEALTHY, reason, cap,
+                   "daemon set %lld out of %lld new pods have been updated", (long long)updated,
+                   (long long)desired);
+    if (updated < desired)
+        return say(KS_HEALTH_PROGRESSING, reason, cap,
+                   "Waiting for daemon set \"%s\" rollout to finish: %lld out of %lld new pods "
+                   "have been updated...",
+                   ks_ctl_name(ds), (long long)updated, (long long)desired);
+    if (available < desired)
+        return say(KS_HEALTH_PROGRESSING, reason, cap,
+                   "Waiting for daemon set \"%s\" rollout to finish: %lld of %lld updated pods "
+                   "are available...",
+                   ks_ctl_name(ds), (long long)available, (long long)desired);
+    return say(KS_HEALTH_HEALTHY, reason, cap, "%s", "");
+}
+
+/* health_statefulset.go */
+static enum ks_health_status statefulset(const json_t *sts, char *reason, size_t cap)
+{
+    const json_t *bad = invalid_spec(sts);
+    if (bad)
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
+    if (generation_behind(sts))
+        return say(KS_HEALTH_PROGRESSING, reason, cap,
+                   "Waiting for statefulset spec update to be observed...");
+    const json_t *rep = ks_ctl_at(sts, "spec", "replicas");
+    int64_t want = json_is_integer(rep) ? json_integer_value(rep) : 1;
+    int64_t ready = num(sts, "status", "readyReplicas");
+    int64_t updated = num(sts, "status", "updatedReplicas");
+    if (ready < want)
+        return say(KS_HEALTH_PROGRESSING, reason, cap, "Waiting for %lld pods to be ready...",
+                   (long long)(want - ready));
+    const json_t *strategy = ks_ctl_at(sts, "spec", "updateStrategy");
+    const char *type = ks_ctl_str(strategy, "type", NULL);
+    const json_t *partition =
+        ks_ctl_at(ks_ctl_at(strategy, "rollingUpdate", NULL), "partition", NULL);
+    if ((!type || !strcmp(type, "RollingUpdate")) && json_is_integer(partition)) {
+        int64_t p = json_integer_value(partition);
+        if (updated < want - p)
+            return say(KS_HEALTH_PROGRESSING, reason, cap,
+                       "Waiting for partitioned roll out to finish: %lld out of %lld new pods "
+                       "have been updated...",
+                       (long long)updated, (long long)(want - p));
+        return say(KS_HEALTH_HEALTHY, reason, cap,
+                   "partitioned roll out complete: %lld new pods have been updated...",
+                   (long long)updated);
+    }
+    if (type && !strcmp(type, "OnDelete"))
+        return say(KS_HEALTH_HEALTHY, reason, cap, "statefulset has %lld ready pods",
+                   (long long)ready);
+    const char *cur = ks_ctl_str(sts, "status", "currentRevision");
+    const char *upd = ks_ctl_str(sts, "status", "updateRevision");
+    if (cur && upd && strcmp(cur, upd))
+        return say(KS_HEALTH_PROGRESSING, reason, cap,
+                   "waiting for statefulset rolling update to complete %lld pods at revision "
+                   "%s...",
+                   (long long)updated, upd);
+    return say(KS_HEALTH_HEALTHY, reason, cap,
+               "statefulset rolling update complete %lld pods at revision %s...",
+               (long long)num(sts, "status", "currentReplicas"), cur ? cur : "");
+}
+
+/* health_job.go */
+static enum ks_health_status job(const json_t *j, char *reason, size_t cap)
+{
+    const json_t *bad = invalid_spec(j);
+    if (bad)
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
+    if (condition_true(j, "Failed"))
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s",
+                   cond_str(condition(j, "Failed"), "message"));
+    if (condition_true(j, "Complete"))
+        return say(KS_HEALTH_HEALTHY, reason, cap, "%s",
+                   cond_str(condition(j, "Complete"), "message"));
+    if (condition_true(j, "Suspended"))
+        return say(KS_HEALTH_SUSPENDED, reason, cap, "%s",
+                   cond_str(condition(j, "Suspended"), "message"));
+    return say(KS_HEALTH_PROGRESSING, reason, cap, "%s", "job is running");
+}
+
+/* Argo CD's built-in batch/CronJob health check (resource_customizations). */
+static enum ks_health_status cronjob(const json_t *cj, char *reason, size_t cap)
+{
+    if (json_is_true(ks_ctl_at(cj, "spec", "suspend")))
+        return say(KS_HEALTH_SUSPENDED, reason, cap, "%s", "CronJob is Suspended");
+    if (condition_true(cj, "InvalidSchedule"))
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s",
+                   cond_str(condition(cj, "InvalidSchedule"), "message"));
+    int64_t scheduled = 0, succeeded = 0;
+    const char *last = ks_ctl_str(cj, "status", "lastScheduleTime");
+    const char *ok = ks_ctl_str(cj, "status", "lastSuccessfulTime");
+    if (!last)
+        return say(KS_HEALTH_HEALTHY, reason, cap, "%s", "CronJob has not been scheduled yet");
+    ks_ctl_time_parse(&scheduled, last);
+    if (ok)
+        ks_ctl_time_parse(&succeeded, ok);
+    if (json_array_size(ks_ctl_at(cj, "status", "active")))
+        return say(KS_HEALTH_PROGRESSING, reason, cap, "%s", "CronJob has active jobs");
+    if (!ok || succeeded < scheduled)
+        return say(KS_HEALTH_DEGRADED, reason, cap, "%s",
+                   "CronJob has not completed its last execution successfully");
+    return say(KS_HEALTH_HEALTHY, reason, cap, "%s",
+               "CronJob has completed its last execution successfully");
+}
+
+/* health_service.go */
+static enum ks_health_status service(const json_t *svc, char *reason, size_t cap)
+{
+    const char *type = ks_ctl_str(svc, "spec", "type");
+    if (type && !strcmp(type, "LoadBalancer") &&
+        !json_array_size(ks_ctl_at(ks_ctl_at(svc, "status", "loadBalancer"), "ingress", NULL)))
+        return say(KS_HEALTH_PROGRESSING, reason, cap, "%s",
+                   "Waiting for a load balancer (keelson provides none: use NodePort)");
+    return say(KS_HEALTH_HEALTHY, reason, cap, "%s", "");
+}
+
 enum ks_health_status ks_health_of(const json_t *obj, char *reason, size_t cap)
 {
     if (!obj)
@@ -180,5 +323,19 @@ enum ks_health_status ks_health_of(const json_t *obj, char *reason, size_t cap)
         return replicaset(obj, reason, cap);
     if (kind && !strcmp(kind, "Pod"))
         return pod(obj, reason, cap);
+    static const struct {
+        const char *kind;
+        enum ks_health_status (*fn)(const json_t *, char *, size_t);
+    } kinds[] = {{"DaemonSet", daemonset},
+                 {"StatefulSet", statefulset},
+                 {"Job", job},
+                 {"CronJob", cronjob},
+                 {"Service", service}};
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kind, kinds[i].kind))
+            return kinds[i].fn(obj, reason, cap);
+    if (kind &&
+        (!strcmp(kind, "Endpoints") || !strcmp(kind, "ConfigMap") || !strcmp(kind, "Secret")))
+        return say(KS_HEALTH_HEALTHY, reason, cap, "%s", "");
     return say(KS_HEALTH_HEALTHY, reason, cap, "no health check for kind %s", kind ? kind : "?");
 }

@@ -17,6 +17,10 @@
 
 #define KS_CTL_TIME_LEN 32
 
+/* Proleptic Gregorian civil dates <-> days since 1970-01-01. */
+int64_t ks_ctl_days_from_civil(int64_t y, int64_t m, int64_t d);
+void ks_ctl_civil_from_days(int64_t days, int *out_y, int *out_m, int *out_d);
+
 /* "2026-11-22T04:40:00Z" into dst[KS_CTL_TIME_LEN]; returns dst. */
 char *ks_ctl_time_format(char *dst, int64_t t);
 /* RFC 3339 ("...Z" or "...+hh:mm", fraction ignored) to Unix seconds. */
@@ -97,5 +101,76 @@ int ks_ctl_replicaset_sync(bool *out_changed, struct ks_store *store, const json
 /* Kubernetes' safe alphabet for generated names and hashes. */
 extern const char ks_ctl_alphabet[];
 #define KS_CTL_ALPHABET_LEN 27
+
+/* ---- shared by the workload controllers (DaemonSet, StatefulSet, Job,
+ * CronJob, endpoints) ---------------------------------------------------- */
+
+/* The condition of type in a status.conditions array; NULL when absent. */
+json_t *ks_ctl_condition(const json_t *conds, const char *type);
+/* Sets (replacing) condition type on obj's status.conditions with
+ * lastTransitionTime now, kept when the status does not change. */
+void ks_ctl_condition_put(json_t *obj, const char *type, const char *status, const char *reason,
+                          const char *message, int64_t now);
+/* Removes condition type from obj's status.conditions. */
+void ks_ctl_condition_del(json_t *obj, const char *type);
+
+/* qsort comparator over json_t * objects: older creationTimestamp
+ * first, then by name. */
+int ks_ctl_by_creation(const void *pa, const void *pb);
+
+/* metadata of a new object named name in owner's namespace: uid and
+ * creationTimestamp from env, a controller reference to owner. */
+json_t *ks_ctl_child_meta(const json_t *owner, const char *name, const struct ks_ctl_env *env);
+
+/* metadata.deletionTimestamp is set (graceful deletion in progress). */
+bool ks_ctl_pod_terminating(const json_t *pod);
+
+/* A new Pod (caller owns it) named name, in owner's namespace, from
+ * template tmpl (labels, annotations, spec), with a controller reference
+ * to owner, a uid and creationTimestamp from env and status Pending.
+ * generate_name may be NULL. */
+json_t *ks_ctl_pod_new(const json_t *owner, const json_t *tmpl, const char *name,
+                       const char *generate_name, const struct ks_ctl_env *env);
+/* Writes the new pod and appends it to pods (the shared namespace list). */
+int ks_ctl_pod_create(bool *changed, struct ks_store *store, json_t *pod, json_t *pods);
+/* Deletes pod and removes it from pods. */
+int ks_ctl_pod_remove(bool *changed, struct ks_store *store, const json_t *pod, json_t *pods);
+/* A free generated name "<base>-<5 chars>" for kind in ns (Kubernetes'
+ * SimpleNameGenerator; base cut to 58 characters). */
+int ks_ctl_generate_name(char *dst, size_t cap, struct ks_store *store, const char *kind,
+                         const char *ns, const char *base, const struct ks_ctl_env *env);
+
+/* Writes obj with status replaced by st (reference stolen) when different. */
+int ks_ctl_write_status(bool *changed, struct ks_store *store, const json_t *obj, json_t *st);
+
+/* Appends an event {type, reason, message, object: {kind, namespace,
+ * name, uid}, source: "controllers"} to the store's event records. */
+int ks_ctl_event(struct ks_store *store, const json_t *obj, const char *type, const char *reason,
+                 const char *message);
+
+/* Parses spec.selector of obj (required, non-empty, matching the
+ * template's labels); KS_EINVALID naming the problem. */
+int ks_ctl_selector(struct ks_selector **out, const json_t *obj);
+
+/* The pod template a workload's pods are made from: a copy of
+ * spec.template, with the annotation keelson.io/config-hash added when
+ * its pods use ConfigMaps or Secrets through env/envFrom (or through
+ * volumes too, with keelson.io/restart-on-change: "true" on the workload
+ * or its template): the hash of the referenced objects' data, so a data
+ * change changes the template and rolls the workload (configmaps.c). */
+int ks_ctl_effective_template(json_t **out, struct ks_store *store, const json_t *workload);
+
+/* Controllers' per-object syncs over the namespace's shared dependents
+ * (Pods; Jobs for the CronJob controller), as ks_ctl_replicaset_sync. */
+int ks_ctl_daemonset_sync(bool *out_changed, struct ks_store *store, const json_t *ds,
+                          const struct ks_ctl_env *env, json_t *pods);
+int ks_ctl_statefulset_sync(bool *out_changed, struct ks_store *store, const json_t *sts,
+                            const struct ks_ctl_env *env, json_t *pods);
+int ks_ctl_job_sync(bool *out_changed, struct ks_store *store, const json_t *job,
+                    const struct ks_ctl_env *env, json_t *pods);
+int ks_ctl_cronjob_sync(bool *out_changed, struct ks_store *store, const json_t *cj,
+                        const struct ks_ctl_env *env, json_t *jobs);
+int ks_ctl_endpoints_sync(bool *out_changed, struct ks_store *store, const json_t *svc,
+                          const struct ks_ctl_env *env, json_t *pods);
 
 #endif

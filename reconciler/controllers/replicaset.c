@@ -22,7 +22,6 @@
 #include <string.h>
 
 #define GENERATED_BASE_MAX 58 /* maxGeneratedNameLength: 63 - 5 random chars */
-#define NAME_ATTEMPTS 16
 
 struct victim {
     const json_t *pod;
@@ -118,63 +117,21 @@ done:
     return rc;
 }
 
-/* A free name <base><5 chars> (SimpleNameGenerator); KS_ECONFLICT when
- * NAME_ATTEMPTS draws all collide. */
-static int pod_name(char *dst, size_t cap, struct ks_store *store, const char *rs_name,
-                    const char *ns, const struct ks_ctl_env *env)
-{
-    char base[GENERATED_BASE_MAX + 1];
-    snprintf(base, sizeof base, "%s-", rs_name);
-    for (int attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-        char suffix[6];
-        for (int i = 0; i < 5; i++)
-            suffix[i] = ks_ctl_alphabet[ks_ctl_random(env) % KS_CTL_ALPHABET_LEN];
-        suffix[5] = '\0';
-        snprintf(dst, cap, "%s%s", base, suffix);
-        json_t *existing = NULL;
-        struct ks_store_key key = {"Pod", ns, dst};
-        int rc = ks_store_get(&existing, store, &key);
-        json_decref(existing);
-        if (rc == KS_ENOTFOUND)
-            return 0;
-        if (rc)
-            return rc;
-    }
-    return ks_error_set(KS_ECONFLICT, "ReplicaSet %s/%s: no free pod name after %d attempts", ns,
-                        rs_name, NAME_ATTEMPTS);
-}
-
 static int create_pods(bool *changed, struct ks_store *store, const json_t *rs, json_t *active,
                        size_t count, const struct ks_ctl_env *env, json_t *pods)
 {
-    int rc = 0;
     const json_t *tmpl = ks_ctl_at(rs, "spec", "template");
     const char *ns = ks_ctl_namespace(rs);
-    char ts[KS_CTL_TIME_LEN], uid[37], name[80], base[GENERATED_BASE_MAX + 1];
-    ks_ctl_time_format(ts, env->now);
+    char name[80], base[GENERATED_BASE_MAX + 1];
     snprintf(base, sizeof base, "%s-", ks_ctl_name(rs));
     for (size_t i = 0; i < count; i++) {
-        if ((rc = pod_name(name, sizeof name, store, ks_ctl_name(rs), ns, env)))
+        int rc = ks_ctl_generate_name(name, sizeof name, store, "Pod", ns, ks_ctl_name(rs), env);
+        if (rc)
             return rc;
-        ks_ctl_new_uid(uid, env);
-        json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[o]}", "name", name, "generateName",
-                                 base, "namespace", ns, "uid", uid, "creationTimestamp", ts,
-                                 "ownerReferences", ks_ctl_owner_ref(rs));
-        json_t *labels = ks_ctl_at(tmpl, "metadata", "labels");
-        json_t *ann = ks_ctl_at(tmpl, "metadata", "annotations");
-        if (labels)
-            json_object_set_new(meta, "labels", json_deep_copy(labels));
-        if (ann)
-            json_object_set_new(meta, "annotations", json_deep_copy(ann));
-        json_t *spec = json_object_get(tmpl, "spec");
-        json_t *pod = json_pack(
-            "{s:s, s:s, s:o, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata", meta,
-            "spec", spec ? json_deep_copy(spec) : json_object(), "status", "phase", "Pending");
-        rc = ks_ctl_write(changed, store, NULL, pod);
-        if (!rc) {
+        json_t *pod = ks_ctl_pod_new(rs, tmpl, name, base, env);
+        rc = ks_ctl_pod_create(changed, store, pod, pods);
+        if (!rc)
             json_array_append(active, pod);
-            json_array_append(pods, pod);
-        }
         json_decref(pod);
         if (rc)
             return rc;
@@ -185,22 +142,8 @@ static int create_pods(bool *changed, struct ks_store *store, const json_t *rs, 
 /* Checks the spec; *out_sel on success. */
 static int check_spec(struct ks_selector **out_sel, int64_t *out_replicas, const json_t *rs)
 {
-    int rc;
-    if ((rc = ks_ctl_int(out_replicas, rs, "spec", "replicas", 1, KS_CTL_MAX_REPLICAS)))
-        return rc;
-    const json_t *sel_json = ks_ctl_at(rs, "spec", "selector");
-    if (!sel_json)
-        return ks_error_set(KS_EINVALID, "spec.selector: missing");
-    if ((rc = ks_selector_from_json(out_sel, sel_json)))
-        return ks_error_wrap(rc, "spec.selector");
-    const json_t *labels = ks_ctl_at(ks_ctl_at(rs, "spec", "template"), "metadata", "labels");
-    if (ks_selector_is_empty(*out_sel) || !ks_selector_matches(*out_sel, labels)) {
-        ks_selector_free(*out_sel);
-        *out_sel = NULL;
-        return ks_error_set(KS_EINVALID, "spec.selector: empty or does not match "
-                                         "spec.template.metadata.labels");
-    }
-    return 0;
+    int rc = ks_ctl_int(out_replicas, rs, "spec", "replicas", 1, KS_CTL_MAX_REPLICAS);
+    return rc ? rc : ks_ctl_selector(out_sel, rs);
 }
 
 static bool fully_labeled(const json_t *pod, const json_t *tmpl_labels)
@@ -237,15 +180,6 @@ static json_t *status_of(const json_t *rs, const json_t *active, int64_t min_rea
     return st;
 }
 
-static int write_status(bool *changed, struct ks_store *store, const json_t *rs, json_t *status)
-{
-    json_t *next = json_deep_copy(rs);
-    json_object_set_new(next, "status", status);
-    int rc = ks_ctl_write(changed, store, rs, next);
-    json_decref(next);
-    return rc;
-}
-
 int ks_ctl_replicaset_reconcile(bool *out_changed, struct ks_store *store, const json_t *rs,
                                 const struct ks_ctl_env *env)
 {
@@ -276,7 +210,7 @@ int ks_ctl_replicaset_sync(bool *out_changed, struct ks_store *store, const json
         json_object_set_new(st, "conditions",
                             json_pack("[{s:s, s:s, s:s, s:s}]", "type", "ReplicaFailure", "status",
                                       "True", "reason", "InvalidSpec", "message", ks_error_last()));
-        rc = write_status(out_changed, store, rs, st);
+        rc = ks_ctl_write_status(out_changed, store, rs, st);
         goto done;
     }
     if ((rc = ks_ctl_claim(&owned, out_changed, store, rs, sel, pods)))
@@ -298,7 +232,7 @@ int ks_ctl_replicaset_sync(bool *out_changed, struct ks_store *store, const json
     }
     if (rc)
         goto done;
-    rc = write_status(out_changed, store, rs, status_of(rs, active, min_ready, env->now));
+    rc = ks_ctl_write_status(out_changed, store, rs, status_of(rs, active, min_ready, env->now));
 done:
     ks_selector_free(sel);
     json_decref(owned);

@@ -17,8 +17,7 @@
 
 const char ks_ctl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+int64_t ks_ctl_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -28,22 +27,28 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
-char *ks_ctl_time_format(char *dst, int64_t t)
+void ks_ctl_civil_from_days(int64_t days, int *out_y, int *out_m, int *out_d)
 {
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
     int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    snprintf(dst, KS_CTL_TIME_LEN, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)y,
-             (long long)m, (long long)d, (long long)(secs / 3600), (long long)(secs / 60 % 60),
-             (long long)(secs % 60));
+    *out_d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *out_m = (int)m;
+    *out_y = (int)(yoe + era * 400 + (m <= 2));
+}
+
+char *ks_ctl_time_format(char *dst, int64_t t)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    int y, m, d;
+    ks_ctl_civil_from_days(days, &y, &m, &d);
+    snprintf(dst, KS_CTL_TIME_LEN, "%04d-%02d-%02dT%02lld:%02lld:%02lldZ", y, m, d,
+             (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60));
     return dst;
 }
 
@@ -81,8 +86,8 @@ int ks_ctl_time_parse(int64_t *out, const char *s)
         sign = *p == '+' ? 1 : -1;
     else
         return ks_error_set(KS_EINVALID, "time \"%.40s\": bad zone", s);
-    *out =
-        days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+    *out = ks_ctl_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+           sign * (oh * 3600 + om * 60);
     return 0;
 }
 
@@ -386,4 +391,180 @@ void ks_ctl_array_replace(json_t *array, const json_t *item, json_t *with)
             json_array_set(array, i, with);
             return;
         }
+}
+
+/* ---- shared by the workload controllers --------------------------------- */
+
+json_t *ks_ctl_condition(const json_t *conds, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && !strcmp(t, type))
+            return c;
+    }
+    return NULL;
+}
+
+void ks_ctl_condition_del(json_t *obj, const char *type)
+{
+    json_t *conds = ks_ctl_at(obj, "status", "conditions");
+    for (size_t i = json_array_size(conds); i-- > 0;) {
+        const char *t = json_string_value(json_object_get(json_array_get(conds, i), "type"));
+        if (t && !strcmp(t, type))
+            json_array_remove(conds, i);
+    }
+}
+
+void ks_ctl_condition_put(json_t *obj, const char *type, const char *status, const char *reason,
+                          const char *message, int64_t now)
+{
+    char ts[KS_CTL_TIME_LEN];
+    json_t *conds = ks_ctl_at(obj, "status", "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        ks_ctl_set(obj, "status", "conditions", conds);
+    }
+    json_t *cur = ks_ctl_condition(conds, type);
+    const char *was = json_string_value(json_object_get(cur, "status"));
+    json_t *c =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status, "lastTransitionTime",
+                  ks_ctl_time_format(ts, now), "reason", reason, "message", message ? message : "");
+    if (was && !strcmp(was, status))
+        json_object_set(c, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
+    if (cur && json_equal(cur, c)) {
+        json_decref(c);
+        return;
+    }
+    ks_ctl_condition_del(obj, type);
+    json_array_append_new(conds, c);
+}
+
+bool ks_ctl_pod_terminating(const json_t *pod)
+{
+    return ks_ctl_str(pod, "metadata", "deletionTimestamp") != NULL;
+}
+
+int ks_ctl_by_creation(const void *pa, const void *pb)
+{
+    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int64_t ta = ks_ctl_created(a), tb = ks_ctl_created(b);
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return strcmp(ks_ctl_name(a), ks_ctl_name(b));
+}
+
+json_t *ks_ctl_child_meta(const json_t *owner, const char *name, const struct ks_ctl_env *env)
+{
+    char ts[KS_CTL_TIME_LEN], uid[37];
+    ks_ctl_new_uid(uid, env);
+    return json_pack("{s:s, s:s, s:s, s:s, s:[o]}", "name", name, "namespace",
+                     ks_ctl_namespace(owner), "uid", uid, "creationTimestamp",
+                     ks_ctl_time_format(ts, env->now), "ownerReferences", ks_ctl_owner_ref(owner));
+}
+
+json_t *ks_ctl_pod_new(const json_t *owner, const json_t *tmpl, const char *name,
+                       const char *generate_name, const struct ks_ctl_env *env)
+{
+    json_t *meta = ks_ctl_child_meta(owner, name, env);
+    if (generate_name)
+        json_object_set_new(meta, "generateName", json_string(generate_name));
+    json_t *labels = ks_ctl_at(tmpl, "metadata", "labels");
+    json_t *ann = ks_ctl_at(tmpl, "metadata", "annotations");
+    if (labels)
+        json_object_set_new(meta, "labels", json_deep_copy(labels));
+    if (ann)
+        json_object_set_new(meta, "annotations", json_deep_copy(ann));
+    json_t *spec = json_object_get(tmpl, "spec");
+    return json_pack("{s:s, s:s, s:o, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                     meta, "spec", spec ? json_deep_copy(spec) : json_object(), "status", "phase",
+                     "Pending");
+}
+
+int ks_ctl_pod_create(bool *changed, struct ks_store *store, json_t *pod, json_t *pods)
+{
+    int rc = ks_ctl_write(changed, store, NULL, pod);
+    if (!rc && pods)
+        json_array_append(pods, pod);
+    return rc;
+}
+
+int ks_ctl_pod_remove(bool *changed, struct ks_store *store, const json_t *pod, json_t *pods)
+{
+    int rc = ks_ctl_delete(changed, store, pod);
+    if (!rc && pods)
+        ks_ctl_array_remove(pods, pod);
+    return rc;
+}
+
+#define GENERATED_BASE_MAX 58 /* maxGeneratedNameLength: 63 - 5 random chars */
+#define NAME_ATTEMPTS 16
+
+int ks_ctl_generate_name(char *dst, size_t cap, struct ks_store *store, const char *kind,
+                         const char *ns, const char *base, const struct ks_ctl_env *env)
+{
+    char prefix[GENERATED_BASE_MAX + 1];
+    snprintf(prefix, sizeof prefix, "%s-", base);
+    for (int attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+        char suffix[6];
+        for (int i = 0; i < 5; i++)
+            suffix[i] = ks_ctl_alphabet[ks_ctl_random(env) % KS_CTL_ALPHABET_LEN];
+        suffix[5] = '\0';
+        snprintf(dst, cap, "%s%s", prefix, suffix);
+        json_t *existing = NULL;
+        struct ks_store_key key = {kind, ns, dst};
+        int rc = ks_store_get(&existing, store, &key);
+        json_decref(existing);
+        if (rc == KS_ENOTFOUND)
+            return 0;
+        if (rc)
+            return rc;
+    }
+    return ks_error_set(KS_ECONFLICT, "%s %s/%s: no free generated name after %d attempts", kind,
+                        ns, base, NAME_ATTEMPTS);
+}
+
+int ks_ctl_write_status(bool *changed, struct ks_store *store, const json_t *obj, json_t *st)
+{
+    json_t *next = json_deep_copy(obj);
+    json_object_set_new(next, "status", st);
+    int rc = ks_ctl_write(changed, store, obj, next);
+    json_decref(next);
+    return rc;
+}
+
+int ks_ctl_event(struct ks_store *store, const json_t *obj, const char *type, const char *reason,
+                 const char *message)
+{
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s}", "type", type, "reason",
+                           reason, "message", message, "object", "kind",
+                           ks_ctl_str(obj, "kind", NULL) ? ks_ctl_str(obj, "kind", NULL) : "",
+                           "namespace", ks_ctl_namespace(obj), "name", ks_ctl_name(obj), "uid",
+                           ks_ctl_uid(obj), "source", "controllers");
+    if (!ev)
+        return ks_error_set(KS_ENOMEM, "out of memory");
+    int rc = ks_store_event_add(store, ev);
+    json_decref(ev);
+    return rc;
+}
+
+int ks_ctl_selector(struct ks_selector **out, const json_t *obj)
+{
+    struct ks_selector *sel = NULL;
+    const json_t *sel_json = ks_ctl_at(obj, "spec", "selector");
+    if (!sel_json)
+        return ks_error_set(KS_EINVALID, "spec.selector: missing");
+    int rc = ks_selector_from_json(&sel, sel_json);
+    if (rc)
+        return ks_error_wrap(rc, "spec.selector");
+    const json_t *labels = ks_ctl_at(ks_ctl_at(obj, "spec", "template"), "metadata", "labels");
+    if (ks_selector_is_empty(sel) || !ks_selector_matches(sel, labels)) {
+        ks_selector_free(sel);
+        return ks_error_set(KS_EINVALID,
+                            "spec.selector: empty or does not match spec.template.metadata.labels");
+    }
+    *out = sel;
+    return 0;
 }

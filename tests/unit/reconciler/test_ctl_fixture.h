@@ -133,7 +133,8 @@ __attribute__((unused)) static void agent_set(struct fixture *f, const char *pod
     put_obj(f, p);
 }
 
-/* Makes every pod that is not yet Ready run and be Ready on node-a. */
+/* Makes every pod that is not yet Ready run and be Ready on its node
+ * (node-a when it has none yet). */
 __attribute__((unused)) static int agent_ready_all(struct fixture *f)
 {
     json_t *pods = list_kind(f, "Pod");
@@ -143,7 +144,8 @@ __attribute__((unused)) static int agent_ready_all(struct fixture *f)
     json_array_foreach(pods, i, p)
     {
         if (!ks_ctl_pod_ready(p)) {
-            agent_set(f, ks_ctl_name(p), "node-a", true);
+            const char *node = ks_ctl_str(p, "spec", "nodeName");
+            agent_set(f, ks_ctl_name(p), node ? node : "node-a", true);
             n++;
         }
     }

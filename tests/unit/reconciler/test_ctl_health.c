@@ -1,6 +1,7 @@
 /*
- * test_ctl_health.c: health in Argo CD's vocabulary for Pods, ReplicaSets
- * and Deployments (status and reason text), plus the controllers' time and
+ * test_ctl_health.c: health in Argo CD's vocabulary for Pods, ReplicaSets,
+ * Deployments, DaemonSets, StatefulSets, Jobs, CronJobs, Services and the
+ * always-healthy kinds (status and reason text), plus the controllers' time and
  * int-or-percent helpers the health and rollout logic rest on.
  */
 #include "test_ctl_fixture.h"
@@ -74,7 +75,66 @@ static void table(void **state)
         {"{\"kind\":\"Deployment\",\"spec\":{\"replicas\":3},\"status\":{\"replicas\":3,"
          "\"updatedReplicas\":3,\"availableReplicas\":3}}",
          KS_HEALTH_HEALTHY, ""},
-        {"{\"kind\":\"ConfigMap\"}", KS_HEALTH_HEALTHY, "no health check"},
+        {"{\"kind\":\"Ingress\"}", KS_HEALTH_HEALTHY, "no health check"},
+        {"{\"kind\":\"ConfigMap\"}", KS_HEALTH_HEALTHY, ""},
+        {"{\"kind\":\"Secret\"}", KS_HEALTH_HEALTHY, ""},
+        {"{\"kind\":\"Endpoints\"}", KS_HEALTH_HEALTHY, ""},
+        {"{\"kind\":\"DaemonSet\",\"metadata\":{\"name\":\"ds\"},\"status\":{"
+         "\"desiredNumberScheduled\":3,\"updatedNumberScheduled\":2}}",
+         KS_HEALTH_PROGRESSING, "2 out of 3 new pods have been updated"},
+        {"{\"kind\":\"DaemonSet\",\"status\":{\"desiredNumberScheduled\":3,"
+         "\"updatedNumberScheduled\":3,\"numberAvailable\":1}}",
+         KS_HEALTH_PROGRESSING, "1 of 3 updated pods are available"},
+        {"{\"kind\":\"DaemonSet\",\"spec\":{\"updateStrategy\":{\"type\":\"OnDelete\"}},"
+         "\"status\":{\"desiredNumberScheduled\":3,\"updatedNumberScheduled\":1}}",
+         KS_HEALTH_HEALTHY, "1 out of 3 new pods"},
+        {"{\"kind\":\"DaemonSet\",\"status\":{\"desiredNumberScheduled\":2,"
+         "\"updatedNumberScheduled\":2,\"numberAvailable\":2}}",
+         KS_HEALTH_HEALTHY, ""},
+        {"{\"kind\":\"DaemonSet\",\"status\":{\"conditions\":[{\"type\":\"ReplicaFailure\","
+         "\"status\":\"True\",\"reason\":\"InvalidSpec\",\"message\":\"spec.selector: "
+         "missing\"}]}}",
+         KS_HEALTH_DEGRADED, "spec.selector: missing"},
+        {"{\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":3},\"status\":{\"readyReplicas\":1}}",
+         KS_HEALTH_PROGRESSING, "Waiting for 2 pods to be ready"},
+        {"{\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":3},\"status\":{\"readyReplicas\":3,"
+         "\"updatedReplicas\":1,\"currentRevision\":\"a\",\"updateRevision\":\"b\"}}",
+         KS_HEALTH_PROGRESSING, "rolling update to complete 1 pods at revision b"},
+        {"{\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":3,\"updateStrategy\":{"
+         "\"rollingUpdate\":{\"partition\":2}}},\"status\":{\"readyReplicas\":3,"
+         "\"updatedReplicas\":1}}",
+         KS_HEALTH_HEALTHY, "partitioned roll out complete: 1 new pods"},
+        {"{\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":2},\"status\":{\"readyReplicas\":2,"
+         "\"currentReplicas\":2,\"currentRevision\":\"b\",\"updateRevision\":\"b\"}}",
+         KS_HEALTH_HEALTHY, "complete 2 pods at revision b"},
+        {"{\"kind\":\"Job\",\"status\":{\"active\":1}}", KS_HEALTH_PROGRESSING, "running"},
+        {"{\"kind\":\"Job\",\"status\":{\"conditions\":[{\"type\":\"Failed\",\"status\":"
+         "\"True\",\"reason\":\"BackoffLimitExceeded\",\"message\":\"Job has reached the "
+         "specified backoff limit\"}]}}",
+         KS_HEALTH_DEGRADED, "backoff limit"},
+        {"{\"kind\":\"Job\",\"status\":{\"conditions\":[{\"type\":\"Complete\",\"status\":"
+         "\"True\"}]}}",
+         KS_HEALTH_HEALTHY, ""},
+        {"{\"kind\":\"Job\",\"status\":{\"conditions\":[{\"type\":\"Suspended\",\"status\":"
+         "\"True\",\"message\":\"Job suspended\"}]}}",
+         KS_HEALTH_SUSPENDED, "suspended"},
+        {"{\"kind\":\"CronJob\",\"spec\":{\"suspend\":true}}", KS_HEALTH_SUSPENDED, "Suspended"},
+        {"{\"kind\":\"CronJob\"}", KS_HEALTH_HEALTHY, "not been scheduled yet"},
+        {"{\"kind\":\"CronJob\",\"status\":{\"lastScheduleTime\":\"2026-01-01T00:00:00Z\","
+         "\"active\":[{\"name\":\"j\"}]}}",
+         KS_HEALTH_PROGRESSING, "active jobs"},
+        {"{\"kind\":\"CronJob\",\"status\":{\"lastScheduleTime\":\"2026-01-01T00:01:00Z\","
+         "\"lastSuccessfulTime\":\"2026-01-01T00:00:30Z\"}}",
+         KS_HEALTH_DEGRADED, "not completed its last execution"},
+        {"{\"kind\":\"CronJob\",\"status\":{\"lastScheduleTime\":\"2026-01-01T00:01:00Z\","
+         "\"lastSuccessfulTime\":\"2026-01-01T00:01:30Z\"}}",
+         KS_HEALTH_HEALTHY, "completed its last execution successfully"},
+        {"{\"kind\":\"CronJob\",\"status\":{\"conditions\":[{\"type\":\"InvalidSchedule\","
+         "\"status\":\"True\",\"message\":\"minute: cannot parse\"}]}}",
+         KS_HEALTH_DEGRADED, "cannot parse"},
+        {"{\"kind\":\"Service\",\"spec\":{\"type\":\"LoadBalancer\"}}", KS_HEALTH_PROGRESSING,
+         "load balancer"},
+        {"{\"kind\":\"Service\",\"spec\":{\"type\":\"NodePort\"}}", KS_HEALTH_HEALTHY, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char reason[256] = "x";
