@@ -6,7 +6,8 @@
  * second connection and calling ks_api_server_notify() after each commit.
  * Every call of the source is exercised: register, heartbeat (and 404 ->
  * KS_ENOTFOUND), list, watch woken by a change, KS_EGONE after compaction,
- * report_status and report_events landing in the store, a wrong token,
+ * report_status and report_events landing in the store, get_object of a
+ * ConfigMap or Secret and their changes in the watch, a wrong token,
  * a server that is down, interrupt of a parked watch, and calls from
  * several threads while a watch is parked. Run by tests/e2e/test_cpclient.sh.
  */
@@ -425,6 +426,51 @@ static void interrupt_and_concurrency(void **state)
     json_decref(p.changes);
 }
 
+static json_t *configmap(const char *name, const char *value)
+{
+    return json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                     "metadata", "name", name, "namespace", "apps", "data", "key", value);
+}
+
+static void get_object_and_configmap_changes(void **state)
+{
+    struct fixture *f = *state;
+    json_t *obj = NULL, *items = NULL, *changes = NULL, *c;
+    int64_t rev, next;
+
+    do_register(f);
+    put(f, configmap("conf", "one"));
+    put(f, json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                     "metadata", "name", "pw", "namespace", "apps", "data", "p", "c2VjcmV0"));
+    assert_int_equal(f->src->ops->get_object(f->src, &obj, "ConfigMap", "apps", "conf"), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "data"), "key")),
+                        "one");
+    json_decref(obj);
+    obj = NULL;
+    assert_int_equal(f->src->ops->get_object(f->src, &obj, "Secret", "apps", "pw"), 0);
+    json_decref(obj);
+    obj = NULL;
+    assert_int_equal(f->src->ops->get_object(f->src, &obj, "ConfigMap", "apps", "absent"),
+                     KS_ENOTFOUND);
+    /* Nodes read only ConfigMaps and Secrets (403 -> KS_EINVALID). */
+    assert_int_equal(f->src->ops->get_object(f->src, &obj, "Node", "apps", "node-a"), KS_EINVALID);
+    assert_null(obj);
+
+    /* A ConfigMap change reaches the node's watch. */
+    assert_int_equal(f->src->ops->list(f->src, &items, &rev), 0);
+    json_decref(items);
+    put(f, configmap("conf", "two"));
+    assert_int_equal(f->src->ops->watch(f->src, &changes, &next, rev, 5000), 0);
+    assert_int_equal(json_array_size(changes), 1);
+    c = json_array_get(changes, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "kind")), "ConfigMap");
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "put");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(c, "object"), "data"), "key")),
+                        "two");
+    json_decref(changes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gone_after_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(status_and_events_reach_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupt_and_concurrency, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_object_and_configmap_changes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
