@@ -48,6 +48,7 @@ int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
                                     .tls_cert = o->tls_cert,
                                     .tls_key = o->tls_key,
                                     .webhook_secret = o->webhook_secret,
+                                    .unix_socket = o->unix_socket,
                                     .hooks = &hooks};
     int rc = ks_triggers_init(&cp->triggers, o->interval_ms, o->tick_ms, ks_triggers_now_ms());
     if (rc)

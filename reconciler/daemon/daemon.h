@@ -241,6 +241,7 @@ struct ks_cp_opts {
     unsigned port;       /* 0 = ephemeral */
     const char *tls_cert, *tls_key;
     const char *webhook_secret; /* NULL: /hooks/git answers 404 */
+    const char *unix_socket;    /* the API on a Unix socket too (NULL: none) */
     int64_t interval_ms;        /* interval syncs; 0 = none */
     int64_t tick_ms;            /* lifecycle tick */
     bool local_node;            /* spawn the embedded nodeagent */

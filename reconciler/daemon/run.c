@@ -435,7 +435,8 @@ int ks_cmd_daemon(int argc, char **argv)
     ks_log_configure(level, KS_LOG_LOGFMT, stderr);
 
     struct daemon d = {.o = &o, .last_recorded_ticket = 0};
-    struct ks_buf state, db, urlfile;
+    struct ks_buf state, db, urlfile, sock;
+    ks_buf_init(&sock, 4096);
     ks_buf_init(&state, 4096);
     ks_buf_init(&db, 4096);
     ks_buf_init(&urlfile, 4096);
@@ -459,6 +460,7 @@ int ks_cmd_daemon(int argc, char **argv)
     d.state_dir = ks_buf_data(&state);
     ks_buf_printf(&db, "%s/state.db", d.state_dir);
     ks_buf_printf(&urlfile, "%s/api.url", d.state_dir);
+    ks_buf_printf(&sock, "%s/api.sock", d.state_dir);
     struct ks_source_opts so = {.repo = o.repo, .state_dir = d.state_dir};
     if ((rc = ks_source_open(&d.src, &so)) ||
         (rc = ks_store_open_sqlite(&d.store, ks_buf_data(&db), 0)))
@@ -470,6 +472,7 @@ int ks_cmd_daemon(int argc, char **argv)
                             .tls_cert = o.tls_cert,
                             .tls_key = o.tls_key,
                             .webhook_secret = secret,
+                            .unix_socket = ks_buf_data(&sock),
                             .interval_ms = o.interval_ms,
                             .tick_ms = TICK_MS,
                             .local_node = !o.no_local_node,
@@ -533,5 +536,6 @@ done:
     ks_buf_release(&state);
     ks_buf_release(&db);
     ks_buf_release(&urlfile);
+    ks_buf_release(&sock);
     return exit_code;
 }
