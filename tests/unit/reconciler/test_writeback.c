@@ -1,0 +1,604 @@
+/*
+ * test_writeback.c: the status branch against real repositories made with
+ * the git CLI: the first sync creates an orphan branch with sync.yaml, a
+ * readable subject and trailers, without touching HEAD, the deploy branch,
+ * the index or the work tree; events of one window become one commit;
+ * nothing changed means no commit; a drift names pod, node, what was found
+ * and that it was healed; status files merge health and observed state
+ * (also across a restart); pushing to a bare file:// remote, surviving the
+ * remote being away (queue, order, nothing lost), the queue limit, and a
+ * concurrent writer whose commits are kept (ours re-applied on top).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "reconciler/writeback/writeback.h"
+
+struct fixture {
+    char dir[64];
+    char repo[128];
+    char remote[160];
+    char main_sha[41];
+};
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[2300];
+    snprintf(full, sizeof full,
+             "set -e; export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.org "
+             "GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.org; %s >/dev/null 2>&1",
+             cmd);
+    assert_int_equal(system(full), 0);
+}
+
+/* Output of a shell command (trailing newline removed); caller frees. */
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    size_t n;
+    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            out = realloc(out, cap *= 2);
+    }
+    out[len] = '\0';
+    pclose(p);
+    while (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    return out;
+}
+
+static void assert_output(const char *expected, const char *cmd_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void assert_output(const char *expected, const char *cmd_fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, cmd_fmt);
+    vsnprintf(cmd, sizeof cmd, cmd_fmt, ap);
+    va_end(ap);
+    char *out = run("%s", cmd);
+    assert_string_equal(out, expected);
+    free(out);
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        fail_msg("\"%s\" not found in:\n%s", needle, haystack);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ks-writeback-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->repo, sizeof f->repo, "%s/repo", f->dir);
+    snprintf(f->remote, sizeof f->remote, "file://%s/remote.git", f->dir);
+    sh("cd %s && git init -q -b main repo && cd repo && mkdir -p apps && "
+       "printf 'kind: Deployment\\n' > apps/web.yaml && git add -A && git commit -qm deploy && "
+       "printf 'local edit\\n' >> apps/web.yaml && printf 'new\\n' > untracked.txt",
+       f->dir);
+    char *sha = run("git -C %s rev-parse main", f->repo);
+    snprintf(f->main_sha, sizeof f->main_sha, "%s", sha);
+    free(sha);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    sh("rm -rf %s", f->dir);
+    free(f);
+    return 0;
+}
+
+static struct ks_writeback *open_wb(struct fixture *f, const char *remote, long interval_ms,
+                                    size_t max_queue)
+{
+    struct ks_writeback *wb = NULL;
+    struct ks_writeback_opts o = {
+        .repo_path = f->repo, .remote = remote, .interval_ms = interval_ms, .max_queue = max_queue};
+    if (ks_writeback_new(&wb, &o))
+        fail_msg("ks_writeback_new: %s", ks_error_last());
+    return wb;
+}
+
+static void record_sync(struct ks_writeback *wb, const char *sha, int created, int updated,
+                        const char *error)
+{
+    json_t *summary =
+        json_pack("{s:i, s:i, s:i, s:i, s:[{s:s, s:s, s:s, s:s}]}", "create", created, "update",
+                  updated, "delete", 0, "unchanged", 2, "changes", "action", "create", "kind",
+                  "Deployment", "namespace", "default", "name", "web");
+    struct ks_writeback_sync s = {
+        .source_sha = sha, .result = error ? "failed" : "ok", .summary = summary, .error = error};
+    assert_int_equal(ks_writeback_record_sync(wb, &s), 0);
+    json_decref(summary);
+}
+
+static void flush_ok(struct ks_writeback *wb)
+{
+    if (ks_writeback_flush(wb))
+        fail_msg("flush: %s", ks_error_last());
+}
+
+/* HEAD, main, the index and the work tree are as the user left them. */
+static void assert_user_untouched(struct fixture *f)
+{
+    assert_output("refs/heads/main", "git -C %s symbolic-ref HEAD", f->repo);
+    assert_output(f->main_sha, "git -C %s rev-parse main", f->repo);
+    assert_output(" M apps/web.yaml\n?? untracked.txt", "git -C %s status --porcelain", f->repo);
+    assert_output("kind: Deployment\nlocal edit", "cat %s/apps/web.yaml", f->repo);
+    assert_output("", "git -C %s diff --cached --name-only", f->repo);
+}
+
+static const char *SHA1 = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+static const char *SHA2 = "2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e";
+
+static void sync_creates_orphan_branch(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 0, 0);
+    record_sync(wb, SHA1, 3, 1, NULL);
+    flush_ok(wb);
+    assert_output("sync 1a2b3c4: applied 3 created, 1 updated",
+                  "git -C %s log --format=%%s keelson/status", f->repo);
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo); /* orphan */
+    assert_output("keelson <keelson@localhost>",
+                  "git -C %s log -1 --format='%%an <%%ae>' "
+                  "keelson/status",
+                  f->repo);
+    assert_output("Keelson-Source: 1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d\nKeelson-Event: sync\n"
+                  "Keelson-Object: Deployment/default/web",
+                  "git -C %s log -1 --format='%%(trailers:only,unfold)' keelson/status", f->repo);
+    char *yaml = run("git -C %s show keelson/status:sync.yaml", f->repo);
+    assert_contains(yaml, "source: \"1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d\"\nresult: ok\n");
+    assert_contains(yaml, "summary:\n  create: 3\n  update: 1\n  delete: 0\n  unchanged: 2\n");
+    assert_contains(yaml, "changes:\n- action: create\n  object: Deployment/default/web");
+    free(yaml);
+    assert_output("sync.yaml", "git -C %s ls-tree -r --name-only keelson/status", f->repo);
+    assert_user_untouched(f);
+
+    /* a failed sync: the error is in the subject and the file */
+    record_sync(wb, SHA2, 0, 0, "apps/web.yaml:3:5: mapping values are not allowed here");
+    flush_ok(wb);
+    assert_output("sync 2b3c4d5 failed: apps/web.yaml:3:5: mapping values are not allowed here",
+                  "git -C %s log -1 --format=%%s keelson/status", f->repo);
+    yaml = run("git -C %s show keelson/status:sync.yaml", f->repo);
+    assert_contains(yaml, "result: failed\n");
+    assert_contains(yaml, "error: \"apps/web.yaml:3:5: mapping values are not allowed here\"");
+    free(yaml);
+    assert_user_untouched(f);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.commits, 2);
+    char *tip = run("git -C %s rev-parse keelson/status", f->repo);
+    assert_string_equal(st.tip, tip);
+    free(tip);
+    ks_writeback_free(wb);
+}
+
+static json_t *drift_event(const char *pod, const char *action)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:{s:s, s:i}, s:s}}",
+                     "type", "Warning", "reason", "Drift", "message",
+                     "container web stopped out of band", "node", "node-a", "object", "kind", "Pod",
+                     "namespace", "default", "name", pod, "drift", "what", "stopped", "container",
+                     "web", "found", "state", "exited", "exitCode", 137, "action", action);
+}
+
+static void batches_one_window_into_one_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 10000, 0);
+    int64_t t0 = ks_writeback_clock_ms();
+    record_sync(wb, SHA1, 1, 0, NULL);
+    assert_int_equal(ks_writeback_record_health(wb, "Deployment", "default", "web", "Degraded",
+                                                "ProgressDeadlineExceeded", SHA1),
+                     0);
+    json_t *obs = json_pack("{s:{s:i, s:i}, s:[{s:s, s:s}], s:[s]}", "replicas", "desired", 2,
+                            "ready", 1, "pods", "name", "web-1", "node", "node-a", "images",
+                            "localhost/keelson-busybox:latest");
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", obs), 0);
+    json_t *ev = drift_event("web-1", "restarted");
+    assert_int_equal(ks_writeback_record_drift(wb, ev), 0);
+    json_t *node = json_pack("{s:s, s:{s:s}}", "name", "node-a", "capacity", "cpu", "2");
+    assert_int_equal(ks_writeback_set_node(wb, "node-a", node), 0);
+
+    assert_int_equal(ks_writeback_tick(wb, t0 + 5000), 0); /* window still open */
+    assert_output("", "git -C %s rev-parse -q --verify keelson/status", f->repo);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.pending_events, 4);
+    assert_int_equal(ks_writeback_tick(wb, t0 + 10001), 0);
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo);
+    char *msg = run("git -C %s log -1 --format=%%B keelson/status", f->repo);
+    assert_contains(msg, "sync 1a2b3c4: applied 1 created (+3 more: 1 drift, 1 health, 1 node)\n");
+    assert_contains(msg, "- health: Deployment default/web Degraded (ProgressDeadlineExceeded)\n");
+    assert_contains(msg, "- drift: default/web-1 container web stopped out of band on node-a, "
+                         "restarted\n");
+    assert_contains(msg, "- node: node-a updated\n");
+    assert_contains(msg, "Keelson-Event: sync\nKeelson-Event: drift\nKeelson-Event: health\n"
+                         "Keelson-Event: node\n");
+    assert_contains(msg, "Keelson-Object: Pod/default/web-1\n");
+    assert_contains(msg, "Keelson-Object: Node/node-a");
+    free(msg);
+    /* only one Keelson-Object per object although two events name it */
+    assert_output("1",
+                  "git -C %s log -1 --format=%%B keelson/status | grep -c "
+                  "'^Keelson-Object: Deployment/default/web$'",
+                  f->repo);
+    assert_output("drift/default/web-1.yaml\nnodes/node-a.yaml\n"
+                  "status/default/Deployment/web.yaml\nsync.yaml",
+                  "git -C %s ls-tree -r --name-only keelson/status", f->repo);
+    char *yaml = run("git -C %s show keelson/status:status/default/Deployment/web.yaml", f->repo);
+    assert_contains(yaml, "kind: Deployment\nnamespace: default\nname: web\nhealth:\n"
+                          "  status: Degraded\n  reason: ProgressDeadlineExceeded\n");
+    assert_contains(yaml, "replicas:\n  desired: 2\n  ready: 1\npods:\n- name: web-1\n"
+                          "  node: node-a\nimages:\n- localhost/keelson-busybox:latest");
+    free(yaml);
+    assert_user_untouched(f);
+    json_decref(obs);
+    json_decref(ev);
+    json_decref(node);
+    ks_writeback_free(wb);
+}
+
+static void no_commit_when_nothing_changed(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 0, 0);
+    json_t *obs = json_pack("{s:i}", "replicas", 2);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", obs), 0);
+    assert_int_equal(
+        ks_writeback_record_health(wb, "Deployment", "default", "web", "Healthy", NULL, SHA1), 0);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    flush_ok(wb);
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo);
+    /* the same again: same files, same health, same sync */
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", obs), 0);
+    assert_int_equal(
+        ks_writeback_record_health(wb, "Deployment", "default", "web", "Healthy", NULL, SHA1), 0);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    flush_ok(wb);
+    flush_ok(wb); /* nothing pending at all */
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.commits, 1);
+    /* a real change commits; removing the object removes its file */
+    json_object_set_new(obs, "replicas", json_integer(3));
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", obs), 0);
+    flush_ok(wb);
+    assert_output("status: 1 object updated", "git -C %s log -1 --format=%%s keelson/status",
+                  f->repo);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", NULL), 0);
+    flush_ok(wb);
+    assert_output("sync.yaml", "git -C %s ls-tree -r --name-only keelson/status", f->repo);
+    json_decref(obs);
+    ks_writeback_free(wb);
+}
+
+static void drift_names_pod_node_found_healed(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 0, 0);
+    json_t *ev = drift_event("web-1", "restarted");
+    assert_int_equal(ks_writeback_record_drift(wb, ev), 0);
+    flush_ok(wb);
+    assert_output("drift: default/web-1 container web stopped out of band on node-a, restarted",
+                  "git -C %s log -1 --format=%%s keelson/status", f->repo);
+    assert_output("Keelson-Event: drift\nKeelson-Object: Pod/default/web-1",
+                  "git -C %s log -1 --format='%%(trailers:only,unfold)' keelson/status", f->repo);
+    char *yaml = run("git -C %s show keelson/status:drift/default/web-1.yaml", f->repo);
+    assert_contains(yaml, "object:\n  kind: Pod\n  namespace: default\n  name: web-1\n"
+                          "node: node-a\ntime: ");
+    assert_contains(yaml, "message: container web stopped out of band\nwhat: stopped\ncontainer: "
+                          "web\nfound:\n  state: exited\n"
+                          "  exitCode: 137\naction: restarted\nhealed: true");
+    free(yaml);
+    /* a drift is recorded even when its file would not change */
+    json_object_set_new(ev, "time", json_string("2026-12-01T10:00:00Z"));
+    assert_int_equal(ks_writeback_record_drift(wb, ev), 0);
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_record_drift(wb, ev), 0);
+    flush_ok(wb);
+    assert_output("3", "git -C %s rev-list --count keelson/status", f->repo);
+    assert_output("", "git -C %s diff keelson/status~1 keelson/status", f->repo);
+    /* not healed: self-heal off */
+    json_t *ev2 = drift_event("web-2", "reported");
+    assert_int_equal(ks_writeback_record_drift(wb, ev2), 0);
+    flush_ok(wb);
+    assert_output("drift: default/web-2 container web stopped out of band on node-a, reported",
+                  "git -C %s log -1 --format=%%s keelson/status", f->repo);
+    assert_output("healed: false",
+                  "git -C %s show keelson/status:drift/default/web-2.yaml | grep healed", f->repo);
+    assert_user_untouched(f);
+    json_decref(ev);
+    json_decref(ev2);
+    ks_writeback_free(wb);
+}
+
+static void health_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 0, 0);
+    json_t *obs = json_pack("{s:i}", "replicas", 2);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "shop", "api", obs), 0);
+    assert_int_equal(
+        ks_writeback_record_health(wb, "Deployment", "shop", "api", "Healthy", NULL, SHA1), 0);
+    flush_ok(wb);
+    ks_writeback_free(wb);
+    wb = open_wb(f, NULL, 0, 0);
+    json_object_set_new(obs, "replicas", json_integer(4));
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "shop", "api", obs), 0);
+    flush_ok(wb);
+    char *diff =
+        run("git -C %s diff -U0 keelson/status~1 keelson/status | grep '^[-+][a-z]'", f->repo);
+    assert_string_equal(diff, "-replicas: 2\n+replicas: 4");
+    free(diff);
+    json_decref(obs);
+    ks_writeback_free(wb);
+}
+
+static void rejects_bad_input_and_checked_out_branch(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 0, 0);
+    json_t *obs = json_object();
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "..", "x", obs), KS_EINVALID);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "a/b", "x", obs),
+                     KS_EINVALID);
+    assert_int_equal(ks_writeback_set_node(wb, "", obs), KS_EINVALID);
+    struct ks_writeback_sync bad = {.source_sha = SHA1, .result = "maybe"};
+    assert_int_equal(ks_writeback_record_sync(wb, &bad), KS_EINVALID);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    flush_ok(wb);
+    /* the user checks the status branch out: keelson stops writing it */
+    sh("cd %s && git stash -q -u && git checkout -q keelson/status", f->repo);
+    record_sync(wb, SHA2, 2, 0, NULL);
+    assert_int_equal(ks_writeback_flush(wb), KS_ECONFLICT);
+    assert_contains(ks_error_last(), "checked out");
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo);
+    sh("cd %s && git checkout -q main && git stash pop -q", f->repo);
+    flush_ok(wb); /* the sync was kept and is written now */
+    assert_output("sync 2b3c4d5: applied 2 created", "git -C %s log -1 --format=%%s keelson/status",
+                  f->repo);
+    assert_user_untouched(f);
+    json_decref(obs);
+    ks_writeback_free(wb);
+}
+
+static void limits_name_the_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = NULL;
+    struct ks_writeback_opts o = {
+        .repo_path = f->repo, .max_objects = 2, .max_file_bytes = 200, .max_events = 3};
+    assert_int_equal(ks_writeback_new(&wb, &o), 0);
+    json_t *big = json_pack("{s:s%}", "blob",
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789",
+                            (size_t)240);
+    assert_int_equal(ks_writeback_set_object_status(wb, "ConfigMap", "default", "a", big), 0);
+    assert_int_equal(ks_writeback_set_object_status(wb, "ConfigMap", "default", "b", big), 0);
+    assert_int_equal(ks_writeback_set_object_status(wb, "ConfigMap", "default", "c", big),
+                     KS_ELIMIT);
+    assert_contains(ks_error_last(), "object limit");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ks_writeback_record_health(wb, "ConfigMap", "default", "a",
+                                                    i % 2 ? "Healthy" : "Degraded", NULL, SHA1),
+                         0);
+    flush_ok(wb);
+    char *yaml = run("git -C %s show keelson/status:status/default/ConfigMap/a.yaml", f->repo);
+    assert_contains(yaml, "error: ");
+    assert_contains(yaml, "200");
+    free(yaml);
+    char *msg = run("git -C %s log -1 --format=%%B keelson/status", f->repo);
+    assert_contains(msg, "2 more events in this window were not kept (limit of 3 events");
+    free(msg);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.events_dropped, 2);
+    json_decref(big);
+    ks_writeback_free(wb);
+}
+
+static char *remote_subjects(struct fixture *f)
+{
+    return run("git --git-dir=%s/remote.git log --format=%%s --reverse keelson/status", f->dir);
+}
+
+static void pushes_and_survives_unreachable_remote(void **state)
+{
+    struct fixture *f = *state;
+    sh("git init -q --bare %s/remote.git", f->dir);
+    struct ks_writeback *wb = open_wb(f, f->remote, 0, 0);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    flush_ok(wb);
+    char *local = run("git -C %s rev-parse keelson/status", f->repo);
+    char *remote = run("git --git-dir=%s/remote.git rev-parse keelson/status", f->dir);
+    assert_string_equal(local, remote);
+    free(local);
+    free(remote);
+
+    sh("mv %s/remote.git %s/away.git", f->dir, f->dir);
+    char sha[41];
+    for (int i = 0; i < 3; i++) {
+        snprintf(sha, sizeof sha, "%d%039d", i + 3, 0);
+        record_sync(wb, sha, i + 2, 0, NULL);
+        assert_int_equal(ks_writeback_flush(wb), KS_EIO);
+    }
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.unpushed, 3);
+    assert_true(st.push_failing);
+    assert_true(st.last_error[0] != '\0');
+    /* tick respects the backoff: no attempt right away */
+    assert_int_equal(ks_writeback_tick(wb, ks_writeback_clock_ms()), 0);
+    sh("mv %s/away.git %s/remote.git", f->dir, f->dir);
+    assert_int_equal(ks_writeback_tick(wb, ks_writeback_clock_ms() + 60000), 0);
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.unpushed, 0);
+    assert_false(st.push_failing);
+    char *subjects = remote_subjects(f);
+    assert_string_equal(subjects, "sync 1a2b3c4: applied 1 created\n"
+                                  "sync 3000000: applied 2 created\n"
+                                  "sync 4000000: applied 3 created\n"
+                                  "sync 5000000: applied 4 created");
+    free(subjects);
+    assert_user_untouched(f);
+    ks_writeback_free(wb);
+}
+
+static void full_queue_merges_oldest(void **state)
+{
+    struct fixture *f = *state;
+    sh("git init -q --bare %s/remote.git", f->dir);
+    struct ks_writeback *wb = open_wb(f, f->remote, 0, 3);
+    sh("mv %s/remote.git %s/away.git", f->dir, f->dir);
+    char sha[41];
+    for (int i = 0; i < 6; i++) {
+        snprintf(sha, sizeof sha, "%d%039d", i + 1, 0);
+        record_sync(wb, sha, i + 1, 0, NULL);
+        assert_int_equal(ks_writeback_flush(wb), KS_EIO);
+        assert_contains(ks_error_last(), i >= 3 ? "queue over 3 commits" : "git: ");
+    }
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.unpushed, 3);
+    assert_int_equal(st.merged_commits, 3);
+    sh("mv %s/away.git %s/remote.git", f->dir, f->dir);
+    flush_ok(wb);
+    char *subjects = remote_subjects(f);
+    assert_string_equal(subjects,
+                        "writeback: queue full, 4 commits merged into one (remote unreachable)\n"
+                        "sync 5000000: applied 5 created\n"
+                        "sync 6000000: applied 6 created");
+    free(subjects);
+    char *msg = run("git --git-dir=%s/remote.git log --format=%%B --reverse -1 --skip=2 "
+                    "keelson/status",
+                    f->dir);
+    assert_contains(msg, "- sync 1000000: applied 1 created\n");
+    assert_contains(msg, "- sync 4000000: applied 4 created\n");
+    assert_contains(msg, "Keelson-Merged: 4\n");
+    assert_contains(msg, "Keelson-Source: 1000000000000000000000000000000000000000\n");
+    assert_contains(msg, "Keelson-Source: 4000000000000000000000000000000000000000");
+    free(msg);
+    assert_output("source: \"6000000000000000000000000000000000000000\"",
+                  "git --git-dir=%s/remote.git show keelson/status:sync.yaml | head -1", f->dir);
+    ks_writeback_free(wb);
+}
+
+static void concurrent_writer_is_rebased_onto(void **state)
+{
+    struct fixture *f = *state;
+    sh("git init -q --bare %s/remote.git", f->dir);
+    struct ks_writeback *wb = open_wb(f, f->remote, 0, 0);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    flush_ok(wb);
+    /* someone else pushes to the status branch */
+    sh("cd %s && git clone -q -b keelson/status remote.git other && cd other && mkdir -p notes && "
+       "printf 'hello\\n' > notes/other.yaml && printf 'source: theirs\\n' > sync.yaml && "
+       "git add -A && git commit -qm 'other writer' && git push -q origin keelson/status",
+       f->dir);
+    char *theirs = run("git --git-dir=%s/remote.git rev-parse keelson/status", f->dir);
+    /* we commit twice meanwhile (remote unchanged for us until we push) */
+    json_t *obs = json_pack("{s:i}", "replicas", 1);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "default", "web", obs), 0);
+    record_sync(wb, SHA2, 2, 0, NULL);
+    flush_ok(wb);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.rebases, 1);
+    assert_int_equal(st.unpushed, 0);
+    char *subjects = remote_subjects(f);
+    assert_string_equal(subjects, "sync 1a2b3c4: applied 1 created\nother writer\n"
+                                  "sync 2b3c4d5: applied 2 created");
+    free(subjects);
+    /* their commit is an ancestor of the remote tip: not overwritten */
+    sh("git --git-dir=%s/remote.git merge-base --is-ancestor %s keelson/status", f->dir, theirs);
+    assert_output("notes/other.yaml\nstatus/default/Deployment/web.yaml\nsync.yaml",
+                  "git --git-dir=%s/remote.git ls-tree -r --name-only keelson/status", f->dir);
+    assert_output("hello", "git --git-dir=%s/remote.git show keelson/status:notes/other.yaml",
+                  f->dir);
+    assert_output("source: \"2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e\"",
+                  "git --git-dir=%s/remote.git show keelson/status:sync.yaml | head -1", f->dir);
+    char *local = run("git -C %s rev-parse keelson/status", f->repo);
+    char *remote = run("git --git-dir=%s/remote.git rev-parse keelson/status", f->dir);
+    assert_string_equal(local, remote);
+    free(local);
+    free(remote);
+    free(theirs);
+    json_decref(obs);
+    assert_user_untouched(f);
+    ks_writeback_free(wb);
+}
+
+static void thread_commits_after_the_window(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 200, 0);
+    assert_int_equal(ks_writeback_start(wb), 0);
+    record_sync(wb, SHA1, 1, 0, NULL);
+    json_t *ev = drift_event("web-1", "restarted");
+    assert_int_equal(ks_writeback_record_drift(wb, ev), 0);
+    struct ks_writeback_stats st = {0};
+    for (int i = 0; i < 100 && st.commits == 0; i++) {
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+        ks_writeback_stats(&st, wb);
+    }
+    assert_int_equal(st.commits, 1);
+    assert_output("1", "git -C %s rev-list --count keelson/status", f->repo);
+    json_decref(ev);
+    ks_writeback_free(wb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(sync_creates_orphan_branch, setup, teardown),
+        cmocka_unit_test_setup_teardown(batches_one_window_into_one_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_commit_when_nothing_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(drift_names_pod_node_found_healed, setup, teardown),
+        cmocka_unit_test_setup_teardown(health_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(rejects_bad_input_and_checked_out_branch, setup, teardown),
+        cmocka_unit_test_setup_teardown(limits_name_the_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(pushes_and_survives_unreachable_remote, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_queue_merges_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writer_is_rebased_onto, setup, teardown),
+        cmocka_unit_test_setup_teardown(thread_commits_after_the_window, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
