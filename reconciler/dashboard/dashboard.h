@@ -74,6 +74,30 @@ int ks_dashboard_site_write(const struct ks_dashboard_site *site, const char *di
 
 void ks_dashboard_site_free(struct ks_dashboard_site *site);
 
+/* The live dashboard of the control plane: the site of one repository,
+ * rebuilt on demand (after a sync or a status commit) and served from
+ * memory by the API server's loop thread while another thread rebuilds.
+ * Thread-safe. */
+struct ks_dashboard_live;
+
+/* repo: the repository the control plane deploys from (a local path, or
+ * the mirror under the state dir). opts (may be NULL) as for
+ * ks_dashboard_model_read; strings are copied. Builds nothing yet. */
+int ks_dashboard_live_new(struct ks_dashboard_live **out, const char *repo,
+                          const struct ks_dashboard_opts *opts);
+
+/* Re-reads the histories and swaps in the new site; on failure the last
+ * good site stays (the error is returned and kept for the page). */
+int ks_dashboard_live_refresh(struct ks_dashboard_live *live);
+
+/* A copy of the file at path (see ks_dashboard_site_find): *out_data is
+ * malloc'd, *out_type static. KS_ENOTFOUND for an unknown path; the first
+ * request before any refresh builds the site. */
+int ks_dashboard_live_get(char **out_data, size_t *out_len, const char **out_type,
+                          struct ks_dashboard_live *live, const char *path);
+
+void ks_dashboard_live_free(struct ks_dashboard_live *live);
+
 /* Built-in assets (generated from reconciler/dashboard/assets at build
  * time): style.css and app.js. */
 struct ks_dashboard_asset {

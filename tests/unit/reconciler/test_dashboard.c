@@ -207,6 +207,31 @@ static void no_status_branch(void **state)
     ks_source_close(src);
 }
 
+static void live_site_refreshes(void **state)
+{
+    (void)state;
+    char repo[128];
+    snprintf(repo, sizeof repo, "%s/repo", dir);
+    struct ks_dashboard_live *live = NULL;
+    assert_int_equal(ks_dashboard_live_new(&live, repo, NULL), 0);
+    char *data = NULL;
+    size_t len = 0;
+    const char *type = NULL;
+    /* the first request builds the site */
+    assert_int_equal(ks_dashboard_live_get(&data, &len, &type, live, "/"), 0);
+    assert_non_null(strstr(data, "data-live=\"1\""));
+    assert_null(strstr(data, "a later deploy"));
+    assert_string_equal(type, "text/html; charset=utf-8");
+    free(data);
+    sh("cd repo && echo c > c.yaml && git add c.yaml && git commit -q -m 'a later deploy'");
+    assert_int_equal(ks_dashboard_live_refresh(live), 0);
+    assert_int_equal(ks_dashboard_live_get(&data, &len, &type, live, "index.html"), 0);
+    assert_non_null(strstr(data, "a later deploy"));
+    free(data);
+    assert_int_equal(ks_dashboard_live_get(&data, &len, &type, live, "/nope.html"), KS_ENOTFOUND);
+    ks_dashboard_live_free(live);
+}
+
 static void html_escape_all_five(void **state)
 {
     (void)state;
@@ -223,6 +248,7 @@ int main(void)
         cmocka_unit_test(model_from_history),
         cmocka_unit_test(pages_escape_and_link),
         cmocka_unit_test(no_status_branch),
+        cmocka_unit_test(live_site_refreshes),
         cmocka_unit_test(html_escape_all_five),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
