@@ -14,10 +14,17 @@
 #endif
 
 int ks_cmd_render(int argc, char **argv); /* cmd_render.c */
+int ks_cmd_get(int argc, char **argv);    /* cmd_get.c */
+int ks_cmd_status(int argc, char **argv); /* cmd_status.c */
+int ks_cmd_token(int argc, char **argv);  /* cmd_token.c */
 
 static const struct ks_cli_command commands[] = {
     {"render", "render a Helm chart exactly as `helm template` does", ks_cmd_render},
     {"diff", "show what changes between two revisions, object by object", ks_cmd_diff},
+    {"get", "show objects of a running control plane (kubectl-like)", ks_cmd_get},
+    {"status", "last sync, objects by health, nodes and pods of a running control plane",
+     ks_cmd_status},
+    {"token", "create a node's token and print its join command", ks_cmd_token},
     {NULL, NULL, NULL},
 };
 
@@ -25,6 +32,9 @@ static void usage(FILE *out)
 {
     fputs("Usage: reconcile --once [--dry-run] [--repo R] [--branch B] [--path DIR] [OPTIONS]\n"
           "       reconcile COMMAND [OPTIONS]\n"
+          "       reconcile get KIND [NAME] [-n NS | -A] [-l SEL] [-o text|json|yaml]\n"
+          "       reconcile status [-o text|json]\n"
+          "       reconcile token create NODE\n"
           "\n"
           "keelson's control plane and CLI: renders the desired state held in a Git\n"
           "repository and reconciles Podman hosts towards it.\n"

@@ -108,6 +108,7 @@ enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *pr
 /* Endpoint groups. Each answers the request (return value ignored). */
 void api_objects_handle(struct api_req *r);
 void api_syncs_events_handle(struct api_req *r);
+void api_kinds_handle(struct api_req *r);
 void api_nodes_handle(struct api_req *r);
 /* POST /api/v1/sync (admin) and POST /hooks/git (signed; hooks.c). */
 void api_sync_handle(struct api_req *r);

@@ -76,6 +76,21 @@ void api_objects_handle(struct api_req *r)
         api_reply_error(r, 404, "no such endpoint: %s", evhttp_request_get_uri(r->req));
 }
 
+/* GET /api/v1/kinds: the kinds the store holds, sorted. */
+void api_kinds_handle(struct api_req *r)
+{
+    json_t *kinds = NULL;
+    int rc;
+    if (r->method != EVHTTP_REQ_GET) {
+        api_reply_error(r, 405, "kinds: only GET");
+        return;
+    }
+    if ((rc = ks_store_list_kinds(&kinds, r->srv->store)) != 0)
+        api_reply_ks_error(r, rc);
+    else
+        api_reply(r, 200, json_pack("{s:o}", "items", kinds));
+}
+
 static void get_sync(struct api_req *r, const char *id_s)
 {
     json_t *items = NULL, *rec;

@@ -418,6 +418,8 @@ static void route_api(struct api_req *r)
         api_objects_handle(r);
     else if ((seg_is(r, 2, "syncs") && r->nseg <= 4) || (seg_is(r, 2, "events") && r->nseg == 3))
         api_syncs_events_handle(r);
+    else if (seg_is(r, 2, "kinds") && r->nseg == 3)
+        api_kinds_handle(r);
     else if (seg_is(r, 2, "sync") && r->nseg == 3)
         api_sync_handle(r);
     else if (seg_is(r, 2, "watch") && r->nseg == 3)

@@ -5,8 +5,11 @@
  * (<state_dir>/tokens/admin, <state_dir>/tokens/nodes/<node>), written with
  * O_EXCL and mode 0600 so that a token never exists in a readable file even
  * for a moment. All node tokens are loaded at start so the request path
- * never touches the disk; a mutex guards the table because the control
- * plane may mint a node token while the loop thread checks requests.
+ * touches the disk only for a node it does not know yet: `reconcile token
+ * create` mints node tokens from another process while the control plane
+ * runs, so an unknown node's token file is read (and kept) on its first
+ * request. A mutex guards the table because the control plane may mint a
+ * node token while the loop thread checks requests.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -268,6 +271,16 @@ enum api_principal api_tokens_check(struct ks_api_tokens *tokens, const char *pr
         return API_NOBODY;
     pthread_mutex_lock(&tokens->lock);
     struct node_token *n = nodes_find(tokens, node);
+    if (!n && ks_dns1123_subdomain_validate(node) == 0) {
+        /* Minted by another process since we loaded: read it once. */
+        char hex[KS_API_TOKEN_HEX + 1];
+        char *path = ks_strdupf("%s/nodes/%s", tokens->dir, node);
+        if (path && token_read(hex, path) == 0 && nodes_add(tokens, node, hex) == 0)
+            n = nodes_find(tokens, node);
+        free(path);
+        OPENSSL_cleanse(hex, sizeof hex);
+        ks_error_clear();
+    }
     if (n && token_equal(presented, len, n->hex))
         who = API_NODE;
     pthread_mutex_unlock(&tokens->lock);

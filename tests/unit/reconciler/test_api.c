@@ -1458,6 +1458,36 @@ static void unix_socket(void **state)
     assert_int_equal(lstat(path, &st), -1);
 }
 
+/* `reconcile token create` mints a node token from another process while
+ * the server runs: the server reads it on that node's first request. Also
+ * GET /api/v1/kinds. */
+static void token_minted_elsewhere(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_api_tokens *other = NULL;
+    char tok[KS_API_TOKEN_HEX + 1], wrong[KS_API_TOKEN_HEX + 1];
+    assert_int_equal(ks_api_tokens_load_or_create(&other, f->dir), 0);
+    assert_int_equal(ks_api_tokens_node(tok, other, "late"), 0);
+    ks_api_tokens_free(other);
+    memcpy(wrong, tok, sizeof wrong);
+    wrong[5] = wrong[5] == '0' ? '1' : '0';
+    json_decref(call(f, "GET", "/api/v1/nodes/late/pods", wrong, NULL, 401));
+    json_decref(call(f, "GET", "/api/v1/nodes/late/pods", tok, NULL, 200));
+    json_decref(call(f, "GET", "/api/v1/nodes/nobody/pods", tok, NULL, 401));
+    json_decref(call(f, "GET", "/api/v1/nodes/..%2Fadmin/pods", tok, NULL, 401));
+    put_cm(f, "default", "a", "web");
+    json_t *p = pod("default", "p", "late");
+    assert_int_equal(ks_store_put(NULL, f->cp, p, KS_STORE_ANY_REVISION), 0);
+    json_decref(p);
+    json_t *j = call(f, "GET", "/api/v1/kinds", f->admin, NULL, 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(json_string_value(json_array_get(items, 0)), "ConfigMap");
+    assert_string_equal(json_string_value(json_array_get(items, 1)), "Pod");
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/kinds", tok, NULL, 401));
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1491,6 +1521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sync_by_id, setup_hooks, teardown),
         cmocka_unit_test_setup_teardown(metrics_from_store, setup_hooks, teardown),
         cmocka_unit_test_setup_teardown(unix_socket, setup_hooks, teardown),
+        cmocka_unit_test_setup_teardown(token_minted_elsewhere, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
