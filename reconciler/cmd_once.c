@@ -244,6 +244,27 @@ static bool pods_done(const json_t *pods, bool want_ready)
     return true;
 }
 
+/* Whether every Deployment finished rolling out: all replicas updated and
+ * no old ones left (and all available when want_ready). */
+static bool deployments_done(const json_t *deploys, bool want_ready)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(deploys, i, d)
+    {
+        json_t *spec = json_object_get(d, "spec"), *st = json_object_get(d, "status");
+        json_t *r = json_object_get(spec, "replicas");
+        json_int_t want = json_is_integer(r) ? json_integer_value(r) : 1;
+        if (json_is_true(json_object_get(spec, "paused")))
+            continue;
+        if (json_integer_value(json_object_get(st, "updatedReplicas")) != want ||
+            json_integer_value(json_object_get(st, "replicas")) != want ||
+            (want_ready && json_integer_value(json_object_get(st, "availableReplicas")) != want))
+            return false;
+    }
+    return true;
+}
+
 /* Pods with their node and phase: {"pod", "node", "phase", "ready", "message"}. */
 static json_t *pods_report(const json_t *pods)
 {
@@ -290,9 +311,9 @@ static void print_pods(const json_t *report)
     }
 }
 
-static int list_pods(json_t **out, struct ks_store *store)
+static int list_kind(json_t **out, struct ks_store *store, const char *kind)
 {
-    struct ks_store_list_opts lo = {.kind = "Pod"};
+    struct ks_store_list_opts lo = {.kind = kind};
     return ks_store_list(out, store, &lo);
 }
 
@@ -304,14 +325,16 @@ static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
     int rc = 0;
     bool done = false;
     while (rc == 0) {
-        json_t *pods = NULL;
+        json_t *pods = NULL, *deploys = NULL;
         if ((rc = ks_ctl_pass_run(pass, store, (int64_t)time(NULL) * 1000)) == KS_ECONFLICT)
             rc = 0; /* an agent wrote in between: the next round sees it */
         if (rc == 0)
             ks_cp_notify(cp, store);
-        if (rc == 0 && (rc = list_pods(&pods, store)) == 0)
-            done = pods_done(pods, want_ready);
+        if (rc == 0 && (rc = list_kind(&pods, store, "Pod")) == 0 &&
+            (rc = list_kind(&deploys, store, "Deployment")) == 0)
+            done = pods_done(pods, want_ready) && deployments_done(deploys, want_ready);
         json_decref(pods);
+        json_decref(deploys);
         if (rc || done || !cp || ks_triggers_now_ms() >= deadline_ms)
             break;
         ks_local_node_supervise(cp->node);
@@ -446,7 +469,7 @@ int ks_cmd_once(int argc, char **argv)
     if ((rc = converge(&converged, local ? &cp : NULL, store, &pass, o.wait,
                        ks_triggers_now_ms() + o.timeout_ms)))
         goto done;
-    if ((rc = list_pods(&pods, store)))
+    if ((rc = list_kind(&pods, store, "Pod")))
         goto done;
     report = pods_report(pods);
     rc = print_result(&o, fmt, &r, ks_buf_data(&title), report);

@@ -281,24 +281,24 @@ int ks_local_node_start(struct ks_local_node **out, const struct ks_local_node_o
     if (!n)
         return ks_error_set(KS_ENOMEM, "out of memory");
     n->backoff_ms = AGENT_BACKOFF_MIN_MS;
+    char *agent_dir = NULL;
     int rc = ks_local_find_binary(&n->agent_bin, "nodeagent");
     if (rc == 0)
         rc = find_socket(n, o);
     if (rc)
         goto done;
-    char *agent_dir = ks_strdupf("%s/agent", o->state_dir);
+    agent_dir = ks_strdupf("%s/agent", o->state_dir);
     if (!agent_dir || (rc = ks_mkdir_p(agent_dir, 0700))) {
-        free(agent_dir);
         rc = rc ? rc : ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
     n->agent_log = o->quiet ? ks_strdupf("%s/nodeagent.log", agent_dir) : NULL;
-    free(agent_dir);
     const char *args[] = {n->agent_bin,  "--name",
                           o->node_name,  "--server",
                           o->server_url, "--token-file",
                           o->token_file, "--podman-socket",
-                          n->socket,     o->log_level ? "--log-level" : NULL,
+                          n->socket,     "--state-dir",
+                          agent_dir,     o->log_level ? "--log-level" : NULL,
                           o->log_level,  NULL};
     size_t argc = 0;
     while (args[argc])
@@ -314,6 +314,7 @@ int ks_local_node_start(struct ks_local_node **out, const struct ks_local_node_o
         }
     rc = spawn_agent(n);
 done:
+    free(agent_dir);
     if (rc) {
         ks_local_node_stop(n);
         return rc;
