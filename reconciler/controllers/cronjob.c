@@ -229,6 +229,13 @@ static int schedule(struct csync *s, int64_t active)
     int rc = ks_cron_parse(&cron, text);
     if (!rc)
         rc = ks_tz_load(&tz, NULL, ks_ctl_str(s->cj, "spec", "timeZone"));
+    int64_t probe;
+    if (!rc && ks_cron_next(&probe, &cron, tz, s->env->now) == KS_ENOTFOUND) {
+        ks_tz_free(tz);
+        tz = NULL;
+        rc = ks_error_set(KS_EINVALID, "schedule \"%s\": matches no time within %d years", text,
+                          KS_CRON_SEARCH_YEARS);
+    }
     if (rc == KS_EINVALID || rc == KS_ENOTFOUND || rc == KS_ELIMIT)
         return invalid(s, ks_error_last());
     if (rc)

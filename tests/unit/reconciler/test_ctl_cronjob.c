@@ -356,6 +356,33 @@ static void too_many_missed(void **state)
     assert_int_equal(ks_health_of(cj, why, sizeof why), KS_HEALTH_DEGRADED);
     assert_non_null(strstr(why, "minute"));
     json_decref(cj);
+    edit(f, "schedule", json_string("0 0 30 2 *")); /* never */
+    run(f);
+    cj = get_obj(f, "CronJob", "tick");
+    assert_int_equal(ks_health_of(cj, why, sizeof why), KS_HEALTH_DEGRADED);
+    assert_non_null(strstr(why, "matches no time"));
+    json_decref(cj);
+    edit(f, "schedule", json_string("*/5 * * * *"));
+    edit(f, "timeZone", json_string("Mars/Olympus_Mons"));
+    run(f);
+    cj = get_obj(f, "CronJob", "tick");
+    assert_int_equal(ks_health_of(cj, why, sizeof why), KS_HEALTH_DEGRADED);
+    assert_non_null(strstr(why, "unknown"));
+    json_decref(cj);
+    edit(f, "timeZone", json_string("Europe/Berlin"));
+    run(f);
+    cj = get_obj(f, "CronJob", "tick");
+    assert_null(ks_ctl_condition(ks_ctl_at(cj, "status", "conditions"), "InvalidSchedule"));
+    assert_int_equal(ks_health_of(cj, why, sizeof why), KS_HEALTH_PROGRESSING); /* a Job runs */
+    json_decref(cj);
+    assert_int_equal(ks_store_events_list(&events, f->store, 0), 0);
+    int bad = 0;
+    json_array_foreach(events, i, e)
+    {
+        bad += !strcmp(json_string_value(json_object_get(e, "reason")), "UnparseableSchedule");
+    }
+    assert_int_equal(bad, 1); /* one event while the condition stayed set */
+    json_decref(events);
 }
 
 int main(void)
