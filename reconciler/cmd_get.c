@@ -11,6 +11,7 @@
  */
 #include "reconciler/cli.h"
 #include "reconciler/client/client.h"
+#include "reconciler/daemon/daemon.h"
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -240,21 +241,6 @@ static void age_of(char *out, size_t cap, const json_t *obj)
         snprintf(out, cap, "%lldd", s / 86400);
 }
 
-static int node_is_ready(const json_t *node)
-{
-    const json_t *conds = json_object_get(json_object_get(node, "status"), "conditions"), *c;
-    size_t i;
-    json_array_foreach(conds, i, c)
-    {
-        const char *type = json_string_value(json_object_get(c, "type"));
-        if (type && strcmp(type, "Ready") == 0) {
-            const char *status = json_string_value(json_object_get(c, "status"));
-            return status && strcmp(status, "True") == 0;
-        }
-    }
-    return 0;
-}
-
 struct table {
     size_t ncols;
     const char *head[TABLE_MAX_COLS];
@@ -340,7 +326,7 @@ static void row_cells(const char **cells, char bufs[][32], const char *kind, con
         cells[k++] = bufs[0];
         cells[k++] = bufs[1];
     } else if (strcmp(kind, "Node") == 0) {
-        cells[k++] = node_is_ready(obj) ? "Ready" : "NotReady";
+        cells[k++] = ks_node_is_ready(obj) ? "Ready" : "NotReady";
         const char *name = str_at(obj, "metadata", "name");
         snprintf(bufs[0], 32, "%lld",
                  (long long)json_integer_value(json_object_get(pod_counts, name ? name : "")));

@@ -8,6 +8,7 @@
 #include "reconciler/cli.h"
 #include "reconciler/client/client.h"
 #include "reconciler/controllers/controllers.h"
+#include "reconciler/daemon/daemon.h"
 
 #include "core/error.h"
 
@@ -149,17 +150,7 @@ static int nodes_pods_part(json_t *report, struct ks_client *c)
         goto done;
     json_array_foreach(json_object_get(nodes, "items"), i, o)
     {
-        const json_t *conds = json_object_get(json_object_get(o, "status"), "conditions"), *cd;
-        const char *ready = "Unknown";
-        size_t j;
-        json_array_foreach(conds, j, cd)
-        {
-            const char *type = json_string_value(json_object_get(cd, "type"));
-            if (type && strcmp(type, "Ready") == 0 &&
-                json_string_value(json_object_get(cd, "status")))
-                ready = json_string_value(json_object_get(cd, "status"));
-        }
-        int is_ready = strcmp(ready, "True") == 0;
+        int is_ready = ks_node_is_ready(o);
         count(nodes_out, is_ready ? "ready" : "notReady");
         json_array_append_new(
             json_object_get(nodes_out, "items"),
