@@ -543,6 +543,31 @@ static void many_deployments(void **state)
     json_decref(ds);
 }
 
+/* minReadySeconds follows the Deployment onto its current ReplicaSet
+ * without a new template (getNewReplicaSet), and availability waits for
+ * it. */
+static void min_ready_follows(void **state)
+{
+    struct fixture *f = *state;
+    put_obj(f, deployment("web", 2, "nginx:1"));
+    roll(f, 0, 2);
+    edit(f, "minReadySeconds", json_integer(30));
+    run(f);
+    json_t *rss = replicasets(f);
+    assert_int_equal(json_array_size(rss), 1);
+    assert_int_equal(
+        json_integer_value(ks_ctl_at(json_array_get(rss, 0), "spec", "minReadySeconds")), 30);
+    json_decref(rss);
+    json_t *d = get_obj(f, "Deployment", "web");
+    assert_int_equal(status_int(d, "availableReplicas"), 0); /* Ready for ~1 s only */
+    json_decref(d);
+    f->env.now += 31;
+    run(f);
+    d = get_obj(f, "Deployment", "web");
+    assert_int_equal(status_int(d, "availableReplicas"), 2);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +585,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(invalid_strategy, setup, teardown),
         cmocka_unit_test_setup_teardown(hash_collision, setup, teardown),
         cmocka_unit_test_setup_teardown(many_deployments, setup, teardown),
+        cmocka_unit_test_setup_teardown(min_ready_follows, setup, teardown),
         cmocka_unit_test(hash_is_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
