@@ -43,6 +43,7 @@ struct sp_source {
     int64_t log_floor;  /* watch(since) needs since >= log_floor */
     unsigned tmp_seq;   /* unique temporary names for status files */
     int notify_fd;      /* libinotifytools' inotify descriptor */
+    bool watch_lost;    /* the directory's watch ended (removed or moved away) */
     int wake[2];        /* interrupt pipe: read end polled with notify_fd */
 };
 
@@ -59,6 +60,10 @@ int sp_rescan(struct sp_source *s);
 /* Starts inotify on the directory; fills s->notify_fd. */
 int sp_notify_start(struct sp_source *s);
 void sp_notify_stop(struct sp_source *s);
+/* After the directory's watch ended (the directory was removed or moved):
+ * true when a directory is at s->dir again and is now followed; the caller
+ * rescans. Called without s->lock, on the watch thread. */
+bool sp_notify_refollow(struct sp_source *s);
 /* Waits up to timeout_ms for directory events (1), an interrupt (0) or
  * nothing (0); drains what arrived. Called without s->lock. */
 int sp_notify_wait(struct sp_source *s, long timeout_ms);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WATCH_EVENTS                                                                               \
@@ -112,10 +113,27 @@ void sp_notify_stop(struct sp_source *s)
     pthread_mutex_unlock(&in_use_lock);
 }
 
-static void drain_events(void)
+bool sp_notify_refollow(struct sp_source *s)
 {
-    while (inotifytools_next_events(0, 1))
-        ;
+    struct stat st;
+
+    if (!s->watch_lost || stat(s->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return false;
+    /* The old watch died with its inode (IN_IGNORED); follow the new one. */
+    inotifytools_remove_watch_by_filename(s->dir);
+    if (!inotifytools_watch_file(s->dir, WATCH_EVENTS))
+        return false;
+    s->watch_lost = false;
+    return true;
+}
+
+static void drain_events(struct sp_source *s)
+{
+    struct inotify_event *e;
+
+    while ((e = inotifytools_next_events(0, 1)))
+        if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+            s->watch_lost = true;
 }
 
 int sp_notify_wait(struct sp_source *s, long timeout_ms)
@@ -137,14 +155,14 @@ int sp_notify_wait(struct sp_source *s, long timeout_ms)
     }
     if (!(p[0].revents & POLLIN))
         return 0;
-    drain_events();
+    drain_events(s);
     /* Let a burst of writes finish so one change is read once. */
     for (rounds = 0; rounds < SETTLE_MAX; rounds++) {
         struct pollfd q = {.fd = s->notify_fd, .events = POLLIN};
 
         if (poll(&q, 1, SETTLE_MS) <= 0)
             break;
-        drain_events();
+        drain_events(s);
     }
     return 1;
 }

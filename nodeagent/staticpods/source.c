@@ -106,6 +106,14 @@ static int sp_watch(struct ks_agent_source *base, json_t **out, int64_t *out_rev
     json_t *changes = NULL;
     int rc, woke;
 
+    /* A directory removed and made again is followed anew (checked once per watch). */
+    if (sp_notify_refollow(s)) {
+        pthread_mutex_lock(&s->lock);
+        rc = sp_rescan(s);
+        pthread_mutex_unlock(&s->lock);
+        if (rc < 0)
+            return rc;
+    }
     for (;;) {
         pthread_mutex_lock(&s->lock);
         if (since > s->revision || since < s->log_floor) {
@@ -133,6 +141,7 @@ static int sp_watch(struct ks_agent_source *base, json_t **out, int64_t *out_rev
             return woke;
         if (woke == 0) /* timeout or interrupt */
             break;
+        sp_notify_refollow(s);
         pthread_mutex_lock(&s->lock);
         rc = sp_rescan(s);
         pthread_mutex_unlock(&s->lock);

@@ -418,6 +418,32 @@ static void duplicate_names_first_file_wins(void **state)
     free(events);
 }
 
+static void directory_made_again(void **state)
+{
+    struct fixture *f = *state;
+    json_t *pods, *changes;
+    char cmd[256];
+    int64_t rev;
+    long took;
+
+    open_source(f, 0, 0);
+    pods = list_pods(f, &rev);
+    json_decref(pods);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ks_mkdir_p(f->dir, 0755), 0);
+    write_file(f, "web.yaml", web_yaml);
+    changes = watch_change(f, &rev, &took);
+    assert_int_equal(json_array_size(changes), 2);
+    json_decref(changes);
+    /* and the new directory is followed from now on */
+    remove_file(f, "web.yaml");
+    changes = watch_change(f, &rev, &took);
+    assert_int_equal(json_array_size(changes), 2);
+    assert_true(took < 1000);
+    json_decref(changes);
+}
+
 static void *event_writer(void *ud)
 {
     struct ks_agent_source *src = ud;
@@ -485,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(limits_and_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_names_first_file_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(report_dir_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(directory_made_again, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
