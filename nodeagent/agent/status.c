@@ -31,9 +31,12 @@ const char *ks_agent_phase(const struct ks_pod_view *v)
             any_started = true;
         if (c->have_state && c->st.running)
             any_running = true;
-        if (c->restart_pending)
+        /* an exit the policy restarts is never final, even before the
+         * worker has scheduled the restart */
+        if (c->restart_pending ||
+            (ctr_exited(c) && !c->held && ks_agent_should_restart(v->policy, c->st.exit_code)))
             pending_restart = true;
-        if (!ctr_exited(c) || c->restart_pending)
+        if (!ctr_exited(c) || pending_restart)
             all_term = false;
         else if (c->st.exit_code != 0)
             all_ok = false;
