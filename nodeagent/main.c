@@ -10,16 +10,10 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "nodeagent/agent/agent.h"
+#include "nodeagent/cpclient/cpclient.h"
+#include "nodeagent/node/node.h"
 #include "nodeagent/runtime/runtime.h"
 #include "nodeagent/staticpods/staticpods.h"
-#if __has_include("nodeagent/cpclient/cpclient.h")
-#include "nodeagent/cpclient/cpclient.h"
-#define HAVE_CPCLIENT 1
-#endif
-#if __has_include("nodeagent/node/node.h")
-#include "nodeagent/node/node.h"
-#define HAVE_NODE 1
-#endif
 
 #include <getopt.h>
 #include <pthread.h>
@@ -305,7 +299,6 @@ int main(int argc, char **argv)
         ao.nsources++;
     }
     if (server) {
-#ifdef HAVE_CPCLIENT
         struct ks_cpclient_opts co = {
             .server = server, .token = token, .node = name, .ca_file = ca};
         if (ks_cpclient_source_new(&ao.sources[ao.nsources], &co) < 0) {
@@ -313,11 +306,6 @@ int main(int argc, char **argv)
             goto done;
         }
         ao.nsources++;
-#else
-        (void)ca;
-        fprintf(stderr, "nodeagent: --server: this build has no control plane client\n");
-        goto done;
-#endif
     }
 
     char *version = NULL;
@@ -326,7 +314,6 @@ int main(int argc, char **argv)
                NULL);
         version = strdup(runtime);
     }
-#ifdef HAVE_NODE
     {
         json_t *labels = NULL;
         if (labels_text && ks_node_labels_parse(&labels, labels_text) < 0) {
@@ -347,10 +334,6 @@ int main(int argc, char **argv)
         }
         json_object_set_new(report, "images", json_array());
     }
-#else
-    report =
-        json_pack("{s:s, s:{s:s}}", "name", name, "nodeInfo", "containerRuntimeVersion", version);
-#endif
     free(version);
 
     ao.node = name;
