@@ -21,6 +21,7 @@ int ks_cmd_token(int argc, char **argv);  /* cmd_token.c */
 static const struct ks_cli_command commands[] = {
     {"render", "render a Helm chart exactly as `helm template` does", ks_cmd_render},
     {"diff", "show what changes between two revisions, object by object", ks_cmd_diff},
+    {"dashboard", "build the status dashboard as static HTML from the repository", ks_cmd_dashboard},
     {"get", "show objects of a running control plane (kubectl-like)", ks_cmd_get},
     {"status", "last sync, objects by health, nodes and pods of a running control plane",
      ks_cmd_status},
