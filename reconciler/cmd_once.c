@@ -16,6 +16,7 @@
  * (reconciler/daemon/run.c).
  */
 #include "reconciler/cli.h"
+#include "reconciler/client/client.h"
 #include "reconciler/daemon/daemon.h"
 #include "reconciler/pipeline.h"
 #include "reconciler/plan/plan.h"
@@ -71,7 +72,9 @@ static void usage(FILE *out)
           "                         private `podman system service` is started)\n"
           "  --node-name N          name of the local node (default: the host name)\n"
           "  --server URL           ask a running control plane to sync and report its result\n"
-          "  --token T              admin token for --server (default $KEELSON_TOKEN)\n"
+          "  --token T              admin token for --server (default $KEELSON_TOKEN, else\n"
+          "                         <state-dir>/tokens/admin; the server defaults to\n"
+          "                         $KEELSON_SERVER, else <state-dir>/api.url)\n"
           "  -o, --output FMT       text (default), json or markdown\n"
           "  --allow-mass-prune     allow deleting more than --max-prune-share of the managed "
           "objects\n"
@@ -347,6 +350,89 @@ static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
     return rc;
 }
 
+/* ---- --server: ask a running control plane ------------------------------ */
+
+/* The first finished sync record answering ticket, or NULL. */
+static json_t *record_for(const json_t *items, int64_t ticket)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(items, i, rec)
+    {
+        json_t *t = json_object_get(json_object_get(rec, "summary"), "ticket");
+        if (!json_is_null(json_object_get(rec, "finished")) && json_is_integer(t) &&
+            json_integer_value(t) >= ticket)
+            return rec;
+    }
+    return NULL;
+}
+
+static int remote_once(const struct once_opts *o, enum ks_plan_format fmt)
+{
+    struct ks_client *c = NULL;
+    json_t *answer = NULL, *syncs = NULL;
+    int exit_code = 1;
+    int rc = ks_client_new(&c, o->server, o->token, o->state_dir);
+    if (rc || (rc = ks_client_post(&answer, NULL, c, "/api/v1/sync", NULL)))
+        goto done;
+    json_t *t = json_object_get(answer, "ticket");
+    if (!json_is_integer(t)) {
+        rc = ks_error_set(KS_EIO, "POST /api/v1/sync: no ticket in the answer");
+        goto done;
+    }
+    int64_t ticket = json_integer_value(t);
+    int64_t deadline = ks_triggers_now_ms() + o->timeout_ms;
+    json_t *rec = NULL;
+    while (!rec) {
+        json_decref(syncs);
+        syncs = NULL;
+        if ((rc = ks_client_get(&syncs, c, "/api/v1/syncs?limit=100")))
+            goto done;
+        if ((rec = record_for(json_object_get(syncs, "items"), ticket)))
+            break;
+        if (ks_triggers_now_ms() >= deadline) {
+            char d[32];
+            rc = ks_error_set(KS_ETIMEOUT, "no sync answered ticket %lld within %s",
+                              (long long)ticket, ks_duration_format(d, sizeof d, o->timeout_ms));
+            goto done;
+        }
+        struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    const char *result = json_string_value(json_object_get(rec, "result"));
+    const char *error = json_string_value(json_object_get(rec, "error"));
+    const char *commit = json_string_value(json_object_get(rec, "commit"));
+    json_t *sum = json_object_get(rec, "summary");
+    if (fmt == KS_PLAN_JSON) {
+        char *text = json_dumps(rec, JSON_INDENT(2));
+        if (text)
+            printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%s: sync %lld %s at %.12s", ks_client_server(c),
+               (long long)json_integer_value(json_object_get(rec, "id")), result ? result : "?",
+               commit ? commit : "");
+        if (json_object_get(sum, "create"))
+            printf(": %lld to create, %lld to update, %lld to delete, %lld unchanged",
+                   (long long)json_integer_value(json_object_get(sum, "create")),
+                   (long long)json_integer_value(json_object_get(sum, "update")),
+                   (long long)json_integer_value(json_object_get(sum, "delete")),
+                   (long long)json_integer_value(json_object_get(sum, "unchanged")));
+        printf("\n");
+    }
+    if (result && strcmp(result, "failed") == 0)
+        ks_cli_error("sync failed: %s", error ? error : "(no message)");
+    else
+        exit_code = 0;
+done:
+    if (rc)
+        ks_cli_error("%s", ks_error_last());
+    json_decref(answer);
+    json_decref(syncs);
+    ks_client_free(c);
+    return exit_code;
+}
+
 /* ---- the command ----------------------------------------------------------- */
 
 static int print_result(const struct once_opts *o, enum ks_plan_format fmt,
@@ -400,11 +486,8 @@ int ks_cmd_once(int argc, char **argv)
     }
     /* the pass prints its own report; the log carries only warnings */
     ks_log_configure(KS_LOG_WARN, KS_LOG_LOGFMT, stderr);
-    if (o.server) {
-        ks_cli_error("--once --server is not part of this build yet (it needs the API client, "
-                     "reconciler/client); run the pass locally");
-        return 1;
-    }
+    if (o.server || o.token)
+        return remote_once(&o, fmt);
     if (o.wait && o.no_local_node) {
         ks_cli_error("--wait needs the local node (no agent can report to a pass started with "
                      "--no-local-node)");

@@ -186,6 +186,10 @@ assert s["result"] == "failed", s
 assert re.match(r"apps/bad\.yaml:\d+:\d+: ", s["error"]), s["error"]
 PY
 [[ $(pod_count) == 3 ]] || ks_fail "a failed sync changed the pods"
+set +e
+out=$("$RECONCILE" --once --server "$url" --token "$token" 2>&1); rc=$?
+set -e
+[[ $rc == 1 && "$out" == *"sync failed: apps/bad.yaml:"* ]] || ks_fail "--once --server on a bad commit (exit $rc): $out"
 
 ks_log "POST /api/v1/sync answers a ticket; the fixed commit applies"
 git -C "$repo" rm -q apps/bad.yaml && git -C "$repo" commit -qm "fix"
@@ -194,6 +198,8 @@ ticket=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ticket"])' 
 wait_ticket "$ticket" >/dev/null || ks_fail "no sync answers API ticket $ticket"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$url/api/v1/sync")
 [[ "$code" == 401 ]] || ks_fail "POST /api/v1/sync without a token answered $code"
+out=$("$RECONCILE" --once --server "$url" --state-dir "$state" 2>&1) || ks_fail "--once --server: $out"
+[[ "$out" == "$url: sync "*" unchanged at "* ]] || ks_fail "--once --server printed: $out"
 
 register() { # register NODE: register and heartbeat as the node (admin token)
   api -X POST -H 'Content-Type: application/json' \
