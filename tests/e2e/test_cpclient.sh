@@ -20,6 +20,12 @@ prog="$KS_BUILD_DIR/tests/e2e/e2e_cpclient"
 work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-cpc.XXXXXX") || ks_fail "mktemp -d failed"
 ks_on_exit rm -rf "$work"
 
+# A self-signed certificate for the HTTPS case (CN and SAN 127.0.0.1).
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" \
+  >"$work/openssl.log" 2>&1 || ks_fail "openssl req failed: $(cat "$work/openssl.log")"
+
 # The program's own waits are at most a few seconds each; 120 s bounds a hang.
-TMPDIR="$work" timeout --kill-after=5 120 "$prog" </dev/null || ks_fail "e2e_cpclient failed (exit $?)"
+TMPDIR="$work" KS_TEST_TLS_CERT="$work/cert.pem" KS_TEST_TLS_KEY="$work/key.pem" \
+  timeout --kill-after=5 120 "$prog" </dev/null || ks_fail "e2e_cpclient failed (exit $?)"
 ks_log "cpclient: all cases passed"

@@ -7,7 +7,8 @@
  * Every call of the source is exercised: register, heartbeat (and 404 ->
  * KS_ENOTFOUND), list, watch woken by a change, KS_EGONE after compaction,
  * report_status and report_events landing in the store, get_object of a
- * ConfigMap or Secret and their changes in the watch, a wrong token,
+ * ConfigMap or Secret and their changes in the watch, HTTPS with a CA
+ * file (and refused without it), a wrong token,
  * a server that is down, interrupt of a parked watch, and calls from
  * several threads while a watch is parked. Run by tests/e2e/test_cpclient.sh.
  */
@@ -21,6 +22,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -70,7 +72,7 @@ static struct ks_agent_source *new_source(const char *url, const char *token, co
     return src;
 }
 
-static int setup(void **state)
+static int start(void **state, bool tls)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct ks_api_server_opts o = {.port = 0};
@@ -84,17 +86,41 @@ static int setup(void **state)
     /* A short history so that the compaction case can be provoked. */
     if (ks_store_open_sqlite(&f->cp, path, 16) || ks_store_open_sqlite(&f->store, path, 16) ||
         ks_api_tokens_load_or_create(&f->tokens, f->dir) ||
-        ks_api_tokens_node(f->token, f->tokens, "node-a") ||
-        ks_api_server_new(&f->srv, f->store, f->tokens, &o)) {
+        ks_api_tokens_node(f->token, f->tokens, "node-a")) {
         fprintf(stderr, "setup: %s\n", ks_error_last());
         return -1;
     }
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", ks_api_server_port(f->srv));
+    if (tls) {
+        /* made by test_cpclient.sh with openssl: CN and SAN 127.0.0.1, self-signed */
+        o.tls_cert = getenv("KS_TEST_TLS_CERT");
+        o.tls_key = getenv("KS_TEST_TLS_KEY");
+        if (!o.tls_cert || !o.tls_key) {
+            fprintf(stderr, "setup: KS_TEST_TLS_CERT and KS_TEST_TLS_KEY are not set "
+                            "(run through tests/e2e/test_cpclient.sh)\n");
+            return -1;
+        }
+    }
+    if (ks_api_server_new(&f->srv, f->store, f->tokens, &o)) {
+        fprintf(stderr, "setup: %s\n", ks_error_last());
+        return -1;
+    }
+    snprintf(f->url, sizeof(f->url), "%s://127.0.0.1:%u", tls ? "https" : "http",
+             ks_api_server_port(f->srv));
     if (pthread_create(&f->thread, NULL, run_server, f))
         return -1;
-    f->src = new_source(f->url, f->token, "node-a");
+    f->src = tls ? NULL : new_source(f->url, f->token, "node-a");
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return start(state, false);
+}
+
+static int setup_tls(void **state)
+{
+    return start(state, true);
 }
 
 static int teardown(void **state)
@@ -102,7 +128,8 @@ static int teardown(void **state)
     struct fixture *f = *state;
     char cmd[300];
 
-    f->src->ops->free(f->src);
+    if (f->src)
+        f->src->ops->free(f->src);
     ks_api_server_stop(f->srv);
     pthread_join(f->thread, NULL);
     ks_api_server_free(f->srv);
@@ -471,6 +498,35 @@ static void get_object_and_configmap_changes(void **state)
     json_decref(changes);
 }
 
+static void https_with_ca_file(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_cpclient_opts o = {.server = f->url,
+                                 .token = f->token,
+                                 .node = "node-a",
+                                 .ca_file = getenv("KS_TEST_TLS_CERT"),
+                                 .timeout_ms = 3000};
+    struct ks_agent_source *untrusting = NULL;
+    json_t *items = NULL;
+    int64_t rev;
+
+    assert_int_equal(ks_cpclient_source_new(&f->src, &o), 0);
+    do_register(f);
+    put(f, pod("web-1", "node-a"));
+    assert_int_equal(f->src->ops->list(f->src, &items, &rev), 0);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    items = NULL;
+
+    /* Without the CA the self-signed certificate is not trusted: KS_EIO. */
+    o.ca_file = NULL;
+    assert_int_equal(ks_cpclient_source_new(&untrusting, &o), 0);
+    assert_int_equal(untrusting->ops->list(untrusting, &items, &rev), KS_EIO);
+    print_message("untrusted certificate: %s\n", ks_error_last());
+    assert_null(items);
+    untrusting->ops->free(untrusting);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_and_events_reach_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupt_and_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(get_object_and_configmap_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(https_with_ca_file, setup_tls, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
