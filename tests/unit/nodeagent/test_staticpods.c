@@ -174,9 +174,15 @@ static void first_list_and_uid(void **state)
     write_file(f, "web.yaml", web_yaml);
     write_file(f, ".hidden.yaml", web_yaml);
     write_file(f, "notes.txt", "not a manifest");
+    write_file(f, "z.json",
+               "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": "
+               "\"j\", \"namespace\": \"apps\"}, \"spec\": {\"containers\": []}}");
     open_source(f, 0, 0);
     pods = list_pods(f, &rev);
-    assert_int_equal(json_array_size(pods), 1);
+    assert_int_equal(json_array_size(pods), 2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(pods, 1), "metadata"), "namespace")),
+                        "apps");
     pod = json_array_get(pods, 0);
     meta = json_object_get(pod, "metadata");
     assert_string_equal(json_string_value(json_object_get(meta, "namespace")), "default");
