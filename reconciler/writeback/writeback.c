@@ -50,6 +50,7 @@ struct ks_writeback {
     json_t *pending;      /* path -> document, null (remove) or true (compose from objects) */
     json_t *events;       /* [{"type", "line", "source", "objects": [...], "path", "always"}] */
     uint64_t dropped;     /* events over max_events in this window */
+    size_t inflight;      /* events taken by a commit in progress */
     int64_t window_start; /* 0: nothing pending */
     int64_t next_push;    /* earliest next push attempt */
     long backoff_ms;
@@ -622,6 +623,7 @@ static int take(struct batch *b, struct ks_writeback *wb)
     }
     json_object_clear(wb->pending);
     b->events = wb->events;
+    wb->inflight = json_array_size(b->events);
     wb->events = json_array();
     b->dropped = wb->dropped;
     wb->dropped = 0;
@@ -954,6 +956,7 @@ static int commit_pending(bool *out_committed, struct ks_writeback *wb)
     *out_committed = true;
 done:
     pthread_mutex_lock(&wb->mu);
+    wb->inflight = 0;
     if (rc && b.files)
         put_back(wb, &b);
     if (*out_committed) {
@@ -1085,6 +1088,6 @@ void ks_writeback_stats(struct ks_writeback_stats *out, struct ks_writeback *wb)
 {
     pthread_mutex_lock(&wb->mu);
     *out = wb->stats;
-    out->pending_events = json_array_size(wb->events);
+    out->pending_events = json_array_size(wb->events) + wb->inflight;
     pthread_mutex_unlock(&wb->mu);
 }

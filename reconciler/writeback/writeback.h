@@ -109,7 +109,7 @@ struct ks_writeback_stats {
     uint64_t merged_commits; /* commits merged away because the queue was full */
     uint64_t events_dropped; /* events beyond max_events in one window (counted in the message) */
     size_t unpushed;         /* local commits not yet on the remote (last known) */
-    size_t pending_events;   /* events waiting for the window to close */
+    size_t pending_events;   /* events not in a commit yet (waiting, or being committed) */
     int push_failing;        /* the last push attempt failed */
     char tip[41];            /* local tip of the status branch ("" when none) */
     char last_error[512];    /* last tick/flush error ("" when none) */
