@@ -13,6 +13,7 @@
 #include "renderer/goenc.h"
 
 #include "core/error.h"
+#include "renderer/gofmt.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -32,29 +33,7 @@ struct go_digits {
 
 static void shortest_digits(struct go_digits *out, double f, int bits)
 {
-    char buf[64];
-    double a = fabs(f);
-    int maxprec = bits == 32 ? 9 : 17;
-    for (int prec = 1; prec <= maxprec; prec++) {
-        snprintf(buf, sizeof(buf), "%.*e", prec - 1, a);
-        double back = strtod(buf, NULL);
-        int same = bits == 32 ? (float)back == (float)a : back == a;
-        if (same || prec == maxprec)
-            break;
-    }
-    /* buf: d[.ddd]e[+-]xx */
-    int nd = 0;
-    const char *p = buf;
-    for (; *p && *p != 'e'; p++) {
-        if (*p >= '0' && *p <= '9' && nd < (int)sizeof(out->d) - 1)
-            out->d[nd++] = *p;
-    }
-    int exp10 = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
-    while (nd > 1 && out->d[nd - 1] == '0')
-        nd--;
-    out->d[nd] = '\0';
-    out->nd = nd;
-    out->dp = exp10 + 1;
+    out->dp = ks_gofmt_shortest_digits(fabs(f), bits, out->d, sizeof(out->d), &out->nd);
 }
 
 /* strconv's %e with prec digits after the point. */

@@ -22,16 +22,44 @@
 
 /* ---- strconv ---- */
 
-/* Shortest decimal digits of f (> 0, finite): digits in d (no dot), returns
- * the decimal point position dp (value = 0.d * 10^dp). */
-static int shortest_digits(double f, char *d, size_t cap, int *nd)
+/* Does p significant digits of a (printed correctly rounded) read back as a? */
+static bool round_trips(double a, int bits, int p, char *buf, size_t cap)
 {
-    char buf[64];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof(buf), "%.*e", p - 1, f);
-        if (strtod(buf, NULL) == f || p == 17)
-            break;
+    snprintf(buf, cap, "%.*e", p - 1, a);
+    double back = strtod(buf, NULL);
+    return bits == 32 ? (float)back == (float)a : back == a;
+}
+
+int ks_gofmt_shortest_digits(double a, int bits, char *d, size_t cap, int *nd)
+{
+    int maxprec = bits == 32 ? 9 : 17;
+    /* Integers below 2^24 / 2^53 are exact and their neighbours are at
+     * most 1 away, so their decimal digits are already the shortest. */
+    double exact = bits == 32 ? 16777216.0 : 9007199254740992.0;
+    if (a >= 1 && a < exact && a == floor(a) && cap >= 20) {
+        char tmp[24];
+        int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)a);
+        int dp = n;
+        while (n > 1 && tmp[n - 1] == '0')
+            n--;
+        memcpy(d, tmp, (size_t)n);
+        d[n] = '\0';
+        *nd = n;
+        return dp;
     }
+    /* The shortest p that round-trips: a correctly rounded p+1-digit form
+     * is never farther from a than the p-digit one, so round-tripping is
+     * monotonic in p and a binary search finds the same p as counting up. */
+    char buf[64];
+    int lo = 1, hi = maxprec;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (round_trips(a, bits, mid, buf, sizeof(buf)))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(buf, sizeof(buf), "%.*e", lo - 1, a);
     /* buf: d.ddddde[+-]xx */
     int n = 0;
     const char *s = buf;
@@ -87,7 +115,7 @@ int ks_gofmt_float(struct ks_buf *out, double f, char fmt, int prec)
         d[0] = '0';
         d[1] = '\0';
     } else {
-        dp = shortest_digits(a, d, sizeof(d), &nd);
+        dp = ks_gofmt_shortest_digits(a, 64, d, sizeof(d), &nd);
     }
     char lower = fmt == 'G' || fmt == 'E' ? 'E' : 'e';
     bool use_e = fmt == 'e' || fmt == 'E';

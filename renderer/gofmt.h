@@ -29,6 +29,12 @@ int ks_gofmt_sprintf(struct ks_buf *out, const char *format, json_t *const *args
  * prec -1 = shortest representation that round-trips. Appends to out. */
 int ks_gofmt_float(struct ks_buf *out, double f, char fmt, int prec);
 
+/* strconv's shortest decimal digits of a (> 0, finite) that read back as
+ * the same float64 (bits 64) or float32 (bits 32): the digits (no dot, no
+ * trailing zeros, NUL-terminated; cap >= 20) go to d, their count to *nd;
+ * returns the decimal point position dp (a = 0.d x 10^dp). */
+int ks_gofmt_shortest_digits(double a, int bits, char *d, size_t cap, int *nd);
+
 /* fmt.Sprintln(args...): spaces between all operands, trailing newline. */
 int ks_gofmt_sprintln(struct ks_buf *out, json_t *const *args, size_t nargs);
 

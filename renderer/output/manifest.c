@@ -319,7 +319,12 @@ done:
 
 static void print_doc(struct ks_buf *out, const char *path, const char *content)
 {
-    ks_buf_printf(out, "---\n# Source: %s\n%s\n", path, content);
+    /* puts, not printf: vsnprintf copies long documents a byte at a time */
+    ks_buf_puts(out, "---\n# Source: ");
+    ks_buf_puts(out, path);
+    ks_buf_putc(out, '\n');
+    ks_buf_puts(out, content);
+    ks_buf_putc(out, '\n');
 }
 
 /* --show-only: re-split the full text and keep, per pattern in order, the
@@ -353,7 +358,9 @@ static int show_only(struct ks_buf *out, const char *text, size_t len,
             name[n] = '\0';
             if (!ks_output_glob_match(opts->show_only[p], name))
                 continue;
-            ks_buf_printf(out, "---\n%s\n", docs[i].text);
+            ks_buf_puts(out, "---\n");
+            ks_buf_puts(out, docs[i].text);
+            ks_buf_putc(out, '\n');
             found = true;
         }
         if (!found) {
