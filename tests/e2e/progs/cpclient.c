@@ -231,6 +231,16 @@ static void wrong_token_and_server_down(void **state)
     bad->ops->free(bad);
 
     assert_null(items);
+
+    /* An answer larger than max_response is refused with the limit named. */
+    struct ks_cpclient_opts small = {
+        .server = f->url, .token = f->token, .node = "node-a", .max_response = 16};
+    assert_int_equal(ks_cpclient_source_new(&bad, &small), 0);
+    assert_int_equal(bad->ops->list(bad, &items, &rev), KS_ELIMIT);
+    assert_non_null(strstr(ks_error_last(), "max_response"));
+    bad->ops->free(bad);
+    assert_null(items);
+
     assert_int_equal(
         ks_cpclient_source_new(
             &bad, &(struct ks_cpclient_opts){.server = "ftp://x", .token = "t", .node = "n"}),
