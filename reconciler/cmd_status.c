@@ -107,7 +107,13 @@ static void count(json_t *obj, const char *key)
     json_object_set_new(obj, key, json_integer(n ? json_integer_value(n) + 1 : 1));
 }
 
-/* The last sync record and the last applied one (either may be null). */
+static int result_is_good(const char *result)
+{
+    return result && (strcmp(result, "applied") == 0 || strcmp(result, "unchanged") == 0);
+}
+
+/* The last sync record and, when it failed, the last good one (applied or
+ * unchanged: the state that keeps running); either may be null. */
 static int syncs_part(json_t *report, struct ks_client *c)
 {
     json_t *list = NULL, *rec, *last = NULL, *good = NULL;
@@ -122,13 +128,13 @@ static int syncs_part(json_t *report, struct ks_client *c)
         if (!last)
             last = rec;
         const char *result = json_string_value(json_object_get(rec, "result"));
-        if (!good && rec != last && result && strcmp(result, "applied") == 0)
+        if (!good && rec != last && result_is_good(result))
             good = rec;
     }
     json_object_set(report, "lastSync", last ? last : json_null());
     const char *r = last ? json_string_value(json_object_get(last, "result")) : NULL;
-    if (r && strcmp(r, "applied") != 0)
-        json_object_set(report, "lastApplied", good ? good : json_null());
+    if (r && strcmp(r, "failed") == 0)
+        json_object_set(report, "lastGood", good ? good : json_null());
     json_decref(list);
     return 0;
 }
@@ -263,11 +269,11 @@ static void print_text(const json_t *report)
         print_sync("Last sync:", last);
     else
         printf("%-11s none yet\n", "Last sync:");
-    const json_t *good = json_object_get(report, "lastApplied");
+    const json_t *good = json_object_get(report, "lastGood");
     if (json_is_object(good))
         print_sync("Last good:", good);
     else if (good)
-        printf("%-11s none (nothing was ever applied)\n", "Last good:");
+        printf("%-11s none among the last %d syncs\n", "Last good:", STATUS_SYNCS);
 
     static const char *const health[] = {"Healthy", "Progressing", "Degraded", "Suspended",
                                          "Missing", "Unknown",     NULL};

@@ -181,8 +181,10 @@ out=$("$RECONCILE" status --state-dir "$state")
 grep -Eq '^Last sync: +#2 failed' <<<"$out" || ks_fail "failed sync not shown: $out"
 grep -Eq '^ +error: .*broken\.yaml:[0-9]+' <<<"$out" || ks_fail "no file:line in status: $out"
 grep -Eq "^Last good: +#1 applied, commit ${commit:0:12}" <<<"$out" || ks_fail "last good: $out"
-[[ $(jq -r '.lastSync.result' < <("$RECONCILE" status -o json --state-dir "$state")) == failed ]] ||
-  ks_fail "status -o json after the failure"
+json=$("$RECONCILE" status -o json --state-dir "$state")
+[[ $(jq -r '.lastSync.result + " " + .lastGood.result + " " + .lastGood.commit' <<<"$json") == \
+  "failed applied $commit" && $(jq -r '.lastSync.error' <<<"$json") == *broken.yaml:* ]] ||
+  ks_fail "status -o json after the failure: $json"
 
 ks_log "errors: wrong token, no server, unknown object, bad flags"
 expect_error() { # WHAT PATTERN CMD...
