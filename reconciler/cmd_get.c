@@ -28,6 +28,7 @@
 
 #define TABLE_MAX_COLS 8
 #define OUTPUT_LIMIT (256u * 1024u * 1024u)
+#define EVENTS_LIMIT "1000" /* the most the API answers at once */
 
 int ks_cmd_get(int argc, char **argv);
 
@@ -76,6 +77,7 @@ static void usage(FILE *out)
           "Shows objects of a running control plane (its API).\n"
           "KIND is case-insensitive and takes plurals and short names: pods/po,\n"
           "deploy, rs, ds, sts, job, cj, svc, cm, secret, ns, no, sa, pvc, ing.\n"
+          "`get events` (ev) lists the last 1000 events (drift, node lifecycle, ...).\n"
           "\n"
           "Options:\n"
           "  -n, --namespace NS     namespace (default \"default\")\n"
@@ -409,6 +411,76 @@ static int print_doc(const json_t *doc, const char *format)
     return rc;
 }
 
+/* `get events`: the store's event records (GET /api/v1/events), newest
+ * last, filtered by the namespace of the object they are about. */
+static int get_events(struct ks_client *c, const struct get_opts *o)
+{
+    json_t *doc = NULL, *kept = json_array(), *ev;
+    size_t i;
+    int rc = 0;
+    if (!kept)
+        return ks_error_set(KS_ENOMEM, "get: out of memory");
+    if ((rc = ks_client_get(&doc, c, "/api/v1/events?limit=" EVENTS_LIMIT)) != 0)
+        goto done;
+    const char *ns = o->ns ? o->ns : "default";
+    json_array_foreach(json_object_get(doc, "items"), i, ev)
+    {
+        const char *ev_ns = str_at(ev, "object", "namespace");
+        if (o->all_ns || (ev_ns && strcmp(ev_ns, ns) == 0))
+            json_array_append(kept, ev);
+    }
+    if (strcmp(o->output, "text") != 0) {
+        json_t *list =
+            json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", kept);
+        rc = list ? print_doc(list, o->output) : ks_error_set(KS_ENOMEM, "get: out of memory");
+        json_decref(list);
+        goto done;
+    }
+    if (json_array_size(kept) == 0) {
+        if (o->all_ns)
+            fprintf(stderr, "No events found.\n");
+        else
+            fprintf(stderr, "No events found in %s namespace.\n", ns);
+        goto done;
+    }
+    struct table t = {.ncols = 7,
+                      .head = {"NAMESPACE", "TIME", "TYPE", "REASON", "OBJECT", "NODE", "MESSAGE"}};
+    for (size_t k = 0; k < t.ncols; k++)
+        t.width[k] = strlen(t.head[k]);
+    if (!(t.rows = json_array())) {
+        rc = ks_error_set(KS_ENOMEM, "get: out of memory");
+        goto done;
+    }
+    json_array_foreach(kept, i, ev)
+    {
+        char object[600];
+        const char *name = str_at(ev, "object", "name");
+        snprintf(object, sizeof object, "%s/%s",
+                 str_at(ev, "object", "kind") ? str_at(ev, "object", "kind") : "-",
+                 name ? name : "-");
+        const char *cells[TABLE_MAX_COLS] = {str_at(ev, "object", "namespace"),
+                                             json_string_value(json_object_get(ev, "time")),
+                                             json_string_value(json_object_get(ev, "type")),
+                                             json_string_value(json_object_get(ev, "reason")),
+                                             object,
+                                             json_string_value(json_object_get(ev, "node")),
+                                             json_string_value(json_object_get(ev, "message"))};
+        table_row(&t, cells);
+    }
+    table_print(&t);
+    json_decref(t.rows);
+done:
+    json_decref(doc);
+    json_decref(kept);
+    return rc;
+}
+
+static int is_events(const char *arg)
+{
+    return strcasecmp(arg, "events") == 0 || strcasecmp(arg, "event") == 0 ||
+           strcasecmp(arg, "ev") == 0;
+}
+
 int ks_cmd_get(int argc, char **argv)
 {
     struct get_opts o = {0};
@@ -420,6 +492,13 @@ int ks_cmd_get(int argc, char **argv)
         return rc > 0 ? 0 : 1;
     const char *kind = kind_resolve(o.kind_arg);
     ks_buf_init(&path, 8192);
+    if (is_events(o.kind_arg)) {
+        if (o.name || o.selector)
+            rc = ks_error_set(KS_EINVALID, "get events: no NAME or -l (events are listed whole)");
+        else if ((rc = ks_client_new(&c, o.server, o.token, o.state_dir)) == 0)
+            rc = get_events(c, &o);
+        goto done;
+    }
     if ((rc = build_path(&path, &o, kind)) != 0 ||
         (rc = ks_client_new(&c, o.server, o.token, o.state_dir)) != 0 ||
         (rc = ks_client_get(&doc, c, ks_buf_data(&path))) != 0)

@@ -170,6 +170,17 @@ json=$("$RECONCILE" status -o json --state-dir "$state")
 [[ $(jq -r '.lastSync.result' <<<"$json") == applied && $(jq -r '.nodes.ready' <<<"$json") == 2 &&
   $(jq -r '.pods.Running' <<<"$json") == 2 ]] || ks_fail "status -o json: $json"
 
+ks_log "get events: drift events reported by a node"
+drift='[{"type":"Warning","reason":"Drift","message":"container web stopped out of band, restarted","object":{"kind":"Pod","namespace":"shop","name":"web-x"}},{"type":"Normal","reason":"Registered","message":"node up","object":{"kind":"Node","name":"n1"}}]'
+[[ $(node_post n1 "$tok" events "$drift") == 200 ]] || ks_fail "events refused"
+out=$("$RECONCILE" get events -n shop --state-dir "$state")
+head -1 <<<"$out" | grep -Eq '^NAMESPACE +TIME +TYPE +REASON +OBJECT +NODE +MESSAGE$' || ks_fail "events header: $out"
+grep -Eq '^shop +[0-9T:-]+Z +Warning +Drift +Pod/web-x +n1 +container web stopped out of band, restarted$' \
+  <<<"$out" || ks_fail "drift event row: $out"
+[[ $(wc -l <<<"$out") -eq 2 ]] || ks_fail "events of other namespaces listed: $out"
+[[ $("$RECONCILE" get ev -A -o json --state-dir "$state" | jq '.items | length') == 2 ]] ||
+  ks_fail "get ev -A -o json"
+
 ks_log "a bad commit: status shows the failed sync with file:line and the last good one"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  namespace: shop\ndata: [unclosed\n' \
   > "$repo/broken.yaml"
