@@ -16,12 +16,61 @@
 typedef int (*sync_fn)(bool *, struct ks_store *, const json_t *, const struct ks_ctl_env *,
                        json_t *);
 
+/* The dependents one owner's sync gets when the stage shares them by
+ * owner: those whose controller reference names it, plus the orphans (it
+ * may adopt them). Afterwards the orphans are what that list holds
+ * without a controller: adopted ones have left, released ones joined. */
+static int sync_by_owner(bool *changed, struct ks_store *store, const json_t *obj, sync_fn fn,
+                         const struct ks_ctl_env *env, json_t *index)
+{
+    json_t *sub = json_array(), *orphans = json_object_get(index, "");
+    json_array_extend(sub, json_object_get(index, ks_ctl_uid(obj)));
+    json_array_extend(sub, orphans);
+    int rc = fn(changed, store, obj, env, sub);
+    if (!rc) {
+        json_t *left = json_array();
+        size_t i;
+        json_t *d;
+        json_array_foreach(sub, i, d)
+        {
+            if (!ks_ctl_controller_uid(d))
+                json_array_append(left, d);
+        }
+        json_object_set_new(index, "", left);
+    }
+    json_decref(sub);
+    return rc;
+}
+
+/* {controller uid: [dependents], "": [orphans]} of a namespace's list. */
+static json_t *index_by_owner(const json_t *deps)
+{
+    json_t *index = json_object();
+    json_object_set_new(index, "", json_array());
+    size_t i;
+    json_t *d;
+    json_array_foreach(deps, i, d)
+    {
+        const char *uid = ks_ctl_controller_uid(d);
+        json_t *bucket = json_object_get(index, uid ? uid : "");
+        if (!bucket) {
+            bucket = json_array();
+            json_object_set_new(index, uid, bucket);
+        }
+        json_array_append(bucket, d);
+    }
+    return index;
+}
+
 /* One stage: every object of kind, each namespace's dependents (dep_kind)
  * listed once and shared by the namespace's objects, whose syncs keep the
- * list current as they write. The owners themselves are used as listed:
- * in a stage an owner is written only by its own sync. */
+ * list current as they write. With by_owner each sync gets only its own
+ * dependents and the orphans (an index built once per namespace), which
+ * keeps a stage linear in the number of dependents instead of owners x
+ * dependents. The owners themselves are used as listed: in a stage an
+ * owner is written only by its own sync. */
 static int run_stage(bool *changed, struct ks_store *store, const char *kind, const char *dep_kind,
-                     sync_fn fn, const struct ks_ctl_env *env)
+                     bool by_owner, sync_fn fn, const struct ks_ctl_env *env)
 {
     json_t *list = NULL, *by_ns = json_object();
     int rc = ks_ctl_list(&list, store, kind, NULL);
@@ -36,9 +85,16 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
         if (!deps) {
             if ((rc = ks_ctl_list(&deps, store, dep_kind, ns)))
                 break;
+            if (by_owner) {
+                json_t *index = index_by_owner(deps);
+                json_decref(deps);
+                deps = index;
+            }
             json_object_set_new(by_ns, ns, deps);
         }
-        if ((rc = fn(changed, store, obj, env, deps)))
+        rc = by_owner ? sync_by_owner(changed, store, obj, fn, env, deps)
+                      : fn(changed, store, obj, env, deps);
+        if (rc)
             rc = ks_error_wrap(rc, "%s %s/%s", kind, ns, ks_ctl_name(obj));
     }
     json_decref(by_ns);
@@ -52,15 +108,16 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
  * pods of this step. */
 static const struct {
     const char *kind, *dep_kind;
+    bool by_owner; /* dependents found through controller references */
     sync_fn fn;
 } stages[] = {
-    {"CronJob", "Job", ks_ctl_cronjob_sync},
-    {"Job", "Pod", ks_ctl_job_sync},
-    {"DaemonSet", "Pod", ks_ctl_daemonset_sync},
-    {"StatefulSet", "Pod", ks_ctl_statefulset_sync},
-    {"ReplicaSet", "Pod", ks_ctl_replicaset_sync},
-    {"Deployment", "ReplicaSet", ks_ctl_deployment_sync},
-    {"Service", "Pod", ks_ctl_endpoints_sync},
+    {"CronJob", "Job", true, ks_ctl_cronjob_sync},
+    {"Job", "Pod", true, ks_ctl_job_sync},
+    {"DaemonSet", "Pod", true, ks_ctl_daemonset_sync},
+    {"StatefulSet", "Pod", true, ks_ctl_statefulset_sync},
+    {"ReplicaSet", "Pod", true, ks_ctl_replicaset_sync},
+    {"Deployment", "ReplicaSet", true, ks_ctl_deployment_sync},
+    {"Service", "Pod", false, ks_ctl_endpoints_sync}, /* by label selector */
 };
 
 static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *env)
@@ -69,7 +126,8 @@ static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *
     if (rc)
         return rc;
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-        if ((rc = run_stage(changed, store, stages[i].kind, stages[i].dep_kind, stages[i].fn, env)))
+        if ((rc = run_stage(changed, store, stages[i].kind, stages[i].dep_kind, stages[i].by_owner,
+                            stages[i].fn, env)))
             break;
     }
     if (rc || (rc = ks_ctl_gc_reconcile(changed, store))) {
