@@ -297,7 +297,7 @@ done:
 }
 
 /* status/<ns>/<kind>/<name>.yaml: identity from the path when the file
- * does not say it. Cluster-scoped objects use "_" as namespace. */
+ * does not say it. Cluster-scoped objects use "_cluster" as namespace. */
 static void identity_from_path(json_t *doc)
 {
     const char *path = json_string_value(json_object_get(doc, "_path"));
@@ -310,7 +310,7 @@ static void identity_from_path(json_t *doc)
     if (!json_object_get(doc, "kind"))
         json_object_set_new(doc, "kind", json_string(kind));
     if (!json_object_get(doc, "namespace"))
-        json_object_set_new(doc, "namespace", json_string(strcmp(ns, "_") == 0 ? "" : ns));
+        json_object_set_new(doc, "namespace", json_string(strcmp(ns, "_cluster") == 0 ? "" : ns));
     if (!json_object_get(doc, "name"))
         json_object_set_new(doc, "name", json_string(name));
 }

@@ -175,8 +175,12 @@ static void section_objects(struct ks_buf *b, const json_t *model)
     json_array_foreach(objects, i, o)
     {
         const json_t *health = first_of(o, health_keys);
-        if (json_is_object(health)) /* {status, message} as Argo CD writes it */
+        const json_t *reason = first_of(o, reason_keys);
+        if (json_is_object(health)) { /* {status, reason} as writeback writes it */
+            if (!reason)
+                reason = first_of(health, reason_keys);
             health = json_object_get(health, "status");
+        }
         ks_buf_puts(b, "<tr><td>");
         ks_html_escape(b, str(o, "kind"));
         ks_buf_puts(b, "</td><td>");
@@ -186,7 +190,7 @@ static void section_objects(struct ks_buf *b, const json_t *model)
         ks_buf_puts(b, "</th><td>");
         health_badge(b, json_is_string(health) ? json_string_value(health) : "");
         ks_buf_puts(b, "</td><td>");
-        put_scalar(b, first_of(o, reason_keys));
+        put_scalar(b, reason);
         ks_buf_puts(b, "</td><td>");
         put_details(b, o);
         ks_buf_puts(b, "</td></tr>");

@@ -68,7 +68,7 @@ static int setup(void **state)
        "container web stopped on node-a, restarted' -m \"Keelson-Source: $A\nKeelson-Event: "
        "drift\nKeelson-Object: Pod/default/web-1\" && "
        "printf 'source: %%s\\nresult: ok\\n' $B > sync.yaml && mkdir -p status/default/Deployment "
-       "nodes && printf 'health: Healthy\\nreason: \"<b>fine</b>\"\\nreplicas: 2\\n' > "
+       "nodes && printf 'health:\\n  status: Healthy\\n  reason: \"<b>fine</b>\"\\nreplicas: 2\\n' > "
        "status/default/Deployment/web.yaml && printf 'name: node-a\\nready: true\\ncapacity:\\n  "
        "cpu: \"2\"\\n  memory: 8Gi\\npods: [web-1, web-2]\\n' > nodes/node-a.yaml && git add -A && "
        "GIT_COMMITTER_DATE='1700001030 +0000' git commit -q -m \"sync $(echo $B | cut -c1-7): "
