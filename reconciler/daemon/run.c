@@ -46,7 +46,8 @@
 struct daemon_opts {
     const char *repo, *branch, *path, *state_dir, *listen, *webhook_secret_file;
     const char *tls_cert, *tls_key, *podman_socket, *node_name, *log_level;
-    int no_local_node;
+    int no_local_node, allow_mass_prune;
+    unsigned max_prune_percent;
     int64_t interval_ms, node_grace_ms, node_monitor_ms;
 };
 
@@ -72,6 +73,9 @@ static void usage(FILE *out)
           "  --node-name N            name of the embedded node (default: the host name)\n"
           "  --node-grace DUR         a NotReady node's pods fail after DUR (default 60s)\n"
           "  --node-monitor-grace DUR a node silent for DUR becomes NotReady (default 40s)\n"
+          "  --allow-mass-prune       allow a sync to delete more than --max-prune-share of the\n"
+          "                           managed objects\n"
+          "  --max-prune-share PCT    prune limit in percent of managed objects (default 50)\n"
           "  --log-level L            debug, info (default), warn, error\n"
           "  -h, --help               show this help\n"
           "\n"
@@ -108,6 +112,8 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         OPT_GRACE,
         OPT_MONITOR,
         OPT_LOG,
+        OPT_MASS,
+        OPT_SHARE,
     };
     static const struct option longopts[] = {
         {"repo", required_argument, NULL, OPT_REPO},
@@ -125,6 +131,8 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         {"node-grace", required_argument, NULL, OPT_GRACE},
         {"node-monitor-grace", required_argument, NULL, OPT_MONITOR},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"allow-mass-prune", no_argument, NULL, OPT_MASS},
+        {"max-prune-share", required_argument, NULL, OPT_SHARE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -181,6 +189,19 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         case OPT_LOG:
             o->log_level = optarg;
             break;
+        case OPT_MASS:
+            o->allow_mass_prune = 1;
+            break;
+        case OPT_SHARE: {
+            int64_t v;
+            if (ks_str_to_i64(&v, optarg, "--max-prune-share") || v < 1 || v > 100) {
+                ks_cli_error("--max-prune-share: want a percentage from 1 to 100, got \"%s\"",
+                             optarg);
+                return -1;
+            }
+            o->max_prune_percent = (unsigned)v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 1;
@@ -268,6 +289,8 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
                               .branch = d->o->branch,
                               .path = d->o->path,
                               .state_dir = d->state_dir,
+                              .allow_mass_prune = d->o->allow_mass_prune,
+                              .max_prune_percent = d->o->max_prune_percent,
                               .ticket = w->ticket,
                               .record_unchanged = w->ticket > d->last_recorded_ticket ||
                                                   (w->sync_reasons & KS_TRIGGER_START)};
