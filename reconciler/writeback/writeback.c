@@ -478,7 +478,6 @@ int ks_writeback_record_health(struct ks_writeback *wb, const char *kind, const 
             if (h && source_sha && *source_sha)
                 json_object_set_new(h, "source", json_string(source_sha));
             json_object_set_new(e, "health", h);
-            json_object_set_new(e, "seeded", json_true());
             rc = stage_file(wb, path, json_true());
         }
         if (rc == 0)
@@ -595,7 +594,7 @@ static json_t *compose_status(const json_t *e)
         if (!json_object_get(doc, key))
             json_object_set_new(doc, key, json_deep_copy(v));
     }
-    if (!json_is_true(json_object_get(e, "seeded")) && !h)
+    if (!json_is_true(json_object_get(e, "seeded")))
         json_object_set_new(doc, "\x01seed", json_true()); /* marker, removed before rendering */
     return doc;
 }
@@ -653,50 +652,72 @@ static void put_back(struct ks_writeback *wb, struct batch *b)
         open_window(wb);
 }
 
-/* After a restart a status file's health is known only from the branch. */
+static bool same_health(const json_t *a, const json_t *b)
+{
+    const char *sa = json_string_value(json_object_get(a, "status"));
+    const char *sb = json_string_value(json_object_get(b, "status"));
+    const char *ra = json_string_value(json_object_get(a, "reason"));
+    const char *rb = json_string_value(json_object_get(b, "reason"));
+    return sa && sb && strcmp(sa, sb) == 0 && strcmp(ra ? ra : "", rb ? rb : "") == 0;
+}
+
+/* Puts health into doc right after the identity keys (as compose_status). */
+static void insert_health(json_t *doc, json_t *health)
+{
+    if (json_object_get(doc, "health")) {
+        json_object_set(doc, "health", health); /* replaced in place */
+        return;
+    }
+    json_t *ordered = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+    {
+        if (strcmp(key, "kind") && strcmp(key, "namespace") && strcmp(key, "name"))
+            break;
+        json_object_set(ordered, key, v);
+    }
+    json_object_set(ordered, "health", health);
+    json_object_foreach(doc, key, v)
+    {
+        if (!json_object_get(ordered, key))
+            json_object_set(ordered, key, v);
+    }
+    json_object_clear(doc);
+    json_object_update(doc, ordered);
+    json_decref(ordered);
+}
+
+/* The first write of an object by this process compares with the file on
+ * the branch: after a restart the health is known only from there (kept
+ * while nobody has reported one), and a health reported again unchanged
+ * keeps the branch's lastTransition instead of looking like a new
+ * transition (so a restart does not rewrite every status file). */
 static void seed_health(struct ks_writeback *wb, const char *path, json_t *doc)
 {
     char *text = NULL;
     size_t len = 0;
-    json_t *old = NULL;
+    json_t *old = NULL, *use = NULL;
     json_object_del(doc, "\x01seed");
     if (ks_wbgit_read(&text, &len, wb->git, path, wb->max_file_bytes) == 0 &&
         ks_yaml_parse_one(&old, text, len, NULL) == 0) {
-        json_t *h = json_object_get(old, "health");
-        if (json_is_object(h)) {
-            json_t *copy = json_deep_copy(h);
-            json_t *ordered = json_object();
-            /* keep the identity first, then the health, as compose_status does */
-            const char *key;
-            json_t *v;
-            json_object_foreach(doc, key, v)
-            {
-                if (strcmp(key, "kind") && strcmp(key, "namespace") && strcmp(key, "name"))
-                    break;
-                json_object_set(ordered, key, v);
-            }
-            json_object_set(ordered, "health", copy);
-            json_object_foreach(doc, key, v)
-            {
-                if (!json_object_get(ordered, key))
-                    json_object_set(ordered, key, v);
-            }
-            json_object_clear(doc);
-            json_object_update(doc, ordered);
-            json_decref(ordered);
-            pthread_mutex_lock(&wb->mu);
-            json_t *e = json_object_get(wb->objects, path);
-            if (e && !json_object_get(e, "health"))
-                json_object_set(e, "health", copy);
-            pthread_mutex_unlock(&wb->mu);
-            json_decref(copy);
-        }
+        json_t *oldh = json_object_get(old, "health");
+        json_t *newh = json_object_get(doc, "health");
+        if (json_is_object(oldh) && (!newh || same_health(oldh, newh)))
+            use = json_deep_copy(oldh);
     }
+    if (use)
+        insert_health(doc, use);
     pthread_mutex_lock(&wb->mu);
     json_t *e = json_object_get(wb->objects, path);
-    if (e)
+    if (e) {
+        json_t *h = json_object_get(e, "health");
+        if (use && (!h || same_health(h, use)))
+            json_object_set(e, "health", use);
         json_object_set_new(e, "seeded", json_true());
+    }
     pthread_mutex_unlock(&wb->mu);
+    json_decref(use);
     json_decref(old);
     free(text);
 }

@@ -365,6 +365,23 @@ static void health_survives_restart(void **state)
         run("git -C %s diff -U0 keelson/status~1 keelson/status | grep '^[-+][a-z]'", f->repo);
     assert_string_equal(diff, "-replicas: 2\n+replicas: 4");
     free(diff);
+    ks_writeback_free(wb);
+    /* a restarted control plane reports the same health again: no
+     * transition, no commit; then a real transition commits */
+    struct timespec second = {1, 100 * 1000000}; /* lastTransition: 1 s resolution */
+    nanosleep(&second, NULL);
+    wb = open_wb(f, NULL, 0, 0);
+    assert_int_equal(
+        ks_writeback_record_health(wb, "Deployment", "shop", "api", "Healthy", NULL, SHA2), 0);
+    assert_int_equal(ks_writeback_set_object_status(wb, "Deployment", "shop", "api", obs), 0);
+    flush_ok(wb);
+    assert_output("2", "git -C %s rev-list --count keelson/status", f->repo);
+    assert_int_equal(ks_writeback_record_health(wb, "Deployment", "shop", "api", "Degraded",
+                                                "ProgressDeadlineExceeded", SHA2),
+                     0);
+    flush_ok(wb);
+    assert_output("health: Deployment shop/api Degraded (ProgressDeadlineExceeded)",
+                  "git -C %s log -1 --format=%%s keelson/status", f->repo);
     json_decref(obs);
     ks_writeback_free(wb);
 }
