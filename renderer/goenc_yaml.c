@@ -472,6 +472,21 @@ static bool is_printable_at(const unsigned char *v, size_t len, size_t i)
             !(c1 == 0xBF && (c2 == 0xBE || c2 == 0xBF)));
 }
 
+/* Letters, digits and _ / (also . - + after the first byte): no indicator,
+ * space, break or special character, so every style is allowed. The common
+ * case of keys and values, answered without the full analysis. */
+static bool is_simple_word(const unsigned char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = v[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '/' || (i > 0 && (c == '.' || c == '-' || c == '+'));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 /* yaml_emitter_analyze_scalar. */
 static void analyze_scalar(struct scalar_analysis *a, const unsigned char *v, size_t len)
 {
@@ -482,6 +497,10 @@ static void analyze_scalar(struct scalar_analysis *a, const unsigned char *v, si
 
     if (len == 0) {
         *a = (struct scalar_analysis){false, false, true, true, false};
+        return;
+    }
+    if (is_simple_word(v, len)) {
+        *a = (struct scalar_analysis){false, true, true, true, true};
         return;
     }
     if (len >= 3 && ((v[0] == '-' && v[1] == '-' && v[2] == '-') ||
@@ -621,6 +640,15 @@ static void increase_indent(struct emitter *e, bool flow, bool indentless)
         e->indent += BEST_INDENT;
 }
 
+/* No byte that starts a space or a break (' ', CR, LF, U+0085, U+2028/9). */
+static bool no_space_or_break(const unsigned char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (v[i] == ' ' || v[i] == '\r' || v[i] == '\n' || v[i] == 0xC2 || v[i] == 0xE2)
+            return false;
+    return true;
+}
+
 /* Plain and single-quoted writers share their folding logic. */
 static void write_plain_or_single(struct emitter *e, const unsigned char *v, size_t len,
                                   bool allow_breaks, bool single)
@@ -629,6 +657,15 @@ static void write_plain_or_single(struct emitter *e, const unsigned char *v, siz
         write_indicator(e, "'", true, false, false);
     else if (!e->whitespace)
         put(e, ' ');
+    if (!single && no_space_or_break(v, len)) {
+        /* the loop below would copy it character by character */
+        ks_buf_put(e->out, v, len);
+        for (size_t i = 0; i < len; i += char_width(v[i]))
+            e->column++;
+        e->whitespace = false;
+        e->indention = false;
+        return;
+    }
     bool spaces = false, breaks = false;
     for (size_t i = 0; i < len;) {
         if (is_space_at(v, len, i)) {
@@ -938,8 +975,9 @@ static bool rune_is_digit(uint32_t c)
 static bool natural_less(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    uint32_t *ar = malloc((la + 1) * sizeof(*ar));
-    uint32_t *br = malloc((lb + 1) * sizeof(*br));
+    uint32_t abuf[64], bbuf[64];
+    uint32_t *ar = la < 64 ? abuf : malloc((la + 1) * sizeof(*ar));
+    uint32_t *br = lb < 64 ? bbuf : malloc((lb + 1) * sizeof(*br));
     bool less = strcmp(a, b) < 0;
     if (!ar || !br)
         goto done;
@@ -980,8 +1018,10 @@ static bool natural_less(const char *a, const char *b)
         goto done;
     }
 done:
-    free(ar);
-    free(br);
+    if (ar != abuf)
+        free(ar);
+    if (br != bbuf)
+        free(br);
     return less;
 }
 
@@ -1046,7 +1086,10 @@ static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
     /* json.Marshal replaced invalid UTF-8 with U+FFFD before v2 saw it */
     const unsigned char *u = (const unsigned char *)s;
     bool valid = true, nel = false;
-    for (size_t i = 0; i < len && valid;) {
+    size_t ascii = 0;
+    while (ascii < len && u[ascii] < 0x80)
+        ascii++;
+    for (size_t i = ascii; i < len && valid;) {
         size_t w = ks_goenc_utf8_len(u + i, len - i);
         valid = w != 0;
         nel = nel || (w == 2 && u[i] == 0xC2 && u[i + 1] == 0x85);
