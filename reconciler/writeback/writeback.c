@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/str.h"
+#include "core/textdiff.h"
 #include "core/yaml.h"
 #include "reconciler/controllers/internal.h"
 #include "reconciler/writeback/internal.h"
@@ -344,6 +345,45 @@ done:
     return rc;
 }
 
+/* When the agent sends both "desired" and "found", doc gets "diff": a
+ * unified diff of their YAML (desired -> observed), so the file shows what
+ * differed at a glance. */
+static int drift_diff(json_t *doc, const json_t *drift, size_t limit)
+{
+    json_t *desired = json_object_get(drift, "desired");
+    json_t *found = json_object_get(drift, "found");
+    if (!desired || !found)
+        return 0;
+    struct ks_buf a, b, d;
+    ks_buf_init(&a, limit);
+    ks_buf_init(&b, limit);
+    ks_buf_init(&d, limit);
+    /* a scalar is shown as "value: ..." */
+    json_t *wa = json_pack("{s:O}", "value", desired), *wb = json_pack("{s:O}", "value", found);
+    int rc = wa && wb ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = ks_yaml_emit(&a, json_is_object(desired) || json_is_array(desired) ? desired : wa,
+                          NULL);
+    if (rc == 0)
+        rc = ks_yaml_emit(&b, json_is_object(found) || json_is_array(found) ? found : wb, NULL);
+    if (rc == 0) {
+        ks_buf_puts(&d, "--- desired\n+++ observed\n");
+        rc = ks_textdiff_unified(&d, ks_buf_data(&a), ks_buf_data(&b), 3);
+    }
+    if (rc == 0 && ks_buf_len(&d) > strlen("--- desired\n+++ observed\n"))
+        json_object_set_new(doc, "diff", json_stringn(ks_buf_data(&d), ks_buf_len(&d)));
+    if (rc == KS_ELIMIT || rc == KS_EINVALID) {
+        json_object_set_new(doc, "diff", json_string("(not shown: too large or not text)"));
+        rc = 0;
+    }
+    json_decref(wa);
+    json_decref(wb);
+    ks_buf_release(&a);
+    ks_buf_release(&b);
+    ks_buf_release(&d);
+    return rc;
+}
+
 static bool drift_healed(const json_t *drift, const char *action)
 {
     json_t *h = json_object_get(drift, "healed");
@@ -396,6 +436,8 @@ int ks_writeback_record_drift(struct ks_writeback *wb, const json_t *event)
             json_object_set(doc, key, v);
     }
     json_object_set_new(doc, "healed", json_boolean(healed));
+    if ((rc = drift_diff(doc, drift, wb->max_file_bytes)))
+        goto done;
     ks_buf_printf(&line, "drift: %s%s%s ", ns && *ns ? ns : "", ns && *ns ? "/" : "", name);
     if (message && *message)
         ks_buf_printf(&line, "%.*s", (int)strcspn(message, "\n"), message);

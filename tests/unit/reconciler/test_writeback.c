@@ -333,14 +333,22 @@ static void drift_names_pod_node_found_healed(void **state)
     flush_ok(wb);
     assert_output("3", "git -C %s rev-list --count keelson/status", f->repo);
     assert_output("", "git -C %s diff keelson/status~1 keelson/status", f->repo);
-    /* not healed: self-heal off */
+    /* not healed: self-heal off; desired and found give a diff */
     json_t *ev2 = drift_event("web-2", "reported");
+    json_object_set_new(json_object_get(ev2, "drift"), "desired",
+                        json_pack("{s:s, s:s}", "state", "running", "image", "busybox:1"));
+    json_object_set_new(json_object_get(ev2, "drift"), "found",
+                        json_pack("{s:s, s:s}", "state", "running", "image", "busybox:2"));
     assert_int_equal(ks_writeback_record_drift(wb, ev2), 0);
     flush_ok(wb);
     assert_output("drift: default/web-2 container web stopped out of band on node-a, reported",
                   "git -C %s log -1 --format=%%s keelson/status", f->repo);
     assert_output("healed: false",
                   "git -C %s show keelson/status:drift/default/web-2.yaml | grep healed", f->repo);
+    yaml = run("git -C %s show keelson/status:drift/default/web-2.yaml", f->repo);
+    assert_contains(yaml, "diff: |\n  --- desired\n  +++ observed\n  @@ -1,2 +1,2 @@\n"
+                          "   state: running\n  -image: busybox:1\n  +image: busybox:2");
+    free(yaml);
     assert_user_untouched(f);
     json_decref(ev);
     json_decref(ev2);
