@@ -27,6 +27,7 @@
 #define WATCH_TIMEOUT_MS 10000L
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
+#define EVENTS_BACKOFF_MAX_MS 5000
 
 struct entry {
     struct ks_worker *w;
@@ -323,14 +324,21 @@ static void *events_main(void *arg)
     char sel[300];
     snprintf(sel, sizeof(sel), "%s=%s", KS_AGENT_LABEL_NODE, a->node);
     const char *labels[] = {sel, NULL};
+    int64_t backoff = BACKOFF_MIN_MS;
     while (!stopping(a)) {
+        int64_t t0 = ks_agent_mono_ms();
         int rc = a->sh.rt->ops->events_run(a->sh.rt, labels, on_rt_event, a);
         if (stopping(a))
             break;
-        if (rc < 0)
+        /* a stream that failed at once (runtime down) is retried with
+         * back-off, 1 s doubling to 5 s; one that ran is retried in 1 s */
+        if (ks_agent_mono_ms() - t0 > 5000)
+            backoff = BACKOFF_MIN_MS;
+        if (rc < 0 && backoff == BACKOFF_MIN_MS)
             ks_log(KS_LOG_WARN, "runtime event stream ended; reconnecting", "error",
                    ks_error_last(), NULL);
-        nap(a, 1000);
+        nap(a, backoff);
+        backoff = backoff * 2 > EVENTS_BACKOFF_MAX_MS ? EVENTS_BACKOFF_MAX_MS : backoff * 2;
         /* events may have been missed: every worker checks its pod */
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < a->nents; i++)
