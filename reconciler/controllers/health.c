@@ -184,9 +184,6 @@ static const json_t *invalid_spec(const json_t *obj)
 /* health_daemonset.go */
 static enum ks_health_status daemonset(const json_t *ds, char *reason, size_t cap)
 {
-    const json_t *bad = invalid_spec(ds);
-    if (bad)
-        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
     if (generation_behind(ds))
         return say(KS_HEALTH_PROGRESSING, reason, cap,
                    "Waiting for rollout to finish: observed daemon set generation less than "
@@ -215,9 +212,6 @@ static enum ks_health_status daemonset(const json_t *ds, char *reason, size_t ca
 /* health_statefulset.go */
 static enum ks_health_status statefulset(const json_t *sts, char *reason, size_t cap)
 {
-    const json_t *bad = invalid_spec(sts);
-    if (bad)
-        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
     if (generation_behind(sts))
         return say(KS_HEALTH_PROGRESSING, reason, cap,
                    "Waiting for statefulset spec update to be observed...");
@@ -261,9 +255,6 @@ static enum ks_health_status statefulset(const json_t *sts, char *reason, size_t
 /* health_job.go */
 static enum ks_health_status job(const json_t *j, char *reason, size_t cap)
 {
-    const json_t *bad = invalid_spec(j);
-    if (bad)
-        return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
     if (condition_true(j, "Failed"))
         return say(KS_HEALTH_DEGRADED, reason, cap, "%s",
                    cond_str(condition(j, "Failed"), "message"));
@@ -331,9 +322,14 @@ enum ks_health_status ks_health_of(const json_t *obj, char *reason, size_t cap)
                  {"Job", job},
                  {"CronJob", cronjob},
                  {"Service", service}};
-    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kind, kinds[i].kind))
-            return kinds[i].fn(obj, reason, cap);
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(kind, kinds[i].kind))
+            continue;
+        const json_t *bad = invalid_spec(obj); /* a spec the controller refused */
+        if (bad)
+            return say(KS_HEALTH_DEGRADED, reason, cap, "%s", cond_str(bad, "message"));
+        return kinds[i].fn(obj, reason, cap);
+    }
     if (kind &&
         (!strcmp(kind, "Endpoints") || !strcmp(kind, "ConfigMap") || !strcmp(kind, "Secret")))
         return say(KS_HEALTH_HEALTHY, reason, cap, "%s", "");
