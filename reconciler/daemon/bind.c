@@ -43,7 +43,7 @@ static json_t *find_pod(const json_t *pods, const char *ns, const char *name)
 static int mark_unschedulable(bool *changed, struct ks_store *store, const json_t *pod,
                               const char *message, json_t *report)
 {
-    json_t *cond = ks_daemon_condition(pod, "PodScheduled");
+    json_t *cond = ks_ctl_condition(ks_ctl_at(pod, "status", "conditions"), "PodScheduled");
     const char *old = json_string_value(json_object_get(cond, "message"));
     const char *st = json_string_value(json_object_get(cond, "status"));
     if (old && st && !strcmp(st, "False") && !strcmp(old, message))
@@ -51,7 +51,7 @@ static int mark_unschedulable(bool *changed, struct ks_store *store, const json_
     json_t *next = json_deep_copy(pod);
     if (!ks_ctl_str(next, "status", "phase"))
         ks_ctl_set(next, "status", "phase", json_string("Pending"));
-    ks_daemon_condition_put(next, "PodScheduled", "False", "Unschedulable", message, time(NULL));
+    ks_ctl_condition_put(next, "PodScheduled", "False", "Unschedulable", message, time(NULL));
     int rc = ks_ctl_write(changed, store, pod, next);
     json_decref(next);
     if (rc == 0) {
@@ -68,7 +68,7 @@ static int bind_pod(bool *changed, struct ks_store *store, const json_t *pod, co
 {
     json_t *next = json_deep_copy(pod);
     ks_ctl_set(next, "spec", "nodeName", json_string(node));
-    ks_daemon_condition_put(next, "PodScheduled", "True", "Scheduled", NULL, time(NULL));
+    ks_ctl_condition_put(next, "PodScheduled", "True", "Scheduled", NULL, time(NULL));
     int rc = ks_ctl_write(changed, store, pod, next);
     json_decref(next);
     if (rc == 0) {

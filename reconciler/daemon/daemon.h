@@ -118,13 +118,6 @@ bool ks_node_is_ready(const json_t *node);
 int ks_node_lifecycle(bool *out_changed, struct ks_store *store, int64_t now_ms, int64_t started_ms,
                       const struct ks_node_grace *grace);
 
-/* Condition helpers for Node and Pod status: the condition of type in
- * obj.status.conditions (NULL when absent), and setting one (replacing it;
- * lastTransitionTime now_s unless the status stays the same). */
-json_t *ks_daemon_condition(const json_t *obj, const char *type);
-void ks_daemon_condition_put(json_t *obj, const char *type, const char *status, const char *reason,
-                             const char *message, int64_t now_s);
-
 /* ---- scheduler binding -------------------------------------------------- */
 
 /* Binds every live Pod without spec.nodeName to a Node whose Ready

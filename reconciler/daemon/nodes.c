@@ -37,44 +37,9 @@ enum ks_node_verdict ks_node_verdict_of(int64_t last_heard_ms, int64_t now_ms,
     return KS_NODE_HEALTHY;
 }
 
-json_t *ks_daemon_condition(const json_t *obj, const char *type)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(ks_ctl_at(obj, "status", "conditions"), i, c)
-    {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        if (t && !strcmp(t, type))
-            return c;
-    }
-    return NULL;
-}
-
-void ks_daemon_condition_put(json_t *obj, const char *type, const char *status, const char *reason,
-                             const char *message, int64_t now_s)
-{
-    char ts[KS_CTL_TIME_LEN];
-    json_t *conds = ks_ctl_at(obj, "status", "conditions");
-    if (!json_is_array(conds)) {
-        conds = json_array();
-        ks_ctl_set(obj, "status", "conditions", conds);
-    }
-    json_t *cur = ks_daemon_condition(obj, type);
-    const char *was = json_string_value(json_object_get(cur, "status"));
-    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status,
-                          "lastTransitionTime", ks_ctl_time_format(ts, now_s), "reason", reason,
-                          "message", message ? message : "");
-    if (was && !strcmp(was, status))
-        json_object_set(c, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
-    for (size_t i = json_array_size(conds); i-- > 0;)
-        if (json_array_get(conds, i) == cur)
-            json_array_remove(conds, i);
-    json_array_append_new(conds, c);
-}
-
 static json_t *ready_condition(const json_t *node)
 {
-    return ks_daemon_condition(node, "Ready");
+    return ks_ctl_condition(ks_ctl_at(node, "status", "conditions"), "Ready");
 }
 
 int64_t ks_node_heartbeat_ms(const json_t *node)
@@ -103,10 +68,10 @@ static int mark_unknown(bool *changed, struct ks_store *store, const json_t *nod
     json_t *hb = json_object_get(cond, "lastHeartbeatTime");
     if (hb)
         json_incref(hb);
-    ks_daemon_condition_put(next, "Ready", "Unknown", "NodeStatusUnknown",
-                            "Node agent stopped posting node status.", now_s);
+    ks_ctl_condition_put(next, "Ready", "Unknown", "NodeStatusUnknown",
+                         "Node agent stopped posting node status.", now_s);
     if (hb)
-        json_object_set_new(ks_daemon_condition(next, "Ready"), "lastHeartbeatTime", hb);
+        json_object_set_new(ready_condition(next), "lastHeartbeatTime", hb);
     int rc = ks_ctl_write(changed, store, node, next);
     if (rc == 0)
         ks_log(KS_LOG_WARN, "node is not ready: no heartbeat", "node", ks_ctl_name(node), NULL);
@@ -124,7 +89,7 @@ static int fail_pod(bool *changed, struct ks_store *store, const json_t *pod, co
     ks_ctl_set(next, "status", "phase", json_string("Failed"));
     ks_ctl_set(next, "status", "reason", json_string(REASON_NODE_LOST));
     ks_ctl_set(next, "status", "message", json_string(msg));
-    ks_daemon_condition_put(next, "Ready", "False", REASON_NODE_LOST, msg, now_s);
+    ks_ctl_condition_put(next, "Ready", "False", REASON_NODE_LOST, msg, now_s);
     int rc = ks_ctl_write(changed, store, pod, next);
     if (rc == 0)
         ks_log(KS_LOG_WARN, "pod failed: node lost", "pod", ks_ctl_name(pod), "namespace",

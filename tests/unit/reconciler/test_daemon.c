@@ -147,6 +147,18 @@ static json_t *get(struct ks_store *s, const char *kind, const char *ns, const c
     return o;
 }
 
+static json_t *condition(const json_t *obj, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
+    {
+        if (!strcmp(json_string_value(json_object_get(c, "type")), type))
+            return c;
+    }
+    return NULL;
+}
+
 static const char *str(const json_t *o, const char *a, const char *b)
 {
     return json_string_value(json_object_get(json_object_get(o, a), b));
@@ -176,8 +188,8 @@ static void lifecycle_and_binding(void **state)
     assert_true(changed);
     json_t *a = get(s, "Node", "", "a");
     assert_false(ks_node_is_ready(a));
-    assert_string_equal(
-        json_string_value(json_object_get(ks_daemon_condition(a, "Ready"), "status")), "Unknown");
+    assert_string_equal(json_string_value(json_object_get(condition(a, "Ready"), "status")),
+                        "Unknown");
     assert_int_equal(ks_node_heartbeat_ms(a), T0_MS);
     json_decref(a);
     json_t *p = get(s, "Pod", "default", "on-a");
@@ -195,7 +207,7 @@ static void lifecycle_and_binding(void **state)
     json_decref(p);
     p = get(s, "Pod", "default", "huge");
     assert_null(str(p, "spec", "nodeName"));
-    json_t *sc = ks_daemon_condition(p, "PodScheduled");
+    json_t *sc = condition(p, "PodScheduled");
     assert_string_equal(json_string_value(json_object_get(sc, "status")), "False");
     assert_string_equal(json_string_value(json_object_get(sc, "reason")), "Unschedulable");
     assert_non_null(strstr(json_string_value(json_object_get(sc, "message")), "Insufficient cpu"));
