@@ -67,6 +67,13 @@ struct ks_api_hooks {
     /* After the server committed a write of its own (node register or
      * heartbeat, pod status, events), with the store revision after it. */
     void (*wrote)(void *ud, int64_t revision);
+    /* GET or HEAD of any path outside /api/, /hooks/, /healthz, /readyz and
+     * /metrics: the dashboard's pages ("/" is the overview). Returns 0 with
+     * *out_body malloc'd (freed by the server) and *out_type static, or
+     * KS_ENOTFOUND (404) or another error (500). Pages need no token: they
+     * show what the status branch holds (docs/dashboard.md). NULL: 404. */
+    int (*page)(void *ud, const char *path, char **out_body, size_t *out_len,
+                const char **out_type);
     void *ud;
 };
 

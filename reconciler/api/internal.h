@@ -93,6 +93,12 @@ void api_reply_error(struct api_req *r, int code, const char *fmt, ...)
 /* Maps a KS_E* code to an HTTP status and answers with ks_error_last(). */
 void api_reply_ks_error(struct api_req *r, int rc);
 void api_reply(struct api_req *r, int code, json_t *body);
+/* Sends len bytes of data (borrowed) as content_type with code, counts
+ * metrics; HEAD gets the headers only. */
+void api_reply_raw(struct api_req *r, int code, const char *content_type, const char *data,
+                   size_t len);
+/* The dashboard's pages through hooks->page (pages.c). */
+void api_page_handle(struct api_req *r, const char *path);
 
 /* Query parameter (decoded) or NULL. */
 const char *api_query(struct api_req *r, const char *key);

@@ -136,6 +136,22 @@ void api_reply_json(struct ks_api_server *srv, struct evhttp_request *req, int m
     json_decref(body);
 }
 
+void api_reply_raw(struct api_req *r, int code, const char *content_type, const char *data,
+                   size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (out && r->method != EVHTTP_REQ_HEAD)
+        evbuffer_add(out, data, len);
+    evhttp_send_reply(r->req, code, NULL, out);
+    metrics_count(r->srv, r->method, code, api_now() - r->start);
+    if (out)
+        evbuffer_free(out);
+}
+
 void api_reply(struct api_req *r, int code, json_t *body)
 {
     api_reply_json(r->srv, r->req, r->method, r->start, code, body);
@@ -467,6 +483,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         api_webhook_handle(&r);
     else if (seg_is(&r, 0, "api") && seg_is(&r, 1, "v1") && r.nseg >= 3)
         route_api(&r);
+    else if (!seg_is(&r, 0, "api") && !seg_is(&r, 0, "hooks"))
+        api_page_handle(&r, path);
     else
         api_reply_error(&r, 404, "no such endpoint: %s", evhttp_request_get_uri(req));
 done:

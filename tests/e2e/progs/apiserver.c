@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     snprintf(prog.requests, sizeof prog.requests, "%s/sync-requests", argv[1]);
     snprintf(path, sizeof path, "%s/state.db", argv[1]);
     snprintf(sock, sizeof sock, "%s/api.sock", argv[1]);
-    struct ks_api_hooks hooks = {on_sync, on_wrote, &prog};
+    struct ks_api_hooks hooks = {.sync_request = on_sync, .wrote = on_wrote, .ud = &prog};
     struct ks_api_server_opts o = {
         .hooks = &hooks, .webhook_secret = argc == 3 ? argv[2] : NULL, .unix_socket = sock};
     if (ks_store_open_sqlite(&store, path, 0) != 0 ||

@@ -89,6 +89,27 @@ static void hook_wrote(void *ud, int64_t revision)
     atomic_fetch_add(&f->wrote_calls, 1);
 }
 
+/* The dashboard's stand-in: "/" and "/app.js" exist, the rest does not,
+ * "/broken" fails. */
+static int hook_page(void *ud, const char *path, char **out_body, size_t *out_len,
+                     const char **out_type)
+{
+    (void)ud;
+    const char *body = NULL, *type = NULL;
+    if (strcmp(path, "/") == 0)
+        body = "<!DOCTYPE html><p>overview</p>", type = "text/html; charset=utf-8";
+    else if (strcmp(path, "/app.js") == 0)
+        body = "\"use strict\";", type = "text/javascript; charset=utf-8";
+    else if (strcmp(path, "/broken") == 0)
+        return ks_error_set(KS_EIO, "dashboard: repository unreadable");
+    else
+        return ks_error_set(KS_ENOTFOUND, "dashboard: no page %s", path);
+    *out_body = strdup(body);
+    *out_len = strlen(body);
+    *out_type = type;
+    return 0;
+}
+
 struct resp {
     long code;
     struct ks_buf body;
@@ -169,7 +190,8 @@ static int start(void **state, int tls, int hooks)
                                    .tls_cert = tls ? f->cert : NULL,
                                    .tls_key = tls ? f->key : NULL};
     if (hooks) {
-        f->hooks = (struct ks_api_hooks){hook_sync, hook_wrote, f};
+        f->hooks = (struct ks_api_hooks){
+            .sync_request = hook_sync, .wrote = hook_wrote, .page = hook_page, .ud = f};
         snprintf(f->sock, sizeof f->sock, "%s/api.sock", f->dir);
         o.hooks = &f->hooks;
         o.webhook_secret = WEBHOOK_SECRET;
@@ -1113,6 +1135,33 @@ static void sync_unconfigured(void **state)
     json_decref(j);
 }
 
+/* Pages: no token needed, content types kept, 404/500/405 as JSON, HEAD
+ * without a body; /api/ and /hooks/ never reach the page hook. */
+static void dashboard_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    http(&r, NULL, f, "GET", "/", NULL, NULL);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(ks_buf_data(&r.body), "<!DOCTYPE html><p>overview</p>");
+    resp_free(&r);
+    http(&r, NULL, f, "GET", "/app.js", NULL, NULL);
+    assert_int_equal(r.code, 200);
+    resp_free(&r);
+    json_t *j = call(f, "GET", "/nope.html", NULL, NULL, 404);
+    assert_non_null(strstr(error_of(j), "no such page"));
+    json_decref(j);
+    j = call(f, "GET", "/broken", NULL, NULL, 500);
+    assert_non_null(strstr(error_of(j), "repository unreadable"));
+    json_decref(j);
+    j = call(f, "POST", "/", NULL, "{}", 405);
+    json_decref(j);
+    j = call(f, "GET", "/api/nope", NULL, NULL, 404);
+    assert_non_null(strstr(error_of(j), "no such endpoint"));
+    json_decref(j);
+    /* without hooks (the plain fixture) pages are 404 */
+}
+
 static void webhook_signatures(void **state)
 {
     struct fixture *f = *state;
@@ -1511,6 +1560,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stop_with_parked_watchers, setup, teardown),
         cmocka_unit_test_setup_teardown(keepalive_throughput, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_serving, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(dashboard_pages, setup_hooks, teardown),
         cmocka_unit_test_setup_teardown(tls_bad_key, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(sync_request, setup_hooks, teardown),
         cmocka_unit_test_setup_teardown(sync_unconfigured, setup, teardown),
