@@ -7,7 +7,8 @@
  * band gives a Drift event and is restarted, self-heal "false" only
  * reports, a crashing container is restarted with growing back-off, a
  * restarted agent adopts the same containers, an orphan labelled pod is
- * removed, a deleted pod is torn down.
+ * removed, a deleted pod is torn down, a failing source leaves the pods
+ * running and KS_EGONE makes the agent list again.
  */
 #include "core/error.h"
 #include "core/log.h"
@@ -40,6 +41,9 @@ struct mem_source {
     json_t *status; /* "ns/name" -> status */
     json_t *events; /* array */
     bool interrupted;
+    int fail;  /* watch answers KS_EIO while set */
+    bool gone; /* the next watch answers KS_EGONE */
+    int lists; /* list calls */
 };
 
 static struct mem_source *M(struct ks_agent_source *s)
@@ -64,6 +68,7 @@ static int m_list(struct ks_agent_source *s, json_t **out, int64_t *rev)
     pthread_mutex_lock(&m->mu);
     json_t *arr = json_array(), *p;
     const char *k;
+    m->lists++;
     json_object_foreach(m->pods, k, p) json_array_append(arr, p);
     *out = arr;
     *rev = m->rev;
@@ -78,6 +83,13 @@ static int m_watch(struct ks_agent_source *s, json_t **out, int64_t *out_rev, in
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += timeout_ms / 1000;
     pthread_mutex_lock(&m->mu);
+    if (m->fail || m->gone) {
+        int rc = m->gone ? ks_error_set(KS_EGONE, "since %lld is gone", (long long)since)
+                         : ks_error_set(KS_EIO, "connection refused");
+        m->gone = false;
+        pthread_mutex_unlock(&m->mu);
+        return rc;
+    }
     while (m->rev <= since && !m->interrupted)
         if (pthread_cond_timedwait(&m->cv, &m->mu, &ts) != 0)
             break;
@@ -555,6 +567,55 @@ static void test_crash_backoff(void **state)
     json_decref(st);
 }
 
+static void test_source_errors(void **state)
+{
+    struct fx *f = *state;
+    mem_change(f->src, "put", pod("a", "uid-a", "sleep 1000"));
+    mem_change(f->src, "put", pod("b", "uid-b", "sleep 1000"));
+    agent_start(f);
+    json_t *st = wait_status(f->src, "default/a", is_ready, NULL);
+    char *id = ctr_id(st);
+    json_decref(st);
+    json_decref(wait_status(f->src, "default/b", is_ready, NULL));
+
+    /* the source fails: the pods keep running untouched */
+    pthread_mutex_lock(&f->src->mu);
+    f->src->fail = 1;
+    pthread_cond_broadcast(&f->src->cv);
+    pthread_mutex_unlock(&f->src->mu);
+    m_interrupt(&f->src->base);
+    usleep(1500000);
+    struct ks_podman_ctr_state cs;
+    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, id), 0);
+    assert_true(cs.running);
+
+    /* it comes back saying its log is gone, without pod b: the agent lists
+     * again and removes b */
+    pthread_mutex_lock(&f->src->mu);
+    int lists = f->src->lists;
+    json_object_del(f->src->pods, "default/b");
+    f->src->fail = 0;
+    f->src->gone = true;
+    pthread_mutex_unlock(&f->src->mu);
+    const char *sel[] = {"io.keelson.pod-uid=uid-b", NULL};
+    json_t *pods = NULL;
+    for (int i = 0; i < 500; i++) {
+        json_decref(pods);
+        assert_int_equal(f->rt->ops->pod_list(f->rt, &pods, sel), 0);
+        if (json_array_size(pods) == 0)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(json_array_size(pods), 0);
+    json_decref(pods);
+    pthread_mutex_lock(&f->src->mu);
+    assert_true(f->src->lists > lists);
+    pthread_mutex_unlock(&f->src->mu);
+    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, id), 0);
+    assert_true(cs.running);
+    free(id);
+}
+
 int main(void)
 {
     ks_log_configure(KS_LOG_ERROR, KS_LOG_LOGFMT, stderr);
@@ -562,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_drift_adopt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_heal_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
