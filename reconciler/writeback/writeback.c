@@ -251,7 +251,8 @@ static void sync_line(struct ks_buf *b, const struct ks_writeback_sync *s)
     if (strcmp(s->result, "ok") != 0) {
         const char *err = s->error && *s->error ? s->error : s->result;
         size_t n = strcspn(err, "\n");
-        ks_buf_printf(b, "sync %s failed: %.*s%s", sh,
+        ks_buf_printf(b, "sync%s%s failed: %.*s%s", s->source_sha && *s->source_sha ? " " : "",
+                      s->source_sha && *s->source_sha ? sh : "",
                       (int)(n > ERROR_LINE_MAX ? ERROR_LINE_MAX : n), err,
                       n > ERROR_LINE_MAX ? "..." : "");
         return;
@@ -272,13 +273,15 @@ static void sync_line(struct ks_buf *b, const struct ks_writeback_sync *s)
 
 int ks_writeback_record_sync(struct ks_writeback *wb, const struct ks_writeback_sync *s)
 {
-    if (!s || !s->source_sha || !*s->source_sha || !s->result ||
-        (strcmp(s->result, "ok") != 0 && strcmp(s->result, "failed") != 0))
-        return ks_error_set(KS_EINVALID,
-                            "writeback: a sync needs a source commit and a result ok|failed");
+    if (!s || !s->result || (strcmp(s->result, "ok") != 0 && strcmp(s->result, "failed") != 0))
+        return ks_error_set(KS_EINVALID, "writeback: a sync needs a result ok|failed");
+    bool has_sha = s->source_sha && *s->source_sha;
+    if (!has_sha && strcmp(s->result, "ok") == 0)
+        return ks_error_set(KS_EINVALID, "writeback: a successful sync needs its source commit");
     if (s->summary && !json_is_object(s->summary))
         return ks_error_set(KS_EINVALID, "writeback: the sync summary must be an object");
-    json_t *doc = json_pack("{s:s, s:s}", "source", s->source_sha, "result", s->result);
+    json_t *doc =
+        json_pack("{s:s, s:s}", "source", has_sha ? s->source_sha : "", "result", s->result);
     json_t *objects = json_array();
     json_t *summary = json_object(), *changes = json_array();
     struct ks_buf line;

@@ -96,7 +96,7 @@ struct ks_writeback_opts {
  * whose objects become Keelson-Object trailers); error is the failure text
  * ("apps/web.yaml:3:5: ...") or NULL. */
 struct ks_writeback_sync {
-    const char *source_sha; /* required */
+    const char *source_sha; /* required for "ok"; NULL for a failure before a commit was known */
     const char *result;     /* "ok" or "failed" */
     const json_t *summary;  /* borrowed; may be NULL */
     const char *error;

@@ -194,10 +194,20 @@ static void sync_creates_orphan_branch(void **state)
     assert_contains(yaml, "result: failed\n");
     assert_contains(yaml, "error: \"apps/web.yaml:3:5: mapping values are not allowed here\"");
     free(yaml);
+    /* a fetch that failed: no source commit */
+    struct ks_writeback_sync nofetch = {.result = "failed", .error = "git: origin: unreachable"};
+    assert_int_equal(ks_writeback_record_sync(wb, &nofetch), 0);
+    flush_ok(wb);
+    assert_output("sync failed: git: origin: unreachable",
+                  "git -C %s log -1 --format=%%s keelson/status", f->repo);
+    assert_output("Keelson-Event: sync",
+                  "git -C %s log -1 --format='%%(trailers:only,unfold)' keelson/status", f->repo);
+    struct ks_writeback_sync ok_without_sha = {.result = "ok"};
+    assert_int_equal(ks_writeback_record_sync(wb, &ok_without_sha), KS_EINVALID);
     assert_user_untouched(f);
     struct ks_writeback_stats st;
     ks_writeback_stats(&st, wb);
-    assert_int_equal(st.commits, 2);
+    assert_int_equal(st.commits, 3);
     char *tip = run("git -C %s rev-parse keelson/status", f->repo);
     assert_string_equal(st.tip, tip);
     free(tip);
