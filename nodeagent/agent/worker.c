@@ -44,6 +44,7 @@ struct ks_worker {
     char *ns, *name, *pname;
     char *pod_id;
     bool had_pod;
+    bool pod_held; /* removed out of band with self-heal off: left as found */
     char pod_ip[64];
     json_t *volmap;
     bool vol_ready;
@@ -318,6 +319,7 @@ static void apply_pod(struct ks_worker *w, json_t *pod)
         w->last_reported = w->last_built = NULL;
         w->start_ns = 0;
         w->vol_ready = false;
+        w->pod_held = false;
     }
     json_decref(w->pod);
     w->pod = pod;
@@ -455,6 +457,7 @@ static int ensure_pod(struct ks_worker *w)
             drift(w, "pod-removed", NULL, "the pod was removed out of band", "reported");
             set_reason(w, "Drift", "the pod was removed out of band (self-heal is off)");
             w->had_pod = false;
+            w->pod_held = true;
             return KS_ENOTFOUND;
         }
         drift(w, "pod-removed", NULL, "the pod was removed out of band", "recreated");
@@ -878,8 +881,8 @@ static void sync_pod(struct ks_worker *w, bool refresh)
     w->next_ms = ks_agent_mono_ms() + w->sh->resync_ms;
     if (!w->start_ns)
         w->start_ns = ks_agent_now_ns();
-    if (w->nctrs == 0)
-        goto out; /* InvalidPod: reason already set */
+    if (w->nctrs == 0 || w->pod_held)
+        goto out; /* InvalidPod or held drift: reason already set */
     if (!w->vol_ready || refresh) {
         json_t *map = NULL;
         const char *reason = NULL;

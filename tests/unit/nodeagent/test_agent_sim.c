@@ -513,6 +513,19 @@ static void test_self_heal_off(void **state)
     assert_false(cs.running);
     assert_int_equal(count_events(f->src, "container-stopped", "restarted"), 0);
     assert_int_equal(count_events(f->src, "container-stopped", "reported"), 1);
+    /* the pod removed out of band: reported, not made again */
+    assert_int_equal(f->rt->ops->pod_remove(f->rt, "default_keep"), 0);
+    assert_int_equal(wait_events(f->src, "pod-removed", "reported", 1), 1);
+    usleep(700000);
+    const char *sel[] = {"io.keelson.pod-uid=uid-keep", NULL};
+    json_t *pods = NULL;
+    assert_int_equal(f->rt->ops->pod_list(f->rt, &pods, sel), 0);
+    assert_int_equal(json_array_size(pods), 0);
+    json_decref(pods);
+    assert_int_equal(count_events(f->src, "pod-removed", "reported"), 1);
+    json_t *st2 = mem_status(f->src, "default/keep");
+    assert_string_equal(json_string_value(json_object_get(st2, "reason")), "Drift");
+    json_decref(st2);
     free(id);
 }
 
