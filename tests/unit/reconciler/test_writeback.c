@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,6 +623,68 @@ static void thread_commits_after_the_window(void **state)
     ks_writeback_free(wb);
 }
 
+struct recorder {
+    struct ks_writeback *wb;
+    int id;
+};
+
+static void *record_many(void *arg)
+{
+    struct recorder *r = arg;
+    for (int i = 0; i < 100; i++) {
+        char pod[32];
+        snprintf(pod, sizeof pod, "t%d-%03d", r->id, i);
+        json_t *ev = drift_event(pod, "restarted");
+        json_t *obs = json_pack("{s:i}", "replicas", i);
+        if (ks_writeback_record_drift(r->wb, ev) ||
+            ks_writeback_set_object_status(r->wb, "Deployment", "default", pod, obs))
+            return (void *)1;
+        json_decref(ev);
+        json_decref(obs);
+        if (i % 10 == 0) {
+            struct timespec ts = {0, 5 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_recorders_lose_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_writeback *wb = open_wb(f, NULL, 30, 0);
+    assert_int_equal(ks_writeback_start(wb), 0);
+    pthread_t th[4];
+    struct recorder r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (struct recorder){wb, i};
+        assert_int_equal(pthread_create(&th[i], NULL, record_many, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *ret = NULL;
+        pthread_join(th[i], &ret);
+        assert_null(ret);
+    }
+    flush_ok(wb); /* concurrently with the thread's own ticks */
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.pending_events, 0);
+    assert_int_equal(st.events_dropped, 0);
+    ks_writeback_free(wb);
+    /* every drift is in exactly one commit: a body line, or the subject of a
+     * commit holding only it */
+    assert_output("400",
+                  "cd %s && { git log --format=%%b keelson/status | grep '^- drift: '; "
+                  "git log --format=%%s keelson/status | grep '^drift: ' | grep -v '(+'; } "
+                  "| sort -u | wc -l",
+                  f->repo);
+    assert_output("400", "git -C %s ls-tree -r --name-only keelson/status | grep -c '^drift/'",
+                  f->repo);
+    assert_output("400", "git -C %s ls-tree -r --name-only keelson/status | grep -c '^status/'",
+                  f->repo);
+    assert_user_untouched(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +699,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(full_queue_merges_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writer_is_rebased_onto, setup, teardown),
         cmocka_unit_test_setup_teardown(thread_commits_after_the_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_recorders_lose_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
