@@ -688,10 +688,11 @@ static void put_back(struct ks_writeback *wb, struct batch *b)
                                     ? json_true()
                                     : json_incref(v));
     }
-    json_array_extend(b->events, wb->events);
-    json_decref(wb->events);
-    wb->events = b->events;
-    b->events = NULL;
+    if (b->events && json_array_extend(b->events, wb->events) == 0) {
+        json_decref(wb->events);
+        wb->events = b->events; /* the older events first */
+        b->events = NULL;
+    }
     wb->dropped += b->dropped;
     if (json_object_size(wb->pending) || json_array_size(wb->events))
         open_window(wb);
