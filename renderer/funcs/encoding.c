@@ -519,5 +519,6 @@ const struct ks_tpl_func_def ks_tpl_funcs_encoding[] = {
     {"fromJsonArray", fn_from_json_array, 1, 1},
     {"mustFromJson", fn_must_from_json, 1, 1},
     {"toToml", ks_funcs_to_toml, 1, 1},
+    {"fromToml", ks_funcs_from_toml, 1, 1},
     {NULL, NULL, 0, 0},
 };

@@ -151,6 +151,7 @@ KS_FUNCS_DECL(ks_funcs_url_parse);
 KS_FUNCS_DECL(ks_funcs_url_join);
 KS_FUNCS_DECL(ks_funcs_get_host_by_name);
 KS_FUNCS_DECL(ks_funcs_to_toml);
+KS_FUNCS_DECL(ks_funcs_from_toml);
 KS_FUNCS_DECL(ks_funcs_bcrypt);
 KS_FUNCS_DECL(ks_funcs_htpasswd);
 KS_FUNCS_DECL(ks_funcs_derive_password);

@@ -2,7 +2,8 @@
  * test_funcs_encoding.c: encodings, hashes and Helm's serialisation wrappers
  * (renderer/funcs/encoding.c) through the engine: Go's base64/base32
  * errors, digests, toJson/toPrettyJson/toRawJson/toYaml, fromYaml,
- * fromYamlArray, fromJson, fromJsonArray and their error values.
+ * fromYamlArray, fromJson, fromJsonArray, toToml, fromToml and their error
+ * values.
  * Every expectation was produced by helm 3.17.3 from the same template
  * (rendered through include and toJson to capture exact bytes).
  */
@@ -168,6 +169,59 @@ static void test_toml(void **state)
     FUNCS_RUN(toml);
 }
 
+/* fromToml (BurntSushi/toml decoding) as helm 3.17.1 prints it through
+ * toJson: values, tables, arrays of tables, inline tables, and parse errors
+ * as a dict with "Error" (line 0 / one line up when the input ended). */
+static const struct fcase from_toml[] = {
+    {"{{ $d := fromToml \"a = +99\\nh = 0xff\\nf = 1e3\\n[s]\\np = 'x'\" }}{{ typeOf $d.a }} "
+     "{{ typeOf $d.f }} {{ $d | toJson }}",
+     NULL, "int64 float64 {\"a\":99,\"f\":1000,\"h\":255,\"s\":{\"p\":\"x\"}}", NULL},
+    {"{{ fromToml \"[[f]]\\nn = 1\\n[f.sub]\\nm = 2\\n[[f]]\\nn = 2\" | toJson }}", NULL,
+     "{\"f\":[{\"n\":1,\"sub\":{\"m\":2}},{\"n\":2}]}", NULL},
+    {"{{ fromToml \"a = [[1], {x = 1}]\\n[b]\\nc.d = \\\"e\\\" # comment\\n\" | toJson }}", NULL,
+     "{\"a\":[[1],{\"x\":1}],\"b\":{\"c\":{\"d\":\"e\"}}}", NULL},
+    {"{{ fromToml \"s = \\\"\\\"\\\"one\\\"\\\"two\\\"\\\"\\\"\\\"\\\"\" | toJson }}", NULL,
+     "{\"s\":\"one\\\"\\\"two\\\"\\\"\"}", NULL},
+    {"{{ fromToml \"k = -0\\nh = 0xff\\nf = 1e3\\ng = 0.5e-3\\nneg = -1_0\" | toJson }}", NULL,
+     "{\"f\":1000,\"g\":0.0005,\"h\":255,\"k\":0,\"neg\":-10}", NULL},
+    {"{{ fromToml \"x = {a = 1}\\n[x.b]\" | toJson }} {{ fromToml \"a.b = 1\\na = 2\" | toJson }} "
+     "{{ fromToml \"\" | toJson }}",
+     NULL, "{\"x\":{\"a\":1,\"b\":{}}} {\"a\":{\"b\":1}} {}", NULL},
+    {"{{ fromToml \"a = 1\\na = 2\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 2 (last key \\\"a\\\"): Key 'a' has already been defined.\"}", NULL},
+    {"{{ fromToml \"[s]\\np = 1\\np = 2\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 3 (last key \\\"s.p\\\"): Key 's.p' has already been defined.\"}",
+     NULL},
+    {"{{ fromToml \"a = [1, 2\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 0 (last key \\\"a\\\"): expected a comma (',') or array terminator "
+     "(']'), but got end of file\"}",
+     NULL},
+    {"{{ fromToml \"[s]\\nq = [1,\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1 (last key \\\"s.q\\\"): unexpected EOF; expected value\"}", NULL},
+    {"{{ fromToml \"a = 1\\n[a]\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 2: Key 'a' has already been defined.\"}", NULL},
+    {"{{ fromToml \"a = 00.5\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1 (last key \\\"a\\\"): Invalid float \\\"00.5\\\": cannot have "
+     "leading zeroes\"}",
+     NULL},
+    {"{{ fromToml \"a = \\\"\\\\u00\\\"\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1 (last key \\\"a\\\"): expected four hexadecimal digits after "
+     "'\\\\u', but got \\\"\\\\\\\\u00\\\\\\\"\\\" instead\"}",
+     NULL},
+    {"{{ fromToml \"= 1\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1: unexpected '=': key name appears blank\"}", NULL},
+    /* ours: values the value model cannot hold fail the call */
+    {"{{ fromToml \"d = 1979-05-27\" }}", NULL, NULL,
+     "fromToml: TOML date-time values are not supported"},
+    {"{{ fromToml \"d = inf\" }}", NULL, NULL, "cannot be represented"},
+    {"{{ fromToml 1 }}", NULL, NULL, "wrong type for value; expected string; got int"},
+};
+
+static void test_from_toml(void **state)
+{
+    FUNCS_RUN(from_toml);
+}
+
 static void test_encoding(void **state)
 {
     FUNCS_RUN(encoding);
@@ -178,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding),
         cmocka_unit_test(test_toml),
+        cmocka_unit_test(test_from_toml),
         cmocka_unit_test(test_yaml_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
