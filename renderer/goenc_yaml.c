@@ -274,7 +274,8 @@ static void classify_plain(struct plain_value *out, const char *s, size_t len)
     if (!hint)
         return;
     for (size_t k = 0; k < sizeof(resolve_words) / sizeof(resolve_words[0]); k++) {
-        if (strlen(resolve_words[k].s) == len && memcmp(resolve_words[k].s, s, len) == 0) {
+        if ((len == 0 || resolve_words[k].s[0] == s[0]) && strlen(resolve_words[k].s) == len &&
+            memcmp(resolve_words[k].s, s, len) == 0) {
             out->kind = resolve_words[k].kind;
             double f = resolve_words[k].f;
             out->f = isnan(f) ? NAN : f > 0 ? INFINITY : -INFINITY;

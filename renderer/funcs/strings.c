@@ -524,14 +524,8 @@ static int quote_all(json_t **out, struct ks_tpl_call *call, json_t *const *args
             ks_buf_reset(&tmp);
             if ((rc = ks_funcs_strval(&tmp, args[i])) != 0)
                 break;
-            json_t *sv = json_stringn_nocheck(ks_buf_data(&tmp), tmp.len);
-            if (!sv) {
-                rc = KS_ENOMEM;
-                break;
-            }
-            json_t *one[1] = {sv};
-            rc = ks_gofmt_sprintf(&b, "%q", one, 1);
-            json_decref(sv);
+            /* %q of a string is strconv.Quote */
+            rc = ks_gofmt_quote(&b, ks_buf_data(&tmp), tmp.len);
         }
         if (rc)
             break;
