@@ -38,9 +38,8 @@ static void *api_main(void *arg)
 
 int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
 {
-    static struct ks_api_hooks hooks;
-    hooks = (struct ks_api_hooks){.sync_request = hook_sync, .wrote = hook_wrote, .ud = cp};
     memset(cp, 0, sizeof *cp);
+    cp->hooks = (struct ks_api_hooks){.sync_request = hook_sync, .wrote = hook_wrote, .ud = cp};
     char node_name[256], token[KS_API_TOKEN_HEX + 1], token_file[4096];
     const char *address = o->address ? o->address : "127.0.0.1";
     struct ks_api_server_opts ao = {.address = address,
@@ -49,7 +48,7 @@ int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
                                     .tls_key = o->tls_key,
                                     .webhook_secret = o->webhook_secret,
                                     .unix_socket = o->unix_socket,
-                                    .hooks = &hooks};
+                                    .hooks = &cp->hooks};
     int rc = ks_triggers_init(&cp->triggers, o->interval_ms, o->tick_ms, ks_triggers_now_ms());
     if (rc)
         goto done;

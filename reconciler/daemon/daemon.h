@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "reconciler/api/api.h"
 #include "reconciler/plan/plan.h"
 #include "reconciler/source/source.h"
 #include "reconciler/store/store.h"
@@ -245,6 +246,7 @@ struct ks_cp_opts {
 };
 
 struct ks_cp {
+    struct ks_api_hooks hooks; /* point back at this struct: do not copy it */
     struct ks_triggers triggers;
     bool triggers_ok;
     struct ks_store *api_store;
