@@ -46,14 +46,15 @@ struct ks_writeback {
 
     pthread_mutex_t mu; /* everything below */
     pthread_cond_t cond;
-    json_t *objects;      /* status path -> {"id": {kind, namespace, name}, "observed", "health",
-                             "seeded"} */
-    json_t *pending;      /* path -> document, null (remove) or true (compose from objects) */
-    json_t *events;       /* [{"type", "line", "source", "objects": [...], "path", "always"}] */
-    uint64_t dropped;     /* events over max_events in this window */
-    size_t inflight;      /* events taken by a commit in progress */
-    int64_t window_start; /* 0: nothing pending */
-    int64_t next_push;    /* earliest next push attempt */
+    json_t *objects;        /* status path -> {"id": {kind, namespace, name}, "observed", "health",
+                               "seeded"} */
+    json_t *pending;        /* path -> document, null (remove) or true (compose from objects) */
+    json_t *events;         /* [{"type", "line", "source", "objects": [...], "path", "always"}] */
+    uint64_t dropped;       /* events over max_events in this window */
+    uint64_t dropped_drift; /* of which drift (always recorded) */
+    size_t inflight;        /* events taken by a commit in progress */
+    int64_t window_start;   /* 0: nothing pending */
+    int64_t next_push;      /* earliest next push attempt */
     long backoff_ms;
     bool need_push;
     struct ks_writeback_stats stats;
@@ -221,6 +222,7 @@ static int add_event(struct ks_writeback *wb, const char *type, const char *line
 {
     if (json_array_size(wb->events) >= wb->max_events) {
         wb->dropped++;
+        wb->dropped_drift += always ? 1 : 0;
         wb->stats.events_dropped++;
         json_decref(objects);
         open_window(wb);
@@ -524,10 +526,12 @@ int ks_writeback_record_health(struct ks_writeback *wb, const char *kind, const 
                 json_object_set_new(h, "source", json_string(source_sha));
             json_object_set_new(e, "health", h);
             rc = stage_file(wb, path, json_true());
+            /* no event for a health reported again unchanged: callers may
+             * report on every evaluation without filling the window */
+            if (rc == 0)
+                rc = add_event(wb, "health", ks_buf_data(&line), source_sha, json_pack("[s]", ref),
+                               path, false);
         }
-        if (rc == 0)
-            rc = add_event(wb, "health", ks_buf_data(&line), source_sha, json_pack("[s]", ref),
-                           path, false);
     }
     pthread_mutex_unlock(&wb->mu);
 done:
@@ -601,7 +605,7 @@ int ks_writeback_set_node(struct ks_writeback *wb, const char *name, const json_
 struct batch {
     json_t *files;  /* path -> document or null */
     json_t *events; /* as in wb->events */
-    uint64_t dropped;
+    uint64_t dropped, dropped_drift;
     struct ks_wbgit_file *out;
     size_t n;
 };
@@ -670,7 +674,9 @@ static int take(struct batch *b, struct ks_writeback *wb)
     wb->inflight = json_array_size(b->events);
     wb->events = json_array();
     b->dropped = wb->dropped;
+    b->dropped_drift = wb->dropped_drift;
     wb->dropped = 0;
+    wb->dropped_drift = 0;
     wb->window_start = 0;
     return wb->events ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
@@ -694,6 +700,7 @@ static void put_back(struct ks_writeback *wb, struct batch *b)
         b->events = NULL;
     }
     wb->dropped += b->dropped;
+    wb->dropped_drift += b->dropped_drift;
     if (json_object_size(wb->pending) || json_array_size(wb->events))
         open_window(wb);
 }
@@ -1011,7 +1018,7 @@ static int commit_pending(bool *out_committed, struct ks_writeback *wb)
         goto done;
     if ((rc = render(wb, &b)) || (rc = ks_wbgit_prepare(&changed, wb->git, b.out, b.n)))
         goto done;
-    bool must = b.dropped > 0;
+    bool must = b.dropped_drift > 0; /* other dropped events count only if files changed */
     size_t i;
     json_t *e;
     json_array_foreach(b.events, i, e) must = must || json_is_true(json_object_get(e, "always"));
