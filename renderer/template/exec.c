@@ -879,13 +879,22 @@ static void remove_no_value(struct ks_buf *out, size_t from)
     char *d = out->data;
     if (!d)
         return;
-    size_t w = from;
-    for (size_t r = from; r < out->len;) {
-        if (d[r] == '<' && out->len - r >= 10 && memcmp(d + r, nv, 10) == 0) {
+    /* skips to each '<' with memchr and moves the text between in chunks */
+    size_t w = from, r = from, len = out->len;
+    while (r < len) {
+        const char *lt = memchr(d + r, '<', len - r);
+        size_t next = lt ? (size_t)(lt - d) : len;
+        if (w != r)
+            memmove(d + w, d + r, next - r);
+        w += next - r;
+        r = next;
+        if (r >= len)
+            break;
+        if (len - r >= 10 && memcmp(d + r, nv, 10) == 0) {
             r += 10;
-            continue;
+        } else {
+            d[w++] = d[r++];
         }
-        d[w++] = d[r++];
     }
     out->len = w;
     d[w] = '\0';
