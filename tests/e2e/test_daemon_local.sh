@@ -5,7 +5,8 @@
 # <state>/podman.sock (with the Podman configuration of its environment:
 # here the storage and runc settings of a fixture directory whose own
 # service is stopped first) and an embedded nodeagent child on it. A
-# Deployment committed to the repository runs and answers; SIGTERM stops the
+# Deployment committed to the repository runs and answers; the agent killed
+# with SIGKILL is restarted by the daemon and adopts it; SIGTERM stops the
 # daemon, its agent and its Podman service while the containers keep
 # running; a restarted daemon adopts them (same container ids, nothing
 # recreated).
@@ -100,6 +101,17 @@ ip=$(ready_ip)
 ids() { ks_podman_cli dl ps --filter label=io.keelson.managed=true --filter status=running --format '{{.ID}}' | sort; }
 before=$(ids)
 [[ -n "$before" ]] || fail "no running keelson containers"
+
+ks_log "the embedded agent killed: the daemon restarts it, the container is adopted"
+agent=$(ks_podman_pids_grep cmdline "$state/tokens/nodes/dl")
+[[ $(wc -w <<<"$agent") == 1 ]] || fail "want one embedded agent process, found '$agent'"
+kill -KILL "$agent"
+new_agent() { local p; p=$(ks_podman_pids_grep cmdline "$state/tokens/nodes/dl"); [[ -n "$p" && "$p" != "$agent" ]]; }
+ks_wait_for -t 30 new_agent || fail "the embedded agent was not restarted"
+grep -q 'msg="embedded node agent died; restarting"' "$work/daemon.log" || fail "no restart logged"
+ks_wait_for -t 60 ready_ip || fail "not ready after the agent restart"
+sleep 2
+[[ "$(ids)" == "$before" ]] || fail "containers recreated after the agent restart: $before -> $(ids)"
 
 ks_log "SIGTERM: the daemon, its agent and its Podman service stop; the containers keep running"
 stop_daemon || fail "daemon exit status non-zero"
