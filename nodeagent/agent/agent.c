@@ -45,7 +45,7 @@ struct watch_ctx {
 struct ks_agent {
     struct ks_agent_shared sh;
     struct ks_agent_opts opts;
-    char *node, *state_dir, *podman_socket;
+    char *node, *state_dir, *podman_socket, *host_ip;
     json_t *node_report;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -570,6 +570,18 @@ int ks_agent_new(struct ks_agent **out, const struct ks_agent_opts *opts)
     a->state_dir = strdup(opts->state_dir);
     a->podman_socket = opts->podman_socket ? strdup(opts->podman_socket) : NULL;
     a->node_report = opts->node_report ? json_deep_copy(opts->node_report) : NULL;
+    {
+        size_t i;
+        json_t *ad;
+        const char *ip = NULL;
+        json_array_foreach(json_object_get(a->node_report, "addresses"), i, ad)
+        {
+            const char *type = json_string_value(json_object_get(ad, "type"));
+            if (!ip && type && strcmp(type, "InternalIP") == 0)
+                ip = json_string_value(json_object_get(ad, "address"));
+        }
+        a->host_ip = strdup(ip ? ip : "");
+    }
     if (!a->opts.resync_ms)
         a->opts.resync_ms = 30000;
     if (!a->opts.heartbeat_ms)
@@ -580,6 +592,7 @@ int ks_agent_new(struct ks_agent **out, const struct ks_agent_opts *opts)
         .node = a->node,
         .state_dir = a->state_dir,
         .podman_socket = a->podman_socket,
+        .host_ip = a->host_ip,
         .rt = opts->rt,
         .backoff = {.base_ms = opts->backoff_base_ms ? opts->backoff_base_ms : 10000,
                     .max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 300000,
@@ -617,6 +630,7 @@ void ks_agent_free(struct ks_agent *a)
     free(a->node);
     free(a->state_dir);
     free(a->podman_socket);
+    free(a->host_ip);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a);

@@ -148,6 +148,7 @@ struct ks_agent_shared {
     const char *node;
     const char *state_dir;
     const char *podman_socket;
+    const char *host_ip; /* the node report's InternalIP address, "" if none */
     struct ks_runtime *rt;
     struct ks_backoff backoff;
     int64_t resync_ms;

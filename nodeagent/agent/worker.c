@@ -855,6 +855,7 @@ static void report(struct ks_worker *w)
                             .ctrs = w->ctrs,
                             .nctrs = w->nctrs,
                             .pod_ip = w->pod_ip,
+                            .host_ip = w->sh->host_ip,
                             .start_ns = w->start_ns,
                             .reason = w->reason,
                             .message = w->message};

@@ -255,9 +255,11 @@ static void *run_agent(void *arg)
     return NULL;
 }
 
-static void agent_start(struct fx *f)
+static void agent_start_opts(struct fx *f, unsigned max_pods, const json_t *report)
 {
     struct ks_agent_opts o = {.node = "n1",
+                              .max_pods = max_pods,
+                              .node_report = report,
                               .state_dir = f->dir,
                               .rt = f->rt,
                               .nsources = 1,
@@ -267,6 +269,11 @@ static void agent_start(struct fx *f)
     o.sources[0] = &f->src->base;
     assert_int_equal(ks_agent_new(&f->agent, &o), 0);
     assert_int_equal(pthread_create(&f->th, NULL, run_agent, f->agent), 0);
+}
+
+static void agent_start(struct fx *f)
+{
+    agent_start_opts(f, 0, NULL);
 }
 
 static void agent_stop(struct fx *f)
@@ -629,6 +636,34 @@ static void test_source_errors(void **state)
     free(id);
 }
 
+static void test_max_pods_host_ip(void **state)
+{
+    struct fx *f = *state;
+    json_t *report = json_pack("{s:[{s:s, s:s}, {s:s, s:s}]}", "addresses", "type", "InternalIP",
+                               "address", "192.0.2.7", "type", "Hostname", "address", "n1");
+    mem_change(f->src, "put", pod("first", "uid-1", "sleep 1000"));
+    agent_start_opts(f, 1, report);
+    json_t *st = wait_status(f->src, "default/first", is_ready, NULL);
+    assert_string_equal(json_string_value(json_object_get(st, "hostIP")), "192.0.2.7");
+    json_decref(st);
+    mem_change(f->src, "put", pod("second", "uid-2", "sleep 1000"));
+    json_t *st2 = NULL;
+    for (int i = 0; i < 300 && !st2; i++) {
+        st2 = mem_status(f->src, "default/second");
+        usleep(10000);
+    }
+    assert_non_null(st2);
+    assert_string_equal(json_string_value(json_object_get(st2, "phase")), "Failed");
+    assert_string_equal(json_string_value(json_object_get(st2, "reason")), "OutOfpods");
+    json_decref(st2);
+    const char *sel[] = {"io.keelson.pod-uid=uid-2", NULL};
+    json_t *pods = NULL;
+    assert_int_equal(f->rt->ops->pod_list(f->rt, &pods, sel), 0);
+    assert_int_equal(json_array_size(pods), 0);
+    json_decref(pods);
+    json_decref(report);
+}
+
 int main(void)
 {
     ks_log_configure(KS_LOG_ERROR, KS_LOG_LOGFMT, stderr);
@@ -637,6 +672,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_self_heal_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_pods_host_ip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
