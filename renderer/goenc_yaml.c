@@ -906,6 +906,22 @@ static enum scalar_style string_style(const char *s, size_t len)
  * number as an int or uint64 when it has no fraction or exponent. */
 static int format_json_number(struct ks_buf *tmp, double f)
 {
+    if (f == floor(f) && fabs(f) < 9007199254740992.0) {
+        /* an exact integer: JSON writes its digits, v2 reads them back as
+         * an int ("-0" as 0) and prints that */
+        char d[24];
+        size_t n = 0;
+        long long i = (long long)f;
+        unsigned long long u = i < 0 ? (unsigned long long)-i : (unsigned long long)i;
+        do {
+            d[sizeof(d) - 1 - n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            d[sizeof(d) - 1 - n++] = '-';
+        ks_buf_put(tmp, d + sizeof(d) - n, n);
+        return ks_buf_error(tmp);
+    }
     int rc = ks_gojson_format_float(tmp, f);
     if (rc)
         return rc;
