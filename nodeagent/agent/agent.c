@@ -35,6 +35,7 @@ struct entry {
     char *key; /* ns/name */
     json_t *given;
     bool deleting;
+    json_t *then; /* deleting: the pod assigned again under this key meanwhile */
 };
 
 struct watch_ctx {
@@ -91,6 +92,14 @@ static void nap(struct ks_agent *a, int64_t ms)
     if (!stopping(a))
         pthread_cond_timedwait(&a->cv, &a->mu, &ts);
     pthread_mutex_unlock(&a->mu);
+}
+
+static struct entry *find_deleting(struct ks_agent *a, const char *key)
+{
+    for (size_t i = 0; i < a->nents; i++)
+        if (a->ents[i].deleting && strcmp(a->ents[i].key, key) == 0)
+            return &a->ents[i];
+    return NULL;
 }
 
 static struct entry *find(struct ks_agent *a, const char *key)
@@ -150,6 +159,15 @@ static void upsert(struct ks_agent *a, struct ks_agent_source *src, const json_t
         ks_worker_update(e->w, pod);
         return;
     }
+    /* the same pod's previous worker still tears down: start the new one
+     * after it, so both never act on the same Podman names at once */
+    struct entry *d = find_deleting(a, key);
+    if (d) {
+        json_decref(d->then);
+        d->then = json_deep_copy(pod);
+        d->src = src;
+        return;
+    }
     if (live_count(a) >= a->opts.max_pods) {
         ks_log(KS_LOG_WARN, "pod refused: --max-pods reached", "pod", key, NULL);
         refuse(src, pod, a->opts.max_pods);
@@ -178,6 +196,11 @@ static void upsert(struct ks_agent *a, struct ks_agent_source *src, const json_t
 static void remove_key(struct ks_agent *a, struct ks_agent_source *src, const char *key)
 {
     struct entry *e = find(a, key);
+    struct entry *d = find_deleting(a, key);
+    if (d && d->src == src) {
+        json_decref(d->then);
+        d->then = NULL;
+    }
     if (!e || e->src != src)
         return;
     e->deleting = true;
@@ -433,10 +456,16 @@ static void reap(struct ks_agent *a)
     for (size_t i = 0; i < a->nents;) {
         struct entry *e = &a->ents[i];
         if (e->deleting && ks_worker_exited(e->w)) {
+            json_t *then = e->then;
+            struct ks_agent_source *src = e->src;
             ks_worker_join_free(e->w);
             free(e->key);
             json_decref(e->given);
             a->ents[i] = a->ents[--a->nents];
+            if (then) {
+                upsert(a, src, then);
+                json_decref(then);
+            }
             continue;
         }
         i++;
@@ -624,6 +653,7 @@ void ks_agent_free(struct ks_agent *a)
         ks_worker_join_free(a->ents[i].w);
         free(a->ents[i].key);
         json_decref(a->ents[i].given);
+        json_decref(a->ents[i].then);
     }
     free(a->ents);
     json_decref(a->node_report);

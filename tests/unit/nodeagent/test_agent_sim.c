@@ -664,6 +664,34 @@ static void test_max_pods_host_ip(void **state)
     json_decref(report);
 }
 
+static void test_delete_and_readd(void **state)
+{
+    struct fx *f = *state;
+    mem_change(f->src, "put", pod("again", "uid-again", "sleep 1000"));
+    agent_start(f);
+    json_decref(wait_status(f->src, "default/again", is_ready, NULL));
+    /* removed and given back at once (same uid): the new worker starts
+     * after the old one has torn down; one pod at the end, no drift */
+    pthread_mutex_lock(&f->src->mu);
+    json_object_clear(f->src->status);
+    pthread_mutex_unlock(&f->src->mu);
+    mem_change(f->src, "delete", pod("again", "uid-again", "sleep 1000"));
+    mem_change(f->src, "put", pod("again", "uid-again", "sleep 1000"));
+    json_decref(wait_status(f->src, "default/again", is_ready, NULL));
+    usleep(400000);
+    const char *sel[] = {"io.keelson.pod-uid=uid-again", NULL};
+    json_t *pods = NULL, *ctrs = NULL;
+    assert_int_equal(f->rt->ops->pod_list(f->rt, &pods, sel), 0);
+    assert_int_equal(f->rt->ops->ctr_list(f->rt, &ctrs, sel), 0);
+    assert_int_equal(json_array_size(pods), 1);
+    assert_int_equal(json_array_size(ctrs), 1);
+    json_decref(pods);
+    json_decref(ctrs);
+    assert_int_equal(count_events(f->src, "pod-removed", "recreated"), 0);
+    assert_int_equal(count_events(f->src, "container-removed", "recreated"), 0);
+    assert_int_equal(count_events(f->src, "orphan", "removed"), 0);
+}
+
 int main(void)
 {
     ks_log_configure(KS_LOG_ERROR, KS_LOG_LOGFMT, stderr);
@@ -673,6 +701,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_pods_host_ip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_readd, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
