@@ -35,11 +35,13 @@ static int git_fail(const char *what)
                         e && e->message ? e->message : "unknown error");
 }
 
-/* refs/heads/<name>, then refs/remotes/origin/<name> (a plain clone). */
+/* refs/heads/<name>, refs/remotes/origin/<name> (a plain clone), then
+ * refs/keelson/<name> (where writeback keeps the status branch inside a
+ * mirror whose pruning fetch owns refs/heads). */
 static int resolve_branch(git_oid *out, git_repository *repo, const char *name)
 {
     char ref[512];
-    const char *prefixes[] = {"refs/heads/", "refs/remotes/origin/", ""};
+    const char *prefixes[] = {"refs/heads/", "refs/remotes/origin/", "refs/keelson/", ""};
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
         snprintf(ref, sizeof(ref), "%s%s", prefixes[i], name);
         if (git_reference_name_to_id(out, repo, ref) == 0)
