@@ -226,12 +226,16 @@ static bool pod_ready(const json_t *pod)
     return false;
 }
 
-/* Whether every live Pod is Running (and Ready when want_ready); Pods of a
- * controller that failed were replaced and do not count. */
-static bool pods_done(const json_t *pods, bool want_ready)
+enum pods_state { PODS_DONE, PODS_WAITING, PODS_FAILED };
+
+/* PODS_DONE when every live Pod is Running (and Ready when want_ready);
+ * Pods of a controller that failed were replaced and do not count, a Pod
+ * of nobody that failed will not come back (PODS_FAILED). */
+static enum pods_state pods_state(const json_t *pods, bool want_ready)
 {
     size_t i;
     json_t *p;
+    enum pods_state st = PODS_DONE;
     json_array_foreach(pods, i, p)
     {
         const char *phase = pod_str(p, "status", "phase");
@@ -239,12 +243,15 @@ static bool pods_done(const json_t *pods, bool want_ready)
             json_array_size(json_object_get(json_object_get(p, "metadata"), "ownerReferences")) > 0;
         if (phase && !strcmp(phase, "Succeeded"))
             continue;
-        if (phase && !strcmp(phase, "Failed") && owned)
+        if (phase && !strcmp(phase, "Failed")) {
+            if (!owned)
+                return PODS_FAILED;
             continue;
+        }
         if (!phase || strcmp(phase, "Running") || (want_ready && !pod_ready(p)))
-            return false;
+            st = PODS_WAITING;
     }
-    return true;
+    return st;
 }
 
 /* Whether every Deployment finished rolling out: all replicas updated and
@@ -320,13 +327,13 @@ static int list_kind(json_t **out, struct ks_store *store, const char *kind)
     return ks_store_list(out, store, &lo);
 }
 
-/* Runs controller passes as agents report until the pods are done or the
- * deadline passes. *out_done says which. */
-static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
+/* Runs controller passes as agents report until the pods are done, one
+ * failed for good, or the deadline passes. *out says which. */
+static int converge(enum pods_state *out, struct ks_cp *cp, struct ks_store *store,
                     struct ks_ctl_pass *pass, bool want_ready, int64_t deadline_ms)
 {
     int rc = 0;
-    bool done = false;
+    enum pods_state st = PODS_WAITING;
     while (rc == 0) {
         json_t *pods = NULL, *deploys = NULL;
         if ((rc = ks_ctl_pass_run(pass, store, (int64_t)time(NULL) * 1000)) == KS_ECONFLICT)
@@ -335,10 +342,12 @@ static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
             ks_cp_notify(cp, store);
         if (rc == 0 && (rc = list_kind(&pods, store, "Pod")) == 0 &&
             (rc = list_kind(&deploys, store, "Deployment")) == 0)
-            done = pods_done(pods, want_ready) && deployments_done(deploys, want_ready);
+            st = pods_state(pods, want_ready);
+        if (st == PODS_DONE && !deployments_done(deploys, want_ready))
+            st = PODS_WAITING;
         json_decref(pods);
         json_decref(deploys);
-        if (rc || done || !cp || ks_triggers_now_ms() >= deadline_ms)
+        if (rc || st != PODS_WAITING || !cp || ks_triggers_now_ms() >= deadline_ms)
             break;
         ks_local_node_supervise(cp->node);
         struct ks_trigger_work w;
@@ -346,7 +355,7 @@ static int converge(bool *out_done, struct ks_cp *cp, struct ks_store *store,
             break;
     }
     if (rc == 0)
-        *out_done = done;
+        *out = st;
     return rc;
 }
 
@@ -548,7 +557,7 @@ int ks_cmd_once(int argc, char **argv)
     if (getrandom(&pass.rng, sizeof pass.rng, 0) != (ssize_t)sizeof pass.rng)
         pass.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
     pass.started_ms = (int64_t)time(NULL) * 1000;
-    bool converged = false;
+    enum pods_state converged = PODS_WAITING;
     if ((rc = converge(&converged, local ? &cp : NULL, store, &pass, o.wait,
                        ks_triggers_now_ms() + o.timeout_ms)))
         goto done;
@@ -557,7 +566,10 @@ int ks_cmd_once(int argc, char **argv)
     report = pods_report(pods);
     rc = print_result(&o, fmt, &r, ks_buf_data(&title), report);
     exit_code = rc ? 1 : 0;
-    if (rc == 0 && local && !converged) {
+    if (rc == 0 && local && converged == PODS_FAILED) {
+        ks_cli_error("a pod failed (see the pod list above)");
+        exit_code = 1;
+    } else if (rc == 0 && local && converged != PODS_DONE) {
         char t[32];
         ks_cli_error("pods not %s after %s (see the pod list above)",
                      o.wait ? "running and ready" : "running",

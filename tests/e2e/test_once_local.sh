@@ -5,7 +5,7 @@
 # and answer HTTP on their pod IPs; the pods keep running after the command
 # exits; a second pass is in sync and recreates nothing; an env change in
 # Git replaces both pods; a pod that fits nowhere times out with exit 1 and
-# the scheduler's reason.
+# the scheduler's reason; a pod of nobody that fails ends the wait at once.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
@@ -115,4 +115,33 @@ set -e
 [[ $rc == 1 ]] || ks_fail "unschedulable pod: exit $rc, want 1"
 grep -q "default/big .*(unbound).*Pending.*Insufficient cpu" "$work/out4.txt" ||
   ks_fail "no scheduler reason: $(cat "$work/out4.txt")"
+
+ks_log "a pod of nobody that fails: exit 1 at once, not at the timeout"
+git -C "$repo" rm -q big.yaml
+cat > "$repo/fail.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: fails
+spec:
+  restartPolicy: Never
+  containers:
+    - name: c
+      image: localhost/keelson-busybox:latest
+      command: ["sh", "-c", "sleep 2; exit 3"]
+      readinessProbe:
+        exec: {command: ["false"]}
+        periodSeconds: 1
+YAML
+git -C "$repo" add -A && git -C "$repo" commit -qm "a failing pod"
+t0=$(ks_now_ms)
+set +e
+once --wait --timeout 100s > "$work/out5.txt" 2>&1
+rc=$?
+set -e
+dt=$(($(ks_now_ms) - t0))
+[[ $rc == 1 ]] || ks_fail "failing pod: exit $rc, want 1: $(cat "$work/out5.txt")"
+grep -q "a pod failed" "$work/out5.txt" && grep -q "default/fails .*once1 *Failed" "$work/out5.txt" ||
+  ks_fail "failing pod not reported: $(cat "$work/out5.txt")"
+((dt < 90000)) || ks_fail "a failed pod was only noticed at the timeout ($dt ms)"
 ks_log "ok"
