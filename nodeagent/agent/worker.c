@@ -609,6 +609,47 @@ done:
     return rc;
 }
 
+/* Restart counts outlive the agent in <state>/pods/<uid>/restarts/<ctr>
+ * (one decimal number), so an adopted container keeps its count. */
+static char *restarts_path(struct ks_worker *w, const struct ks_ctr *c)
+{
+    return ks_strdupf("%s/pods/%s/restarts/%s", w->sh->state_dir, w->uid, c->name);
+}
+
+static void restarts_save(struct ks_worker *w, const struct ks_ctr *c)
+{
+    char *path = restarts_path(w, c), num[24];
+    if (!path)
+        return;
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    if (ks_mkdir_p(path, 0700) == 0) {
+        *slash = '/';
+        FILE *f = fopen(path, "we");
+        if (f) {
+            snprintf(num, sizeof(num), "%d\n", c->restarts);
+            fputs(num, f);
+            fclose(f);
+        }
+    }
+    free(path);
+}
+
+static void restarts_load(struct ks_worker *w, struct ks_ctr *c)
+{
+    char *path = restarts_path(w, c), *text = NULL;
+    size_t n = 0;
+    int64_t v = 0;
+    if (path && ks_file_read(&text, &n, path, 32) == 0) {
+        while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+            text[--n] = '\0';
+        if (ks_str_to_i64(&v, text, "restart count") == 0 && v >= 0 && v < 1000000000)
+            c->restarts = (int)v;
+    }
+    free(text);
+    free(path);
+}
+
 static void kill_for_restart(struct ks_worker *w, struct ks_ctr *c)
 {
     own_begin(c);
@@ -704,6 +745,8 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
                 continue;
             if (h && strcmp(h, c->hash) == 0) {
                 c->id = strdup(id);
+                if (c->restarts == 0)
+                    restarts_load(w, c);
                 ks_log(KS_LOG_INFO, "container adopted", "pod", w->pname, "container", c->name,
                        "id", id, NULL);
             } else {
@@ -842,6 +885,7 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
     }
     if (start_ctr(w, c) == 0) {
         c->restarts++;
+        restarts_save(w, c);
         c->restart_pending = false;
     }
 }

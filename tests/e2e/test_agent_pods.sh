@@ -174,6 +174,8 @@ ks_wait_for -t 30 ready web || ks_fail "web not Ready after the agent restart: $
 ks_wait_for -t 30 ready pair || ks_fail "pair not Ready after the agent restart"
 ids_after="$(ctr_id web httpd) $(ctr_id pair writer) $(ctr_id pair reader)"
 [[ "$ids_before" == "$ids_after" ]] || ks_fail "container ids changed: '$ids_before' -> '$ids_after'"
+[[ "$(status web | jq '.containerStatuses[0].restartCount')" == 1 ]] ||
+  ks_fail "restart count not kept across the agent restart: $(status web)"
 [[ "$(labelled_ctrs)" == "$list_before" ]] || ks_fail "containers differ after restart: $(labelled_ctrs)"
 grep -q 'container adopted' "$work/agent.log" || ks_fail "no adoption logged"
 ks_log "agent restart adopted the same containers"

@@ -463,6 +463,8 @@ static void test_run_drift_adopt(void **state)
     st = wait_status(f->src, "default/web", is_ready, NULL);
     char *id3 = ctr_id(st);
     assert_string_equal(id2, id3);
+    /* the restart count survives the agent (kept in the state dir) */
+    assert_int_equal(json_integer_value(json_object_get(ctr0(st), "restartCount")), 1);
     json_decref(st);
     assert_int_equal(f->rt->ops->ctr_list(f->rt, &after, sel), 0);
     assert_int_equal(json_array_size(after), json_array_size(before));
