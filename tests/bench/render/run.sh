@@ -10,6 +10,9 @@
 #      rendering 200 releases has no other way).
 # helm is found through $HELM (default /tmp/helmlayer/helm/helm); without it
 # only our numbers are printed, with a note. Never fails on a timing.
+# RENDER_ONLY=BINARY also measures a binary whose main is `reconcile render`
+# (e.g. one linked with the third-party libraries statically, see
+# docs/renderer.md "Start-up"), on the same workloads in the same run.
 # Usage: tests/bench/render/run.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -106,6 +109,10 @@ for w in create deep; do
   label="(a) helm create chart"
   [ $w = deep ] && label="(b) 50 templates, deep includes"
   report "$label" "$ours" "$theirs"
+  if [ -n "${RENDER_ONLY:-}" ]; then
+    alt=$(python3 "$measure" --runs 9 -- "$RENDER_ONLY" rel "$chart")
+    report "    same, RENDER_ONLY binary" "$alt" "$theirs"
+  fi
 done
 
 ours=$(python3 "$measure" --runs 3 -- "$reconcile" render rel "$create" --repeat 200)
@@ -115,3 +122,7 @@ if [ $have_helm -eq 1 ]; then
     'for i in $(seq 200); do "$0" template rel "$1" || exit 1; done >/dev/null' "$helm" "$create")
 fi
 report "(c) 200 releases (one process/200)" "$ours" "$theirs"
+if [ -n "${RENDER_ONLY:-}" ]; then
+  alt=$(python3 "$measure" --runs 3 -- "$RENDER_ONLY" rel "$create" --repeat 200)
+  report "    same, RENDER_ONLY binary" "$alt" "$theirs"
+fi
