@@ -2,7 +2,8 @@
 # tests/e2e/test_agent_badinput.sh: bad input gives a clear pod status
 # reason while the node agent keeps running its other pods: an image that
 # does not exist, a host port already in use, forbidden hostPaths (/etc and
-# /), and the Podman service going away and coming back.
+# /), and the Podman service going away and coming back. A labelled pod that
+# nothing assigns (an orphan) is removed with a Drift event.
 set -euo pipefail
 
 : "${KS_SOURCE_DIR:?KS_SOURCE_DIR must point at the keelson source tree}"
@@ -40,11 +41,11 @@ ready() { [[ "$(status "$1" | jq -r '.conditions[]|select(.type=="Ready").status
 
 # something else holds the port
 port=$(ks_free_port)
-python3 -c 'import socket,sys,time
+"$(command -v /usr/bin/python3 || command -v python3)" -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)' "$port" &
 holder_pid=$!
-ks_wait_for -t 5 ks_port_in_use "$port" || ks_fail "port holder did not start"
+ks_wait_for -t 20 ks_port_in_use "$port" || ks_fail "port holder did not start"
 
 pod() { # NAME EXTRA-CONTAINER-YAML EXTRA-SPEC-YAML
   cat >"$work/pods/$1.yaml" <<YAML
@@ -83,6 +84,19 @@ status etc | jq -e '.message|test("/etc")' >/dev/null || ks_fail "/etc message: 
 ks_wait_for -t 10 reason_is root ForbiddenHostPath || ks_fail "hostPath /: $(status root)"
 ready steady || ks_fail "steady pod disturbed: $(status steady)"
 ks_log "bad input reasons: $(for p in noimage busyport etc root; do printf '%s=%s ' "$p" "$(status $p | jq -r .reason)"; done)"
+
+# a labelled pod nobody assigns (made behind the agent's back) is removed
+code=$(curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X POST -H 'Content-Type: application/json' \
+  --data-binary "{\"name\":\"default_ghost\",\"labels\":{\"io.keelson.node\":\"$node\",\"io.keelson.pod-uid\":\"ghost-uid\",\"io.keelson.pod\":\"default/ghost\",\"io.keelson.source\":\"static\"}}" \
+  "http://d/$KS_PODMAN_API_VERSION/libpod/pods/create")
+[[ "$code" == 201 ]] || ks_fail "ghost pod create: HTTP $code"
+ghost_gone() {
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$sock" "http://d/$KS_PODMAN_API_VERSION/libpod/pods/default_ghost/json")" == 404 ]]
+}
+ks_wait_for -t 10 ghost_gone || ks_fail "orphan pod not removed"
+grep '"what":"orphan"' "$work/report/events.ndjson" | jq -e 'select(.object.name=="ghost" and .drift.action=="removed")' >/dev/null ||
+  ks_fail "no orphan drift event: $(cat "$work/report/events.ndjson")"
+ks_log "orphan pod removed with a Drift event"
 
 # the port frees up: the pod starts on its next retry
 kill "$holder_pid"; wait "$holder_pid" 2>/dev/null || true; holder_pid=
