@@ -208,6 +208,18 @@ static const struct fcase from_toml[] = {
      "{\"Error\":\"toml: line 1 (last key \\\"a\\\"): expected four hexadecimal digits after "
      "'\\\\u', but got \\\"\\\\\\\\u00\\\\\\\"\\\" instead\"}",
      NULL},
+    {"{{ fromToml \"a = { b = 1\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 0 (last key \\\"a.b\\\"): expected a comma or an inline table "
+     "terminator '}', but got end of file instead\"}",
+     NULL},
+    {"{{ fromToml \"a = \\\"unterminated\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 0 (last key \\\"a\\\"): unexpected EOF; expected '\\\"'\"}", NULL},
+    {"{{ fromToml \"a = 'x\\nb = 1\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1 (last key \\\"a\\\"): strings cannot contain newlines\"}", NULL},
+    {"{{ fromToml \"a = tru\" | toJson }}", NULL,
+     "{\"Error\":\"toml: line 1 (last key \\\"a\\\"): expected value but found \\\"tru\\\" "
+     "instead\"}",
+     NULL},
     {"{{ fromToml \"= 1\" | toJson }}", NULL,
      "{\"Error\":\"toml: line 1: unexpected '=': key name appears blank\"}", NULL},
     /* ours: values the value model cannot hold fail the call */
