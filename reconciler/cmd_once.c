@@ -30,6 +30,7 @@
 
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +553,8 @@ int ks_cmd_once(int argc, char **argv)
                             .node_name = o.node_name,
                             .podman_socket = o.podman_socket,
                             .quiet_agent = true};
+    if (local)
+        signal(SIGPIPE, SIG_IGN); /* the API server writes to clients that may be gone */
     if (local && (rc = ks_cp_start(&cp, &co)))
         goto done;
     if (getrandom(&pass.rng, sizeof pass.rng, 0) != (ssize_t)sizeof pass.rng)

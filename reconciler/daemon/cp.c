@@ -74,9 +74,17 @@ int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
     if ((rc = ks_api_tokens_node(token, cp->tokens, node_name)))
         goto done;
     snprintf(token_file, sizeof token_file, "%s/tokens/nodes/%s", o->state_dir, node_name);
+    /* the local agent talks to the loopback address when the API listens on all of them */
+    char agent_url[sizeof cp->url];
+    if (!strcmp(address, "0.0.0.0") || !strcmp(address, "::"))
+        snprintf(agent_url, sizeof agent_url, "%s://%s:%u", o->tls_cert ? "https" : "http",
+                 strcmp(address, "::") ? "127.0.0.1" : "[::1]", ks_api_server_port(cp->server));
+    else
+        snprintf(agent_url, sizeof agent_url, "%s", cp->url);
     struct ks_local_node_opts lo = {.state_dir = o->state_dir,
                                     .node_name = node_name,
-                                    .server_url = cp->url,
+                                    .server_url = agent_url,
+                                    .ca_file = o->tls_cert,
                                     .token_file = token_file,
                                     .podman_socket = o->podman_socket,
                                     .log_level = o->log_level,

@@ -198,6 +198,7 @@ struct ks_local_node_opts {
     const char *state_dir;
     const char *node_name;
     const char *server_url;    /* the API's URL */
+    const char *ca_file;       /* CA for an https:// server_url (NULL: none) */
     const char *token_file;    /* the node's token */
     const char *podman_socket; /* NULL: discover, else start privately */
     const char *log_level;     /* passed to nodeagent (may be NULL) */

@@ -293,16 +293,18 @@ int ks_local_node_start(struct ks_local_node **out, const struct ks_local_node_o
         goto done;
     }
     n->agent_log = o->quiet ? ks_strdupf("%s/nodeagent.log", agent_dir) : NULL;
-    const char *args[] = {n->agent_bin,  "--name",
-                          o->node_name,  "--server",
-                          o->server_url, "--token-file",
-                          o->token_file, "--podman-socket",
-                          n->socket,     "--state-dir",
-                          agent_dir,     o->log_level ? "--log-level" : NULL,
-                          o->log_level,  NULL};
-    size_t argc = 0;
-    while (args[argc])
-        argc++;
+    const char *args[16] = {n->agent_bin,  "--name",       o->node_name,  "--server",
+                            o->server_url, "--token-file", o->token_file, "--podman-socket",
+                            n->socket,     "--state-dir",  agent_dir};
+    size_t argc = 11;
+    if (o->ca_file) {
+        args[argc++] = "--ca-file";
+        args[argc++] = o->ca_file;
+    }
+    if (o->log_level) {
+        args[argc++] = "--log-level";
+        args[argc++] = o->log_level;
+    }
     if (!(n->argv = calloc(argc + 1, sizeof *n->argv))) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;

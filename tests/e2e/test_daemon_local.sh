@@ -9,7 +9,8 @@
 # with SIGKILL is restarted by the daemon and adopts it; SIGTERM stops the
 # daemon, its agent and its Podman service while the containers keep
 # running; a restarted daemon adopts them (same container ids, nothing
-# recreated).
+# recreated). The API speaks HTTPS (--tls-cert/--tls-key) and the embedded
+# agent trusts the certificate through --ca-file.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
@@ -61,11 +62,16 @@ YAML
 git -C "$repo" add -A
 git -C "$repo" commit -qm web
 
+# the API speaks HTTPS with a self-signed certificate; the embedded agent
+# trusts it through --ca-file
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null || ks_fail "openssl req failed"
 port=$(ks_free_port)
 daemon_pid=
 start_daemon() {
   "$RECONCILE" --repo "$repo" --state-dir "$state" --listen "127.0.0.1:$port" --interval 0 \
-    --node-name dl >>"$work/daemon.log" 2>&1 &
+    --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --node-name dl >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
 }
 stop_daemon() {
@@ -83,7 +89,8 @@ start_daemon
 ks_wait_for -t 60 test -s "$state/api.url" || fail "no api.url"
 url=$(head -n1 "$state/api.url")
 token=$(cat "$state/tokens/admin")
-api() { curl -sS --max-time 10 -H "Authorization: Bearer $token" "$@"; }
+[[ "$url" == "https://127.0.0.1:$port" ]] || fail "api.url holds '$url'"
+api() { curl -sS --max-time 10 --cacert "$work/tls.crt" -H "Authorization: Bearer $token" "$@"; }
 ready_ip() { # prints the pod IP once the one pod is Running and ready on node dl
   api "$url/api/v1/objects/Pod" | python3 -c '
 import json, sys
