@@ -40,8 +40,10 @@ struct tp {
     json_t *meta;       /* path -> kind */
     struct ks_buf path; /* meta path of the current table */
     char lastkey[512];  /* dotted key for messages */
+    char hname[512];    /* the table header being added */
     char err[1024];     /* the decoder's message once failed */
     bool unsupported;   /* date-time: a real error, not an "Error" key */
+    bool line_bump;     /* the error is about a newline: report the next line */
     int depth;
 };
 
@@ -52,12 +54,14 @@ static int line_at(const struct tp *t, size_t pos)
     int line = pos >= t->n ? 0 : 1;
     for (size_t k = 0; k < pos && k < t->n; k++)
         line += t->s[k] == '\n';
-    return line;
+    return line + (t->line_bump ? 1 : 0);
 }
 
-static int fail_at(struct tp *t, size_t pos, bool with_key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail_at(struct tp *t, size_t pos, bool with_key, const char *fmt, ...)
+static int fail_at(struct tp *t, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* BurntSushi names the "last key": the current table's path plus the key
+ * whose value is being read (t->lastkey, kept so by the parser). */
+static int fail_at(struct tp *t, size_t pos, const char *fmt, ...)
 {
     if (t->err[0])
         return -1;
@@ -66,7 +70,7 @@ static int fail_at(struct tp *t, size_t pos, bool with_key, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (with_key && t->lastkey[0])
+    if (t->lastkey[0])
         snprintf(t->err, sizeof(t->err), "toml: line %d (last key \"%s\"): %s", line_at(t, pos),
                  t->lastkey, msg);
     else
@@ -119,8 +123,8 @@ static bool is_bare(char c)
 static int utf8_put(struct tp *t, struct ks_buf *b, unsigned long cp, size_t pos)
 {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return fail_at(t, pos, true, "invalid escape: '\\u%04lX'", cp);
-    return ks_funcs_utf8_put(b, (uint32_t)cp) < 0 ? fail_at(t, pos, true, "out of memory") : 0;
+        return fail_at(t, pos, "invalid escape: '\\u%04lX'", cp);
+    return ks_funcs_utf8_put(b, (uint32_t)cp) < 0 ? fail_at(t, pos, "out of memory") : 0;
 }
 
 /* One escape after a backslash in a basic string. */
@@ -163,8 +167,7 @@ static int escape(struct tp *t, struct ks_buf *b)
                 ks_buf_putc(&raw, c);
                 ks_buf_put(&raw, t->s + t->i, avail);
                 ks_gofmt_quote(&q, ks_buf_data(&raw), raw.len);
-                fail_at(t, at, true,
-                        "expected %s hexadecimal digits after '\\%c', but got %s instead",
+                fail_at(t, at, "expected %s hexadecimal digits after '\\%c', but got %s instead",
                         c == 'u' ? "four" : "eight", c, ks_buf_data(&q));
                 ks_buf_release(&raw);
                 ks_buf_release(&q);
@@ -177,16 +180,16 @@ static int escape(struct tp *t, struct ks_buf *b)
     }
     default:
         if (c == '\0' && at >= t->n)
-            return fail_at(t, at, true, "unexpected EOF; expected '\"'");
-        return fail_at(t, at, true, "invalid escape in string '\\%c'", c);
+            return fail_at(t, at, "unexpected EOF; expected '\"'");
+        return fail_at(t, at, "invalid escape in string '\\%c'", c);
     }
 }
 
 /* A string at t->i (opening quote included); result in b. */
-static int string_value(struct tp *t, struct ks_buf *b)
+static int string_value(struct tp *t, struct ks_buf *b, bool allow_multi)
 {
     char q = peek(t, 0);
-    bool multi = peek(t, 1) == q && peek(t, 2) == q;
+    bool multi = allow_multi && peek(t, 1) == q && peek(t, 2) == q;
     t->i += multi ? 3 : 1;
     if (multi && peek(t, 0) == '\n')
         t->i++;
@@ -194,7 +197,7 @@ static int string_value(struct tp *t, struct ks_buf *b)
         t->i += 2;
     for (;;) {
         if (eof(t))
-            return fail_at(t, t->i, true, "unexpected EOF; expected '%s'",
+            return fail_at(t, t->i, "unexpected EOF; expected '%s'",
                            multi ? (q == '"' ? "\"\"\"" : "'''") : (q == '"' ? "\"" : "'"));
         char c = t->s[t->i];
         if (c == q) {
@@ -213,7 +216,7 @@ static int string_value(struct tp *t, struct ks_buf *b)
             }
         }
         if (c == '\n' && !multi)
-            return fail_at(t, t->i, true, "strings cannot contain newlines");
+            return fail_at(t, t->i, "strings cannot contain newlines");
         if (c == '\\' && q == '"') {
             t->i++;
             if (multi) {
@@ -238,22 +241,52 @@ static int string_value(struct tp *t, struct ks_buf *b)
     }
 }
 
-/* A key (bare, quoted, dotted) into a json array of segments. */
-static int key_path(struct tp *t, json_t *segs)
+/* Go's %q of the rune at p (strconv.QuoteRune) for messages. */
+static void quote_rune(char *out, size_t cap, const char *p, size_t left)
 {
+    unsigned char c = (unsigned char)p[0];
+    if (c == '\'' || c == '\\')
+        snprintf(out, cap, "'\\%c'", c);
+    else if (c == '\n')
+        snprintf(out, cap, "'\\n'");
+    else if (c == '\t')
+        snprintf(out, cap, "'\\t'");
+    else if (c == '\r')
+        snprintf(out, cap, "'\\r'");
+    else if (c < 0x20 || c == 0x7F)
+        snprintf(out, cap, "'\\x%02x'", c);
+    else {
+        size_t w = 1;
+        while (c >= 0x80 && w < left && w < 4 && ((unsigned char)p[w] & 0xC0) == 0x80)
+            w++;
+        snprintf(out, cap, "'%.*s'", (int)w, p);
+    }
+}
+
+/* A key (bare, quoted, dotted) into a json array of segments, up to the
+ * '=' (mode 0), the ']' of a [table] (1) or the "]]" of an [[array]] (2),
+ * which is left unread; BurntSushi's lexer messages. */
+static int key_path(struct tp *t, json_t *segs, int mode)
+{
+    char q[16];
     for (;;) {
         skip_ws(t);
         size_t start = t->i;
         char c = peek(t, 0);
         json_t *seg = NULL;
+        if (mode && (eof(t) || c == ']'))
+            return fail_at(t, start > 0 ? start - 1 : 0,
+                           "unexpected end of table name (table names cannot be empty)");
+        if (mode && c == '.')
+            return fail_at(t, start, "unexpected table separator (table names cannot be empty)");
+        if (!mode && c == '=')
+            return fail_at(t, start, "unexpected '=': key name appears blank");
+        if (!mode && c == '.')
+            return fail_at(t, start, "unexpected '.': keys cannot start with a '.'");
         if (c == '"' || c == '\'') {
             struct ks_buf b;
             ks_buf_init(&b, TOML_MAX_INPUT);
-            if (peek(t, 1) == c && peek(t, 2) == c) {
-                ks_buf_release(&b);
-                return fail_at(t, start, false, "multi-line strings are not allowed as keys");
-            }
-            int rc = string_value(t, &b);
+            int rc = string_value(t, &b, false);
             if (rc == 0)
                 seg = json_stringn(ks_buf_data(&b), b.len);
             ks_buf_release(&b);
@@ -262,19 +295,41 @@ static int key_path(struct tp *t, json_t *segs)
         } else {
             while (!eof(t) && is_bare(t->s[t->i]))
                 t->i++;
-            if (t->i == start) {
-                if (eof(t))
-                    return fail_at(t, t->i, false, "unexpected EOF; expected key separator '='");
-                return fail_at(t, t->i, false, "unexpected '%c': key name appears blank", c);
-            }
             seg = json_stringn(t->s + start, t->i - start);
         }
         if (!seg || json_array_append_new(segs, seg) < 0)
-            return fail_at(t, start, false, "out of memory");
+            return fail_at(t, start, "out of memory");
         skip_ws(t);
-        if (peek(t, 0) != '.')
+        c = peek(t, 0);
+        if (!eof(t) && c == '.') {
+            t->i++;
+            continue;
+        }
+        if (!eof(t) && c == (mode ? ']' : '=')) {
+            if (mode == 2 && peek(t, 1) != ']') {
+                if (t->i + 1 >= t->n)
+                    return fail_at(t, t->n, "unexpected EOF; expected ']'");
+                quote_rune(q, sizeof(q), t->s + t->i + 1, t->n - t->i - 1);
+                t->line_bump = t->s[t->i + 1] == '\n';
+                return fail_at(t, t->i + 1,
+                               "expected end of table array name delimiter ']', but got %s instead",
+                               q);
+            }
             return 0;
-        t->i++;
+        }
+        if (eof(t) && mode)
+            return fail_at(t, t->i,
+                           "expected '.' or ']' to end table name, but got '\\x00' "
+                           "instead");
+        if (eof(t))
+            return fail_at(t, t->i, "unexpected EOF; expected key separator '='");
+        quote_rune(q, sizeof(q), t->s + t->i, t->n - t->i);
+        /* the lexer has read a newline it complains about: next line */
+        t->line_bump = t->s[t->i] == '\n';
+        return fail_at(t, t->i,
+                       mode ? "expected '.' or ']' to end table name, but got %s instead"
+                            : "expected '.' or '=', but got %s instead",
+                       q);
     }
 }
 
@@ -303,13 +358,20 @@ static int value(struct tp *t, json_t **out, json_t *keyprefix);
 static int number(struct tp *t, json_t **out)
 {
     size_t start = t->i;
-    while (!eof(t) && (is_bare(t->s[t->i]) || t->s[t->i] == '+' || t->s[t->i] == '.'))
+    char first = peek(t, 0);
+    bool word = (first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z');
+    while (!eof(t) && (is_bare(t->s[t->i]) || (!word && (t->s[t->i] == '+' || t->s[t->i] == '.'))))
         t->i++;
     size_t len = t->i - start;
     const char *w = t->s + start;
     char buf[128];
+    if (len == 0) {
+        char q[16];
+        quote_rune(q, sizeof(q), t->s + t->i, t->n - t->i);
+        return fail_at(t, start, "expected value but found %s instead", q);
+    }
     if (len >= sizeof(buf))
-        return fail_at(t, start, true, "expected value but found \"%.*s\" instead", (int)len, w);
+        return fail_at(t, start, "expected value but found \"%.*s\" instead", (int)len, w);
     size_t n = 0;
     for (size_t k = 0; k < len; k++)
         if (w[k] != '_')
@@ -319,15 +381,14 @@ static int number(struct tp *t, json_t **out)
     if (strcmp(d, "inf") == 0 || strcmp(d, "nan") == 0) {
         /* the value model (JSON numbers) has no infinities or NaN */
         t->unsupported = true;
-        return fail_at(t, start, true, "fromToml: %s cannot be represented (no inf/nan values)",
-                       buf);
+        return fail_at(t, start, "fromToml: %s cannot be represented (no inf/nan values)", buf);
     }
     for (size_t k = 0; k < len; k++) {
         if (w[k] == '_' &&
             (k == 0 || k + 1 == len || !is_bare(w[k - 1]) || w[k + 1] == '_' ||
              !((w[k - 1] >= '0' && w[k - 1] <= '9') || (w[k - 1] >= 'a' && w[k - 1] <= 'f') ||
                (w[k - 1] >= 'A' && w[k - 1] <= 'F'))))
-            return fail_at(t, start, true,
+            return fail_at(t, start,
                            "Invalid number \"%.*s\": underscores must be surrounded by digits",
                            (int)len, w);
     }
@@ -337,48 +398,46 @@ static int number(struct tp *t, json_t **out)
         errno = 0;
         unsigned long long u = strtoull(d + 2, &end, base);
         if (d[2] == '\0' || *end || d[2] == '-' || d[2] == '+')
-            return fail_at(t, start, true, "expected value but found \"%.*s\" instead", (int)len,
-                           w);
+            return fail_at(t, start, "expected value but found \"%.*s\" instead", (int)len, w);
         if (errno == ERANGE || u > INT64_MAX)
-            return fail_at(t, start, true, "%.*s is out of range for int64", (int)len, w);
+            return fail_at(t, start, "%.*s is out of range for int64", (int)len, w);
         *out = json_integer((json_int_t)u);
-        return *out ? ks_tpl_call_mark_int64(t->call, *out) : fail_at(t, start, true, "oom");
+        return *out ? ks_tpl_call_mark_int64(t->call, *out) : fail_at(t, start, "oom");
     }
     bool is_float = strpbrk(d, ".eE") != NULL;
     for (const char *p = d; *p; p++)
         if (!((*p >= '0' && *p <= '9') || strchr(".eE+-", *p)))
-            return fail_at(t, start, true, "expected value but found \"%.*s\" instead", (int)len,
-                           w);
+            return fail_at(t, start, "expected value but found \"%.*s\" instead", (int)len, w);
     if (!(d[0] >= '0' && d[0] <= '9'))
-        return fail_at(t, start, true, "expected value but found \"%.*s\" instead", (int)len, w);
+        return fail_at(t, start, "expected value but found \"%.*s\" instead", (int)len, w);
     if (is_float) {
         const char *dot = strchr(d, '.');
         if (dot && !(dot[1] >= '0' && dot[1] <= '9'))
-            return fail_at(t, start, true,
+            return fail_at(t, start,
                            "Invalid float \"%.*s\": '.' must be followed by one or more digits",
                            (int)len, w);
         if (d[0] == '0' && d[1] >= '0' && d[1] <= '9')
-            return fail_at(t, start, true, "Invalid float \"%.*s\": cannot have leading zeroes",
-                           (int)len, w);
+            return fail_at(t, start, "Invalid float \"%.*s\": cannot have leading zeroes", (int)len,
+                           w);
         char *end;
         double f = strtod(buf, &end);
         if (*end)
-            return fail_at(t, start, true, "Invalid float value: \"%.*s\"", (int)len, w);
+            return fail_at(t, start, "Invalid float value: \"%.*s\"", (int)len, w);
         *out = json_real(f);
-        return *out ? 0 : fail_at(t, start, true, "out of memory");
+        return *out ? 0 : fail_at(t, start, "out of memory");
     }
     if (d[0] == '0' && d[1] != '\0')
-        return fail_at(t, start, true, "Invalid integer \"%.*s\": cannot have leading zeroes",
-                       (int)len, w);
+        return fail_at(t, start, "Invalid integer \"%.*s\": cannot have leading zeroes", (int)len,
+                       w);
     char *end;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
     if (*end)
-        return fail_at(t, start, true, "expected value but found \"%.*s\" instead", (int)len, w);
+        return fail_at(t, start, "expected value but found \"%.*s\" instead", (int)len, w);
     if (errno == ERANGE)
-        return fail_at(t, start, true, "%.*s is out of range for int64", (int)len, w);
+        return fail_at(t, start, "%.*s is out of range for int64", (int)len, w);
     *out = json_integer((json_int_t)v);
-    return *out ? ks_tpl_call_mark_int64(t->call, *out) : fail_at(t, start, true, "oom");
+    return *out ? ks_tpl_call_mark_int64(t->call, *out) : fail_at(t, start, "oom");
 }
 
 /* Looks like a date or time (1979-05-27, 07:32:00)? */
@@ -397,13 +456,13 @@ static int array(struct tp *t, json_t **out, json_t *keyprefix)
 {
     json_t *arr = json_array();
     if (!arr)
-        return fail_at(t, t->i, true, "out of memory");
+        return fail_at(t, t->i, "out of memory");
     t->i++; /* [ */
     for (;;) {
         skip_all(t);
         if (eof(t)) {
             json_decref(arr);
-            return fail_at(t, t->i, true, "unexpected EOF; expected value");
+            return fail_at(t, t->i, "unexpected EOF; expected value");
         }
         if (peek(t, 0) == ']') {
             t->i++;
@@ -413,7 +472,7 @@ static int array(struct tp *t, json_t **out, json_t *keyprefix)
         json_t *v = NULL;
         if (value(t, &v, keyprefix) < 0 || json_array_append_new(arr, v) < 0) {
             json_decref(arr);
-            return fail_at(t, t->i, true, "out of memory");
+            return fail_at(t, t->i, "out of memory");
         }
         skip_all(t);
         if (peek(t, 0) == ',') {
@@ -424,11 +483,10 @@ static int array(struct tp *t, json_t **out, json_t *keyprefix)
             continue;
         json_decref(arr);
         if (eof(t))
-            return fail_at(t, t->i, true,
+            return fail_at(t, t->i,
                            "expected a comma (',') or array terminator (']'), but "
                            "got end of file");
-        return fail_at(t, t->i, true,
-                       "expected a comma (',') or array terminator (']'), but got '%c'",
+        return fail_at(t, t->i, "expected a comma (',') or array terminator (']'), but got '%c'",
                        t->s[t->i]);
     }
 }
@@ -454,29 +512,29 @@ static int assign(struct tp *t, json_t *tbl, const char *metapath, json_t *segs,
                  * concretely": it stops being implicit and keeps its
                  * contents; the new value is dropped */
                 if (json_object_set_new(t->meta, ks_buf_data(&p), json_integer(M_VALUE)) < 0)
-                    rc = fail_at(t, pos, true, "out of memory");
+                    rc = fail_at(t, pos, "out of memory");
                 break;
             }
             if (cur && kind != M_ARRAY) {
-                rc = fail_at(t, pos, true, "Key '%s' has already been defined.", t->lastkey);
+                rc = fail_at(t, pos, "Key '%s' has already been defined.", t->lastkey);
                 break;
             }
             /* an array of tables is replaced by the value, as BurntSushi does */
             if (json_object_set(tbl, seg, v) < 0 ||
                 json_object_set_new(t->meta, ks_buf_data(&p), json_integer(M_VALUE)) < 0)
-                rc = fail_at(t, pos, true, "out of memory");
+                rc = fail_at(t, pos, "out of memory");
             break;
         }
         if (!cur) {
             cur = json_object();
             if (!cur || json_object_set_new(tbl, seg, cur) < 0 ||
                 json_object_set_new(t->meta, ks_buf_data(&p), json_integer(M_IMPLICIT)) < 0) {
-                rc = fail_at(t, pos, true, "out of memory");
+                rc = fail_at(t, pos, "out of memory");
                 break;
             }
         } else if (!json_is_object(cur) ||
                    json_integer_value(json_object_get(t->meta, ks_buf_data(&p))) != M_IMPLICIT) {
-            rc = fail_at(t, pos, true, "Key '%s' has already been defined.", t->lastkey);
+            rc = fail_at(t, pos, "Key '%s' has already been defined.", t->lastkey);
             break;
         }
         tbl = cur;
@@ -491,7 +549,7 @@ static int inline_table(struct tp *t, json_t **out, json_t *keyprefix)
     json_t *tbl = json_object();
     json_t *saved_meta = t->meta;
     t->meta = json_object(); /* an inline table is its own namespace */
-    int rc = tbl && t->meta ? 0 : fail_at(t, t->i, true, "out of memory");
+    int rc = tbl && t->meta ? 0 : fail_at(t, t->i, "out of memory");
     t->i++; /* { */
     skip_ws(t);
     if (rc == 0 && peek(t, 0) == '}') {
@@ -503,23 +561,16 @@ static int inline_table(struct tp *t, json_t **out, json_t *keyprefix)
         json_t *full = json_deep_copy(keyprefix);
         json_t *v = NULL;
         if (!segs || !full) {
-            rc = fail_at(t, t->i, true, "out of memory");
-        } else if ((rc = key_path(t, segs)) == 0) {
+            rc = fail_at(t, t->i, "out of memory");
+        } else if ((rc = key_path(t, segs, 0)) == 0) {
             json_array_extend(full, segs);
             set_lastkey(t, keyprefix, segs);
-            skip_ws(t);
-            if (peek(t, 0) != '=') {
-                rc = eof(t) ? fail_at(t, t->i, false, "unexpected EOF; expected key separator '='")
-                            : fail_at(t, t->i, true, "expected key separator '=', but got '%c'",
-                                      t->s[t->i]);
-            } else {
-                t->i++;
-                size_t pos = t->i;
-                rc = value(t, &v, full);
-                if (rc == 0) {
-                    set_lastkey(t, keyprefix, segs);
-                    rc = assign(t, tbl, "", segs, v, pos);
-                }
+            t->i++; /* = */
+            size_t pos = t->i;
+            rc = value(t, &v, full);
+            if (rc == 0) {
+                set_lastkey(t, keyprefix, segs);
+                rc = assign(t, tbl, "", segs, v, pos);
             }
         }
         json_decref(segs);
@@ -535,10 +586,10 @@ static int inline_table(struct tp *t, json_t **out, json_t *keyprefix)
             t->i++;
             break;
         }
-        rc = eof(t) ? fail_at(t, t->i, true,
+        rc = eof(t) ? fail_at(t, t->i,
                               "expected a comma or an inline table terminator '}', but got end of "
                               "file instead")
-                    : fail_at(t, t->i, true,
+                    : fail_at(t, t->i,
                               "expected a comma or an inline table terminator '}', but got '%c' "
                               "instead",
                               t->s[t->i]);
@@ -558,21 +609,21 @@ static int value(struct tp *t, json_t **out, json_t *keyprefix)
 {
     skip_ws(t);
     if (eof(t))
-        return fail_at(t, t->i, true, "unexpected EOF; expected value");
+        return fail_at(t, t->i, "unexpected EOF; expected value");
     if (++t->depth > TOML_MAX_DEPTH) {
         t->depth--;
-        return fail_at(t, t->i, true, "nesting deeper than %d levels", TOML_MAX_DEPTH);
+        return fail_at(t, t->i, "nesting deeper than %d levels", TOML_MAX_DEPTH);
     }
     int rc;
     char c = t->s[t->i];
     if (c == '"' || c == '\'') {
         struct ks_buf b;
         ks_buf_init(&b, TOML_MAX_INPUT);
-        rc = string_value(t, &b);
+        rc = string_value(t, &b, true);
         if (rc == 0) {
             *out = json_stringn(ks_buf_data(&b), b.len);
             if (!*out)
-                rc = fail_at(t, t->i, true, "out of memory");
+                rc = fail_at(t, t->i, "out of memory");
         }
         ks_buf_release(&b);
     } else if (c == '[') {
@@ -589,7 +640,7 @@ static int value(struct tp *t, json_t **out, json_t *keyprefix)
         rc = 0;
     } else if (datetime_ahead(t)) {
         t->unsupported = true;
-        rc = fail_at(t, t->i, true, "fromToml: TOML date-time values are not supported");
+        rc = fail_at(t, t->i, "fromToml: TOML date-time values are not supported");
     } else {
         rc = number(t, out);
     }
@@ -613,42 +664,42 @@ static int walk_header(struct tp *t, json_t *segs, bool array_of_tables, size_t 
         bool last = k + 1 == n;
         if (last && array_of_tables) {
             if (cur && kind != M_ARRAY)
-                return fail_at(t, pos, false, "Key '%s' has already been defined.", t->lastkey);
+                return fail_at(t, pos, "Key '%s' has already been defined.", t->hname);
             if (!cur) {
                 cur = json_array();
                 if (!cur || json_object_set_new(tbl, seg, cur) < 0 ||
                     json_object_set_new(t->meta, ks_buf_data(&t->path), json_integer(M_ARRAY)) < 0)
-                    return fail_at(t, pos, false, "out of memory");
+                    return fail_at(t, pos, "out of memory");
             }
             json_t *elem = json_object();
             if (!elem || json_array_append_new(cur, elem) < 0)
-                return fail_at(t, pos, false, "out of memory");
+                return fail_at(t, pos, "out of memory");
             ks_buf_printf(&t->path, "\x1f#%zu", json_array_size(cur) - 1);
             return 0;
         }
         if (last) {
             if (cur && (kind != M_IMPLICIT || !json_is_object(cur)))
-                return fail_at(t, pos, false, "Key '%s' has already been defined.", t->lastkey);
+                return fail_at(t, pos, "Key '%s' has already been defined.", t->hname);
             if (!cur) {
                 cur = json_object();
                 if (!cur || json_object_set_new(tbl, seg, cur) < 0)
-                    return fail_at(t, pos, false, "out of memory");
+                    return fail_at(t, pos, "out of memory");
             }
             if (json_object_set_new(t->meta, ks_buf_data(&t->path), json_integer(M_TABLE)) < 0)
-                return fail_at(t, pos, false, "out of memory");
+                return fail_at(t, pos, "out of memory");
             return 0;
         }
         if (!cur) {
             cur = json_object();
             if (!cur || json_object_set_new(tbl, seg, cur) < 0 ||
                 json_object_set_new(t->meta, ks_buf_data(&t->path), json_integer(M_IMPLICIT)) < 0)
-                return fail_at(t, pos, false, "out of memory");
+                return fail_at(t, pos, "out of memory");
         } else if (kind == M_ARRAY) {
             cur = json_array_get(cur, json_array_size(cur) - 1);
             ks_buf_printf(&t->path, "\x1f#%zu", json_array_size(json_object_get(tbl, seg)) - 1);
         } else if (!json_is_object(cur)) {
             /* (an inline table may be extended by a header below it) */
-            return fail_at(t, pos, false, "Key '%s' has already been defined.", t->lastkey);
+            return fail_at(t, pos, "Key '%s' has already been defined.", t->hname);
         }
         tbl = cur;
     }
@@ -673,7 +724,7 @@ static int parse(struct tp *t)
 {
     json_t *table_segs = json_array();
     if (!table_segs)
-        return fail_at(t, 0, false, "out of memory");
+        return fail_at(t, 0, "out of memory");
     int rc = 0;
     json_t *tbl = t->root;
     while (rc == 0) {
@@ -686,23 +737,30 @@ static int parse(struct tp *t)
             t->i += aot ? 2 : 1;
             json_t *segs = json_array();
             if (!segs) {
-                rc = fail_at(t, pos, false, "out of memory");
+                rc = fail_at(t, pos, "out of memory");
                 break;
             }
-            rc = key_path(t, segs);
+            rc = key_path(t, segs, aot ? 2 : 1);
             if (rc == 0) {
-                /* header messages name the header's own key */
+                t->i += aot ? 2 : 1;
+                /* the header's name for messages; while it is added the
+                 * last key is its parent's path */
+                json_t *parent = json_array();
+                if (!parent) {
+                    json_decref(segs);
+                    rc = fail_at(t, pos, "out of memory");
+                    break;
+                }
+                set_lastkey(t, segs, parent);
+                snprintf(t->hname, sizeof(t->hname), "%s", t->lastkey);
+                for (size_t k = 0; k + 1 < json_array_size(segs); k++)
+                    json_array_append(parent, json_array_get(segs, k));
                 json_t *none = json_array();
-                set_lastkey(t, segs, none);
+                set_lastkey(t, parent, none);
                 json_decref(none);
-                if (peek(t, 0) != ']' || (aot && peek(t, 1) != ']'))
-                    rc = eof(t) ? fail_at(t, t->i, false, "unexpected EOF; expected ']'")
-                                : fail_at(t, t->i, false, "expected ']', but got '%c'", t->s[t->i]);
-                else
-                    t->i += aot ? 2 : 1;
-            }
-            if (rc == 0)
+                json_decref(parent);
                 rc = walk_header(t, segs, aot, pos);
+            }
             if (rc == 0) {
                 json_decref(table_segs);
                 table_segs = segs;
@@ -710,7 +768,6 @@ static int parse(struct tp *t)
                 tbl = current_table(t, table_segs);
             }
             json_decref(segs);
-            t->lastkey[0] = '\0';
         } else {
             json_t *segs = json_array();
             json_t *full = json_deep_copy(table_segs);
@@ -718,23 +775,14 @@ static int parse(struct tp *t)
             if (!segs || !full) {
                 json_decref(segs);
                 json_decref(full);
-                rc = fail_at(t, pos, false, "out of memory");
+                rc = fail_at(t, pos, "out of memory");
                 break;
             }
-            rc = key_path(t, segs);
+            rc = key_path(t, segs, 0);
             if (rc == 0) {
                 json_array_extend(full, segs);
                 set_lastkey(t, table_segs, segs);
-                skip_ws(t);
-                if (peek(t, 0) != '=')
-                    rc = eof(t)
-                             ? fail_at(t, t->i, false, "unexpected EOF; expected key separator '='")
-                             : fail_at(t, t->i, false,
-                                       "expected key separator '=', but got '%c' instead",
-                                       t->s[t->i]);
-            }
-            if (rc == 0) {
-                t->i++;
+                t->i++; /* = */
                 rc = value(t, &v, full);
             }
             if (rc == 0) {
@@ -746,10 +794,13 @@ static int parse(struct tp *t)
         }
         if (rc)
             break;
+        json_t *none = json_array();
+        set_lastkey(t, table_segs, none);
+        json_decref(none);
         skip_ws(t);
         skip_comment(t);
         if (!eof(t) && t->s[t->i] != '\n' && !(t->s[t->i] == '\r' && peek(t, 1) == '\n'))
-            rc = fail_at(t, t->i, false,
+            rc = fail_at(t, t->i,
                          "expected a top-level item to end with a newline, comment, or EOF, but "
                          "got '%c' instead",
                          t->s[t->i]);
