@@ -98,7 +98,7 @@ static int b_index(json_t **out, struct ks_tpl_call *call, json_t *const *args, 
             rc = ks_tpl_call_error(call, 0, "index of nil pointer");
             goto done;
         }
-        size_t x;
+        size_t x = 0;
         switch (json_typeof(item)) {
         case JSON_ARRAY:
             if ((rc = index_arg(call, index, json_array_size(item), &x)))
@@ -343,7 +343,7 @@ static int lt_one(struct ks_tpl_call *call, const json_t *a, const json_t *b, bo
 static int compare(json_t **out, struct ks_tpl_call *call, json_t *const *args, int op)
 {
     /* op: 0 lt, 1 le, 2 gt, 3 ge */
-    bool lt, eq = false;
+    bool lt = false, eq = false;
     int rc = lt_one(call, args[0], args[1], &lt);
     if (rc)
         return rc;

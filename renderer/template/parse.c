@@ -1478,7 +1478,7 @@ static struct tnode *action(struct parser *p, int *stop, const struct token **st
     switch (t->typ) {
     case T_BLOCK: {
         const struct token *nt = next_nonspace(p);
-        const char *name;
+        const char *name = NULL;
         if (parse_template_name(p, nt, "block clause", &name))
             return NULL;
         struct tnode *pipe = pipeline(p, "block clause", T_RIGHT);
@@ -1542,7 +1542,7 @@ static struct tnode *action(struct parser *p, int *stop, const struct token **st
         return control(p, TN_WITH, "with", t->pos);
     case T_TEMPLATE: {
         const struct token *nt = next_nonspace(p);
-        const char *name;
+        const char *name = NULL;
         if (parse_template_name(p, nt, "template clause", &name))
             return NULL;
         struct tnode *pipe = NULL;
@@ -1661,7 +1661,7 @@ static struct tnode *text_or_action(struct parser *p, int *stop, const struct to
 static void parse_define(struct parser *p)
 {
     const struct token *nt = next_nonspace(p);
-    const char *name;
+    const char *name = NULL;
     if (parse_template_name(p, nt, "define clause", &name))
         return;
     const struct token *r = next_nonspace(p);
