@@ -12,6 +12,7 @@
 #include "nodeagent/staticpods/internal.h"
 
 #include "core/error.h"
+#include "core/str.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,11 +46,13 @@ static void inotify_fds(unsigned char *map)
     if (!d)
         return;
     while ((e = readdir(d))) {
-        int fd = atoi(e->d_name);
+        int64_t number = -1;
         ssize_t n;
 
-        if (e->d_name[0] == '.' || fd < 0 || fd >= MAX_FDS)
+        if (e->d_name[0] == '.' || ks_str_to_i64(&number, e->d_name, "fd") != 0 || number < 0 ||
+            number >= MAX_FDS)
             continue;
+        int fd = (int)number;
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         n = readlink(path, target, sizeof(target) - 1);
         if (n <= 0)

@@ -130,7 +130,8 @@ static void labels_parse(void **state)
     big = malloc(KS_NODE_MAX_LABELS_TEXT);
     big[0] = '\0';
     for (i = 0; i <= KS_NODE_MAX_LABELS; i++)
-        sprintf(big + strlen(big), "%sk%d=v", i ? "," : "", i);
+        snprintf(big + strlen(big), KS_NODE_MAX_LABELS_TEXT - strlen(big), "%sk%d=v", i ? "," : "",
+                 i);
     assert_int_equal(ks_node_labels_parse(&l, big), KS_ELIMIT);
     assert_non_null(strstr(ks_error_last(), "KS_NODE_MAX_LABELS"));
     free(big);

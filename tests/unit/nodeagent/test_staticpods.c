@@ -492,7 +492,8 @@ static void report_dir_files(void **state)
     snprintf(path, sizeof(path), "%s/events.ndjson", f->report);
     text = read_text(path);
     assert_non_null(text);
-    for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *ev = json_loads(line, 0, NULL);
 
         assert_non_null(ev);

@@ -171,9 +171,9 @@ static void finish_pods(struct fixture *f, const char *phase)
     json_decref(pods);
 }
 
-static const char *job_name(char *buf, int64_t minute)
+static const char *job_name(char buf[32], int64_t minute)
 {
-    sprintf(buf, "tick-%lld", (long long)minute);
+    snprintf(buf, 32, "tick-%lld", (long long)minute);
     return buf;
 }
 

@@ -225,7 +225,8 @@ static void indexed(void **state)
         const char *idx = json_string_value(json_object_get(
             ks_ctl_at(p, "metadata", "annotations"), "batch.kubernetes.io/job-completion-index"));
         assert_non_null(idx);
-        strcat(seen, idx);
+        size_t used = strlen(seen);
+        snprintf(seen + used, sizeof(seen) - used, "%s", idx);
         const json_t *env =
             json_object_get(json_array_get(ks_ctl_at(p, "spec", "containers"), 0), "env");
         assert_string_equal(ks_ctl_str(json_array_get(env, 0), "name", NULL),

@@ -111,7 +111,7 @@ static void close_store(struct ks_store *s)
         unlink(path);
     }
     rmdir(dir);
-    strcpy(dir, "/tmp/ks-test-daemon.XXXXXX");
+    snprintf(dir, sizeof dir, "%s", "/tmp/ks-test-daemon.XXXXXX");
 }
 
 static void put_node(struct ks_store *s, const char *name, const char *heartbeat)
