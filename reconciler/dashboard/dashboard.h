@@ -46,6 +46,12 @@ struct ks_dashboard_opts {
 int ks_dashboard_model_read(json_t **out, struct ks_source *src,
                             const struct ks_dashboard_opts *opts);
 
+/* The tips of both branches as "<deploy sha>/<status sha>" (zeros for an
+ * absent status branch): cheap (no history read), so a server can tell
+ * whether its built site is still current. */
+int ks_dashboard_fingerprint(char out[82], struct ks_source *src,
+                             const struct ks_dashboard_opts *opts);
+
 /* One generated file. */
 struct ks_dashboard_file {
     char *path; /* relative: "index.html", "commits/<sha>.html", "data.json", ... */
@@ -87,7 +93,9 @@ int ks_dashboard_live_new(struct ks_dashboard_live **out, const char *repo,
                           const struct ks_dashboard_opts *opts);
 
 /* Re-reads the histories and swaps in the new site; on failure the last
- * good site stays (the error is returned and kept for the page). */
+ * good site stays (the error is returned). ks_dashboard_live_get also
+ * rebuilds by itself when a branch tip moved (checked at most once a
+ * second), so callers need not refresh after every commit. */
 int ks_dashboard_live_refresh(struct ks_dashboard_live *live);
 
 /* A copy of the file at path (see ks_dashboard_site_find): *out_data is

@@ -350,6 +350,25 @@ done:
     return rc;
 }
 
+int ks_dashboard_fingerprint(char out[82], struct ks_source *src,
+                             const struct ks_dashboard_opts *opts)
+{
+    git_repository *repo = ks_source_repository(src);
+    git_oid deploy = {{0}}, status = {{0}};
+    char branch[256];
+    int rc = deploy_branch(branch, sizeof(branch), &deploy, repo, opts ? opts->branch : NULL);
+    if (rc)
+        return rc;
+    const char *sb =
+        opts && opts->status_branch ? opts->status_branch : KS_DASHBOARD_DEFAULT_STATUS_BRANCH;
+    if (resolve_branch(&status, repo, sb) != 0)
+        memset(&status, 0, sizeof(status)); /* no status branch yet */
+    git_oid_tostr(out, GIT_OID_HEXSZ + 1, &deploy);
+    out[GIT_OID_HEXSZ] = '/';
+    git_oid_tostr(out + GIT_OID_HEXSZ + 1, GIT_OID_HEXSZ + 1, &status);
+    return 0;
+}
+
 int ks_dashboard_model_read(json_t **out, struct ks_source *src,
                             const struct ks_dashboard_opts *opts)
 {

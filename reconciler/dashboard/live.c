@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ks_dashboard_live {
     pthread_mutex_t lock;    /* guards site */
@@ -20,7 +21,18 @@ struct ks_dashboard_live {
     struct ks_dashboard_site *site;
     char *repo, *branch, *status_branch;
     unsigned max_commits;
+    char built_from[82]; /* fingerprint of the site (under refresh) */
+    int64_t checked_ms;  /* last fingerprint check (under lock) */
 };
+
+#define CHECK_EVERY_MS 1000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -50,7 +62,9 @@ int ks_dashboard_live_new(struct ks_dashboard_live **out, const char *repo,
     return 0;
 }
 
-int ks_dashboard_live_refresh(struct ks_dashboard_live *live)
+/* Builds the site unless only_if_moved and the tips are those it was
+ * built from. Called with live->refresh held. */
+static int rebuild(struct ks_dashboard_live *live, int only_if_moved)
 {
     struct ks_source_opts so = {.repo = live->repo};
     struct ks_dashboard_opts o = {.branch = live->branch,
@@ -59,18 +73,22 @@ int ks_dashboard_live_refresh(struct ks_dashboard_live *live)
     struct ks_source *src = NULL;
     struct ks_dashboard_site *site = NULL, *old = NULL;
     json_t *model = NULL;
+    char tips[82];
     int rc;
-    pthread_mutex_lock(&live->refresh);
-    if ((rc = ks_source_open(&src, &so)) || (rc = ks_dashboard_model_read(&model, src, &o)) ||
+    if ((rc = ks_source_open(&src, &so)) || (rc = ks_dashboard_fingerprint(tips, src, &o)))
+        goto done;
+    if (only_if_moved && strcmp(tips, live->built_from) == 0)
+        goto done;
+    if ((rc = ks_dashboard_model_read(&model, src, &o)) ||
         (rc = ks_dashboard_site_build(&site, model, 1)))
         goto done;
+    memcpy(live->built_from, tips, sizeof tips);
     pthread_mutex_lock(&live->lock);
     old = live->site;
     live->site = site;
     site = NULL;
     pthread_mutex_unlock(&live->lock);
 done:
-    pthread_mutex_unlock(&live->refresh);
     ks_dashboard_site_free(old);
     ks_dashboard_site_free(site);
     json_decref(model);
@@ -78,16 +96,30 @@ done:
     return rc;
 }
 
+int ks_dashboard_live_refresh(struct ks_dashboard_live *live)
+{
+    pthread_mutex_lock(&live->refresh);
+    int rc = rebuild(live, 0);
+    pthread_mutex_unlock(&live->refresh);
+    return rc;
+}
+
 int ks_dashboard_live_get(char **out_data, size_t *out_len, const char **out_type,
                           struct ks_dashboard_live *live, const char *path)
 {
+    int64_t now = now_ms();
     pthread_mutex_lock(&live->lock);
     int built = live->site != NULL;
+    int check = !built || now - live->checked_ms >= CHECK_EVERY_MS;
+    if (check)
+        live->checked_ms = now;
     pthread_mutex_unlock(&live->lock);
-    if (!built) {
-        int rc = ks_dashboard_live_refresh(live);
-        if (rc)
-            return rc;
+    if (check) {
+        pthread_mutex_lock(&live->refresh);
+        int rc = rebuild(live, built);
+        pthread_mutex_unlock(&live->refresh);
+        if (rc && !built)
+            return rc; /* nothing to serve yet; later failures keep the last good site */
     }
     int rc = 0;
     pthread_mutex_lock(&live->lock);

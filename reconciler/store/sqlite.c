@@ -58,7 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LIST_NS] = "SELECT body FROM objects WHERE kind=?1 AND namespace=?2 ORDER BY name",
     [ST_LIST_ALL] = "SELECT body FROM objects WHERE kind=?1 ORDER BY namespace, name",
     [ST_EVENT_ADD] = "INSERT INTO events(revision, time, body) VALUES(?1, ?2, ?3)",
-    [ST_EVENTS] = "SELECT body FROM (SELECT id, body FROM events ORDER BY id DESC LIMIT ?1) "
+    [ST_EVENTS] = "SELECT body, id FROM (SELECT id, body FROM events ORDER BY id DESC LIMIT ?1) "
                   "ORDER BY id",
     [ST_SYNC_BEGIN] = "INSERT INTO syncs(commit_sha, started, result) VALUES(?1, ?2, 'running')",
     [ST_SYNC_FINISH] = "UPDATE syncs SET finished=?2, result=?3, summary=?4, error=?5 WHERE id=?1",
@@ -595,6 +595,8 @@ static int sq_records_list(json_t **out, struct ks_store *base, const char *tabl
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *row = syncs ? sync_row(st) : column_json(st, 0);
+        if (!syncs && json_is_object(row)) /* the event's sequence number, unique */
+            json_object_set_new(row, "id", json_integer(sqlite3_column_int64(st, 1)));
         if (row)
             json_array_append_new(arr, row);
     }

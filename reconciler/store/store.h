@@ -99,7 +99,9 @@ int ks_store_meta_set(struct ks_store *store, const char *key, const char *value
 int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, size_t max);
 
 /* Append-only records. event: {"type", "reason", "message", "object"...};
- * the store adds "revision" and "time". */
+ * the store adds "revision" and "time", and listed events carry "id", a
+ * sequence number that grows with every event (several events may share a
+ * revision). */
 int ks_store_event_add(struct ks_store *store, const json_t *event);
 int ks_store_events_list(json_t **out, struct ks_store *store, size_t max);
 

@@ -229,6 +229,12 @@ static void live_site_refreshes(void **state)
     assert_non_null(strstr(data, "a later deploy"));
     free(data);
     assert_int_equal(ks_dashboard_live_get(&data, &len, &type, live, "/nope.html"), KS_ENOTFOUND);
+    /* no refresh call: a moved tip is noticed on a request a second later */
+    sh("cd repo && echo d > d.yaml && git add d.yaml && git commit -q -m 'found by itself'");
+    usleep(1100 * 1000);
+    assert_int_equal(ks_dashboard_live_get(&data, &len, &type, live, "/"), 0);
+    assert_non_null(strstr(data, "found by itself"));
+    free(data);
     ks_dashboard_live_free(live);
 }
 
