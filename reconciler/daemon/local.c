@@ -112,6 +112,10 @@ int ks_local_default_node_name(char *out, size_t cap)
     return 0;
 }
 
+#ifndef KS_CP_TO_BIN
+#define KS_CP_TO_BIN "../../bin" /* reconciler/CMakeLists.txt sets it */
+#endif
+
 int ks_local_find_binary(char **out, const char *name)
 {
     char self[PATH_MAX];
@@ -122,8 +126,11 @@ int ks_local_find_binary(char **out, const char *name)
         char *slash = strrchr(self, '/');
         if (slash)
             *slash = '\0';
-        for (int i = 0; i < 2 && !found; i++) {
-            char *p = ks_strdupf("%s/%s%s", self, i ? "../nodeagent/" : "", name);
+        /* next to us; ../nodeagent/ of a build tree; the bin directory as
+         * seen from an installed reconcile-cp (libexec/keelson) */
+        const char *rels[] = {"", "../nodeagent/", KS_CP_TO_BIN "/"};
+        for (int i = 0; i < 3 && !found; i++) {
+            char *p = ks_strdupf("%s/%s%s", self, rels[i], name);
             if (p && access(p, X_OK) == 0)
                 found = p;
             else
