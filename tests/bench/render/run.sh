@@ -10,15 +10,20 @@
 #      rendering 200 releases has no other way).
 # helm is found through $HELM (default /tmp/helmlayer/helm/helm); without it
 # only our numbers are printed, with a note. Never fails on a timing.
-# RENDER_ONLY=BINARY also measures a binary whose main is `reconcile render`
-# (e.g. one linked with the third-party libraries statically, see
-# docs/renderer.md "Start-up"), on the same workloads in the same run.
+# `reconcile` is the small front binary (docs/ARCHITECTURE.md, "Binaries");
+# when the build has reconcile-cp (the full control-plane binary, which also
+# serves `render`), the same workloads are measured through it in the same
+# run: that is what `reconcile render` cost before the split. FULL=0 skips it.
+# RENDER_ONLY=BINARY also measures another binary whose main is `reconcile
+# render`, the same way.
 # Usage: tests/bench/render/run.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
 build=${1:-$src/build}
 reconcile="$build/reconciler/reconcile"
+full="$build/reconciler/reconcile-cp"
+[ "${FULL:-1}" = 1 ] && [ -x "$full" ] || full=""
 measure="$src/tests/bench/lib/measure.py"
 create="$src/../shared/conformance/helm/helm-create-default/chart"
 helm=${HELM:-/tmp/helmlayer/helm/helm}
@@ -109,6 +114,10 @@ for w in create deep; do
   label="(a) helm create chart"
   [ $w = deep ] && label="(b) 50 templates, deep includes"
   report "$label" "$ours" "$theirs"
+  if [ -n "$full" ]; then
+    alt=$(python3 "$measure" --runs 9 -- "$full" render rel "$chart")
+    report "    same, reconcile-cp (full binary)" "$alt" "$theirs"
+  fi
   if [ -n "${RENDER_ONLY:-}" ]; then
     alt=$(python3 "$measure" --runs 9 -- "$RENDER_ONLY" rel "$chart")
     report "    same, RENDER_ONLY binary" "$alt" "$theirs"
@@ -122,6 +131,10 @@ if [ $have_helm -eq 1 ]; then
     'for i in $(seq 200); do "$0" template rel "$1" || exit 1; done >/dev/null' "$helm" "$create")
 fi
 report "(c) 200 releases (one process/200)" "$ours" "$theirs"
+if [ -n "$full" ]; then
+  alt=$(python3 "$measure" --runs 3 -- "$full" render rel "$create" --repeat 200)
+  report "    same, reconcile-cp (full binary)" "$alt" "$theirs"
+fi
 if [ -n "${RENDER_ONLY:-}" ]; then
   alt=$(python3 "$measure" --runs 3 -- "$RENDER_ONLY" rel "$create" --repeat 200)
   report "    same, RENDER_ONLY binary" "$alt" "$theirs"
