@@ -41,8 +41,8 @@
 
 struct once_opts {
     const char *repo, *branch, *path, *state_dir, *output;
-    const char *podman_socket, *node_name, *server, *token;
-    int once, dry_run, allow_mass_prune, wait, no_local_node;
+    const char *podman_socket, *node_name, *server, *token, *status_branch, *status_remote;
+    int once, dry_run, allow_mass_prune, wait, no_local_node, no_writeback;
     unsigned max_prune_percent;
     int64_t timeout_ms;
 };
@@ -76,6 +76,11 @@ static void usage(FILE *out)
           "  --token T              admin token for --server (default $KEELSON_TOKEN, else\n"
           "                         <state-dir>/tokens/admin; the server defaults to\n"
           "                         $KEELSON_SERVER, else <state-dir>/api.url)\n"
+          "  --status-branch B      branch the sync result, health and drift are committed to\n"
+          "                         (default keelson/status; never the deployed branch)\n"
+          "  --status-remote R      also push the status branch to R (a local repository's\n"
+          "                         remote name or URL; a URL source pushes to its origin)\n"
+          "  --no-writeback         do not write the status branch\n"
           "  -o, --output FMT       text (default), json or markdown\n"
           "  --allow-mass-prune     allow deleting more than --max-prune-share of the managed "
           "objects\n"
@@ -105,6 +110,9 @@ static int parse(struct once_opts *o, int argc, char **argv)
         OPT_NODE,
         OPT_SERVER,
         OPT_TOKEN,
+        OPT_STATUS_BRANCH,
+        OPT_STATUS_REMOTE,
+        OPT_NO_WRITEBACK,
     };
     static const struct option longopts[] = {
         {"repo", required_argument, NULL, OPT_REPO},
@@ -123,6 +131,9 @@ static int parse(struct once_opts *o, int argc, char **argv)
         {"node-name", required_argument, NULL, OPT_NODE},
         {"server", required_argument, NULL, OPT_SERVER},
         {"token", required_argument, NULL, OPT_TOKEN},
+        {"status-branch", required_argument, NULL, OPT_STATUS_BRANCH},
+        {"status-remote", required_argument, NULL, OPT_STATUS_REMOTE},
+        {"no-writeback", no_argument, NULL, OPT_NO_WRITEBACK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -169,6 +180,15 @@ static int parse(struct once_opts *o, int argc, char **argv)
             break;
         case OPT_TOKEN:
             o->token = optarg;
+            break;
+        case OPT_STATUS_BRANCH:
+            o->status_branch = optarg;
+            break;
+        case OPT_STATUS_REMOTE:
+            o->status_remote = optarg;
+            break;
+        case OPT_NO_WRITEBACK:
+            o->no_writeback = 1;
             break;
         case OPT_TIMEOUT:
             if (ks_duration_parse_ms(&o->timeout_ms, optarg) || o->timeout_ms <= 0) {
@@ -516,6 +536,8 @@ int ks_cmd_once(int argc, char **argv)
     struct ks_ctl_pass pass = {.placements = NULL};
     json_t *pods = NULL, *report = NULL;
     bool local = !o.dry_run && !o.no_local_node;
+    struct ks_observer observer = {.wb = NULL};
+    bool observing = false;
 
     if ((rc = ks_pipeline_state_dir(&state, o.state_dir)) ||
         (rc = ks_pipeline_open_source(&src, o.repo, ks_buf_data(&state))))
@@ -533,7 +555,24 @@ int ks_cmd_once(int argc, char **argv)
                               .allow_mass_prune = o.allow_mass_prune,
                               .max_prune_percent = o.max_prune_percent,
                               .dry_run = o.dry_run};
-    if ((rc = ks_sync_pass(&r, store, src, &so)))
+    if (!o.dry_run) {
+        struct ks_observer_opts oo = {.src = src,
+                                      .branch = o.branch,
+                                      .status_branch = o.status_branch,
+                                      .writeback = !o.no_writeback,
+                                      .interval_ms = -1,
+                                      .push_remote = o.status_remote};
+        if ((rc = ks_observer_open(&observer, &oo)))
+            goto done;
+        observing = true;
+    }
+    rc = ks_sync_pass(&r, store, src, &so);
+    if (observing) {
+        ks_observer_sync(&observer, &r);
+        if (rc) /* the failed sync is on the status branch before we exit */
+            ks_observer_flush(&observer);
+    }
+    if (rc)
         goto done;
     ks_buf_printf(&title, "%s at %.12s%s%s", o.repo, r.commit, o.path ? ", path " : "",
                   o.path ? o.path : "");
@@ -547,6 +586,7 @@ int ks_cmd_once(int argc, char **argv)
         ks_buf_puts(&title, ": applied to the store");
 
     struct ks_cp_opts co = {.state_dir = ks_buf_data(&state),
+                            .observer = &observer,
                             .db_path = ks_buf_data(&db),
                             .tick_ms = 500,
                             .local_node = true,
@@ -566,6 +606,8 @@ int ks_cmd_once(int argc, char **argv)
         goto done;
     if ((rc = list_kind(&pods, store, "Pod")))
         goto done;
+    ks_observer_store(&observer, store, ks_triggers_now_ms(), true);
+    ks_observer_flush(&observer);
     report = pods_report(pods);
     rc = print_result(&o, fmt, &r, ks_buf_data(&title), report);
     exit_code = rc ? 1 : 0;
@@ -585,6 +627,8 @@ done:
         exit_code = 1;
     }
     ks_cp_stop(&cp);
+    if (observing)
+        ks_observer_close(&observer);
     json_decref(pods);
     json_decref(report);
     ks_sync_result_release(&r);

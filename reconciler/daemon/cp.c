@@ -28,6 +28,12 @@ static void hook_wrote(void *ud, int64_t revision)
     ks_triggers_wrote(&((struct ks_cp *)ud)->triggers);
 }
 
+static int hook_page(void *ud, const char *path, char **out_body, size_t *out_len,
+                     const char **out_type)
+{
+    return ks_observer_page(((struct ks_cp *)ud)->observer, path, out_body, out_len, out_type);
+}
+
 static void *api_main(void *arg)
 {
     struct ks_api_server *server = arg;
@@ -39,7 +45,9 @@ static void *api_main(void *arg)
 int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
 {
     memset(cp, 0, sizeof *cp);
-    cp->hooks = (struct ks_api_hooks){.sync_request = hook_sync, .wrote = hook_wrote, .ud = cp};
+    cp->observer = o->observer;
+    cp->hooks = (struct ks_api_hooks){
+        .sync_request = hook_sync, .wrote = hook_wrote, .page = hook_page, .ud = cp};
     char node_name[256], token[KS_API_TOKEN_HEX + 1], token_file[4096];
     const char *address = o->address ? o->address : "127.0.0.1";
     struct ks_api_server_opts ao = {.address = address,

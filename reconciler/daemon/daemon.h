@@ -227,6 +227,46 @@ int ks_local_find_binary(char **out, const char *name);
 /* The default node name: the host name, lower-cased. */
 int ks_local_default_node_name(char *out, size_t cap);
 
+/* ---- status to Git and the dashboard (observe.c) ------------------------ */
+
+struct ks_writeback;
+struct ks_dashboard_live;
+
+struct ks_observer_opts {
+    struct ks_source *src;     /* the deploy repository (or its mirror) */
+    const char *branch;        /* deploy branch for the dashboard (NULL: HEAD) */
+    const char *status_branch; /* NULL: keelson/status */
+    bool writeback;            /* write the status branch */
+    bool start_thread;         /* let the writeback commit on its own thread */
+    long interval_ms;          /* batching window (0: 10 s) */
+    const char *push_remote;   /* a local repository's remote to push to (NULL: none);
+                                  a mirror always pushes to its origin */
+};
+
+struct ks_observer {
+    struct ks_writeback *wb;             /* NULL: no writeback */
+    struct ks_dashboard_live *dashboard; /* the live pages */
+    char source[41];                     /* last applied commit */
+    int64_t last_event_id;               /* events seen (-1: none yet) */
+    int64_t last_observe_ms;
+    json_t *keys; /* "kind/ns/name" of objects with a status file */
+};
+
+/* Opens the writeback (when asked) and the live dashboard on the
+ * repository of opts->src. */
+int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *opts);
+/* Records a sync's result (failed or applied; unchanged is nothing). */
+void ks_observer_sync(struct ks_observer *ob, const struct ks_sync_result *r);
+/* Records health and observed state of the objects applied from Git, the
+ * nodes and new Drift events; at most every 2 s unless force. */
+void ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force);
+/* Commits and pushes what is pending (for --once and shutdown). */
+int ks_observer_flush(struct ks_observer *ob);
+/* The API server's page hook (ud: the observer). */
+int ks_observer_page(void *ud, const char *path, char **out_body, size_t *out_len,
+                     const char **out_type);
+void ks_observer_close(struct ks_observer *ob);
+
 /* ---- the running control plane: API server, triggers, local node ------- */
 
 struct ks_cp_opts {
@@ -244,6 +284,7 @@ struct ks_cp_opts {
     const char *podman_socket;
     bool quiet_agent;
     const char *log_level;
+    struct ks_observer *observer; /* serves the dashboard pages (may be NULL) */
 };
 
 struct ks_cp {
@@ -256,6 +297,7 @@ struct ks_cp {
     pthread_t api_thread;
     bool api_running;
     struct ks_local_node *node;
+    struct ks_observer *observer;
     char url[300]; /* http(s)://address:port */
 };
 

@@ -46,9 +46,10 @@
 struct daemon_opts {
     const char *repo, *branch, *path, *state_dir, *listen, *webhook_secret_file;
     const char *tls_cert, *tls_key, *podman_socket, *node_name, *log_level;
-    int no_local_node, allow_mass_prune;
+    const char *status_branch, *status_remote;
+    int no_local_node, allow_mass_prune, no_writeback;
     unsigned max_prune_percent;
-    int64_t interval_ms, node_grace_ms, node_monitor_ms;
+    int64_t interval_ms, node_grace_ms, node_monitor_ms, writeback_interval_ms;
 };
 
 static void usage(FILE *out)
@@ -76,6 +77,12 @@ static void usage(FILE *out)
           "  --allow-mass-prune       allow a sync to delete more than --max-prune-share of the\n"
           "                           managed objects\n"
           "  --max-prune-share PCT    prune limit in percent of managed objects (default 50)\n"
+          "  --status-branch B        branch sync results, health and drift are committed to\n"
+          "                           (default keelson/status; never the deployed branch)\n"
+          "  --status-remote R        also push the status branch to R (a local repository's\n"
+          "                           remote name or URL; a URL source pushes to its origin)\n"
+          "  --writeback-interval DUR one status commit per DUR at most (default 10s)\n"
+          "  --no-writeback           do not write the status branch\n"
           "  --log-level L            debug, info (default), warn, error\n"
           "  -h, --help               show this help\n"
           "\n"
@@ -114,6 +121,10 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         OPT_LOG,
         OPT_MASS,
         OPT_SHARE,
+        OPT_STATUS_BRANCH,
+        OPT_STATUS_REMOTE,
+        OPT_WB_INTERVAL,
+        OPT_NO_WRITEBACK,
     };
     static const struct option longopts[] = {
         {"repo", required_argument, NULL, OPT_REPO},
@@ -133,6 +144,10 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOG},
         {"allow-mass-prune", no_argument, NULL, OPT_MASS},
         {"max-prune-share", required_argument, NULL, OPT_SHARE},
+        {"status-branch", required_argument, NULL, OPT_STATUS_BRANCH},
+        {"status-remote", required_argument, NULL, OPT_STATUS_REMOTE},
+        {"writeback-interval", required_argument, NULL, OPT_WB_INTERVAL},
+        {"no-writeback", no_argument, NULL, OPT_NO_WRITEBACK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -191,6 +206,19 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
             break;
         case OPT_MASS:
             o->allow_mass_prune = 1;
+            break;
+        case OPT_STATUS_BRANCH:
+            o->status_branch = optarg;
+            break;
+        case OPT_STATUS_REMOTE:
+            o->status_remote = optarg;
+            break;
+        case OPT_NO_WRITEBACK:
+            o->no_writeback = 1;
+            break;
+        case OPT_WB_INTERVAL:
+            if (parse_duration(&o->writeback_interval_ms, "--writeback-interval", optarg, false))
+                return -1;
             break;
         case OPT_SHARE: {
             int64_t v;
@@ -266,6 +294,7 @@ struct daemon {
     struct ks_store *store;
     struct ks_source *src;
     struct ks_ctl_pass pass;
+    struct ks_observer observer;
     int64_t last_recorded_ticket;
     atomic_bool stop;
     char gitdir[4096]; /* local repository's git dir, "" for remote ones */
@@ -302,6 +331,7 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
     reasons_text(why, sizeof why, w->sync_reasons);
     if (r.sync_id >= 0)
         d->last_recorded_ticket = w->ticket;
+    ks_observer_sync(&d->observer, &r);
     if (rc)
         ks_log(KS_LOG_ERROR, "sync failed", "trigger", why, "commit", r.commit, "ticket", ticket,
                "error", r.error, NULL);
@@ -319,9 +349,10 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
     ks_cp_notify(&d->cp, d->store);
 }
 
-static void run_pass(struct daemon *d)
+static void run_pass(struct daemon *d, bool after_sync)
 {
     int rc = ks_ctl_pass_run(&d->pass, d->store, (int64_t)time(NULL) * 1000);
+    ks_observer_store(&d->observer, d->store, ks_triggers_now_ms(), after_sync);
     if (rc == KS_ECONFLICT)
         ks_triggers_wrote(&d->cp.triggers); /* an agent wrote in between: again */
     else if (rc)
@@ -336,10 +367,10 @@ static void *worker_main(void *arg)
     struct ks_trigger_work w;
     unsigned ticks = 0;
     while (ks_triggers_wait(&w, &d->cp.triggers)) {
-        bool pass = w.controllers;
+        bool pass = w.controllers, synced = false;
         if (w.sync_reasons) {
             run_sync(d, &w);
-            pass = true;
+            pass = synced = true;
         }
         if (w.tick && !pass) {
             bool changed = false;
@@ -350,7 +381,7 @@ static void *worker_main(void *arg)
             pass = changed || ++ticks % FULL_PASS_EVERY_TICKS == 0;
         }
         if (pass)
-            run_pass(d);
+            run_pass(d, synced);
     }
     return NULL;
 }
@@ -379,6 +410,13 @@ static bool ref_event(const struct daemon *d, struct inotify_event *ev)
     const char *dir = inotifytools_filename_from_wd(ev->wd);
     const char *name = ev->len ? ev->name : "";
     if (!dir || ks_str_has_suffix(name, ".lock"))
+        return false;
+    /* our own status commits (writeback) are not a reason to sync */
+    char ref[4096], ours[4096];
+    snprintf(ref, sizeof ref, "%s%s%s", dir, ks_str_has_suffix(dir, "/") ? "" : "/", name);
+    snprintf(ours, sizeof ours, "%s/refs/heads/%s", d->gitdir,
+             d->o->status_branch ? d->o->status_branch : "keelson/status");
+    if (ks_str_has_prefix(ref, ours) || strstr(ref, "/refs/keelson/"))
         return false;
     size_t gl = strlen(d->gitdir);
     bool top = strncmp(dir, d->gitdir, gl) == 0 && (dir[gl] == '\0' || !strcmp(dir + gl, "/"));
@@ -467,7 +505,7 @@ int ks_cmd_daemon(int argc, char **argv)
     unsigned port = 0;
     int rc = 0, exit_code = 1;
     pthread_t worker, watcher;
-    bool worker_on = false, watcher_on = false, cp_on = false;
+    bool worker_on = false, watcher_on = false, cp_on = false, observer_on = false;
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -488,6 +526,16 @@ int ks_cmd_daemon(int argc, char **argv)
     if ((rc = ks_source_open(&d.src, &so)) ||
         (rc = ks_store_open_sqlite(&d.store, ks_buf_data(&db), 0)))
         goto done;
+    struct ks_observer_opts oo = {.src = d.src,
+                                  .branch = o.branch,
+                                  .status_branch = o.status_branch,
+                                  .writeback = !o.no_writeback,
+                                  .start_thread = true,
+                                  .interval_ms = (long)o.writeback_interval_ms,
+                                  .push_remote = o.status_remote};
+    if ((rc = ks_observer_open(&d.observer, &oo)))
+        goto done;
+    observer_on = true;
     struct ks_cp_opts co = {.state_dir = d.state_dir,
                             .db_path = ks_buf_data(&db),
                             .address = host,
@@ -501,6 +549,7 @@ int ks_cmd_daemon(int argc, char **argv)
                             .local_node = !o.no_local_node,
                             .node_name = o.node_name,
                             .podman_socket = o.podman_socket,
+                            .observer = &d.observer,
                             .log_level = o.log_level};
     if ((rc = ks_cp_start(&d.cp, &co)))
         goto done;
@@ -548,10 +597,14 @@ done:
         pthread_join(worker, NULL);
     if (watcher_on)
         pthread_join(watcher, NULL);
+    if (observer_on)
+        ks_observer_flush(&d.observer);
     if (cp_on) {
         unlink(ks_buf_data(&urlfile));
         ks_cp_stop(&d.cp);
     }
+    if (observer_on)
+        ks_observer_close(&d.observer);
     json_decref(d.pass.placements);
     ks_store_close(d.store);
     ks_source_close(d.src);

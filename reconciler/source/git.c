@@ -136,6 +136,11 @@ struct git_repository *ks_source_repository(struct ks_source *src)
     return src->repo;
 }
 
+int ks_source_is_mirror(const struct ks_source *src)
+{
+    return src->url != NULL;
+}
+
 void ks_source_close(struct ks_source *src)
 {
     if (!src)

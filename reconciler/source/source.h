@@ -67,6 +67,10 @@ void ks_source_close(struct ks_source *src);
 struct git_repository;
 struct git_repository *ks_source_repository(struct ks_source *src);
 
+/* True when the source is a mirror of a remote URL (under the state dir),
+ * false for a local repository used in place. */
+int ks_source_is_mirror(const struct ks_source *src);
+
 /* Fetches from the remote (no-op for local paths). KS_ELIMIT when the
  * transfer passes max_fetch_bytes. */
 int ks_source_fetch(struct ks_source *src);

@@ -1,0 +1,334 @@
+/*
+ * observe.c: what the control plane tells Git and the dashboard (issue 8).
+ *
+ * After each sync the result goes to the status branch (writeback); after
+ * controller passes (at most every OBSERVE_EVERY_MS unless forced) the
+ * health and observed state of every object applied from Git, the nodes
+ * and the agents' new Drift events. The writeback batches all of it into
+ * one commit per window and commits only what changed, so observing often
+ * costs JSON building here, not commits. The live dashboard reads the same
+ * repository and rebuilds itself when the status branch moves.
+ */
+#include "reconciler/daemon/daemon.h"
+
+#include "reconciler/controllers/controllers.h"
+#include "reconciler/dashboard/dashboard.h"
+#include "reconciler/writeback/writeback.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBSERVE_EVERY_MS 2000
+#define EVENTS_READ 512
+
+static const char *str_at(const json_t *obj, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(obj, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *o)
+{
+    memset(ob, 0, sizeof *ob);
+    ob->last_event_id = -1;
+    ob->keys = json_object();
+    const char *gitdir = git_repository_path(ks_source_repository(o->src));
+    const char *branch = o->status_branch ? o->status_branch : KS_WRITEBACK_DEFAULT_BRANCH;
+    char local_ref[300];
+    int rc = 0;
+    if (!ob->keys)
+        return ks_error_set(KS_ENOMEM, "observer: out of memory");
+    if (o->writeback) {
+        bool mirror = ks_source_is_mirror(o->src) != 0;
+        snprintf(local_ref, sizeof local_ref, "refs/keelson/%s", branch);
+        struct ks_writeback_opts wo = {.repo_path = gitdir,
+                                       .branch = branch,
+                                       .local_ref = mirror ? local_ref : NULL,
+                                       .remote = mirror ? "origin" : o->push_remote,
+                                       .interval_ms = o->interval_ms,
+                                       .https_user = getenv("KEELSON_GIT_USER"),
+                                       .https_token = getenv("KEELSON_GIT_TOKEN"),
+                                       .ssh_key = getenv("KEELSON_GIT_SSH_KEY")};
+        if ((rc = ks_writeback_new(&ob->wb, &wo)) ||
+            (o->start_thread && (rc = ks_writeback_start(ob->wb))))
+            goto done;
+    }
+    struct ks_dashboard_opts dopts = {.branch = o->branch, .status_branch = branch};
+    rc = ks_dashboard_live_new(&ob->dashboard, gitdir, &dopts);
+done:
+    if (rc)
+        ks_observer_close(ob);
+    return rc;
+}
+
+void ks_observer_sync(struct ks_observer *ob, const struct ks_sync_result *r)
+{
+    if (r->outcome == KS_SYNC_APPLIED && r->commit[0])
+        snprintf(ob->source, sizeof ob->source, "%s", r->commit);
+    if (!ob->wb || r->outcome == KS_SYNC_UNCHANGED)
+        return;
+    json_t *summary = NULL;
+    if (r->plan)
+        summary =
+            json_pack("{s:I, s:I, s:I, s:I}", "create", (json_int_t)r->plan->n_create, "update",
+                      (json_int_t)r->plan->n_update, "delete", (json_int_t)r->plan->n_delete,
+                      "unchanged", (json_int_t)r->plan->n_unchanged);
+    struct ks_writeback_sync s = {.source_sha = r->commit[0] ? r->commit : NULL,
+                                  .result = r->outcome == KS_SYNC_FAILED ? "failed" : "ok",
+                                  .summary = summary,
+                                  .error = r->outcome == KS_SYNC_FAILED ? r->error : NULL};
+    if (ks_writeback_record_sync(ob->wb, &s))
+        ks_log(KS_LOG_WARN, "writeback: sync not recorded", "error", ks_error_last(), NULL);
+    json_decref(summary);
+}
+
+/* Pods of a namespace that a workload's spec.selector.matchLabels selects. */
+static json_t *pods_of(const json_t *obj, const json_t *pods)
+{
+    const json_t *match =
+        json_object_get(json_object_get(json_object_get(obj, "spec"), "selector"), "matchLabels");
+    const char *ns = str_at(obj, "metadata", "namespace");
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+    if (!json_is_object(match) || json_object_size(match) == 0)
+        return out;
+    json_array_foreach(pods, i, p)
+    {
+        const char *pns = str_at(p, "metadata", "namespace");
+        const json_t *labels = json_object_get(json_object_get(p, "metadata"), "labels");
+        const char *k;
+        json_t *v;
+        bool ok = ns && pns && strcmp(ns, pns) == 0;
+        json_object_foreach((json_t *)match, k,
+                            v) if (ok && !json_equal(json_object_get(labels, k), v)) ok = false;
+        if (!ok)
+            continue;
+        const char *node = str_at(p, "spec", "nodeName");
+        const char *phase = str_at(p, "status", "phase");
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "name",
+                                             str_at(p, "metadata", "name"), "node",
+                                             node ? node : "", "phase", phase ? phase : "Pending"));
+    }
+    return out;
+}
+
+static json_t *images_of(const json_t *obj)
+{
+    const json_t *spec = json_object_get(obj, "spec");
+    const json_t *tmpl = json_object_get(json_object_get(spec, "template"), "spec");
+    const json_t *ctrs = json_object_get(tmpl ? tmpl : spec, "containers");
+    json_t *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(ctrs, i, c)
+    {
+        const char *image = json_string_value(json_object_get(c, "image"));
+        if (image)
+            json_array_append_new(out, json_string(image));
+    }
+    return out;
+}
+
+/* The observed state written to status/<ns>/<kind>/<name>.yaml. */
+static json_t *observed_of(const json_t *obj, const json_t *pods)
+{
+    json_t *o = json_object();
+    const json_t *status = json_object_get(obj, "status");
+    static const char *const counts[] = {"replicas",
+                                         "readyReplicas",
+                                         "availableReplicas",
+                                         "updatedReplicas",
+                                         "currentNumberScheduled",
+                                         "numberReady",
+                                         "desiredNumberScheduled",
+                                         "active",
+                                         "succeeded",
+                                         "failed",
+                                         NULL};
+    json_t *replicas = json_object();
+    for (const char *const *k = counts; *k; k++)
+        if (json_is_integer(json_object_get(status, *k)))
+            json_object_set(replicas, *k, json_object_get(status, *k));
+    if (json_is_integer(json_object_get(json_object_get(obj, "spec"), "replicas")))
+        json_object_set(replicas, "desired",
+                        json_object_get(json_object_get(obj, "spec"), "replicas"));
+    if (json_object_size(replicas))
+        json_object_set(o, "replicas", replicas);
+    json_decref(replicas);
+    json_t *mine = pods_of(obj, pods);
+    if (json_array_size(mine))
+        json_object_set(o, "pods", mine);
+    json_decref(mine);
+    json_t *images = images_of(obj);
+    if (json_array_size(images))
+        json_object_set(o, "images", images);
+    json_decref(images);
+    return o;
+}
+
+static int list_kind(json_t **out, struct ks_store *store, const char *kind)
+{
+    struct ks_store_list_opts lo = {.kind = kind};
+    return ks_store_list(out, store, &lo);
+}
+
+static void observe_objects(struct ks_observer *ob, struct ks_store *store, const json_t *pods)
+{
+    json_t *managed = NULL, *seen = json_object();
+    size_t i;
+    json_t *m;
+    if (ks_store_list_managed(&managed, store)) {
+        ks_log(KS_LOG_WARN, "observer: cannot list objects", "error", ks_error_last(), NULL);
+        json_decref(seen);
+        return;
+    }
+    json_array_foreach(managed, i, m)
+    {
+        const char *kind = str_at(m, "kind", NULL), *ns = str_at(m, "namespace", NULL),
+                   *name = str_at(m, "name", NULL);
+        struct ks_store_key key = {.kind = kind, .namespace_ = ns, .name = name};
+        json_t *obj = NULL;
+        if (!kind || !name || ks_store_get(&obj, store, &key))
+            continue;
+        char reason[512] = "", id[800];
+        enum ks_health_status h = ks_health_of(obj, reason, sizeof reason);
+        json_t *observed = observed_of(obj, pods);
+        snprintf(id, sizeof id, "%s/%s/%s", kind, ns ? ns : "", name);
+        json_object_set_new(seen, id, json_true());
+        if (ks_writeback_record_health(ob->wb, kind, ns, name, ks_health_name(h),
+                                       reason[0] ? reason : NULL,
+                                       ob->source[0] ? ob->source : NULL) ||
+            ks_writeback_set_object_status(ob->wb, kind, ns, name, observed))
+            ks_log(KS_LOG_WARN, "writeback: object status not recorded", "object", id, "error",
+                   ks_error_last(), NULL);
+        json_decref(observed);
+        json_decref(obj);
+    }
+    /* objects gone from Git lose their status file */
+    const char *id;
+    json_t *v;
+    json_object_foreach(ob->keys, id, v)
+    {
+        if (json_object_get(seen, id))
+            continue;
+        char kind[256], ns[256], name[256];
+        const char *a = strchr(id, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+        if (!a || !b || (size_t)(a - id) >= sizeof kind || (size_t)(b - a - 1) >= sizeof ns)
+            continue;
+        snprintf(kind, sizeof kind, "%.*s", (int)(a - id), id);
+        snprintf(ns, sizeof ns, "%.*s", (int)(b - a - 1), a + 1);
+        snprintf(name, sizeof name, "%s", b + 1);
+        ks_writeback_set_object_status(ob->wb, kind, ns, name, NULL);
+    }
+    json_decref(ob->keys);
+    ob->keys = seen;
+    json_decref(managed);
+}
+
+static void observe_nodes(struct ks_observer *ob, struct ks_store *store, const json_t *pods)
+{
+    json_t *nodes = NULL;
+    size_t i, k;
+    json_t *n, *p;
+    if (list_kind(&nodes, store, "Node"))
+        return;
+    json_array_foreach(nodes, i, n)
+    {
+        const char *name = str_at(n, "metadata", "name");
+        json_t *mine = json_array();
+        json_array_foreach(pods, k, p)
+        {
+            const char *node = str_at(p, "spec", "nodeName");
+            if (node && name && strcmp(node, name) == 0)
+                json_array_append_new(mine,
+                                      json_sprintf("%s/%s", str_at(p, "metadata", "namespace"),
+                                                   str_at(p, "metadata", "name")));
+        }
+        json_t *status = json_object_get(n, "status");
+        json_t *doc = json_pack(
+            "{s:s, s:b, s:O*, s:O*, s:o}", "name", name ? name : "", "ready", ks_node_is_ready(n),
+            "capacity", json_object_get(status, "capacity"), "labels",
+            json_object_get(json_object_get(n, "metadata"), "labels"), "pods", mine);
+        if (name && doc && ks_writeback_set_node(ob->wb, name, doc))
+            ks_log(KS_LOG_WARN, "writeback: node not recorded", "node", name, "error",
+                   ks_error_last(), NULL);
+        json_decref(doc);
+    }
+    json_decref(nodes);
+}
+
+static void observe_drift(struct ks_observer *ob, struct ks_store *store)
+{
+    json_t *events = NULL;
+    size_t i;
+    json_t *e;
+    if (ks_store_events_list(&events, store, EVENTS_READ))
+        return;
+    int64_t newest = ob->last_event_id;
+    json_array_foreach(events, i, e)
+    {
+        int64_t id = json_integer_value(json_object_get(e, "id"));
+        if (id > newest)
+            newest = id;
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        /* the first look only learns where the log is: older drift was
+         * recorded by the run that saw it */
+        if (ob->last_event_id < 0 || id <= ob->last_event_id || !reason ||
+            strcmp(reason, "Drift") != 0)
+            continue;
+        if (ks_writeback_record_drift(ob->wb, e))
+            ks_log(KS_LOG_WARN, "writeback: drift not recorded", "error", ks_error_last(), NULL);
+    }
+    ob->last_event_id = newest < 0 ? 0 : newest;
+    json_decref(events);
+}
+
+void ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force)
+{
+    if (!ob->wb || (!force && now_ms - ob->last_observe_ms < OBSERVE_EVERY_MS))
+        return;
+    ob->last_observe_ms = now_ms;
+    json_t *pods = NULL;
+    if (list_kind(&pods, store, "Pod"))
+        return;
+    observe_objects(ob, store, pods);
+    observe_nodes(ob, store, pods);
+    observe_drift(ob, store);
+    json_decref(pods);
+}
+
+int ks_observer_flush(struct ks_observer *ob)
+{
+    if (!ob->wb)
+        return 0;
+    int rc = ks_writeback_flush(ob->wb);
+    if (rc)
+        ks_log(KS_LOG_WARN, "writeback: not all status commits were pushed; they stay queued",
+               "error", ks_error_last(), NULL);
+    return rc;
+}
+
+int ks_observer_page(void *ud, const char *path, char **out_body, size_t *out_len,
+                     const char **out_type)
+{
+    struct ks_observer *ob = ud;
+    if (!ob || !ob->dashboard)
+        return ks_error_set(KS_ENOTFOUND, "no dashboard");
+    return ks_dashboard_live_get(out_body, out_len, out_type, ob->dashboard, path);
+}
+
+void ks_observer_close(struct ks_observer *ob)
+{
+    ks_writeback_free(ob->wb);
+    ks_dashboard_live_free(ob->dashboard);
+    json_decref(ob->keys);
+    memset(ob, 0, sizeof *ob);
+}
