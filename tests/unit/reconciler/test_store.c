@@ -255,7 +255,15 @@ static void crash_leaves_consistent_state(void **state)
     pid_t pid = fork();
     if (pid == 0)
         writer_child(f->path);
-    usleep(300 * 1000);
+    /* kill it mid-stream once it has committed something (a loaded machine
+     * or a sanitizer build may need more than a few hundred ms for that) */
+    int64_t seen = 0;
+    for (int i = 0; i < 200 && seen == 0; i++) {
+        usleep(50 * 1000);
+        if (ks_store_revision(&seen, f->store) != 0)
+            seen = 0;
+    }
+    usleep(100 * 1000);
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
