@@ -172,7 +172,8 @@ static json_t *trailers_of(const char *message, json_t **out_objects)
         for (size_t i = 0; i < arr.count; i++) {
             if (strcmp(arr.trailers[i].key, "Keelson-Object") == 0)
                 json_array_append_new(*out_objects, json_string(arr.trailers[i].value));
-            else
+            else if (!json_object_get(
+                         t, arr.trailers[i].key)) /* a batch lists its first event first */
                 json_object_set_new(t, arr.trailers[i].key, json_string(arr.trailers[i].value));
         }
         git_message_trailer_array_free(&arr);
