@@ -41,7 +41,7 @@ done
 printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench\n' > "$repo/deploy/ns.yaml"
 git -C "$repo" add -A && git -C "$repo" commit -qm "bench set"
 state=$work/state
-run() { "$reconcile" --once --repo "$repo" --path deploy --state-dir "$state" "$@"; }
+run() { "$reconcile" --once --no-local-node --no-writeback --repo "$repo" --path deploy --state-dir "$state" "$@"; }
 objects=$(run --dry-run -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["create"])' || true)
 echo "repository: $objects objects ($(find "$repo/deploy" -name '*.yaml' | wc -l) files, 100 Releases of charts/app)"
 
@@ -49,7 +49,7 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1
 cold=$(python3 "$measure" --runs 5 --setup "rm -rf '$state'" --expect-exit 2 -- \
   "$reconcile" --once --dry-run --repo "$repo" --path deploy --state-dir "$state")
 run >/dev/null
-warm=$(python3 "$measure" --runs 10 -- "$reconcile" --once --repo "$repo" --path deploy --state-dir "$state")
+warm=$(python3 "$measure" --runs 10 -- "$reconcile" --once --no-local-node --no-writeback --repo "$repo" --path deploy --state-dir "$state")
 cat > "$work/bump.sh" <<BUMP
 #!/bin/bash
 set -e
@@ -60,7 +60,7 @@ git -C "$repo" commit -qam bump
 BUMP
 chmod +x "$work/bump.sh"
 change=$(python3 "$measure" --runs 5 --setup "$work/bump.sh" -- \
-  "$reconcile" --once --repo "$repo" --path deploy --state-dir "$state")
+  "$reconcile" --once --no-local-node --no-writeback --repo "$repo" --path deploy --state-dir "$state")
 
 gitpeer=$(python3 "$measure" --runs 5 -- git -C "$repo" archive --format=tar HEAD deploy charts)
 printf '%-36s %10s %12s\n' case median_ms max_rss_kb
