@@ -29,7 +29,6 @@
 #define KS_CPCLIENT_DEFAULT_MAX_RESPONSE (16u * 1024u * 1024u)
 #define KS_CPCLIENT_MAX_WATCH_MS 300000L /* the API's default max_watch_wait_s */
 #define KS_CPCLIENT_EVENTS_PER_POST 256u /* the API's per-request event limit */
-#define KS_CPCLIENT_POOL 4               /* idle keep-alive handles kept */
 
 struct ks_cpclient_opts {
     const char *server; /* "http://127.0.0.1:7480" or https:// */

@@ -7,6 +7,7 @@
 #define KS_NODEAGENT_CPCLIENT_INTERNAL_H
 
 #include "nodeagent/cpclient/cpclient.h"
+#include "nodeagent/curlpool/curlpool.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -18,14 +19,12 @@ struct cp_source {
     struct ks_agent_source base;
     struct ks_cpclient_opts opts; /* strings point at the copies below */
     char *server, *token, *node, *ca_file;
-    char *node_url; /* <server>/api/v1/nodes/<node> */
-    char *auth;     /* "Authorization: Bearer <token>" */
-    pthread_mutex_t pool_lock;
-    CURL *idle[KS_CPCLIENT_POOL];
-    int n_idle;
-    CURLM *multi;          /* watch only */
-    CURL *watch_handle;    /* kept between watches for keep-alive */
-    atomic_bool interrupt; /* set by interrupt, consumed by watch */
+    char *node_url;          /* <server>/api/v1/nodes/<node> */
+    char *auth;              /* "Authorization: Bearer <token>" */
+    struct ks_curlpool pool; /* idle handles of cp_request */
+    CURLM *multi;            /* watch only */
+    CURL *watch_handle;      /* kept between watches for keep-alive */
+    atomic_bool interrupt;   /* set by interrupt, consumed by watch */
 };
 
 struct cp_request {

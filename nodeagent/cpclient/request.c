@@ -41,33 +41,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-static CURL *pool_take(struct cp_source *s)
-{
-    CURL *h = NULL;
-
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->n_idle > 0)
-        h = s->idle[--s->n_idle];
-    pthread_mutex_unlock(&s->pool_lock);
-    if (h)
-        curl_easy_reset(h);
-    else
-        h = curl_easy_init();
-    return h;
-}
-
-static void pool_give(struct cp_source *s, CURL *h)
-{
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->n_idle < KS_CPCLIENT_POOL) {
-        s->idle[s->n_idle++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&s->pool_lock);
-    if (h)
-        curl_easy_cleanup(h);
-}
-
 static int add_header(struct curl_slist **list, const char *line)
 {
     struct curl_slist *next = curl_slist_append(*list, line);
@@ -202,7 +175,7 @@ static int answer(json_t **out, struct cp_source *s, long status, const struct c
 int cp_request(json_t **out, struct cp_source *s, const struct cp_request *req)
 {
     struct exchange x = {0};
-    CURL *h = pool_take(s);
+    CURL *h = ks_curlpool_take(&s->pool);
     CURLcode crc;
     long status = 0;
     int rc;
@@ -222,7 +195,7 @@ int cp_request(json_t **out, struct cp_source *s, const struct cp_request *req)
     rc = answer(out, s, status, req, &x);
 done:
     if (h)
-        pool_give(s, h);
+        ks_curlpool_give(&s->pool, h);
     exchange_release(&x);
     return rc;
 }

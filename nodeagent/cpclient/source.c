@@ -190,17 +190,14 @@ static void cp_interrupt(struct ks_agent_source *base)
 static void cp_free(struct ks_agent_source *base)
 {
     struct cp_source *s = src_of(base);
-    int i;
 
     if (!s)
         return;
-    for (i = 0; i < s->n_idle; i++)
-        curl_easy_cleanup(s->idle[i]);
+    ks_curlpool_release(&s->pool);
     if (s->watch_handle)
         curl_easy_cleanup(s->watch_handle);
     if (s->multi)
         curl_multi_cleanup(s->multi);
-    pthread_mutex_destroy(&s->pool_lock);
     free(s->server);
     free(s->token);
     free(s->node);
@@ -245,7 +242,7 @@ int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclien
     if (!(s = calloc(1, sizeof(*s))))
         return ks_error_set(KS_ENOMEM, "out of memory");
     s->base.ops = &cp_ops;
-    pthread_mutex_init(&s->pool_lock, NULL);
+    ks_curlpool_init(&s->pool);
     atomic_init(&s->interrupt, false);
     s->opts = *opts;
     if (s->opts.timeout_ms <= 0)

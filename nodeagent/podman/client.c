@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/str.h"
+#include "nodeagent/curlpool/curlpool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,15 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_SIZE 4
-
 struct ks_podman {
     char *socket;
     char *base_url; /* "http://d" KS_PODMAN_API_PREFIX */
     struct ks_podman_opts opts;
-    pthread_mutex_t lock;
-    CURL *idle[POOL_SIZE];
-    int n_idle;
+    struct ks_curlpool pool;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -72,7 +69,7 @@ int ks_podman_new(struct ks_podman **out, const char *socket_path,
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    pthread_mutex_init(&pm->lock, NULL);
+    ks_curlpool_init(&pm->pool);
     pm->socket = strdup(socket_path);
     pm->base_url = strdup("http://d" KS_PODMAN_API_PREFIX);
     if (!pm->socket || !pm->base_url) {
@@ -96,13 +93,9 @@ done:
 
 void ks_podman_free(struct ks_podman *pm)
 {
-    int i;
-
     if (!pm)
         return;
-    for (i = 0; i < pm->n_idle; i++)
-        curl_easy_cleanup(pm->idle[i]);
-    pthread_mutex_destroy(&pm->lock);
+    ks_curlpool_release(&pm->pool);
     free(pm->socket);
     free(pm->base_url);
     free(pm);
@@ -111,33 +104,6 @@ void ks_podman_free(struct ks_podman *pm)
 const char *ks_podman_socket(const struct ks_podman *pm)
 {
     return pm->socket;
-}
-
-static CURL *pool_take(struct ks_podman *pm)
-{
-    CURL *h = NULL;
-
-    pthread_mutex_lock(&pm->lock);
-    if (pm->n_idle > 0)
-        h = pm->idle[--pm->n_idle];
-    pthread_mutex_unlock(&pm->lock);
-    if (h)
-        curl_easy_reset(h);
-    else
-        h = curl_easy_init();
-    return h;
-}
-
-static void pool_give(struct ks_podman *pm, CURL *h)
-{
-    pthread_mutex_lock(&pm->lock);
-    if (pm->n_idle < POOL_SIZE) {
-        pm->idle[pm->n_idle++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&pm->lock);
-    if (h)
-        curl_easy_cleanup(h);
 }
 
 void ks_podman_curl_setup(CURL *h, const struct ks_podman *pm, long timeout_ms)
@@ -258,7 +224,7 @@ int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
     ks_buf_init(&resp->body, cap);
     snprintf(what, sizeof(what), "%s %.120s", req->method, req->path);
     url = ks_strdupf("%s%s", pm->base_url, req->path);
-    h = pool_take(pm);
+    h = ks_curlpool_take(&pm->pool);
     if (!url || !h) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
@@ -312,7 +278,7 @@ done:
         if (broken)
             curl_easy_cleanup(h);
         else
-            pool_give(pm, h);
+            ks_curlpool_give(&pm->pool, h);
     }
     if (rc < 0)
         ks_buf_release(&resp->body);
