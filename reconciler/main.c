@@ -1,8 +1,11 @@
 /*
- * main.c: entry point of the `reconcile` binary. Dispatches to the
- * subcommands in the table below; prints help and version. Each command
- * listed here is implemented; commands of DESIGN.md §2 that are not built
- * yet are not listed (see docs/ARCHITECTURE.md, "Status").
+ * main.c: entry point of `reconcile-cp`, the control-plane binary that the
+ * `reconcile` front (front/main.c) execv()s for every command but render
+ * and --version, with the user's argv (docs/ARCHITECTURE.md, "Binaries").
+ * Dispatches to the subcommands in the table below (render included, so
+ * reconcile-cp alone still does everything); prints help and version. Each
+ * command listed here is implemented; commands of DESIGN.md §2 that are not
+ * built yet are not listed (see docs/ARCHITECTURE.md, "Status").
  */
 #include "reconciler/cli.h"
 

@@ -116,7 +116,7 @@ for w in create deep; do
   report "$label" "$ours" "$theirs"
   if [ -n "$full" ]; then
     alt=$(python3 "$measure" --runs 9 -- "$full" render rel "$chart")
-    report "    same, reconcile-cp (full binary)" "$alt" "$theirs"
+    report "    same, through reconcile-cp" "$alt" "$theirs"
   fi
   if [ -n "${RENDER_ONLY:-}" ]; then
     alt=$(python3 "$measure" --runs 9 -- "$RENDER_ONLY" rel "$chart")
@@ -133,7 +133,7 @@ fi
 report "(c) 200 releases (one process/200)" "$ours" "$theirs"
 if [ -n "$full" ]; then
   alt=$(python3 "$measure" --runs 3 -- "$full" render rel "$create" --repeat 200)
-  report "    same, reconcile-cp (full binary)" "$alt" "$theirs"
+  report "    same, through reconcile-cp" "$alt" "$theirs"
 fi
 if [ -n "${RENDER_ONLY:-}" ]; then
   alt=$(python3 "$measure" --runs 3 -- "$RENDER_ONLY" rel "$create" --repeat 200)
