@@ -138,7 +138,7 @@ static int choose_style(enum style *out, const char *s, size_t len, bool is_key)
 {
     bool escapes = false, newline = false, tab = false, content = false;
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
         if (n == 0)
             return ks_error_set(KS_EINVALID, "cannot emit YAML: string is not valid UTF-8");
@@ -176,7 +176,7 @@ static void put_double_quoted(struct ks_buf *b, const char *s, size_t len)
     ks_buf_putc(b, '"');
     size_t run = 0; /* start of bytes not yet written */
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
         const char *esc = NULL;
         switch (cp) {

@@ -103,7 +103,7 @@ static int add_port_mappings(json_t *mappings, const json_t *container, size_t c
     char where[96], proto[8];
     const char *s, *ip;
     size_t i, j;
-    int cport, hport, rc;
+    int cport = 0, hport = 0, rc;
 
     if (!ports)
         return 0;

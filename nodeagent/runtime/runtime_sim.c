@@ -163,7 +163,7 @@ static int s_pod_create(struct ks_runtime *rt, char **out, const json_t *k8s_pod
                         const json_t *labels)
 {
     struct sim_rt *s = S(rt);
-    struct sim_obj *o;
+    struct sim_obj *o = NULL;
     (void)k8s_pod;
     pthread_mutex_lock(&s->mu);
     int rc = add(s, &o, true, name, labels);
@@ -345,7 +345,7 @@ static int s_ctr_create(struct ks_runtime *rt, char **out, const json_t *k8s_con
                         const struct ks_podman_ctr_ctx *ctx)
 {
     struct sim_rt *s = S(rt);
-    struct sim_obj *o;
+    struct sim_obj *o = NULL;
     json_t *spec = NULL;
     /* the same validation as the real runtime */
     int rc = ks_podman_spec_container(&spec, k8s_container, ctx);

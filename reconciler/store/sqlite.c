@@ -263,7 +263,7 @@ static int check_expected(struct sqlite_store *s, const struct ks_store_key *key
 static int record_change(int64_t *out_rev, struct sqlite_store *s, const char *type,
                          const struct ks_store_key *key, const char *body)
 {
-    int64_t rev;
+    int64_t rev = 0;
     int rc = meta_get_i64(&rev, s, "revision");
     if (rc)
         return rc;
@@ -330,8 +330,8 @@ static int do_put(void *arg)
     int rc = check_expected(s, a->key, a->expected);
     if (rc)
         goto done;
-    int64_t rev;
-    int64_t cur;
+    int64_t rev = 0;
+    int64_t cur = 0;
     if ((rc = meta_get_i64(&cur, s, "revision")))
         goto done;
     rev = cur + 1;
@@ -451,7 +451,7 @@ static int sq_list(json_t **out, struct ks_store *base, const struct ks_store_li
 static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, size_t max)
 {
     struct sqlite_store *s = S(base);
-    int64_t compacted;
+    int64_t compacted = 0;
     int rc = meta_get_i64(&compacted, s, "compacted");
     if (rc)
         return rc;
@@ -548,7 +548,7 @@ static int sq_meta_set(struct ks_store *base, const char *key, const char *value
 static int sq_record_add(struct ks_store *base, const char *table, const json_t *record)
 {
     struct sqlite_store *s = S(base);
-    int64_t rev;
+    int64_t rev = 0;
     int rc = meta_get_i64(&rev, s, "revision");
     if (rc)
         return rc;

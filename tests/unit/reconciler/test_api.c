@@ -805,7 +805,7 @@ static void metrics_text(void **state)
 {
     struct fixture *f = *state;
     struct ks_buf m;
-    double v;
+    double v = 0;
     put_cm(f, "default", "a", "web");
     put_cm(f, "default", "b", "web");
     json_decref(call(f, "GET", "/api/v1/objects/ConfigMap", f->admin, NULL, 200));
@@ -1384,7 +1384,7 @@ static void metrics_from_store(void **state)
     struct fixture *f = *state;
     char tok[KS_API_TOKEN_HEX + 1];
     struct ks_buf m;
-    double v;
+    double v = 0;
     int64_t id = 0;
     const char *results[] = {"applied", "failed", "applied"};
     for (size_t i = 0; i < 3; i++) {
