@@ -219,9 +219,10 @@ void ks_local_node_stop(struct ks_local_node *n);
 /* The Podman socket in use (borrowed). */
 const char *ks_local_node_socket(const struct ks_local_node *n);
 
-/* Path of a binary next to /proc/self/exe (or in ../nodeagent/ of a build
- * tree), else found in PATH; *out malloc'd. KS_ENOTFOUND names where it
- * looked. */
+/* Path of a binary next to /proc/self/exe, in ../nodeagent/ of a build
+ * tree, or in the bin directory as seen from an installed reconcile-cp
+ * (libexec/keelson/..), else found in PATH; *out malloc'd. KS_ENOTFOUND
+ * names where it looked. */
 int ks_local_find_binary(char **out, const char *name);
 
 /* The default node name: the host name, lower-cased. */
