@@ -38,74 +38,76 @@ static void usage(FILE *out)
           out);
 }
 
+enum { OPT_OUT = KS_CLI_OPT_OWN, OPT_MAX };
+
+struct dashboard_args {
+    const char *out_dir;
+    struct ks_dashboard_opts *opts;
+};
+
+static int own_opt(void *ctx, int c, const char *arg)
+{
+    struct dashboard_args *a = ctx;
+
+    switch (c) {
+    case OPT_OUT:
+        a->out_dir = arg;
+        return 1;
+    case OPT_MAX:
+        return ks_cli_number(&a->opts->max_commits, "--max-commits", arg, 1, 100000, "a number") < 0
+                   ? -1
+                   : 1;
+    default:
+        return 0;
+    }
+}
+
 int ks_cmd_dashboard(int argc, char **argv)
 {
-    enum { OPT_REPO = 256, OPT_OUT, OPT_BRANCH, OPT_STATUS, OPT_MAX, OPT_STATE };
     static const struct option longopts[] = {
-        {"repo", required_argument, NULL, OPT_REPO},
+        KS_CLI_LONGOPT_REPO,
         {"out", required_argument, NULL, OPT_OUT},
-        {"branch", required_argument, NULL, OPT_BRANCH},
-        {"status-branch", required_argument, NULL, OPT_STATUS},
+        KS_CLI_LONGOPT_BRANCH,
+        KS_CLI_LONGOPT_STATUS_BRANCH,
         {"max-commits", required_argument, NULL, OPT_MAX},
-        {"state-dir", required_argument, NULL, OPT_STATE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        KS_CLI_LONGOPT_STATE_DIR,
+        KS_CLI_LONGOPT_HELP,
+        KS_CLI_LONGOPT_END,
     };
-    const char *repo = ".", *out_dir = NULL, *state_flag = NULL;
+    const char *repo = ".", *state_flag = NULL;
     struct ks_dashboard_opts opts = {0};
+    struct dashboard_args args = {.opts = &opts};
+    const struct ks_cli_common dst = {
+        .repo = &repo,
+        .branch = &opts.branch,
+        .status_branch = &opts.status_branch,
+        .state_dir = &state_flag,
+    };
+    const struct ks_cli_spec spec = {
+        .shortopts = "h",
+        .longopts = longopts,
+        .dst = &dst,
+        .own = own_opt,
+        .ctx = &args,
+        .usage = usage,
+        .see = "reconcile dashboard --help",
+        .unknown_prefix = "dashboard: ",
+        .operand_prefix = "dashboard: ",
+    };
+    const char *out_dir;
     struct ks_source *src = NULL;
     struct ks_dashboard_site *site = NULL;
     struct ks_buf state;
     json_t *model = NULL;
-    int c, rc = 1;
-    ks_buf_init(&state, 4096);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_REPO:
-            repo = optarg;
-            break;
-        case OPT_OUT:
-            out_dir = optarg;
-            break;
-        case OPT_BRANCH:
-            opts.branch = optarg;
-            break;
-        case OPT_STATUS:
-            opts.status_branch = optarg;
-            break;
-        case OPT_STATE:
-            state_flag = optarg;
-            break;
-        case OPT_MAX: {
-            int64_t v = 0;
-            if (ks_str_to_i64(&v, optarg, "--max-commits") != 0 || v < 1 || v > 100000) {
-                ks_cli_error("--max-commits: want a number from 1 to 100000, got \"%s\"", optarg);
-                goto done;
-            }
-            opts.max_commits = (unsigned)v;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            rc = 0;
-            goto done;
-        default:
-            ks_cli_error("dashboard: unknown or incomplete option \"%s\" (see reconcile dashboard "
-                         "--help)",
-                         argv[optind - 1]);
-            goto done;
-        }
-    }
-    if (optind < argc) {
-        ks_cli_error("dashboard: unexpected argument \"%s\"", argv[optind]);
-        goto done;
-    }
-    if (!out_dir) {
+    int rc = ks_cli_parse(&spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 1;
+    if (!(out_dir = args.out_dir)) {
         ks_cli_error("dashboard: --out DIR is required");
-        goto done;
+        return 1;
     }
+    rc = 1;
+    ks_buf_init(&state, 4096);
     if (ks_pipeline_state_dir(&state, state_flag) != 0 ||
         ks_pipeline_open_source(&src, repo, ks_buf_data(&state)) != 0 ||
         ks_dashboard_model_read(&model, src, &opts) != 0 ||

@@ -96,55 +96,51 @@ static void usage(FILE *out)
           out);
 }
 
+static int own_opt(void *ctx, int c, const char *arg)
+{
+    struct get_opts *o = ctx;
+
+    switch (c) {
+    case 'n':
+        o->ns = arg;
+        return 1;
+    case 'A':
+        o->all_ns = 1;
+        return 1;
+    case 'l':
+        o->selector = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int parse(struct get_opts *o, int argc, char **argv)
 {
-    enum { OPT_SERVER = 256, OPT_TOKEN, OPT_STATE };
     static const struct option longopts[] = {
         {"namespace", required_argument, NULL, 'n'},
         {"all-namespaces", no_argument, NULL, 'A'},
         {"selector", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'o'},
-        {"server", required_argument, NULL, OPT_SERVER},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"state-dir", required_argument, NULL, OPT_STATE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        KS_CLI_LONGOPTS_CLIENT,
+        KS_CLI_LONGOPT_HELP,
+        KS_CLI_LONGOPT_END,
     };
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "hn:Al:o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            o->ns = optarg;
-            break;
-        case 'A':
-            o->all_ns = 1;
-            break;
-        case 'l':
-            o->selector = optarg;
-            break;
-        case 'o':
-            o->output = optarg;
-            break;
-        case OPT_SERVER:
-            o->server = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_STATE:
-            o->state_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            ks_cli_error("unknown or incomplete option \"%s\" (see reconcile get --help)",
-                         argv[optind - 1]);
-            return -1;
-        }
-    }
+    const struct ks_cli_common dst = {KS_CLI_BIND_CLIENT(o)};
+    const struct ks_cli_spec spec = {
+        .shortopts = "hn:Al:o:",
+        .longopts = longopts,
+        .dst = &dst,
+        .own = own_opt,
+        .ctx = o,
+        .usage = usage,
+        .see = "reconcile get --help",
+        .unknown_prefix = "",
+        .operand_prefix = NULL, /* KIND [NAME] */
+    };
+    int rc = ks_cli_parse(&spec, argc, argv);
+
+    if (rc != 0)
+        return rc;
     if (optind >= argc) {
         ks_cli_error("get: which kind? (e.g. reconcile get pods; see reconcile get --help)");
         return -1;
@@ -152,17 +148,10 @@ static int parse(struct get_opts *o, int argc, char **argv)
     o->kind_arg = argv[optind++];
     if (optind < argc)
         o->name = argv[optind++];
-    if (optind < argc) {
-        ks_cli_error("get: unexpected argument \"%s\"", argv[optind]);
+    if (ks_cli_no_operands(argc, argv, "get: "))
         return -1;
-    }
-    if (!o->output)
-        o->output = "text";
-    if (strcmp(o->output, "text") != 0 && strcmp(o->output, "json") != 0 &&
-        strcmp(o->output, "yaml") != 0) {
-        ks_cli_error("-o: want text, json or yaml, got \"%s\"", o->output);
+    if (ks_cli_output(&o->output, (const char *const[]){"text", "json", "yaml", NULL}))
         return -1;
-    }
     if (o->all_ns && o->ns) {
         ks_cli_error("get: -n and -A exclude each other");
         return -1;

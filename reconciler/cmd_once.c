@@ -92,138 +92,61 @@ static void usage(FILE *out)
           out);
 }
 
+enum { OPT_ONCE = KS_CLI_OPT_OWN, OPT_DRY, OPT_WAIT, OPT_TIMEOUT };
+
+static int own_opt(void *ctx, int c, const char *arg)
+{
+    struct once_opts *o = ctx;
+
+    switch (c) {
+    case OPT_ONCE:
+        o->once = 1;
+        return 1;
+    case OPT_DRY:
+        o->dry_run = 1;
+        return 1;
+    case OPT_WAIT:
+        o->wait = 1;
+        return 1;
+    case OPT_TIMEOUT:
+        return ks_cli_duration(&o->timeout_ms, "--timeout", arg, false, "90s") < 0 ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
 static int parse(struct once_opts *o, int argc, char **argv)
 {
-    enum {
-        OPT_REPO = 256,
-        OPT_BRANCH,
-        OPT_PATH,
-        OPT_STATE,
-        OPT_ONCE,
-        OPT_DRY,
-        OPT_MASS,
-        OPT_SHARE,
-        OPT_WAIT,
-        OPT_TIMEOUT,
-        OPT_NOLOCAL,
-        OPT_PODMAN,
-        OPT_NODE,
-        OPT_SERVER,
-        OPT_TOKEN,
-        OPT_STATUS_BRANCH,
-        OPT_STATUS_REMOTE,
-        OPT_NO_WRITEBACK,
-    };
     static const struct option longopts[] = {
-        {"repo", required_argument, NULL, OPT_REPO},
-        {"branch", required_argument, NULL, OPT_BRANCH},
-        {"path", required_argument, NULL, OPT_PATH},
-        {"state-dir", required_argument, NULL, OPT_STATE},
+        KS_CLI_LONGOPTS_SYNC,
+        KS_CLI_LONGOPT_SERVER,
+        KS_CLI_LONGOPT_TOKEN,
+        KS_CLI_LONGOPT_OUTPUT,
         {"once", no_argument, NULL, OPT_ONCE},
         {"dry-run", no_argument, NULL, OPT_DRY},
-        {"output", required_argument, NULL, 'o'},
-        {"allow-mass-prune", no_argument, NULL, OPT_MASS},
-        {"max-prune-share", required_argument, NULL, OPT_SHARE},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"no-local-node", no_argument, NULL, OPT_NOLOCAL},
-        {"podman-socket", required_argument, NULL, OPT_PODMAN},
-        {"node-name", required_argument, NULL, OPT_NODE},
-        {"server", required_argument, NULL, OPT_SERVER},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"status-branch", required_argument, NULL, OPT_STATUS_BRANCH},
-        {"status-remote", required_argument, NULL, OPT_STATUS_REMOTE},
-        {"no-writeback", no_argument, NULL, OPT_NO_WRITEBACK},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        KS_CLI_LONGOPT_HELP,
+        KS_CLI_LONGOPT_END,
     };
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_REPO:
-            o->repo = optarg;
-            break;
-        case OPT_BRANCH:
-            o->branch = optarg;
-            break;
-        case OPT_PATH:
-            o->path = optarg;
-            break;
-        case OPT_STATE:
-            o->state_dir = optarg;
-            break;
-        case OPT_ONCE:
-            o->once = 1;
-            break;
-        case OPT_DRY:
-            o->dry_run = 1;
-            break;
-        case OPT_MASS:
-            o->allow_mass_prune = 1;
-            break;
-        case OPT_WAIT:
-            o->wait = 1;
-            break;
-        case OPT_NOLOCAL:
-            o->no_local_node = 1;
-            break;
-        case OPT_PODMAN:
-            o->podman_socket = optarg;
-            break;
-        case OPT_NODE:
-            o->node_name = optarg;
-            break;
-        case OPT_SERVER:
-            o->server = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_STATUS_BRANCH:
-            o->status_branch = optarg;
-            break;
-        case OPT_STATUS_REMOTE:
-            o->status_remote = optarg;
-            break;
-        case OPT_NO_WRITEBACK:
-            o->no_writeback = 1;
-            break;
-        case OPT_TIMEOUT:
-            if (ks_duration_parse_ms(&o->timeout_ms, optarg) || o->timeout_ms <= 0) {
-                ks_cli_error("--timeout: want a duration such as 90s or 5m, got \"%s\"", optarg);
-                return -1;
-            }
-            break;
-        case 'o':
-            o->output = optarg;
-            break;
-        case OPT_SHARE: {
-            char *end = NULL;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 100) {
-                ks_cli_error("--max-prune-share: want a percentage from 1 to 100, got \"%s\"",
-                             optarg);
-                return -1;
-            }
-            o->max_prune_percent = (unsigned)v;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            ks_cli_error("unknown or incomplete option \"%s\" (see reconcile --once --help)",
-                         argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        ks_cli_error("unexpected argument \"%s\"", argv[optind]);
-        return -1;
-    }
-    return 0;
+    const struct ks_cli_common dst = {
+        KS_CLI_BIND_SYNC(o),
+        .server = &o->server,
+        .token = &o->token,
+        .output = &o->output,
+    };
+    const struct ks_cli_spec spec = {
+        .shortopts = "ho:",
+        .longopts = longopts,
+        .dst = &dst,
+        .own = own_opt,
+        .ctx = o,
+        .usage = usage,
+        .see = "reconcile --once --help",
+        .unknown_prefix = "",
+        .operand_prefix = "",
+    };
+    return ks_cli_parse(&spec, argc, argv);
 }
 
 /* ---- waiting for the pods ------------------------------------------------ */

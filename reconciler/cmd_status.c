@@ -48,51 +48,27 @@ static void usage(FILE *out)
 
 static int parse(struct status_opts *o, int argc, char **argv)
 {
-    enum { OPT_SERVER = 256, OPT_TOKEN, OPT_STATE };
     static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"server", required_argument, NULL, OPT_SERVER},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"state-dir", required_argument, NULL, OPT_STATE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        KS_CLI_LONGOPTS_CLIENT,
+        KS_CLI_LONGOPT_HELP,
+        KS_CLI_LONGOPT_END,
     };
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            o->output = optarg;
-            break;
-        case OPT_SERVER:
-            o->server = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_STATE:
-            o->state_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            ks_cli_error("unknown or incomplete option \"%s\" (see reconcile status --help)",
-                         argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        ks_cli_error("status: unexpected argument \"%s\"", argv[optind]);
+    const struct ks_cli_common dst = {KS_CLI_BIND_CLIENT(o)};
+    const struct ks_cli_spec spec = {
+        .shortopts = "ho:",
+        .longopts = longopts,
+        .dst = &dst,
+        .usage = usage,
+        .see = "reconcile status --help",
+        .unknown_prefix = "",
+        .operand_prefix = "status: ",
+    };
+    int rc = ks_cli_parse(&spec, argc, argv);
+
+    if (rc != 0)
+        return rc;
+    if (ks_cli_output(&o->output, (const char *const[]){"text", "json", NULL}))
         return -1;
-    }
-    if (!o->output)
-        o->output = "text";
-    if (strcmp(o->output, "text") != 0 && strcmp(o->output, "json") != 0) {
-        ks_cli_error("-o: want text or json, got \"%s\"", o->output);
-        return -1;
-    }
     return 0;
 }
 

@@ -90,159 +90,89 @@ static void usage(FILE *out)
           out);
 }
 
-static int parse_duration(int64_t *out, const char *flag, const char *text, bool zero_ok)
+enum {
+    OPT_LISTEN = KS_CLI_OPT_OWN,
+    OPT_INTERVAL,
+    OPT_SECRET,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_GRACE,
+    OPT_MONITOR,
+    OPT_LOG,
+    OPT_WB_INTERVAL,
+};
+
+static int own_opt(void *ctx, int c, const char *arg)
 {
-    int64_t v;
-    if (ks_duration_parse_ms(&v, text) || v < 0 || (v == 0 && !zero_ok)) {
-        ks_cli_error("%s: want a duration such as 30s or 5m, got \"%s\"", flag, text);
-        return -1;
+    struct daemon_opts *o = ctx;
+    int rc = 0;
+
+    switch (c) {
+    case OPT_LISTEN:
+        o->listen = arg;
+        break;
+    case OPT_SECRET:
+        o->webhook_secret_file = arg;
+        break;
+    case OPT_CERT:
+        o->tls_cert = arg;
+        break;
+    case OPT_KEY:
+        o->tls_key = arg;
+        break;
+    case OPT_LOG:
+        o->log_level = arg;
+        break;
+    case OPT_INTERVAL:
+        rc = ks_cli_duration(&o->interval_ms, "--interval", arg, true, "30s");
+        break;
+    case OPT_GRACE:
+        rc = ks_cli_duration(&o->node_grace_ms, "--node-grace", arg, false, "30s");
+        break;
+    case OPT_MONITOR:
+        rc = ks_cli_duration(&o->node_monitor_ms, "--node-monitor-grace", arg, false, "30s");
+        break;
+    case OPT_WB_INTERVAL:
+        rc = ks_cli_duration(&o->writeback_interval_ms, "--writeback-interval", arg, false, "30s");
+        break;
+    default:
+        return 0;
     }
-    *out = v;
-    return 0;
+    return rc < 0 ? -1 : 1;
 }
 
 static int parse(struct daemon_opts *o, int argc, char **argv)
 {
-    enum {
-        OPT_REPO = 256,
-        OPT_BRANCH,
-        OPT_PATH,
-        OPT_STATE,
-        OPT_LISTEN,
-        OPT_INTERVAL,
-        OPT_SECRET,
-        OPT_CERT,
-        OPT_KEY,
-        OPT_PODMAN,
-        OPT_NOLOCAL,
-        OPT_NODE,
-        OPT_GRACE,
-        OPT_MONITOR,
-        OPT_LOG,
-        OPT_MASS,
-        OPT_SHARE,
-        OPT_STATUS_BRANCH,
-        OPT_STATUS_REMOTE,
-        OPT_WB_INTERVAL,
-        OPT_NO_WRITEBACK,
-    };
     static const struct option longopts[] = {
-        {"repo", required_argument, NULL, OPT_REPO},
-        {"branch", required_argument, NULL, OPT_BRANCH},
-        {"path", required_argument, NULL, OPT_PATH},
-        {"state-dir", required_argument, NULL, OPT_STATE},
+        KS_CLI_LONGOPTS_SYNC,
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"webhook-secret-file", required_argument, NULL, OPT_SECRET},
         {"tls-cert", required_argument, NULL, OPT_CERT},
         {"tls-key", required_argument, NULL, OPT_KEY},
-        {"podman-socket", required_argument, NULL, OPT_PODMAN},
-        {"no-local-node", no_argument, NULL, OPT_NOLOCAL},
-        {"node-name", required_argument, NULL, OPT_NODE},
         {"node-grace", required_argument, NULL, OPT_GRACE},
         {"node-monitor-grace", required_argument, NULL, OPT_MONITOR},
         {"log-level", required_argument, NULL, OPT_LOG},
-        {"allow-mass-prune", no_argument, NULL, OPT_MASS},
-        {"max-prune-share", required_argument, NULL, OPT_SHARE},
-        {"status-branch", required_argument, NULL, OPT_STATUS_BRANCH},
-        {"status-remote", required_argument, NULL, OPT_STATUS_REMOTE},
         {"writeback-interval", required_argument, NULL, OPT_WB_INTERVAL},
-        {"no-writeback", no_argument, NULL, OPT_NO_WRITEBACK},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        KS_CLI_LONGOPT_HELP,
+        KS_CLI_LONGOPT_END,
     };
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_REPO:
-            o->repo = optarg;
-            break;
-        case OPT_BRANCH:
-            o->branch = optarg;
-            break;
-        case OPT_PATH:
-            o->path = optarg;
-            break;
-        case OPT_STATE:
-            o->state_dir = optarg;
-            break;
-        case OPT_LISTEN:
-            o->listen = optarg;
-            break;
-        case OPT_INTERVAL:
-            if (parse_duration(&o->interval_ms, "--interval", optarg, true))
-                return -1;
-            break;
-        case OPT_SECRET:
-            o->webhook_secret_file = optarg;
-            break;
-        case OPT_CERT:
-            o->tls_cert = optarg;
-            break;
-        case OPT_KEY:
-            o->tls_key = optarg;
-            break;
-        case OPT_PODMAN:
-            o->podman_socket = optarg;
-            break;
-        case OPT_NOLOCAL:
-            o->no_local_node = 1;
-            break;
-        case OPT_NODE:
-            o->node_name = optarg;
-            break;
-        case OPT_GRACE:
-            if (parse_duration(&o->node_grace_ms, "--node-grace", optarg, false))
-                return -1;
-            break;
-        case OPT_MONITOR:
-            if (parse_duration(&o->node_monitor_ms, "--node-monitor-grace", optarg, false))
-                return -1;
-            break;
-        case OPT_LOG:
-            o->log_level = optarg;
-            break;
-        case OPT_MASS:
-            o->allow_mass_prune = 1;
-            break;
-        case OPT_STATUS_BRANCH:
-            o->status_branch = optarg;
-            break;
-        case OPT_STATUS_REMOTE:
-            o->status_remote = optarg;
-            break;
-        case OPT_NO_WRITEBACK:
-            o->no_writeback = 1;
-            break;
-        case OPT_WB_INTERVAL:
-            if (parse_duration(&o->writeback_interval_ms, "--writeback-interval", optarg, false))
-                return -1;
-            break;
-        case OPT_SHARE: {
-            int64_t v;
-            if (ks_str_to_i64(&v, optarg, "--max-prune-share") || v < 1 || v > 100) {
-                ks_cli_error("--max-prune-share: want a percentage from 1 to 100, got \"%s\"",
-                             optarg);
-                return -1;
-            }
-            o->max_prune_percent = (unsigned)v;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            ks_cli_error("unknown or incomplete option \"%s\" (see reconcile --help)",
-                         argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        ks_cli_error("unexpected argument \"%s\"", argv[optind]);
-        return -1;
-    }
+    const struct ks_cli_common dst = {KS_CLI_BIND_SYNC(o)};
+    const struct ks_cli_spec spec = {
+        .shortopts = "h",
+        .longopts = longopts,
+        .dst = &dst,
+        .own = own_opt,
+        .ctx = o,
+        .usage = usage,
+        .see = "reconcile --help",
+        .unknown_prefix = "",
+        .operand_prefix = "",
+    };
+    int rc = ks_cli_parse(&spec, argc, argv);
+
+    if (rc != 0)
+        return rc;
     if (!o->tls_cert != !o->tls_key) {
         ks_cli_error("--tls-cert and --tls-key go together");
         return -1;
