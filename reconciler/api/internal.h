@@ -87,6 +87,10 @@ void api_wrote(struct ks_api_server *srv, int64_t rev);
 /* Sends body (stolen; may be NULL for no body) with code, counts metrics. */
 void api_reply_json(struct ks_api_server *srv, struct evhttp_request *req, int method, double start,
                     int code, json_t *body);
+/* Sends body (an evbuffer holding JSON text; the caller frees it after)
+ * with code, counts metrics. For answers shared by many requests. */
+void api_reply_json_buffer(struct ks_api_server *srv, struct evhttp_request *req, int method,
+                           double start, int code, struct evbuffer *body);
 /* {"error": message, "code": code}. */
 void api_reply_error(struct api_req *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -152,6 +152,14 @@ void api_reply_raw(struct api_req *r, int code, const char *content_type, const 
         evbuffer_free(out);
 }
 
+void api_reply_json_buffer(struct ks_api_server *srv, struct evhttp_request *req, int method,
+                           double start, int code, struct evbuffer *body)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, code, NULL, body);
+    metrics_count(srv, method, code, api_now() - start);
+}
+
 void api_reply(struct api_req *r, int code, json_t *body)
 {
     api_reply_json(r->srv, r->req, r->method, r->start, code, body);

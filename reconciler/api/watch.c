@@ -13,9 +13,14 @@
  * (and every Pod delete, which carries no object to filter on), plus every
  * ConfigMap and Secret change, which the node's pods may mount.
  * A watcher whose client hangs up is dropped at once (see on_readable).
+ * Watchers waiting from the same revision (and node) get the same answer:
+ * it is serialised once and handed to each connection by reference, so a
+ * sync of 1,000 objects seen by 1,000 watchers costs one JSON text, not
+ * 1,000 copies of it.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +122,55 @@ static void reply_collected(struct ks_api_server *srv, struct evhttp_request *re
                    json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "changes", changes));
 }
 
+/* One serialised answer shared by the watchers of a group; freed when the
+ * last connection has sent it (loop thread only: no atomics). */
+struct shared_answer {
+    int refs;
+    size_t len;
+    char text[];
+};
+
+static void shared_answer_unref(const void *data, size_t len, void *arg)
+{
+    struct shared_answer *a = arg;
+    (void)data;
+    (void)len;
+    if (--a->refs == 0)
+        free(a);
+}
+
+static struct shared_answer *shared_answer_new(json_t *changes, int64_t rev)
+{
+    json_t *body = json_pack("{s:I, s:O}", "revision", (json_int_t)rev, "changes", changes);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    size_t len = text ? strlen(text) : 0;
+    struct shared_answer *a = text ? malloc(sizeof *a + len + 2) : NULL;
+    if (a) {
+        a->refs = 1; /* the publish loop's own reference */
+        a->len = len + 1;
+        memcpy(a->text, text, len);
+        a->text[len] = '\n';
+        a->text[len + 1] = '\0';
+    }
+    free(text);
+    json_decref(body);
+    return a;
+}
+
+static void reply_shared(struct ks_api_server *srv, struct api_watcher *w, struct shared_answer *a)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        api_reply_json(srv, w->req, w->method, w->start, 500, NULL);
+        return;
+    }
+    a->refs++;
+    if (evbuffer_add_reference(out, a->text, a->len, shared_answer_unref, a) != 0)
+        a->refs--;
+    api_reply_json_buffer(srv, w->req, w->method, w->start, 200, out);
+    evbuffer_free(out);
+}
+
 static void watcher_free(struct api_watcher *w)
 {
     struct ks_api_server *srv = w->srv;
@@ -196,6 +250,7 @@ void api_watch_publish(struct ks_api_server *srv)
     char c_node_buf[API_MAX_SEGMENT_BYTES + 1]; /* w->node dies with w */
     const char *c_node = NULL;
     json_t *c_changes = NULL;
+    struct shared_answer *c_answer = NULL;
     int c_rc = 0;
     if (!srv->watchers || ks_store_revision(&rev, srv->store) != 0)
         return;
@@ -207,6 +262,9 @@ void api_watch_publish(struct ks_api_server *srv)
         if (c_since != w->since || !same_node(c_node, w->node)) {
             json_decref(c_changes);
             c_changes = NULL;
+            if (c_answer)
+                shared_answer_unref(NULL, 0, c_answer);
+            c_answer = NULL;
             c_since = w->since;
             c_node = w->node ? c_node_buf : NULL;
             if (w->node)
@@ -217,9 +275,16 @@ void api_watch_publish(struct ks_api_server *srv)
             w->since = c_at; /* only other nodes' changes: keep waiting */
             continue;
         }
-        reply_collected(srv, w->req, w->method, w->start, c_rc, json_incref(c_changes), c_at);
+        if (c_rc == 0 && !c_answer)
+            c_answer = shared_answer_new(c_changes, c_at);
+        if (c_rc == 0 && c_answer)
+            reply_shared(srv, w, c_answer);
+        else
+            reply_collected(srv, w->req, w->method, w->start, c_rc, json_incref(c_changes), c_at);
         watcher_free(w);
     }
+    if (c_answer)
+        shared_answer_unref(NULL, 0, c_answer);
     json_decref(c_changes);
 }
 

@@ -21,7 +21,7 @@
 #include "reconciler/api/api.h"
 #include "reconciler/store/store.h"
 
-#define MAX_WATCHERS 500
+#define MAX_WATCHERS 1000
 
 struct bench {
     char dir[64];
@@ -122,8 +122,25 @@ static int put_cm(int64_t *out_rev, struct bench *b, const char *name)
     return rc;
 }
 
-/* Parks n watchers, commits one change, notifies, and times the answers. */
-static int fanout(struct bench *b, int n)
+/* Commits objects ConfigMaps named prefix-<i> in one transaction (a sync
+ * of that many objects); *out_rev the revision after it. */
+static int put_many(int64_t *out_rev, struct bench *b, const char *prefix, int objects)
+{
+    char name[64];
+    int rc = ks_store_begin(b->cp);
+    for (int i = 0; rc == 0 && i < objects; i++) {
+        snprintf(name, sizeof name, "%s-%d", prefix, i);
+        rc = put_cm(out_rev, b, name);
+    }
+    if (rc == 0)
+        return ks_store_commit(b->cp);
+    ks_store_rollback(b->cp);
+    return rc;
+}
+
+/* Parks n watchers, commits a sync of objects changes, notifies, and times
+ * the answers (each watcher receives every change, at most 1000). */
+static int fanout(struct bench *b, int n, int objects)
 {
     static double done_at[MAX_WATCHERS];
     CURL *h[MAX_WATCHERS];
@@ -151,11 +168,13 @@ static int fanout(struct bench *b, int n)
         fprintf(stderr, "api-bench: only %d of %d watchers parked\n", running, n);
         goto out;
     }
-    if (put_cm(&nrev, b, "fanout"))
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "fanout%d", n);
+    if (objects > 1 ? put_many(&nrev, b, prefix, objects) : put_cm(&nrev, b, prefix))
         goto out;
     double t0 = now_s();
     ks_api_server_notify(b->srv, nrev);
-    while (done < n && now_s() < t0 + 30) {
+    while (done < n && now_s() < t0 + 120) {
         curl_multi_perform(m, &running);
         CURLMsg *msg;
         int left;
@@ -170,8 +189,9 @@ static int fanout(struct bench *b, int n)
     if (done < n)
         goto out;
     qsort(done_at, (size_t)n, sizeof done_at[0], cmp_double);
-    printf("watch fan-out, %3d watchers, one notify: first %.2f ms, median %.2f ms, last %.2f ms\n",
-           n, done_at[0] * 1e3, done_at[n / 2] * 1e3, done_at[n - 1] * 1e3);
+    printf("watch fan-out, %4d watchers, a sync of %4d objects, one notify: first %.2f ms, median "
+           "%.2f ms, last %.2f ms\n",
+           n, objects, done_at[0] * 1e3, done_at[n / 2] * 1e3, done_at[n - 1] * 1e3);
     rc = 0;
 out:
     for (int i = 0; m && i < n; i++) {
@@ -213,8 +233,28 @@ int main(void)
     if (put_cm(NULL, &b, "bench") || pthread_create(&t, NULL, server_thread, b.srv))
         goto done;
     int ok = throughput(&b, 1, 2.0) == 0 && throughput(&b, 4, 2.0) == 0 &&
-             throughput(&b, 16, 2.0) == 0 && fanout(&b, 1) == 0 && fanout(&b, 100) == 0 &&
-             fanout(&b, 500) == 0;
+             throughput(&b, 16, 2.0) == 0 && fanout(&b, 1, 1) == 0 && fanout(&b, 100, 1) == 0 &&
+             fanout(&b, 500, 1) == 0 && fanout(&b, 1000, 1000) == 0;
+    /* issue 6: memory with 2,000 objects in the store (this process holds
+     * the server and the benchmark's clients, so it is an upper bound) */
+    int64_t rev = 0;
+    ok = ok && put_many(&rev, &b, "more", 2000 - 1000) == 0;
+    if (ok) {
+        json_t *list = NULL;
+        struct ks_store_list_opts lo = {.kind = "ConfigMap"};
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+        /* read them through the server's path once, so its caches are warm */
+        ok = ks_store_list(&list, b.store, &lo) == 0;
+        printf("objects in the store: %zu; ", json_array_size(list));
+        json_decref(list);
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "VmRSS:", 6) || !strncmp(line, "VmHWM:", 6))
+                printf("%.*s ", (int)strcspn(line, "\n"), line);
+        printf("(server + benchmark clients)\n");
+        if (f)
+            fclose(f);
+    }
     ks_api_server_stop(b.srv);
     pthread_join(t, NULL);
     rc = ok ? 0 : 1;
