@@ -802,10 +802,10 @@ static int render(struct ks_writeback *wb, struct batch *b)
         rc = ks_yaml_emit(&text, doc, NULL);
         if (rc == KS_ELIMIT || rc == KS_EINVALID) {
             /* an oversized or unwritable state still leaves a trace */
-            json_t *stub = json_pack("{s:s}", "error", ks_error_last());
+            json_t *error_doc = json_pack("{s:s}", "error", ks_error_last());
             ks_buf_reset(&text);
-            rc = stub ? ks_yaml_emit(&text, stub, NULL) : KS_ENOMEM;
-            json_decref(stub);
+            rc = error_doc ? ks_yaml_emit(&text, error_doc, NULL) : KS_ENOMEM;
+            json_decref(error_doc);
         }
         if (rc)
             break;

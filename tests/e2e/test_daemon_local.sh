@@ -13,6 +13,7 @@
 # agent trusts the certificate through --ca-file.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
+source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
 NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
 [[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
@@ -37,28 +38,7 @@ repo="$work/repo"
 state="$work/state"
 ks_git_identity
 git init -q -b main "$repo"
-cat > "$repo/web.yaml" <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-        - name: web
-          image: localhost/keelson-busybox:latest
-          command: ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo local > /www/index.html; httpd -f -p 8080 -h /www & wait"]
-          readinessProbe:
-            tcpSocket: {port: 8080}
-            periodSeconds: 1
-YAML
+ks_web_deployment "$repo/web.yaml" 1 local
 git -C "$repo" add -A
 git -C "$repo" commit -qm web
 

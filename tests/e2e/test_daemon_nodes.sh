@@ -9,6 +9,7 @@
 # started again removes its stale pods so no duplicate remains.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
+source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
 NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
 [[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
@@ -26,32 +27,7 @@ state="$work/state"
 ks_git_identity
 git init -q -b main "$repo"
 mkdir -p "$repo/apps"
-write_web() { # write_web GREETING
-  cat > "$repo/apps/web.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-        - name: web
-          image: localhost/keelson-busybox:latest
-          command: ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo \$GREETING > /www/index.html; httpd -f -p 8080 -h /www & wait"]
-          env:
-            - {name: GREETING, value: "$1"}
-          readinessProbe:
-            tcpSocket: {port: 8080}
-            periodSeconds: 1
-YAML
-}
+write_web() { ks_web_deployment "$repo/apps/web.yaml" 3 "$1"; }
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata: {a: b}\n' > "$repo/apps/keep.yaml"
 git -C "$repo" add -A
 git -C "$repo" commit -qm "config"

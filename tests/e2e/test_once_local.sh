@@ -8,6 +8,7 @@
 # the scheduler's reason; a pod of nobody that fails ends the wait at once.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
+source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
 NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
 [[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
@@ -23,32 +24,7 @@ repo="$work/repo"
 state="$work/state"
 ks_git_identity
 git init -q -b main "$repo"
-write_web() { # write_web GREETING
-  cat > "$repo/web.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-        - name: web
-          image: localhost/keelson-busybox:latest
-          command: ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo \$GREETING > /www/index.html; httpd -f -p 8080 -h /www & wait"]
-          env:
-            - {name: GREETING, value: "$1"}
-          readinessProbe:
-            tcpSocket: {port: 8080}
-            periodSeconds: 1
-YAML
-}
+write_web() { ks_web_deployment "$repo/web.yaml" 2 "$1"; }
 write_web hello
 git -C "$repo" add -A
 git -C "$repo" commit -qm "web"
