@@ -6,6 +6,7 @@
  * worker.c   one thread per pod: realises the Pod on the runtime, restarts,
  *            probes, drift, status
  * volumes.c  volume directories and files, env resolution (get_object)
+ * downward.c the downward API: pod fields and resources for env and files
  * logic.c    pure decisions: backoff, restart policy, spec hash, hostPath
  *            policy, phase, timestamps (unit-tested)
  * status.c   the Kubernetes PodStatus built from a worker's view (pure)
@@ -117,9 +118,11 @@ int ks_agent_volumes_prepare(json_t **out, const char **out_reason, struct ks_ag
                              const json_t *pod, const char *dir, const char *podman_socket,
                              const char *state_dir);
 /* A copy of the container with env valueFrom and envFrom resolved to
- * literal values. */
+ * literal values (facts: the pod's IPs for status.podIP / status.hostIP,
+ * see downward.h). */
+struct ks_agent_pod_facts;
 int ks_agent_env_resolve(json_t **out, struct ks_agent_source *src, const json_t *pod,
-                         const json_t *container);
+                         const json_t *container, const struct ks_agent_pod_facts *facts);
 /* rm -rf of an agent-owned directory. */
 void ks_agent_rmtree(const char *path);
 

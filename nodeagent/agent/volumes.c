@@ -1,12 +1,12 @@
 /*
  * volumes.c: what a pod's containers see of the host: volume directories
- * (emptyDir, hostPath, configMap, secret) and env values taken from
- * ConfigMaps and Secrets. Objects come from the pod's source (get_object),
- * so the same code serves the control plane and static pods. ConfigMap and
- * Secret files are rewritten (atomically, by rename inside the bind-mounted
- * directory) whenever their content or mode differs, so running containers
- * see updates as in Kubernetes.
+ * (emptyDir, hostPath, configMap, secret, downwardAPI, projected) and env
+ * values taken from ConfigMaps, Secrets and the downward API. Objects come from the pod's source
+ * (get_object), so the same code serves the control plane and static pods. ConfigMap and Secret
+ * files are rewritten (atomically, by rename inside the bind-mounted directory) whenever their
+ * content or mode differs, so running containers see updates as in Kubernetes.
  */
+#include "nodeagent/agent/downward.h"
 #include "nodeagent/agent/internal.h"
 
 #include "core/buf.h"
@@ -175,30 +175,45 @@ static bool rel_path_ok(const char *p)
            !strstr(p, "/../") && !ks_str_has_suffix(p, "/..");
 }
 
-/* configMap / secret volume: files for every key (or items). */
-static int projected(const char **reason, struct ks_agent_source *src, const char *ns,
-                     const json_t *vol, const char *kind, const char *dir)
+/* A file mode from a volume's defaultMode or an item's mode. */
+static int file_mode(json_int_t *out, const json_t *v, const char *what)
 {
-    const json_t *v = json_object_get(vol, strcmp(kind, "Secret") == 0 ? "secret" : "configMap");
-    const char *name =
-        json_string_value(json_object_get(v, strcmp(kind, "Secret") == 0 ? "secretName" : "name"));
+    if (!json_is_integer(v))
+        return 0;
+    json_int_t m = json_integer_value(v);
+    if (m < 0 || m > 0777)
+        return ks_error_set(KS_EINVALID, "%s %lld is not between 0 and 0777", what, (long long)m);
+    *out = m;
+    return 0;
+}
+
+/* Writes one file of a volume and remembers its top-level name in keep. */
+static int put_file(const char *dir, json_t *keep, const char *path, const char *data, size_t len,
+                    json_int_t mode)
+{
+    int rc = write_if_changed(dir, path, data, len, (mode_t)mode);
+    if (rc == 0) {
+        char top[256];
+        snprintf(top, sizeof(top), "%.*s", (int)strcspn(path, "/"), path);
+        json_object_set_new(keep, top, json_true());
+    }
+    return rc;
+}
+
+/* The files of a configMap or secret (volume or projected source) v:
+ * every key, or the listed items, into dir. */
+static int write_object_files(struct ks_agent_source *src, const char *ns, const json_t *v,
+                              const char *kind, const char *dir, json_int_t dmode, json_t *keep)
+{
+    bool secret = strcmp(kind, "Secret") == 0;
+    const char *name = json_string_value(json_object_get(v, secret ? "secretName" : "name"));
     bool optional = json_is_true(json_object_get(v, "optional"));
-    json_t *data = NULL, *keep = json_object(), *items = json_object_get(v, "items");
-    json_int_t dmode = 0644;
+    const json_t *items = json_object_get(v, "items");
+    json_t *data = NULL;
     int rc;
-    if (json_is_integer(json_object_get(v, "defaultMode")))
-        dmode = json_integer_value(json_object_get(v, "defaultMode"));
-    if (dmode < 0 || dmode > 0777) {
-        *reason = "CreateContainerConfigError";
-        rc = ks_error_set(KS_EINVALID, "volume %s: defaultMode %lld is not between 0 and 0777",
-                          json_string_value(json_object_get(vol, "name")), (long long)dmode);
-        goto done;
-    }
-    if ((rc = fetch_data(&data, src, kind, ns, name, optional)) < 0) {
-        *reason = "CreateContainerConfigError";
-        goto done;
-    }
-    if ((rc = ks_mkdir_p(dir, 0755)) < 0)
+    if (secret && !name) /* projected secret sources use "name" */
+        name = json_string_value(json_object_get(v, "name"));
+    if ((rc = fetch_data(&data, src, kind, ns, name, optional)) < 0)
         goto done;
     if (json_is_array(items)) {
         size_t i;
@@ -208,11 +223,8 @@ static int projected(const char **reason, struct ks_agent_source *src, const cha
             const char *key = json_string_value(json_object_get(it, "key"));
             const char *path = json_string_value(json_object_get(it, "path"));
             json_int_t mode = dmode;
-            if (json_is_integer(json_object_get(it, "mode")))
-                mode = json_integer_value(json_object_get(it, "mode"));
             json_t *val = key ? json_object_get(data, key) : NULL;
-            if (!rel_path_ok(path) || mode < 0 || mode > 0777) {
-                *reason = "CreateContainerConfigError";
+            if (!rel_path_ok(path) || file_mode(&mode, json_object_get(it, "mode"), "mode") < 0) {
                 rc =
                     ks_error_set(KS_EINVALID, "%s %s: items[%zu]: bad path or mode", kind, name, i);
                 goto done;
@@ -220,17 +232,13 @@ static int projected(const char **reason, struct ks_agent_source *src, const cha
             if (!val) {
                 if (optional)
                     continue;
-                *reason = "CreateContainerConfigError";
                 rc = ks_error_set(KS_ENOTFOUND, "%s %s has no key \"%s\"", kind, name,
                                   key ? key : "");
                 goto done;
             }
-            if ((rc = write_if_changed(dir, path, json_string_value(val), json_string_length(val),
-                                       (mode_t)mode)) < 0)
+            if ((rc = put_file(dir, keep, path, json_string_value(val), json_string_length(val),
+                               mode)) < 0)
                 goto done;
-            char top[256];
-            snprintf(top, sizeof(top), "%.*s", (int)strcspn(path, "/"), path);
-            json_object_set_new(keep, top, json_true());
         }
     } else {
         const char *key;
@@ -239,17 +247,103 @@ static int projected(const char **reason, struct ks_agent_source *src, const cha
         {
             if (!rel_path_ok(key) || strchr(key, '/'))
                 continue;
-            if ((rc = write_if_changed(dir, key, json_string_value(val), json_string_length(val),
-                                       (mode_t)dmode)) < 0)
+            if ((rc = put_file(dir, keep, key, json_string_value(val), json_string_length(val),
+                               dmode)) < 0)
                 goto done;
-            json_object_set_new(keep, key, json_true());
         }
     }
-    remove_stale(dir, keep);
 done:
     json_decref(data);
-    json_decref(keep);
     return rc;
+}
+
+/* The files of a downwardAPI volume (or projected source) v. */
+static int write_downward_files(const json_t *pod, const json_t *v, const char *dir,
+                                json_int_t dmode, json_t *keep)
+{
+    size_t i;
+    json_t *it;
+    int rc = 0;
+    json_array_foreach(json_object_get(v, "items"), i, it)
+    {
+        const char *path = json_string_value(json_object_get(it, "path"));
+        const json_t *field = json_object_get(it, "fieldRef");
+        const json_t *res = json_object_get(it, "resourceFieldRef");
+        json_int_t mode = dmode;
+        char *value = NULL;
+        if (!rel_path_ok(path) || file_mode(&mode, json_object_get(it, "mode"), "mode") < 0)
+            return ks_error_set(KS_EINVALID, "downwardAPI items[%zu]: bad path or mode", i);
+        if (field)
+            rc = ks_agent_field_value(
+                &value, pod, json_string_value(json_object_get(field, "fieldPath")), true, NULL);
+        else if (res)
+            rc = ks_agent_resource_value(&value, pod, NULL, res);
+        else
+            rc = ks_error_set(KS_EINVALID,
+                              "downwardAPI items[%zu]: needs fieldRef or resourceFieldRef", i);
+        if (rc == 0)
+            rc = put_file(dir, keep, path, value, strlen(value), mode);
+        free(value);
+        if (rc < 0)
+            return ks_error_wrap(rc, "downwardAPI items[%zu] (%s)", i, path);
+    }
+    return 0;
+}
+
+/* configMap, secret, downwardAPI and projected volumes: files written into
+ * dir, files no source names any more removed. */
+static int file_volume(const char **reason, struct ks_agent_source *src, const json_t *pod,
+                       const char *ns, const json_t *vol, const char *dir)
+{
+    static const char *const kinds[] = {"configMap", "secret", "downwardAPI", "projected"};
+    const char *vname = json_string_value(json_object_get(vol, "name"));
+    const json_t *v = NULL;
+    json_t *keep = json_object();
+    json_int_t dmode = 0644;
+    size_t k, i;
+    int rc;
+    for (k = 0; k < 4 && !(v = json_object_get(vol, kinds[k])); k++)
+        ;
+    *reason = "CreateContainerConfigError";
+    if ((rc = file_mode(&dmode, json_object_get(v, "defaultMode"), "defaultMode")) < 0)
+        goto done;
+    if ((rc = ks_mkdir_p(dir, 0755)) < 0)
+        goto done;
+    if (k == 0)
+        rc = write_object_files(src, ns, v, "ConfigMap", dir, dmode, keep);
+    else if (k == 1)
+        rc = write_object_files(src, ns, v, "Secret", dir, dmode, keep);
+    else if (k == 2)
+        rc = write_downward_files(pod, v, dir, dmode, keep);
+    else {
+        json_t *s;
+        json_array_foreach(json_object_get(v, "sources"), i, s)
+        {
+            if (json_object_get(s, "configMap"))
+                rc = write_object_files(src, ns, json_object_get(s, "configMap"), "ConfigMap", dir,
+                                        dmode, keep);
+            else if (json_object_get(s, "secret"))
+                rc = write_object_files(src, ns, json_object_get(s, "secret"), "Secret", dir, dmode,
+                                        keep);
+            else if (json_object_get(s, "downwardAPI"))
+                rc = write_downward_files(pod, json_object_get(s, "downwardAPI"), dir, dmode, keep);
+            else {
+                *reason = "UnsupportedVolume";
+                rc = ks_error_set(KS_EINVALID,
+                                  "sources[%zu]: only configMap, secret and downwardAPI sources "
+                                  "are supported (serviceAccountToken and clusterTrustBundle are "
+                                  "not)",
+                                  i);
+            }
+            if (rc < 0)
+                break;
+        }
+    }
+    if (rc == 0)
+        remove_stale(dir, keep);
+done:
+    json_decref(keep);
+    return rc < 0 ? ks_error_wrap(rc, "volume %s", vname ? vname : "?") : 0;
 }
 
 int ks_agent_volumes_prepare(json_t **out, const char **out_reason, struct ks_agent_source *src,
@@ -317,15 +411,14 @@ int ks_agent_volumes_prepare(json_t **out, const char **out_reason, struct ks_ag
         if (json_object_get(vol, "emptyDir")) {
             if ((rc = ks_mkdir_p(path, 0755)) == 0 && chmod(path, 0777) < 0)
                 rc = ks_error_set(KS_EIO, "chmod %s: %s", path, strerror(errno));
-        } else if (json_object_get(vol, "configMap")) {
-            rc = projected(&reason, src, ns, vol, "ConfigMap", path);
-        } else if (json_object_get(vol, "secret")) {
-            rc = projected(&reason, src, ns, vol, "Secret", path);
+        } else if (json_object_get(vol, "configMap") || json_object_get(vol, "secret") ||
+                   json_object_get(vol, "downwardAPI") || json_object_get(vol, "projected")) {
+            rc = file_volume(&reason, src, pod, ns, vol, path);
         } else {
             reason = "UnsupportedVolume";
             rc = ks_error_set(KS_EINVALID,
-                              "volume %s: only emptyDir, hostPath, configMap and secret are "
-                              "supported",
+                              "volume %s: only emptyDir, hostPath, configMap, secret, downwardAPI "
+                              "and projected are supported",
                               name);
         }
         if (rc == 0)
@@ -344,26 +437,8 @@ done:
     return rc;
 }
 
-static int field_ref(const char **out, const json_t *pod, const char *path)
-{
-    const json_t *md = json_object_get(pod, "metadata");
-    const char *v = NULL;
-    if (strcmp(path, "metadata.name") == 0)
-        v = json_string_value(json_object_get(md, "name"));
-    else if (strcmp(path, "metadata.namespace") == 0)
-        v = json_string_value(json_object_get(md, "namespace"));
-    else if (strcmp(path, "metadata.uid") == 0)
-        v = json_string_value(json_object_get(md, "uid"));
-    else if (strcmp(path, "spec.nodeName") == 0)
-        v = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-    else
-        return ks_error_set(KS_EINVALID, "fieldRef %s is not supported", path);
-    *out = v ? v : "";
-    return 0;
-}
-
 int ks_agent_env_resolve(json_t **out, struct ks_agent_source *src, const json_t *pod,
-                         const json_t *container)
+                         const json_t *container, const struct ks_agent_pod_facts *facts)
 {
     const char *ns =
         json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
@@ -407,19 +482,23 @@ int ks_agent_env_resolve(json_t **out, struct ks_agent_source *src, const json_t
         if (!ref && (ref = json_object_get(vf, "secretKeyRef")))
             kind = "Secret";
         if (!ref) {
-            const char *v = NULL;
-            const char *fp =
-                json_string_value(json_object_get(json_object_get(vf, "fieldRef"), "fieldPath"));
-            if (!fp) {
-                rc = ks_error_set(KS_EINVALID,
-                                  "env %s: only configMapKeyRef, secretKeyRef and fieldRef are "
-                                  "supported",
-                                  name ? name : "?");
+            char *v = NULL;
+            const json_t *field = json_object_get(vf, "fieldRef");
+            const json_t *res = json_object_get(vf, "resourceFieldRef");
+            if (field)
+                rc = ks_agent_field_value(
+                    &v, pod, json_string_value(json_object_get(field, "fieldPath")), false, facts);
+            else if (res)
+                rc = ks_agent_resource_value(&v, pod, container, res);
+            else
+                rc = ks_error_set(KS_EINVALID, "only configMapKeyRef, secretKeyRef, fieldRef and "
+                                               "resourceFieldRef are supported");
+            if (rc < 0) {
+                rc = ks_error_wrap(rc, "env %s", name ? name : "?");
                 goto done;
             }
-            if ((rc = field_ref(&v, pod, fp)) < 0)
-                goto done;
             json_array_append_new(env, json_pack("{s:s?, s:s}", "name", name, "value", v));
+            free(v);
             continue;
         }
         bool optional = json_is_true(json_object_get(ref, "optional"));

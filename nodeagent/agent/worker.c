@@ -11,6 +11,7 @@
  * one of its containers, a resync poke, or its own timers (backoff expiry,
  * probe periods, retries). Between wakes it sleeps on its condition.
  */
+#include "nodeagent/agent/downward.h"
 #include "nodeagent/agent/internal.h"
 
 #include "core/digest.h"
@@ -569,7 +570,8 @@ static int create_ctr(struct ks_worker *w, struct ks_ctr *c)
     json_t *resolved = NULL, *labels = json_object();
     char *name = ks_strdupf("%s_%s", w->pname, c->name), *id = NULL;
     int rc;
-    if ((rc = ks_agent_env_resolve(&resolved, w->src, w->pod, c->spec)) < 0) {
+    struct ks_agent_pod_facts facts = {.pod_ip = w->pod_ip, .host_ip = w->sh->host_ip};
+    if ((rc = ks_agent_env_resolve(&resolved, w->src, w->pod, c->spec, &facts)) < 0) {
         ctr_wait(c, "CreateContainerConfigError", ks_error_last());
         set_reason(w, "CreateContainerConfigError", ks_error_last());
         pod_retry(w);
