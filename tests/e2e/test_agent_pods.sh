@@ -8,7 +8,8 @@
 # when the ConfigMap changes; a container killed out of band through the
 # REST API is restored with a Drift event within 2 s; the agent stopped and
 # started again adopts its pods (same container ids, no duplicates); static
-# pod files added, edited and removed take effect.
+# pod files added, edited and removed take effect; the downward API (env
+# fieldRef/resourceFieldRef, a projected volume).
 set -euo pipefail
 
 : "${KS_SOURCE_DIR:?KS_SOURCE_DIR must point at the keelson source tree}"
@@ -98,7 +99,7 @@ YAML
 cat >"$work/pods/pair.yaml" <<YAML
 apiVersion: v1
 kind: Pod
-metadata: {name: pair}
+metadata: {name: pair, labels: {tier: back, app: pair}}
 spec:
   terminationGracePeriodSeconds: 2
   containers:
@@ -113,10 +114,26 @@ spec:
     image: $img
     command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 1; done']
     envFrom: [{secretRef: {name: app-secret}, prefix: S_}]
-    volumeMounts: [{name: shared, mountPath: /data}]
+    env:
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: POD_TIER
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}
+    - name: MEM_MI
+      valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}
+    resources: {limits: {memory: 64Mi}}
+    volumeMounts: [{name: shared, mountPath: /data}, {name: info, mountPath: /etc/podinfo}]
   volumes:
   - name: shared
     emptyDir: {}
+  - name: info
+    projected:
+      sources:
+      - downwardAPI:
+          items:
+          - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+          - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - secret: {name: app-secret, items: [{key: password, path: pw}]}
 YAML
 
 t0=$(ks_now_ms)
@@ -133,6 +150,15 @@ got=$(ks_podman_cli "$node" exec default_pair_reader cat /data/pw)
 [[ "$got" == "s3cret-$port" ]] || ks_fail "shared file holds '$got', want s3cret-$port"
 got=$(ks_podman_cli "$node" exec default_pair_reader sh -c 'echo $S_password')
 [[ "$got" == "s3cret-$port" ]] || ks_fail "envFrom secret gave '$got'"
+
+# the downward API: env from the pod's IP, a label and a limit; a projected
+# volume of pod fields and a Secret key
+got=$(ks_podman_cli "$node" exec default_pair_reader sh -c 'echo "$POD_IP $POD_TIER $MEM_MI"')
+want="$(status pair | jq -r .podIP) back 64"
+[[ "$got" == "$want" && "$got" != " "* ]] || ks_fail "downward env gave '$got', want '$want'"
+got=$(ks_podman_cli "$node" exec default_pair_reader cat /etc/podinfo/labels /etc/podinfo/name /etc/podinfo/pw)
+want=$(printf 'app="pair"\ntier="back"pairs3cret-%s' "$port")
+[[ "$got" == "$want" ]] || ks_fail "projected volume holds '$got', want '$want'"
 
 # configMap on a hostPort over loopback, with the file mode from defaultMode
 fetch() { curl -sS --max-time 2 "http://127.0.0.1:$port/index.html"; }
