@@ -292,15 +292,22 @@ static int classify_file(struct entries *manifests, struct entries *hooks,
     for (size_t i = 0; i < ndocs; i++) {
         json_decref(head);
         head = NULL;
-        rc = ks_helmyaml_parse(&head, docs[i].text, strlen(docs[i].text), f->path, 0);
-        if (rc < 0) {
-            rc = yaml_error(f->path, docs[i].line);
-            goto done;
-        }
         const char *kind, *hook;
-        rc = read_head(&kind, &hook, head, f->path, docs[i].line);
-        if (rc < 0)
-            goto done;
+        struct ks_output_head quick;
+        size_t dlen = strlen(docs[i].text);
+        if (ks_output_quick_head(&quick, docs[i].text, dlen)) {
+            kind = quick.kind;
+            hook = quick.has_hook ? quick.hook : NULL;
+        } else {
+            rc = ks_helmyaml_parse(&head, docs[i].text, dlen, f->path, 0);
+            if (rc < 0) {
+                rc = yaml_error(f->path, docs[i].line);
+                goto done;
+            }
+            rc = read_head(&kind, &hook, head, f->path, docs[i].line);
+            if (rc < 0)
+                goto done;
+        }
         if (!hook) {
             rc = entries_push(manifests, f->path, &docs[i].text, kind, false);
         } else {

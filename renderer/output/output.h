@@ -68,4 +68,18 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
  * (core/yaml.h: integers stay integers). */
 int ks_output_objects(json_t *objects, const char *text, size_t len);
 
+/* What sorting needs from a document's head (helm's SimpleHead). */
+struct ks_output_head {
+    char kind[128]; /* "" when absent */
+    char hook[256]; /* the helm.sh/hook annotation, when has_hook */
+    bool has_hook;
+};
+
+/* A fast, conservative reading of one split document (quickhead.c): returns
+ * 1 with *out set when the document is block YAML of the common shape that
+ * certainly parses, with a head of the expected types; 0 when it cannot
+ * tell, and the caller must parse the document fully (which also gives the
+ * error, if any). Never fails otherwise. */
+int ks_output_quick_head(struct ks_output_head *out, const char *text, size_t len);
+
 #endif
