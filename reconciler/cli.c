@@ -68,6 +68,9 @@ int ks_cli_common_opt(const struct ks_cli_common *dst, int c, const char *arg)
     case KS_CLI_OPT_NO_WRITEBACK:
         flag = dst->no_writeback;
         break;
+    case KS_CLI_OPT_DRIFT_PR:
+        flag = dst->drift_pr;
+        break;
     case KS_CLI_OPT_ALLOW_MASS_PRUNE:
         flag = dst->allow_mass_prune;
         break;

@@ -47,6 +47,7 @@ enum {
     KS_CLI_OPT_STATUS_BRANCH,
     KS_CLI_OPT_STATUS_REMOTE,
     KS_CLI_OPT_NO_WRITEBACK,
+    KS_CLI_OPT_DRIFT_PR,
     KS_CLI_OPT_ALLOW_MASS_PRUNE,
     KS_CLI_OPT_MAX_PRUNE_SHARE,
     KS_CLI_OPT_OWN,
@@ -65,6 +66,7 @@ enum {
 #define KS_CLI_LONGOPT_STATUS_BRANCH    {"status-branch", required_argument, NULL, KS_CLI_OPT_STATUS_BRANCH}
 #define KS_CLI_LONGOPT_STATUS_REMOTE    {"status-remote", required_argument, NULL, KS_CLI_OPT_STATUS_REMOTE}
 #define KS_CLI_LONGOPT_NO_WRITEBACK     {"no-writeback", no_argument, NULL, KS_CLI_OPT_NO_WRITEBACK}
+#define KS_CLI_LONGOPT_DRIFT_PR         {"drift-pr", no_argument, NULL, KS_CLI_OPT_DRIFT_PR}
 #define KS_CLI_LONGOPT_ALLOW_MASS_PRUNE {"allow-mass-prune", no_argument, NULL, KS_CLI_OPT_ALLOW_MASS_PRUNE}
 #define KS_CLI_LONGOPT_MAX_PRUNE_SHARE  {"max-prune-share", required_argument, NULL, KS_CLI_OPT_MAX_PRUNE_SHARE}
 #define KS_CLI_LONGOPT_OUTPUT           {"output", required_argument, NULL, 'o'}
@@ -81,7 +83,7 @@ enum {
     KS_CLI_LONGOPT_NODE_NAME, KS_CLI_LONGOPT_NO_LOCAL_NODE,                   \
     KS_CLI_LONGOPT_STATUS_BRANCH, KS_CLI_LONGOPT_STATUS_REMOTE,               \
     KS_CLI_LONGOPT_NO_WRITEBACK, KS_CLI_LONGOPT_ALLOW_MASS_PRUNE,             \
-    KS_CLI_LONGOPT_MAX_PRUNE_SHARE
+    KS_CLI_LONGOPT_MAX_PRUNE_SHARE, KS_CLI_LONGOPT_DRIFT_PR
 #define KS_CLI_LONGOPTS_CLIENT                                                \
     KS_CLI_LONGOPT_OUTPUT, KS_CLI_LONGOPT_SERVER, KS_CLI_LONGOPT_TOKEN,       \
     KS_CLI_LONGOPT_STATE_DIR
@@ -93,7 +95,7 @@ enum {
 struct ks_cli_common {
     const char **repo, **branch, **path, **state_dir, **server, **token;
     const char **podman_socket, **node_name, **status_branch, **status_remote, **output;
-    int *no_local_node, *no_writeback, *allow_mass_prune;
+    int *no_local_node, *no_writeback, *allow_mass_prune, *drift_pr;
     unsigned *max_prune_percent;
 };
 
@@ -104,7 +106,8 @@ struct ks_cli_common {
     .podman_socket = &(o)->podman_socket, .node_name = &(o)->node_name,                            \
     .no_local_node = &(o)->no_local_node, .status_branch = &(o)->status_branch,                    \
     .status_remote = &(o)->status_remote, .no_writeback = &(o)->no_writeback,                      \
-    .allow_mass_prune = &(o)->allow_mass_prune, .max_prune_percent = &(o)->max_prune_percent
+    .drift_pr = &(o)->drift_pr, .allow_mass_prune = &(o)->allow_mass_prune,                        \
+    .max_prune_percent = &(o)->max_prune_percent
 #define KS_CLI_BIND_CLIENT(o)                                                                      \
     .output = &(o)->output, .server = &(o)->server, .token = &(o)->token,                          \
     .state_dir = &(o)->state_dir

@@ -42,7 +42,7 @@
 struct once_opts {
     const char *repo, *branch, *path, *state_dir, *output;
     const char *podman_socket, *node_name, *server, *token, *status_branch, *status_remote;
-    int once, dry_run, allow_mass_prune, wait, no_local_node, no_writeback;
+    int once, dry_run, allow_mass_prune, wait, no_local_node, no_writeback, drift_pr;
     unsigned max_prune_percent;
     int64_t timeout_ms;
 };
@@ -81,6 +81,9 @@ static void usage(FILE *out)
           "  --status-remote R      also push the status branch to R (a local repository's\n"
           "                         remote name or URL; a URL source pushes to its origin)\n"
           "  --no-writeback         do not write the status branch\n"
+          "  --drift-pr             drift seen during this run and not healed also goes to\n"
+          "                         its own branch keelson/drift/<ns>/<pod> (see reconcile\n"
+          "                         --help; closing such a branch is acted on by the daemon)\n"
           "  -o, --output FMT       text (default), json or markdown\n"
           "  --allow-mass-prune     allow deleting more than --max-prune-share of the managed "
           "objects\n"
@@ -484,7 +487,8 @@ int ks_cmd_once(int argc, char **argv)
                                       .status_branch = o.status_branch,
                                       .writeback = !o.no_writeback,
                                       .interval_ms = -1,
-                                      .push_remote = o.status_remote};
+                                      .push_remote = o.status_remote,
+                                      .drift_pr = o.drift_pr};
         if ((rc = ks_observer_open(&observer, &oo)))
             goto done;
         observing = true;

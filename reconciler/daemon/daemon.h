@@ -242,6 +242,7 @@ struct ks_observer_opts {
     long interval_ms;          /* batching window (0: 10 s) */
     const char *push_remote;   /* a local repository's remote to push to (NULL: none);
                                   a mirror always pushes to its origin */
+    bool drift_pr;             /* --drift-pr: unhealed drift on keelson/drift/<ns>/<pod> */
 };
 
 struct ks_observer {
@@ -251,6 +252,7 @@ struct ks_observer {
     int64_t last_event_id;               /* events seen (-1: none yet) */
     int64_t last_observe_ms;
     json_t *keys; /* "kind/ns/name" of objects with a status file */
+    bool drift_pr;
 };
 
 /* Opens the writeback (when asked) and the live dashboard on the
@@ -259,8 +261,11 @@ int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *opts
 /* Records a sync's result (failed or applied; unchanged is nothing). */
 void ks_observer_sync(struct ks_observer *ob, const struct ks_sync_result *r);
 /* Records health and observed state of the objects applied from Git, the
- * nodes and new Drift events; at most every 2 s unless force. */
-void ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force);
+ * nodes and new Drift events; at most every 2 s unless force. With
+ * --drift-pr also proposes drift branches and heals the drift of closed
+ * ones (deletes the pod): returns how many pods it deleted, so the caller
+ * runs the controllers again. */
+int ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force);
 /* Commits and pushes what is pending (for --once and shutdown). */
 int ks_observer_flush(struct ks_observer *ob);
 /* The API server's page hook (ud: the observer). */

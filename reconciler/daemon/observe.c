@@ -12,6 +12,7 @@
 #include "reconciler/daemon/daemon.h"
 
 #include "reconciler/controllers/controllers.h"
+#include "reconciler/controllers/internal.h"
 #include "reconciler/dashboard/dashboard.h"
 #include "reconciler/writeback/writeback.h"
 
@@ -38,6 +39,7 @@ int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *o)
 {
     memset(ob, 0, sizeof *ob);
     ob->last_event_id = -1;
+    ob->drift_pr = o->drift_pr && o->writeback;
     ob->keys = json_object();
     const char *gitdir = git_repository_path(ks_source_repository(o->src));
     const char *branch = o->status_branch ? o->status_branch : KS_WRITEBACK_DEFAULT_BRANCH;
@@ -55,7 +57,9 @@ int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *o)
                                        .interval_ms = o->interval_ms,
                                        .https_user = getenv("KEELSON_GIT_USER"),
                                        .https_token = getenv("KEELSON_GIT_TOKEN"),
-                                       .ssh_key = getenv("KEELSON_GIT_SSH_KEY")};
+                                       .ssh_key = getenv("KEELSON_GIT_SSH_KEY"),
+                                       .drift_pr = o->drift_pr,
+                                       .deploy_branch = o->branch};
         if ((rc = ks_writeback_new(&ob->wb, &wo)) ||
             (o->start_thread && (rc = ks_writeback_start(ob->wb))))
             goto done;
@@ -265,6 +269,127 @@ static void observe_nodes(struct ks_observer *ob, struct ks_store *store, const 
     json_decref(nodes);
 }
 
+/* The object in Git a pod comes from: the pod itself when it carries
+ * keelson.io/source, else up its controller references (Pod -> ReplicaSet
+ * -> Deployment, Pod -> Job -> CronJob, ...). New reference or NULL. */
+static json_t *owner_in_git(struct ks_store *store, json_t *obj)
+{
+    json_incref(obj);
+    for (int depth = 0; obj && depth < 4; depth++) {
+        if (ks_ctl_str(ks_ctl_at(obj, "metadata", "annotations"), "keelson.io/source", NULL))
+            return obj;
+        const json_t *refs = ks_ctl_at(obj, "metadata", "ownerReferences"), *ref, *pick = NULL;
+        size_t i;
+        json_array_foreach(refs, i, ref)
+        {
+            if (!pick || json_is_true(json_object_get(ref, "controller")))
+                pick = ref;
+        }
+        struct ks_store_key key = {json_string_value(json_object_get(pick, "kind")),
+                                   ks_ctl_str(obj, "metadata", "namespace"),
+                                   json_string_value(json_object_get(pick, "name"))};
+        json_t *next = NULL;
+        if (!key.kind || !key.name || !key.namespace_ || ks_store_get(&next, store, &key))
+            next = NULL;
+        json_decref(obj);
+        obj = next;
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+/* --drift-pr: a drift the agent left alone gets its own branch. */
+static void drift_branch(struct ks_observer *ob, struct ks_store *store, const json_t *e)
+{
+    const json_t *drift = json_object_get(e, "drift");
+    const char *action = json_string_value(json_object_get(drift, "action"));
+    const json_t *healed = json_object_get(drift, "healed");
+    if (!action || (strcmp(action, "reported") != 0 && !json_is_false(healed)))
+        return;
+    struct ks_store_key key = {"Pod", str_at(e, "object", "namespace"),
+                               str_at(e, "object", "name")};
+    json_t *pod = NULL, *owner = NULL;
+    char *base = NULL;
+    if (!key.namespace_ || !key.name || ks_store_get(&pod, store, &key)) {
+        ks_log(KS_LOG_INFO, "drift branch: the pod is gone, nothing to propose", "pod",
+               key.name ? key.name : "", NULL);
+        return;
+    }
+    const char *uid = str_at(e, "object", "uid");
+    if (!uid)
+        uid = ks_ctl_str(pod, "metadata", "uid");
+    owner = owner_in_git(store, pod);
+    if (ks_store_meta_get(&base, store, "applied_commit") && owner) {
+        const char *c =
+            ks_ctl_str(ks_ctl_at(owner, "metadata", "annotations"), "keelson.io/commit", NULL);
+        base = c ? strdup(c) : NULL;
+    }
+    struct ks_writeback_drift_pr req = {
+        .event = e,
+        .base_sha = base,
+        .pod_uid = uid,
+        .owner_kind = owner ? ks_ctl_str(owner, "kind", NULL) : NULL,
+        .owner_ns = owner ? ks_ctl_str(owner, "metadata", "namespace") : NULL,
+        .owner_name = owner ? ks_ctl_str(owner, "metadata", "name") : NULL,
+        .owner_source = owner ? ks_ctl_str(ks_ctl_at(owner, "metadata", "annotations"),
+                                           "keelson.io/source", NULL)
+                              : NULL};
+    if (ks_writeback_record_drift_pr(ob->wb, &req))
+        ks_log(KS_LOG_WARN, "drift branch not recorded", "pod", key.name, "error", ks_error_last(),
+               NULL);
+    free(base);
+    json_decref(owner);
+    json_decref(pod);
+}
+
+/* --drift-pr: branches deleted without being merged heal their drift: the
+ * pod is deleted as `kubectl delete pod` would (only the very pod the branch
+ * was about: same uid), and its controller makes a fresh one. */
+static int heal_closed(struct ks_observer *ob, struct ks_store *store)
+{
+    json_t *closed = NULL, *c;
+    size_t i;
+    int healed = 0;
+    if (ks_writeback_drift_closed(ob->wb, &closed))
+        return 0;
+    json_array_foreach(closed, i, c)
+    {
+        const char *branch = str_at(c, "branch", NULL);
+        struct ks_store_key key = {"Pod", str_at(c, "namespace", NULL), str_at(c, "name", NULL)};
+        json_t *pod = NULL;
+        bool changed = false;
+        if (ks_store_get(&pod, store, &key) ||
+            strcmp(ks_ctl_str(pod, "metadata", "uid") ? ks_ctl_str(pod, "metadata", "uid") : "",
+                   str_at(c, "uid", NULL)) != 0) {
+            ks_log(KS_LOG_INFO, "drift branch closed; the pod was already replaced", "branch",
+                   branch, NULL);
+            json_decref(pod);
+            continue;
+        }
+        if (ks_ctl_delete(&changed, store, pod)) {
+            ks_log(KS_LOG_WARN, "drift branch closed; replacing the pod failed", "branch", branch,
+                   "error", ks_error_last(), NULL);
+        } else if (changed) {
+            healed++;
+            ks_log(KS_LOG_INFO, "drift branch closed without merging: pod replaced", "branch",
+                   branch, "pod", key.name, NULL);
+            json_t *ev = json_pack(
+                "{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:b}}", "type", "Normal",
+                "reason", "Drift", "message", "drift branch closed without merging; pod replaced",
+                "node",
+                ks_ctl_str(pod, "spec", "nodeName") ? ks_ctl_str(pod, "spec", "nodeName") : "",
+                "object", "kind", "Pod", "namespace", key.namespace_, "name", key.name, "drift",
+                "what", "drift-branch-closed", "found", branch, "action", "replaced", "healed", 1);
+            if (ev)
+                ks_writeback_record_drift(ob->wb, ev);
+            json_decref(ev);
+        }
+        json_decref(pod);
+    }
+    json_decref(closed);
+    return healed;
+}
+
 static void observe_drift(struct ks_observer *ob, struct ks_store *store)
 {
     json_t *events = NULL;
@@ -286,23 +411,26 @@ static void observe_drift(struct ks_observer *ob, struct ks_store *store)
             continue;
         if (ks_writeback_record_drift(ob->wb, e))
             ks_log(KS_LOG_WARN, "writeback: drift not recorded", "error", ks_error_last(), NULL);
+        if (ob->drift_pr)
+            drift_branch(ob, store, e);
     }
     ob->last_event_id = newest < 0 ? 0 : newest;
     json_decref(events);
 }
 
-void ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force)
+int ks_observer_store(struct ks_observer *ob, struct ks_store *store, int64_t now_ms, bool force)
 {
     if (!ob->wb || (!force && now_ms - ob->last_observe_ms < OBSERVE_EVERY_MS))
-        return;
+        return 0;
     ob->last_observe_ms = now_ms;
     json_t *pods = NULL;
     if (list_kind(&pods, store, "Pod"))
-        return;
+        return 0;
     observe_objects(ob, store, pods);
     observe_nodes(ob, store, pods);
     observe_drift(ob, store);
     json_decref(pods);
+    return ob->drift_pr ? heal_closed(ob, store) : 0;
 }
 
 int ks_observer_flush(struct ks_observer *ob)

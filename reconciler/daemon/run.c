@@ -47,7 +47,7 @@ struct daemon_opts {
     const char *repo, *branch, *path, *state_dir, *listen, *webhook_secret_file;
     const char *tls_cert, *tls_key, *podman_socket, *node_name, *log_level;
     const char *status_branch, *status_remote;
-    int no_local_node, allow_mass_prune, no_writeback;
+    int no_local_node, allow_mass_prune, no_writeback, drift_pr;
     unsigned max_prune_percent;
     int64_t interval_ms, node_grace_ms, node_monitor_ms, writeback_interval_ms;
 };
@@ -83,6 +83,9 @@ static void usage(FILE *out)
           "                           remote name or URL; a URL source pushes to its origin)\n"
           "  --writeback-interval DUR one status commit per DUR at most (default 10s)\n"
           "  --no-writeback           do not write the status branch\n"
+          "  --drift-pr               drift not healed (self-heal off) also goes to its own\n"
+          "                           branch keelson/drift/<ns>/<pod> for a pull request:\n"
+          "                           merge it to accept, delete the branch to heal\n"
           "  --log-level L            debug, info (default), warn, error\n"
           "  -h, --help               show this help\n"
           "\n"
@@ -282,8 +285,8 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
 static void run_pass(struct daemon *d, bool after_sync)
 {
     int rc = ks_ctl_pass_run(&d->pass, d->store, (int64_t)time(NULL) * 1000);
-    ks_observer_store(&d->observer, d->store, ks_triggers_now_ms(), after_sync);
-    if (rc == KS_ECONFLICT)
+    bool healed = ks_observer_store(&d->observer, d->store, ks_triggers_now_ms(), after_sync) > 0;
+    if (rc == KS_ECONFLICT || healed)
         ks_triggers_wrote(&d->cp.triggers); /* an agent wrote in between: again */
     else if (rc)
         ks_log(KS_LOG_ERROR, "controller pass failed", "error", ks_error_last(), NULL);
@@ -462,7 +465,8 @@ int ks_cmd_daemon(int argc, char **argv)
                                   .writeback = !o.no_writeback,
                                   .start_thread = true,
                                   .interval_ms = (long)o.writeback_interval_ms,
-                                  .push_remote = o.status_remote};
+                                  .push_remote = o.status_remote,
+                                  .drift_pr = o.drift_pr};
     if ((rc = ks_observer_open(&d.observer, &oo)))
         goto done;
     observer_on = true;

@@ -39,7 +39,7 @@ struct ks_wbgit {
     char *creds[4];
 };
 
-static int git_fail(int code, const char *what)
+int ks_wbgit_fail(int code, const char *what)
 {
     const git_error *e = git_error_last();
     return ks_error_set(code, "git: %s: %s", what, e && e->message ? e->message : "unknown error");
@@ -89,13 +89,30 @@ int ks_wbgit_open(struct ks_wbgit **out, const struct ks_writeback_opts *opts)
         goto done;
     }
     if (git_repository_open_ext(&g->repo, opts->repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-        rc = git_fail(KS_ENOTFOUND, opts->repo_path);
+        rc = ks_wbgit_fail(KS_ENOTFOUND, opts->repo_path);
 done:
     if (rc) {
         ks_wbgit_close(g);
         return rc;
     }
     *out = g;
+    return 0;
+}
+
+git_repository *ks_wbgit_repository(struct ks_wbgit *g)
+{
+    return g->repo;
+}
+
+const char *ks_wbgit_remote(struct ks_wbgit *g)
+{
+    return g->remote;
+}
+
+int ks_wbgit_signature(git_signature **out, struct ks_wbgit *g)
+{
+    if (git_signature_now(out, g->author_name, g->author_email) < 0)
+        return ks_wbgit_fail(KS_EINVALID, "the writeback author");
     return 0;
 }
 
@@ -125,7 +142,7 @@ static int ref_commit(git_commit **out, struct ks_wbgit *g, const char *ref)
     if (e == GIT_ENOTFOUND)
         return 0;
     if (e < 0 || git_commit_lookup(out, g->repo, &id) < 0)
-        return git_fail(KS_EIO, ref);
+        return ks_wbgit_fail(KS_EIO, ref);
     return 0;
 }
 
@@ -135,7 +152,7 @@ static int tip_tree(git_tree **out, git_commit **out_commit, struct ks_wbgit *g)
     *out = NULL;
     int rc = ref_commit(&c, g, g->local_ref);
     if (rc == 0 && c && git_commit_tree(out, c) < 0)
-        rc = git_fail(KS_EIO, "reading the status branch's tree");
+        rc = ks_wbgit_fail(KS_EIO, "reading the status branch's tree");
     if (rc == 0 && out_commit)
         *out_commit = c;
     else
@@ -165,7 +182,7 @@ int ks_wbgit_read(char **out, size_t *out_len, struct ks_wbgit *g, const char *p
         goto done;
     }
     if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(entry)) < 0) {
-        rc = git_fail(KS_EIO, path);
+        rc = ks_wbgit_fail(KS_EIO, path);
         goto done;
     }
     size_t len = (size_t)git_blob_rawsize(blob);
@@ -201,7 +218,7 @@ int ks_wbgit_prepare(size_t *out_changed, struct ks_wbgit *g, struct ks_wbgit_fi
         if (f->data) {
             if (git_blob_create_from_buffer(&f->id, g->repo, f->data, f->len) < 0) {
                 git_tree_entry_free(entry);
-                rc = git_fail(KS_EIO, f->path);
+                rc = ks_wbgit_fail(KS_EIO, f->path);
                 break;
             }
             f->changed = !entry || git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
@@ -225,7 +242,7 @@ static int empty_tree(git_tree **out, git_repository *repo)
     int rc = 0;
     if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&id, tb) < 0 ||
         git_tree_lookup(out, repo, &id) < 0)
-        rc = git_fail(KS_EIO, "writing the empty tree");
+        rc = ks_wbgit_fail(KS_EIO, "writing the empty tree");
     git_treebuilder_free(tb);
     return rc;
 }
@@ -259,7 +276,7 @@ static int make_tree(git_tree **out, git_repository *repo, git_tree *base,
         return rc;
     if (git_tree_create_updated(&id, repo, base ? base : empty, n, updates) < 0 ||
         git_tree_lookup(out, repo, &id) < 0)
-        rc = git_fail(KS_EIO, "building the status tree");
+        rc = ks_wbgit_fail(KS_EIO, "building the status tree");
     git_tree_free(empty);
     return rc;
 }
@@ -290,7 +307,7 @@ int ks_wbgit_commit(char out[41], struct ks_wbgit *g, const struct ks_wbgit_file
     if ((rc = make_tree(&tree, g->repo, base, updates, nu)))
         goto done;
     if (git_signature_now(&sig, g->author_name, g->author_email) < 0) {
-        rc = git_fail(KS_EINVALID, "the writeback author");
+        rc = ks_wbgit_fail(KS_EINVALID, "the writeback author");
         goto done;
     }
     const git_commit *parents[1] = {parent};
@@ -299,7 +316,7 @@ int ks_wbgit_commit(char out[41], struct ks_wbgit *g, const struct ks_wbgit_file
     if (e == GIT_EMODIFIED)
         rc = ks_error_set(KS_ECONFLICT, "writeback: %s moved while committing", g->local_ref);
     else if (e < 0)
-        rc = git_fail(KS_EIO, "committing to the status branch");
+        rc = ks_wbgit_fail(KS_EIO, "committing to the status branch");
     else
         git_oid_tostr(out, 41, &id);
 done:
@@ -313,18 +330,11 @@ done:
 
 /* ---- pushing ---- */
 
-struct remote_state {
-    struct ks_wbgit *g;
-    int cred_attempts;
-    int rejected;
-    char status[256];
-};
-
 static int on_credentials(git_credential **out, const char *url, const char *username_from_url,
                           unsigned int allowed, void *payload)
 {
     (void)url;
-    struct remote_state *st = payload;
+    struct ks_wbgit_remote_state *st = payload;
     struct ks_wbgit *g = st->g;
     if (st->cred_attempts++ > 0)
         return GIT_EAUTH;
@@ -348,7 +358,7 @@ static int on_credentials(git_credential **out, const char *url, const char *use
 
 static int on_push_update(const char *refname, const char *status, void *payload)
 {
-    struct remote_state *st = payload;
+    struct ks_wbgit_remote_state *st = payload;
     if (status) {
         st->rejected = 1;
         snprintf(st->status, sizeof st->status, "%s: %s", refname, status);
@@ -356,16 +366,16 @@ static int on_push_update(const char *refname, const char *status, void *payload
     return 0;
 }
 
-static int open_remote(git_remote **out, struct ks_wbgit *g)
+int ks_wbgit_open_remote(git_remote **out, struct ks_wbgit *g)
 {
     const char *r = g->remote;
     int is_url = strchr(r, '/') || strchr(r, ':');
     int e =
         is_url ? git_remote_create_anonymous(out, g->repo, r) : git_remote_lookup(out, g->repo, r);
-    return e < 0 ? git_fail(KS_EINVALID, r) : 0;
+    return e < 0 ? ks_wbgit_fail(KS_EINVALID, r) : 0;
 }
 
-static void set_callbacks(git_remote_callbacks *cb, struct remote_state *st)
+void ks_wbgit_callbacks(git_remote_callbacks *cb, struct ks_wbgit_remote_state *st)
 {
     cb->credentials = on_credentials;
     cb->push_update_reference = on_push_update;
@@ -375,10 +385,10 @@ static void set_callbacks(git_remote_callbacks *cb, struct remote_state *st)
 /* 0 pushed; KS_ECONFLICT not a fast-forward; KS_EIO anything else. */
 static int push_once(struct ks_wbgit *g, git_remote *remote)
 {
-    struct remote_state st = {.g = g};
+    struct ks_wbgit_remote_state st = {.g = g};
     git_push_options po;
     git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-    set_callbacks(&po.callbacks, &st);
+    ks_wbgit_callbacks(&po.callbacks, &st);
     char *spec = ks_strdupf("%s:%s", g->local_ref, g->remote_ref);
     if (!spec)
         return ks_error_set(KS_ENOMEM, "out of memory");
@@ -389,7 +399,7 @@ static int push_once(struct ks_wbgit *g, git_remote *remote)
     if (e == GIT_ENONFASTFORWARD)
         return ks_error_set(KS_ECONFLICT, "git: push to %s: not a fast-forward", g->remote);
     if (e < 0)
-        return git_fail(KS_EIO, g->remote);
+        return ks_wbgit_fail(KS_EIO, g->remote);
     if (st.rejected)
         return ks_error_set(KS_ECONFLICT, "git: push to %s rejected: %s", g->remote, st.status);
     return 0;
@@ -397,11 +407,11 @@ static int push_once(struct ks_wbgit *g, git_remote *remote)
 
 static int fetch_remote_tip(struct ks_wbgit *g, git_remote *remote)
 {
-    struct remote_state st = {.g = g};
+    struct ks_wbgit_remote_state st = {.g = g};
     git_fetch_options fo;
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-    set_callbacks(&fo.callbacks, &st);
+    ks_wbgit_callbacks(&fo.callbacks, &st);
     char *spec = ks_strdupf("+%s:%s", g->remote_ref, g->tracking_ref);
     if (!spec)
         return ks_error_set(KS_ENOMEM, "out of memory");
@@ -409,7 +419,7 @@ static int fetch_remote_tip(struct ks_wbgit *g, git_remote *remote)
     git_strarray refspecs = {specs, 1};
     int e = git_remote_fetch(remote, &refspecs, &fo, "keelson writeback fetch");
     free(spec);
-    return e < 0 ? git_fail(KS_EIO, g->remote) : 0;
+    return e < 0 ? ks_wbgit_fail(KS_EIO, g->remote) : 0;
 }
 
 /* Our commits the remote (as last known: the tracking ref) does not have,
@@ -421,7 +431,7 @@ static int unpushed(git_oid **out, size_t *out_n, struct ks_wbgit *g)
     size_t n = 0, cap = 0;
     int rc = 0, e;
     if (git_revwalk_new(&walk, g->repo) < 0) {
-        rc = git_fail(KS_EIO, "revwalk");
+        rc = ks_wbgit_fail(KS_EIO, "revwalk");
         goto done;
     }
     git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
@@ -429,12 +439,12 @@ static int unpushed(git_oid **out, size_t *out_n, struct ks_wbgit *g)
     if (e == GIT_ENOTFOUND)
         goto done;
     if (e < 0) {
-        rc = git_fail(KS_EIO, g->local_ref);
+        rc = ks_wbgit_fail(KS_EIO, g->local_ref);
         goto done;
     }
     if (git_reference_name_to_id(&id, g->repo, g->tracking_ref) == 0 &&
         git_revwalk_hide(walk, &id) < 0) {
-        rc = git_fail(KS_EIO, g->tracking_ref);
+        rc = ks_wbgit_fail(KS_EIO, g->tracking_ref);
         goto done;
     }
     while ((e = git_revwalk_next(&id, walk)) == 0) {
@@ -450,7 +460,7 @@ static int unpushed(git_oid **out, size_t *out_n, struct ks_wbgit *g)
         ids[n++] = id;
     }
     if (e != GIT_ITEROVER)
-        rc = git_fail(KS_EIO, "walking the status branch");
+        rc = ks_wbgit_fail(KS_EIO, "walking the status branch");
 done:
     git_revwalk_free(walk);
     if (rc) {
@@ -469,13 +479,13 @@ static int recommit(git_oid *out, struct ks_wbgit *g, const git_commit *like, co
 {
     git_signature *now = NULL;
     if (git_signature_now(&now, g->author_name, g->author_email) < 0)
-        return git_fail(KS_EINVALID, "the writeback author");
+        return ks_wbgit_fail(KS_EINVALID, "the writeback author");
     const git_commit *parents[1] = {parent};
     int e = git_commit_create(out, g->repo, NULL, git_commit_author(like), now, NULL,
                               message ? message : git_commit_message(like), tree, parent ? 1 : 0,
                               parents);
     git_signature_free(now);
-    return e < 0 ? git_fail(KS_EIO, "rewriting a status commit") : 0;
+    return e < 0 ? ks_wbgit_fail(KS_EIO, "rewriting a status commit") : 0;
 }
 
 /* Moves the local ref from old to new, failing if someone moved it. */
@@ -487,7 +497,7 @@ static int move_local(struct ks_wbgit *g, const git_oid *new_id, const git_oid *
     git_reference_free(ref);
     if (e == GIT_EMODIFIED)
         return ks_error_set(KS_ECONFLICT, "writeback: %s moved while rewriting", g->local_ref);
-    return e < 0 ? git_fail(KS_EIO, g->local_ref) : 0;
+    return e < 0 ? ks_wbgit_fail(KS_EIO, g->local_ref) : 0;
 }
 
 /* The updates that turn the tree of c's first parent into c's tree. */
@@ -503,7 +513,7 @@ static int commit_changes(git_tree_update **out, size_t *out_n, git_repository *
          (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&ptree, parent) < 0)) ||
         git_commit_tree(&ctree, c) < 0 ||
         git_diff_tree_to_tree(&diff, repo, ptree, ctree, NULL) < 0) {
-        rc = git_fail(KS_EIO, "reading a status commit's changes");
+        rc = ks_wbgit_fail(KS_EIO, "reading a status commit's changes");
         goto done;
     }
     size_t n = git_diff_num_deltas(diff);
@@ -561,9 +571,9 @@ static int replay(struct ks_wbgit *g, const git_oid *ids, size_t n, const git_oi
     git_oid tip_before;
     int rc = 0;
     if (git_reference_name_to_id(&tip_before, g->repo, g->local_ref) < 0)
-        return git_fail(KS_EIO, g->local_ref);
+        return ks_wbgit_fail(KS_EIO, g->local_ref);
     if (git_commit_lookup(&base, g->repo, onto) < 0)
-        return git_fail(KS_EIO, "the remote's tip");
+        return ks_wbgit_fail(KS_EIO, "the remote's tip");
     for (size_t i = 0; i < n && rc == 0; i++) {
         git_commit *c = NULL;
         git_tree *btree = NULL, *tree = NULL;
@@ -571,7 +581,7 @@ static int replay(struct ks_wbgit *g, const git_oid *ids, size_t n, const git_oi
         size_t nu = 0;
         git_oid id;
         if (git_commit_lookup(&c, g->repo, &ids[i]) < 0 || git_commit_tree(&btree, base) < 0)
-            rc = git_fail(KS_EIO, "re-applying a status commit");
+            rc = ks_wbgit_fail(KS_EIO, "re-applying a status commit");
         if (rc == 0)
             rc = commit_changes(&u, &nu, g->repo, c);
         if (rc == 0)
@@ -582,7 +592,7 @@ static int replay(struct ks_wbgit *g, const git_oid *ids, size_t n, const git_oi
             git_commit_free(base);
             base = NULL;
             if (git_commit_lookup(&base, g->repo, &id) < 0)
-                rc = git_fail(KS_EIO, "re-applying a status commit");
+                rc = ks_wbgit_fail(KS_EIO, "re-applying a status commit");
         }
         free_updates(u, nu);
         git_tree_free(tree);
@@ -625,7 +635,7 @@ static int merged_message(char **out, struct ks_wbgit *g, const git_oid *ids, si
     for (size_t i = 0; i < k && rc == 0; i++) {
         git_commit *c = NULL;
         if (git_commit_lookup(&c, g->repo, &ids[i]) < 0) {
-            rc = git_fail(KS_EIO, "reading a queued commit");
+            rc = ks_wbgit_fail(KS_EIO, "reading a queued commit");
             break;
         }
         size_t count = 1;
@@ -687,12 +697,12 @@ static int merge_oldest(size_t *out_merged, struct ks_wbgit *g, const git_oid *i
     git_oid id, tip_before;
     int rc = 0;
     if (git_reference_name_to_id(&tip_before, g->repo, g->local_ref) < 0)
-        return git_fail(KS_EIO, g->local_ref);
+        return ks_wbgit_fail(KS_EIO, g->local_ref);
     if (git_commit_lookup(&first, g->repo, &ids[0]) < 0 ||
         git_commit_lookup(&last_merged, g->repo, &ids[k - 1]) < 0 ||
         (git_commit_parentcount(first) && git_commit_parent(&parent, first, 0) < 0) ||
         git_commit_tree(&tree, last_merged) < 0) {
-        rc = git_fail(KS_EIO, "reading the queued commits");
+        rc = ks_wbgit_fail(KS_EIO, "reading the queued commits");
         goto done;
     }
     if ((rc = merged_message(&message, g, ids, k)) ||
@@ -705,7 +715,7 @@ static int merge_oldest(size_t *out_merged, struct ks_wbgit *g, const git_oid *i
         base = NULL;
         if (git_commit_lookup(&base, g->repo, &id) < 0 ||
             git_commit_lookup(&c, g->repo, &ids[i]) < 0 || git_commit_tree(&t, c) < 0)
-            rc = git_fail(KS_EIO, "rewriting the queue");
+            rc = ks_wbgit_fail(KS_EIO, "rewriting the queue");
         if (rc == 0)
             rc = recommit(&id, g, c, NULL, t, base);
         git_tree_free(t);
@@ -731,7 +741,7 @@ static int set_tracking(struct ks_wbgit *g)
     git_reference *ref = NULL;
     if (git_reference_name_to_id(&id, g->repo, g->local_ref) < 0 ||
         git_reference_create(&ref, g->repo, g->tracking_ref, &id, 1, "keelson: pushed") < 0)
-        return git_fail(KS_EIO, g->tracking_ref);
+        return ks_wbgit_fail(KS_EIO, g->tracking_ref);
     git_reference_free(ref);
     return 0;
 }
@@ -747,7 +757,7 @@ int ks_wbgit_push(struct ks_wbgit_push_result *out, struct ks_wbgit *g)
         goto done;
     if ((rc = unpushed(&ids, &n, g)) || n == 0)
         goto done;
-    if ((rc = open_remote(&remote, g)))
+    if ((rc = ks_wbgit_open_remote(&remote, g)))
         goto done;
     for (int round = 0;; round++) {
         rc = push_once(g, remote);
@@ -774,7 +784,7 @@ int ks_wbgit_push(struct ks_wbgit_push_result *out, struct ks_wbgit *g)
         if ((rc = unpushed(&ids, &n, g)))
             break;
         if (git_reference_name_to_id(&onto, g->repo, g->tracking_ref) < 0) {
-            rc = git_fail(KS_EIO, "the remote's tip after fetching");
+            rc = ks_wbgit_fail(KS_EIO, "the remote's tip after fetching");
             break;
         }
         if ((rc = replay(g, ids, n, &onto)))

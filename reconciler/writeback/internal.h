@@ -57,4 +57,45 @@ struct ks_wbgit_push_result {
  * error (what was pushed, what is still queued). */
 int ks_wbgit_push(struct ks_wbgit_push_result *out, struct ks_wbgit *g);
 
+/* ---- shared with driftpr.c (the --drift-pr branches) ---- */
+
+/* ks_error from libgit2's last error: "git: <what>: <message>"; returns code. */
+int ks_wbgit_fail(int code, const char *what);
+/* The repository handle (owned by g). */
+git_repository *ks_wbgit_repository(struct ks_wbgit *g);
+/* The remote name or URL to push to, NULL when none. */
+const char *ks_wbgit_remote(struct ks_wbgit *g);
+/* The configured author, now. */
+int ks_wbgit_signature(git_signature **out, struct ks_wbgit *g);
+
+/* Payload of the remote callbacks (credentials, push status). */
+struct ks_wbgit_remote_state {
+    struct ks_wbgit *g;
+    int cred_attempts;
+    int rejected;
+    char status[256];
+};
+/* Opens the remote (a name of the repository, or a URL: anonymous). */
+int ks_wbgit_open_remote(git_remote **out, struct ks_wbgit *g);
+/* Credentials and push-status callbacks with st as payload. */
+void ks_wbgit_callbacks(git_remote_callbacks *cb, struct ks_wbgit_remote_state *st);
+
+/* ---- the --drift-pr branches (driftpr.c) ----
+ * Requests are queued in memory (thread-safe); the Git work runs under the
+ * writeback's work lock like commits and pushes. */
+struct ks_driftpr;
+
+int ks_driftpr_new(struct ks_driftpr **out, struct ks_wbgit *g, const struct ks_writeback_opts *o);
+void ks_driftpr_free(struct ks_driftpr *d);
+/* Copies the request into the queue. */
+int ks_driftpr_add(struct ks_driftpr *d, const struct ks_writeback_drift_pr *req);
+/* Writes the queued branches, pushes what is not pushed, and when check
+ * is set looks which branches disappeared (closed ones are kept for
+ * ks_driftpr_take_closed). *out_commits: branch commits made. */
+int ks_driftpr_work(size_t *out_commits, size_t *out_closed, struct ks_driftpr *d, bool check);
+/* The closed branches found so far (a new array; the list is emptied). */
+json_t *ks_driftpr_take_closed(struct ks_driftpr *d);
+/* Requests queued or branches not pushed yet. */
+bool ks_driftpr_busy(struct ks_driftpr *d);
+
 #endif

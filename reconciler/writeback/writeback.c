@@ -62,6 +62,10 @@ struct ks_writeback {
     pthread_t thread;
 
     pthread_mutex_t work; /* serialises the Git work (tick, flush) */
+
+    struct ks_driftpr *drift; /* --drift-pr; NULL: off */
+    long drift_check_ms;
+    int64_t drift_next; /* (mu) when the drift branches are next worked on; 0: not due */
 };
 
 int64_t ks_writeback_clock_ms(void)
@@ -109,8 +113,22 @@ int ks_writeback_new(struct ks_writeback **out, const struct ks_writeback_opts *
     pthread_condattr_destroy(&ca);
     int rc =
         wb->objects && wb->pending && wb->events ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
+    if (rc == 0 && o.drift_pr &&
+        (strcmp(o.branch, "keelson/drift") == 0 ||
+         ks_str_has_prefix(o.branch, KS_WRITEBACK_DRIFT_PREFIX)))
+        rc = ks_error_set(KS_EINVALID,
+                          "writeback: the status branch \"%s\" collides with the drift branches "
+                          "(%s...) of --drift-pr",
+                          o.branch, KS_WRITEBACK_DRIFT_PREFIX);
     if (rc == 0)
         rc = ks_wbgit_open(&wb->git, &o);
+    if (rc == 0 && o.drift_pr) {
+        rc = ks_driftpr_new(&wb->drift, wb->git, &o);
+        wb->drift_check_ms = o.drift_check_ms > 0 ? o.drift_check_ms
+                             : o.interval_ms > 0  ? o.interval_ms
+                                                  : KS_WRITEBACK_DEFAULT_INTERVAL_MS;
+        wb->drift_next = 1; /* look at once which branches still exist */
+    }
     if (rc) {
         ks_writeback_free(wb);
         return rc;
@@ -131,6 +149,7 @@ void ks_writeback_free(struct ks_writeback *wb)
     pthread_mutex_unlock(&wb->mu);
     if (joined)
         pthread_join(wb->thread, NULL);
+    ks_driftpr_free(wb->drift);
     ks_wbgit_close(wb->git);
     json_decref(wb->objects);
     json_decref(wb->pending);
@@ -467,6 +486,50 @@ done:
     free(path);
     free(ref);
     return rc;
+}
+
+int ks_writeback_drift_branch(char *out, size_t cap, const char *ns, const char *name)
+{
+    int rc = check_name("namespace", ns && *ns ? ns : "_cluster");
+    if (rc == 0)
+        rc = check_name("name", name);
+    if (rc)
+        return rc;
+    int n = snprintf(out, cap, "%s%s/%s", KS_WRITEBACK_DRIFT_PREFIX, ns_dir(ns), name);
+    if (n < 0 || (size_t)n >= cap)
+        return ks_error_set(KS_ELIMIT, "writeback: drift branch name over %zu bytes", cap);
+    char ref[600];
+    int valid = 0;
+    snprintf(ref, sizeof ref, "refs/heads/%s", out);
+    if (git_reference_name_is_valid(&valid, ref) < 0 || !valid)
+        return ks_error_set(KS_EINVALID, "writeback: \"%s\" is not a valid branch name", out);
+    return 0;
+}
+
+int ks_writeback_record_drift_pr(struct ks_writeback *wb, const struct ks_writeback_drift_pr *d)
+{
+    if (!wb->drift)
+        return ks_error_set(KS_EINVALID, "writeback: drift branches are off (drift_pr)");
+    const json_t *obj = json_object_get(d ? d->event : NULL, "object");
+    char branch[512];
+    int rc = ks_writeback_drift_branch(branch, sizeof branch,
+                                       json_string_value(json_object_get(obj, "namespace")),
+                                       json_string_value(json_object_get(obj, "name")));
+    if (rc == 0)
+        rc = ks_driftpr_add(wb->drift, d);
+    if (rc == 0) {
+        pthread_mutex_lock(&wb->mu);
+        wb->drift_next = ks_writeback_clock_ms();
+        pthread_cond_broadcast(&wb->cond);
+        pthread_mutex_unlock(&wb->mu);
+    }
+    return rc;
+}
+
+int ks_writeback_drift_closed(struct ks_writeback *wb, json_t **out)
+{
+    *out = wb->drift ? ks_driftpr_take_closed(wb->drift) : json_array();
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
 
 /* The state entry of an object (created when absent, within max_objects). */
@@ -1071,6 +1134,23 @@ static int push(struct ks_writeback *wb, int64_t now)
     return rc;
 }
 
+/* The drift branches' Git work (work held). */
+static int drift_work(struct ks_writeback *wb, int64_t now_ms, bool check)
+{
+    size_t commits = 0, closed = 0;
+    int rc = ks_driftpr_work(&commits, &closed, wb->drift, check);
+    bool busy = ks_driftpr_busy(wb->drift);
+    pthread_mutex_lock(&wb->mu);
+    wb->stats.drift_branches += commits;
+    wb->stats.drift_closed += closed;
+    /* unpushed branches are retried with the status branch's backoff */
+    long wait =
+        busy && rc ? (wb->backoff_ms ? wb->backoff_ms : BACKOFF_FIRST_MS) : wb->drift_check_ms;
+    wb->drift_next = now_ms + wait;
+    pthread_mutex_unlock(&wb->mu);
+    return rc;
+}
+
 int ks_writeback_tick(struct ks_writeback *wb, int64_t now_ms)
 {
     int rc = 0;
@@ -1088,6 +1168,13 @@ int ks_writeback_tick(struct ks_writeback *wb, int64_t now_ms)
     pthread_mutex_unlock(&wb->mu);
     if (rc == 0 && push_due)
         rc = push(wb, now_ms);
+    pthread_mutex_lock(&wb->mu);
+    bool drift_due = wb->drift && wb->drift_next && now_ms >= wb->drift_next;
+    pthread_mutex_unlock(&wb->mu);
+    if (drift_due) {
+        int e = drift_work(wb, now_ms, true);
+        rc = rc ? rc : e;
+    }
     set_error(wb, rc);
     pthread_mutex_unlock(&wb->work);
     return rc;
@@ -1100,6 +1187,10 @@ int ks_writeback_flush(struct ks_writeback *wb)
     int rc = commit_pending(&committed, wb);
     if (rc == 0 && wb->has_remote)
         rc = push(wb, ks_writeback_clock_ms());
+    if (wb->drift) {
+        int e = drift_work(wb, ks_writeback_clock_ms(), true);
+        rc = rc ? rc : e;
+    }
     set_error(wb, rc);
     pthread_mutex_unlock(&wb->work);
     return rc;
@@ -1117,6 +1208,8 @@ static void *thread_main(void *arg)
             due = wb->window_start + (wb->interval_ms > 0 ? wb->interval_ms : 0);
         if (wb->has_remote && (wb->need_push || wb->stats.unpushed) && wb->next_push < due)
             due = wb->next_push;
+        if (wb->drift && wb->drift_next && wb->drift_next < due)
+            due = wb->drift_next;
         if (due > now) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);

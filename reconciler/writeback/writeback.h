@@ -48,6 +48,7 @@
 #define KS_RECONCILER_WRITEBACK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,15 @@ struct ks_writeback_opts {
     const char *https_token;
     const char *ssh_user; /* default: from the URL, else "git" */
     const char *ssh_key;
+    /* --drift-pr: unhealed drift on its own branch keelson/drift/<ns>/<pod>
+     * (ks_writeback_record_drift_pr). The branch name is refused as status
+     * branch then (refs keelson/drift and keelson/drift/... cannot coexist). */
+    bool drift_pr;
+    /* The deploy branch (for "was the drift branch merged?"); NULL: HEAD. */
+    const char *deploy_branch;
+    /* How often the remote (or, without one, the repository) is asked which
+     * drift branches still exist; 0: interval_ms when > 0, else 10 s. */
+    long drift_check_ms;
 };
 
 /* One sync pass. summary is the plan's {"create","update","delete",
@@ -113,6 +123,8 @@ struct ks_writeback_stats {
     int push_failing;        /* the last push attempt failed */
     char tip[41];            /* local tip of the status branch ("" when none) */
     char last_error[512];    /* last tick/flush error ("" when none) */
+    uint64_t drift_branches; /* drift branch commits made (--drift-pr) */
+    uint64_t drift_closed;   /* drift branches found closed without merging */
 };
 
 /* Opens the repository and checks the options. *out is freed with
@@ -152,6 +164,41 @@ int ks_writeback_set_object_status(struct ks_writeback *wb, const char *kind, co
 
 /* Replaces nodes/<name>.yaml (any JSON object, borrowed); NULL removes it. */
 int ks_writeback_set_node(struct ks_writeback *wb, const char *name, const json_t *node);
+
+/* ---- --drift-pr (docs/writeback.md, "Drift branches") ---- */
+
+#define KS_WRITEBACK_DRIFT_PREFIX "keelson/drift/"
+
+/* A drift that was not healed, for its own branch. Strings borrowed. */
+struct ks_writeback_drift_pr {
+    const json_t *event;    /* the Drift event as recorded (ks_writeback_record_drift) */
+    const char *base_sha;   /* the deployed commit of the deploy branch (required) */
+    const char *pod_uid;    /* the drifted pod's metadata.uid (required: healing checks it) */
+    const char *owner_kind; /* the object in Git the pod comes from (the Deployment, ...,  */
+    const char *owner_ns;   /* or the Pod itself); NULL kind: none known */
+    const char *owner_name;
+    const char *owner_source; /* its keelson.io/source: "apps/web.yaml:14" or "release ..." */
+};
+
+/* "keelson/drift/<ns>/<name>" into out (cap bytes); KS_EINVALID / KS_ELIMIT
+ * for a name that is no valid path component or ref name. */
+int ks_writeback_drift_branch(char *out, size_t cap, const char *ns, const char *name);
+
+/* Queues the drift branch of one unhealed drift (opts.drift_pr): written
+ * by the next tick or flush. The branch is based on base_sha and holds one
+ * commit that changes the owner's manifest so that merging it makes Git
+ * match what was found (drift.found an object with "image", "command",
+ * "args" or "env" of drift.container), or a note file drift/<ns>/<pod>.md
+ * when that cannot be expressed as a manifest change. Reported again: the
+ * branch gets a commit on top when the change differs, nothing when not. */
+int ks_writeback_record_drift_pr(struct ks_writeback *wb, const struct ks_writeback_drift_pr *d);
+
+/* Drift branches that disappeared (deleted on the remote, or without a
+ * remote in the repository) while their change never reached the deploy
+ * branch: the pull request was closed, so the drift is to be healed.
+ * *out: a new array of {"branch", "namespace", "name", "uid"}, each given
+ * out once (empty when none). */
+int ks_writeback_drift_closed(struct ks_writeback *wb, json_t **out);
 
 /* The clock tick() expects (CLOCK_MONOTONIC, milliseconds). */
 int64_t ks_writeback_clock_ms(void);
