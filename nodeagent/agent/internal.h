@@ -83,6 +83,8 @@ struct ks_ctr {
     /* own stops/kills/removes: events inside [own_from, own_to] are ours */
     _Atomic int64_t own_from_ns, own_to_ns;
     atomic_bool oob_stop; /* set by the events thread */
+    /* wall ns just before its last inspect: older events are already seen */
+    _Atomic int64_t read_ns;
     /* probes (specs parsed at setup; NULL kind when absent) */
     struct ks_probe_spec probe_spec[3]; /* liveness, readiness, startup */
     bool has_probe[3];
