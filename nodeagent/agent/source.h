@@ -12,7 +12,7 @@
  * Threading: one source is driven by one agent thread (list/watch), while
  * other agent threads may call report_status, report_events, heartbeat and
  * get_object concurrently: implementations must make those four calls
- * thread-safe.
+ * thread-safe (list_objects may also be called from any thread).
  *
  * Ownership: json_t values returned through out-params are new references.
  */
@@ -45,7 +45,8 @@ struct ks_agent_source_ops {
      * array of {"type": "put"|"delete", "kind", "namespace", "name",
      * "object"} ("object" only on put) and may hold kinds other than Pod
      * (ConfigMap and Secret changes tell the agent to refresh volumes and
-     * env; anything else is ignored). *out_revision is where to watch from
+     * env; Service and Endpoints changes feed the service proxy; anything
+     * else is ignored). *out_revision is where to watch from
      * next. KS_EGONE: since is too old, call list again. A delete of a pod
      * the agent does not run is to be ignored. */
     int (*watch)(struct ks_agent_source *src, json_t **out, int64_t *out_revision, int64_t since,
@@ -70,6 +71,11 @@ struct ks_agent_source_ops {
     void (*interrupt)(struct ks_agent_source *src);
 
     void (*free)(struct ks_agent_source *src);
+
+    /* Every object of kind ("Service" or "Endpoints"), all namespaces: *out is an array. NULL op or
+     * KS_ENOTFOUND: the source has none (static pods). The agent follows later changes of these
+     * kinds through watch. */
+    int (*list_objects)(struct ks_agent_source *src, json_t **out, const char *kind);
 };
 
 /* Implementations embed this as their first member. */

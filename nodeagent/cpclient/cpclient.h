@@ -6,7 +6,8 @@
  * register_node -> POST /api/v1/nodes/{node}/register; heartbeat -> POST
  * .../heartbeat (404: KS_ENOTFOUND, register again); list -> GET .../pods;
  * watch -> GET .../watch?since=N&timeout=Ms (410: KS_EGONE, relist);
- * get_object -> GET .../objects/{ns}/{kind}/{name}; report_status -> POST
+ * get_object -> GET .../objects/{ns}/{kind}/{name}; list_objects -> GET
+ * .../objects/{kind} (Service, Endpoints); report_status -> POST
  * .../pods/{ns}/{pod}/status; report_events -> POST .../events (in batches
  * of at most KS_CPCLIENT_EVENTS_PER_POST). 401 is KS_EINVALID "token
  * refused"; a server that cannot be reached (connection refused, DNS,
@@ -15,7 +16,7 @@
  *
  * Threading: watch runs on one thread (its own curl multi handle, woken at
  * once by interrupt through curl_multi_wakeup); register_node, heartbeat,
- * list, get_object, report_status and report_events may run concurrently
+ * list, get_object, list_objects, report_status and report_events may run concurrently
  * on any threads (a small pool of keep-alive easy handles under a mutex).
  */
 #ifndef KS_NODEAGENT_CPCLIENT_CPCLIENT_H

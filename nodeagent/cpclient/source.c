@@ -135,6 +135,28 @@ done:
     return rc;
 }
 
+static int cp_list_objects(struct ks_agent_source *base, json_t **out, const char *kind)
+{
+    struct cp_source *s = src_of(base);
+    char *k = seg(kind), *path = NULL;
+    json_t *doc = NULL;
+    int64_t rev = 0;
+    int rc;
+
+    if (!k || !(path = ks_strdupf("/objects/%s", k))) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms};
+    if ((rc = cp_request(&doc, s, &r)) == 0)
+        rc = take_items(out, &rev, doc, "items", s);
+done:
+    json_decref(doc);
+    free(k);
+    free(path);
+    return rc;
+}
+
 static int cp_status(struct ks_agent_source *base, const char *ns, const char *name,
                      const json_t *status)
 {
@@ -218,6 +240,7 @@ static const struct ks_agent_source_ops cp_ops = {
     .report_events = cp_events,
     .interrupt = cp_interrupt,
     .free = cp_free,
+    .list_objects = cp_list_objects,
 };
 
 int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclient_opts *opts)

@@ -1,7 +1,8 @@
 /*
  * load.c: one manifest file into normalised documents. Pods get their
  * namespace ("default" when absent), spec.nodeName, the source-file
- * annotation and the content uid; ConfigMaps and Secrets their namespace.
+ * annotation and the content uid; ConfigMaps, Secrets, Services and
+ * Endpoints their namespace.
  * Errors carry file:line:col (positions from core/yaml.h) so the Warning
  * event points at the line to fix.
  */
@@ -80,11 +81,12 @@ static int normalise(json_t **out, const json_t *doc, const char *node, const ch
     if ((rc = ks_object_id_get(&id, doc, "default")) < 0)
         return rc;
     if (strcmp(id.kind, "Pod") != 0 && strcmp(id.kind, "ConfigMap") != 0 &&
-        strcmp(id.kind, "Secret") != 0) {
+        strcmp(id.kind, "Secret") != 0 && strcmp(id.kind, "Service") != 0 &&
+        strcmp(id.kind, "Endpoints") != 0) {
         *bad_key = "kind";
         return ks_error_set(KS_EINVALID,
                             "kind %s is not served from a static pods directory "
-                            "(Pod, ConfigMap, Secret)",
+                            "(Pod, ConfigMap, Secret, Service, Endpoints)",
                             id.kind);
     }
     if (strcmp(id.api_version, "v1") != 0) {

@@ -58,35 +58,40 @@ static int changes_after(json_t **out, const struct sp_source *s, int64_t since)
     return 0;
 }
 
-static int sp_list(struct ks_agent_source *base, json_t **out, int64_t *out_revision)
+/* Deep copies of the current documents whose key ("Kind/ns/name") starts
+ * with prefix, after a rescan; called with s->lock held. */
+static int current_with_prefix(json_t **out, struct sp_source *s, const char *prefix)
 {
-    struct sp_source *s = src_of(base);
     json_t *arr = NULL, *v, *copy;
     const char *k;
     int rc;
 
-    pthread_mutex_lock(&s->lock);
     if ((rc = sp_rescan(s)) < 0)
-        goto done;
-    if (!(arr = json_array())) {
-        rc = ks_error_set(KS_ENOMEM, "out of memory");
-        goto done;
-    }
+        return rc;
+    if (!(arr = json_array()))
+        return ks_error_set(KS_ENOMEM, "out of memory");
     json_object_foreach(s->current, k, v)
     {
-        if (!ks_str_has_prefix(k, "Pod/"))
+        if (!ks_str_has_prefix(k, prefix))
             continue;
         if (!(copy = json_deep_copy(v)) || json_array_append_new(arr, copy) < 0) {
-            rc = ks_error_set(KS_ENOMEM, "out of memory");
-            goto done;
+            json_decref(arr);
+            return ks_error_set(KS_ENOMEM, "out of memory");
         }
     }
     *out = arr;
-    *out_revision = s->revision;
-    arr = NULL;
-done:
+    return 0;
+}
+
+static int sp_list(struct ks_agent_source *base, json_t **out, int64_t *out_revision)
+{
+    struct sp_source *s = src_of(base);
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if ((rc = current_with_prefix(out, s, "Pod/")) == 0)
+        *out_revision = s->revision;
     pthread_mutex_unlock(&s->lock);
-    json_decref(arr);
     return rc;
 }
 
@@ -188,6 +193,23 @@ done:
     return rc;
 }
 
+/* Services and Endpoints written in the directory, as they are (no
+ * clusterIP is allocated: without a control plane a Service serves only
+ * the clusterIP its file gives). */
+static int sp_list_objects(struct ks_agent_source *base, json_t **out, const char *kind)
+{
+    struct sp_source *s = src_of(base);
+    int rc;
+
+    if (strcmp(kind, "Service") != 0 && strcmp(kind, "Endpoints") != 0)
+        return ks_error_set(KS_EINVALID,
+                            "static pods: list_objects serves Service and Endpoints, not %s", kind);
+    pthread_mutex_lock(&s->lock);
+    rc = current_with_prefix(out, s, strcmp(kind, "Service") == 0 ? "Service/" : "Endpoints/");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int sp_status(struct ks_agent_source *base, const char *ns, const char *name,
                      const json_t *status)
 {
@@ -248,6 +270,7 @@ static const struct ks_agent_source_ops sp_ops = {
     .report_events = sp_events,
     .interrupt = sp_interrupt,
     .free = sp_free,
+    .list_objects = sp_list_objects,
 };
 
 int ks_staticpods_source_new(struct ks_agent_source **out, const struct ks_staticpods_opts *opts)

@@ -366,20 +366,52 @@ done:
     json_decref(body);
 }
 
-/* A node reads the ConfigMaps and Secrets its pods mount; nothing else. */
+/* Kinds a node may read: what its pods mount and what its service proxy
+ * needs. */
+static int node_readable(const char *kind)
+{
+    return strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0 ||
+           strcmp(kind, "Service") == 0 || strcmp(kind, "Endpoints") == 0;
+}
+
+/* A node reads the ConfigMaps and Secrets its pods mount and the Services
+ * and Endpoints its proxy serves; nothing else. */
 static void node_object(struct api_req *r, const char *ns, const char *kind, const char *name)
 {
     struct ks_store_key key = {kind, ns, name};
     json_t *obj = NULL;
     int rc;
-    if (strcmp(kind, "ConfigMap") != 0 && strcmp(kind, "Secret") != 0) {
-        api_reply_error(r, 403, "nodes may read only ConfigMap and Secret objects, not %s", kind);
+    if (!node_readable(kind)) {
+        api_reply_error(r, 403,
+                        "nodes may read only ConfigMap, Secret, Service and Endpoints objects, "
+                        "not %s",
+                        kind);
         return;
     }
     if ((rc = ks_store_get(&obj, r->srv->store, &key)) != 0)
         api_reply_ks_error(r, rc);
     else
         api_reply(r, 200, obj);
+}
+
+/* Every Service or Endpoints object, all namespaces, with the revision to
+ * watch from (read before the list, so no change is skipped). */
+static void node_objects_of_kind(struct api_req *r, const char *kind)
+{
+    struct ks_store_list_opts lo = {.kind = kind};
+    json_t *all = NULL;
+    int64_t rev = 0;
+    int rc;
+    if (strcmp(kind, "Service") != 0 && strcmp(kind, "Endpoints") != 0) {
+        api_reply_error(r, 403, "nodes may list only Service and Endpoints objects, not %s", kind);
+        return;
+    }
+    if ((rc = ks_store_revision(&rev, r->srv->store)) != 0 ||
+        (rc = ks_store_list(&all, r->srv->store, &lo)) != 0) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "items", all));
 }
 
 void api_nodes_handle(struct api_req *r)
@@ -397,6 +429,8 @@ void api_nodes_handle(struct api_req *r)
         api_watch_handle(r, name);
     else if (r->nseg == 5 && post && strcmp(action, "events") == 0)
         node_events(r, name);
+    else if (r->nseg == 6 && get && strcmp(action, "objects") == 0)
+        node_objects_of_kind(r, r->seg[5]);
     else if (r->nseg == 8 && get && strcmp(action, "objects") == 0)
         node_object(r, r->seg[5], r->seg[6], r->seg[7]);
     else if (r->nseg == 8 && post && strcmp(action, "pods") == 0 &&

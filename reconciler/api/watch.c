@@ -11,7 +11,8 @@
  * not at all can delay a change but never make a client skip it.
  * A node watcher (/api/v1/nodes/N/watch) sees only Pod changes for node N
  * (and every Pod delete, which carries no object to filter on), plus every
- * ConfigMap and Secret change, which the node's pods may mount.
+ * ConfigMap and Secret change, which the node's pods may mount, and every
+ * Service and Endpoints change, which the node's service proxy serves.
  * A watcher whose client hangs up is dropped at once (see on_readable).
  * Watchers waiting from the same revision (and node) get the same answer:
  * it is serialised once and handed to each connection by reference, so a
@@ -52,6 +53,8 @@ static int change_for_node(const json_t *change, const char *node)
     const char *kind = json_string_value(json_object_get(change, "kind"));
     if (kind && (strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0))
         return 1; /* pods mount them: every node sees them (contracts §6) */
+    if (kind && (strcmp(kind, "Service") == 0 || strcmp(kind, "Endpoints") == 0))
+        return 1; /* every node's service proxy serves every Service */
     if (!kind || strcmp(kind, "Pod") != 0)
         return 0;
     const char *type = json_string_value(json_object_get(change, "type"));

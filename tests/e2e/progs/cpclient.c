@@ -7,7 +7,8 @@
  * Every call of the source is exercised: register, heartbeat (and 404 ->
  * KS_ENOTFOUND), list, watch woken by a change, KS_EGONE after compaction,
  * report_status and report_events landing in the store, get_object of a
- * ConfigMap or Secret and their changes in the watch, HTTPS with a CA
+ * ConfigMap or Secret and their changes in the watch, list_objects of
+ * Services and Endpoints and their changes, HTTPS with a CA
  * file (and refused without it), a wrong token,
  * a server that is down, interrupt of a parked watch, and calls from
  * several threads while a watch is parked. Run by tests/e2e/test_cpclient.sh.
@@ -508,6 +509,43 @@ static void get_object_and_configmap_changes(void **state)
     json_decref(changes);
 }
 
+/* list_objects of Services and Endpoints (all namespaces), their changes
+ * in the node's watch, and a kind nodes may not list (403 -> KS_EINVALID). */
+static void list_objects_services(void **state)
+{
+    struct fixture *f = *state;
+    json_t *items = NULL, *changes = NULL;
+    int64_t rev, next;
+
+    do_register(f);
+    put(f, json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind", "Service",
+                     "metadata", "name", "db", "namespace", "apps", "spec", "clusterIP",
+                     "10.96.0.10"));
+    put(f, json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Service", "metadata",
+                     "name", "web", "namespace", "shop"));
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Service"), 0);
+    assert_int_equal(json_array_size(items), 2);
+    json_decref(items);
+    items = NULL;
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Endpoints"), 0);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    items = NULL;
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Secret"), KS_EINVALID);
+    assert_null(items);
+
+    assert_int_equal(f->src->ops->list(f->src, &items, &rev), 0);
+    json_decref(items);
+    put(f, json_pack("{s:s,s:s,s:{s:s,s:s},s:[{s:[{s:s}],s:[{s:i}]}]}", "apiVersion", "v1", "kind",
+                     "Endpoints", "metadata", "name", "db", "namespace", "apps", "subsets",
+                     "addresses", "ip", "10.88.0.5", "ports", "port", 5432));
+    assert_int_equal(f->src->ops->watch(f->src, &changes, &next, rev, 5000), 0);
+    assert_int_equal(json_array_size(changes), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "kind")),
+                        "Endpoints");
+    json_decref(changes);
+}
+
 static void https_with_ca_file(void **state)
 {
     struct fixture *f = *state;
@@ -548,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_and_events_reach_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupt_and_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(get_object_and_configmap_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_objects_services, setup, teardown),
         cmocka_unit_test_setup_teardown(https_with_ca_file, setup_tls, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * up as watch changes within the timeout, a bad file keeps the last good
  * pods and writes a Warning event with file:line:col, uids are the content
  * hash and survive re-creating the source, ConfigMaps answer get_object,
+ * Services written in the directory answer list_objects,
  * interrupt ends a parked watch, limits, and the report directory
  * (atomic status files, events.ndjson appended from several threads).
  */
@@ -220,6 +221,37 @@ static void get_object_configmap(void **state)
     assert_int_equal(f->src->ops->get_object(f->src, &obj, "ConfigMap", "default", "conf"),
                      KS_ENOTFOUND);
     assert_null(obj);
+}
+
+static void list_objects_services(void **state)
+{
+    struct fixture *f = *state;
+    json_t *items = NULL;
+    const char *svc = "apiVersion: v1\n"
+                      "kind: Service\n"
+                      "metadata:\n"
+                      "  name: db\n"
+                      "spec:\n"
+                      "  clusterIP: 10.96.0.10\n"
+                      "  ports:\n"
+                      "  - port: 5432\n";
+
+    write_file(f, "web.yaml", web_yaml);
+    write_file(f, "svc.yaml", svc);
+    open_source(f, 0, 0);
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Service"), 0);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(items, 0), "metadata"), "namespace")),
+                        "default");
+    json_decref(items);
+    items = NULL;
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Endpoints"), 0);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    items = NULL;
+    assert_int_equal(f->src->ops->list_objects(f->src, &items, "Pod"), KS_EINVALID);
+    assert_null(items);
 }
 
 static void add_edit_remove(void **state)
@@ -511,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(first_list_and_uid, setup, teardown),
         cmocka_unit_test_setup_teardown(get_object_configmap, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_objects_services, setup, teardown),
         cmocka_unit_test_setup_teardown(add_edit_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_file_keeps_last_good, setup, teardown),
         cmocka_unit_test_setup_teardown(uid_stable_across_sources, setup, teardown),

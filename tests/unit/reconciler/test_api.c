@@ -16,8 +16,9 @@
  * Contracts §6 (the "hooks" fixture: hooks, webhook secret, Unix socket):
  * POST /api/v1/sync, POST /hooks/git signed the GitHub, Gitea and GitLab
  * ways (good, bad, missing, no secret configured, ping), hooks->wrote after
- * each server write, a node reading ConfigMaps/Secrets (403 for other
- * kinds), a node watch passing ConfigMap/Secret changes, GET
+ * each server write, a node reading ConfigMaps/Secrets/Services/Endpoints
+ * (403 for other kinds) and listing Services/Endpoints, a node watch
+ * passing ConfigMap/Secret/Service/Endpoints changes, GET
  * /api/v1/syncs/{id}, the store-derived metrics, and the same API over the
  * Unix socket (curl's CURLOPT_UNIX_SOCKET_PATH).
  */
@@ -1306,8 +1307,30 @@ static void node_objects(void **state)
     json_decref(j);
     json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/Secret/creds", f->admin, NULL, 200));
     j = call(f, "GET", "/api/v1/nodes/n1/objects/apps/Pod/p1", tok, NULL, 403);
-    assert_non_null(strstr(error_of(j), "ConfigMap and Secret"));
+    assert_non_null(strstr(error_of(j), "ConfigMap, Secret, Service and Endpoints"));
     json_decref(j);
+    /* Services and Endpoints: one by name, and every one of a kind (all
+     * namespaces) with the revision to watch from; other kinds 403. */
+    put_obj(f, "Service", "apps", "db");
+    put_obj(f, "Service", "shop", "web");
+    put_obj(f, "Endpoints", "apps", "db");
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/apps/Service/db", tok, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "Service");
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/Endpoints/db", tok, NULL, 200));
+    int64_t rev = 0;
+    assert_int_equal(ks_store_revision(&rev, f->cp), 0);
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/Service", tok, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "revision")), rev);
+    json_decref(j);
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/Endpoints", f->admin, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    json_decref(j);
+    j = call(f, "GET", "/api/v1/nodes/n1/objects/Secret", tok, NULL, 403);
+    assert_non_null(strstr(error_of(j), "Service and Endpoints"));
+    json_decref(j);
+    json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/Service", other, NULL, 401));
     json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/nope", tok, NULL, 404));
     json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", other, NULL, 401));
     json_decref(call(f, "GET", "/api/v1/nodes/n1/objects/apps/ConfigMap/conf", NULL, NULL, 401));
@@ -1334,14 +1357,20 @@ static void node_watch_config(void **state)
     put_obj(f, "Secret", "kube-system", "creds");
     struct ks_store_key key = {"ConfigMap", "apps", "conf"};
     assert_int_equal(ks_store_delete(NULL, f->cp, &key, KS_STORE_ANY_REVISION), 0);
+    /* Services and Endpoints of every namespace too (the service proxy). */
+    put_obj(f, "Service", "shop", "db");
+    put_obj(f, "Endpoints", "shop", "db");
+    struct ks_store_key ekey = {"Endpoints", "shop", "db"};
+    assert_int_equal(ks_store_delete(NULL, f->cp, &ekey, KS_STORE_ANY_REVISION), 0);
     char path[128];
     snprintf(path, sizeof path, "/api/v1/nodes/n1/watch?since=%lld&timeout=0", (long long)rev);
     json_t *j = call(f, "GET", path, tok, NULL, 200);
     json_t *ch = json_object_get(j, "changes");
-    assert_int_equal(json_array_size(ch), 3);
-    const char *want[][3] = {
-        {"put", "ConfigMap", "conf"}, {"put", "Secret", "creds"}, {"delete", "ConfigMap", "conf"}};
-    for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(json_array_size(ch), 6);
+    const char *want[][3] = {{"put", "ConfigMap", "conf"},    {"put", "Secret", "creds"},
+                             {"delete", "ConfigMap", "conf"}, {"put", "Service", "db"},
+                             {"put", "Endpoints", "db"},      {"delete", "Endpoints", "db"}};
+    for (size_t i = 0; i < 6; i++) {
         json_t *c = json_array_get(ch, i);
         assert_string_equal(json_string_value(json_object_get(c, "type")), want[i][0]);
         assert_string_equal(json_string_value(json_object_get(c, "kind")), want[i][1]);
