@@ -435,6 +435,8 @@ static int unpushed(git_oid **out, size_t *out_n, struct ks_wbgit *g)
         goto done;
     }
     git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+    if (git_reference_name_to_id(&id, g->repo, g->local_ref) == GIT_ENOTFOUND)
+        goto done; /* nothing written yet */
     e = git_revwalk_push_ref(walk, g->local_ref);
     if (e == GIT_ENOTFOUND)
         goto done;

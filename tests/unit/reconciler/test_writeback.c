@@ -690,6 +690,238 @@ static void concurrent_recorders_lose_nothing(void **state)
     assert_user_untouched(f);
 }
 
+/* ---- --drift-pr ---- */
+
+static const char *const FRONT = "# the front tier\n"
+                                 "apiVersion: apps/v1\n"
+                                 "kind: Deployment\n"
+                                 "metadata:\n"
+                                 "  name: front\n"
+                                 "spec:\n"
+                                 "  template:\n"
+                                 "    spec:\n"
+                                 "      containers:\n"
+                                 "      - name: web\n"
+                                 "        image: busybox:1   # pinned\n";
+
+/* Commits apps/front.yaml on main (the user's local edit stays) and makes
+ * the bare remote with main on it. */
+static void deploy_front(struct fixture *f)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/apps/front.yaml", f->repo);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(FRONT, fp);
+    fclose(fp);
+    sh("cd %s && git add apps/front.yaml && git commit -qm front && git init -q --bare "
+       "%s/remote.git "
+       "&& git push -q %s main",
+       f->repo, f->dir, f->remote);
+    char *sha = run("git -C %s rev-parse main", f->repo);
+    snprintf(f->main_sha, sizeof f->main_sha, "%s", sha);
+    free(sha);
+}
+
+static struct ks_writeback *open_drift_wb(struct fixture *f, const char *remote)
+{
+    struct ks_writeback *wb = NULL;
+    struct ks_writeback_opts o = {.repo_path = f->repo,
+                                  .remote = remote,
+                                  .interval_ms = -1,
+                                  .drift_pr = true,
+                                  .deploy_branch = "main"};
+    if (ks_writeback_new(&wb, &o))
+        fail_msg("ks_writeback_new: %s", ks_error_last());
+    return wb;
+}
+
+static void record_pr(struct fixture *f, struct ks_writeback *wb, const char *pod, const char *uid,
+                      json_t *found, const char *owner_source)
+{
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:o, "
+                           "s:s}}",
+                           "type", "Warning", "reason", "Drift", "message",
+                           "container web of pod default/x: changed out of band; reported", "node",
+                           "node-a", "time", "2026-12-01T20:00:00Z", "object", "kind", "Pod",
+                           "namespace", "default", "name", pod, "uid", uid, "drift", "what",
+                           json_is_string(found) ? "container-stopped" : "spec-changed",
+                           "container", "web", "found", found, "action", "reported");
+    struct ks_writeback_drift_pr d = {.event = ev,
+                                      .base_sha = f->main_sha,
+                                      .pod_uid = uid,
+                                      .owner_kind = "Deployment",
+                                      .owner_ns = "default",
+                                      .owner_name = "front",
+                                      .owner_source = owner_source};
+    if (ks_writeback_record_drift_pr(wb, &d))
+        fail_msg("record_drift_pr: %s", ks_error_last());
+    json_decref(ev);
+}
+
+static void drift_branch_names(void **state)
+{
+    struct fixture *f = *state;
+    char b[300];
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, "default", "web-1"), 0);
+    assert_string_equal(b, "keelson/drift/default/web-1");
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, NULL, "n1"), 0);
+    assert_string_equal(b, "keelson/drift/_cluster/n1");
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, "default", "a/b"), KS_EINVALID);
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, "default", ".."), KS_EINVALID);
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, "default", "a..b"), KS_EINVALID);
+    assert_int_equal(ks_writeback_drift_branch(b, sizeof b, "default", "web.lock"), KS_EINVALID);
+    assert_int_equal(ks_writeback_drift_branch(b, 20, "default", "web-1"), KS_ELIMIT);
+    /* the status branch may not sit where the drift branches are */
+    struct ks_writeback *wb = NULL;
+    struct ks_writeback_opts o = {
+        .repo_path = f->repo, .branch = "keelson/drift", .drift_pr = true};
+    assert_int_equal(ks_writeback_new(&wb, &o), KS_EINVALID);
+    o.branch = "keelson/drift/status";
+    assert_int_equal(ks_writeback_new(&wb, &o), KS_EINVALID);
+    o.drift_pr = false;
+    assert_int_equal(ks_writeback_new(&wb, &o), 0);
+    ks_writeback_free(wb);
+}
+
+static void drift_pr_edits_manifest_updates_and_heals_when_closed(void **state)
+{
+    struct fixture *f = *state;
+    deploy_front(f);
+    struct ks_writeback *wb = open_drift_wb(f, f->remote);
+    const char *br = "keelson/drift/default/front-1";
+    record_pr(f, wb, "front-1", "uid-1", json_pack("{s:s}", "image", "busybox:2"),
+              "apps/front.yaml:2");
+    flush_ok(wb);
+    /* on the remote: one commit on the deployed commit, one line changed */
+    assert_output(f->main_sha, "git -C %s/remote.git rev-parse %s^", f->dir, br);
+    assert_output("-        image: busybox:1   # pinned\n+        image: busybox:2   # pinned",
+                  "git -C %s/remote.git diff -U0 main %s | grep '^[-+] '", f->dir, br);
+    assert_output("drift: accept image of container web into Deployment default/front",
+                  "git -C %s/remote.git log -1 --format=%%s %s", f->dir, br);
+    char *body = run("git -C %s/remote.git log -1 --format=%%B %s", f->dir, br);
+    assert_contains(body, "Pod default/front-1 on node node-a was found different from Git");
+    assert_contains(body, "changes apps/front.yaml:2 (Deployment front, container web: image)");
+    assert_contains(body, "Merge to accept the drift");
+    assert_contains(body, "Keelson-Event: drift\nKeelson-Object: Pod/default/front-1\n"
+                          "Keelson-Object: Deployment/default/front\n");
+    assert_contains(body, "Keelson-Pod-Uid: uid-1");
+    free(body);
+    char *tip = run("git -C %s/remote.git rev-parse %s", f->dir, br);
+    /* reported again, same change: left alone */
+    record_pr(f, wb, "front-1", "uid-1", json_pack("{s:s}", "image", "busybox:2"),
+              "apps/front.yaml:2");
+    flush_ok(wb);
+    assert_output(tip, "git -C %s/remote.git rev-parse %s", f->dir, br);
+    /* reported again with another image: one commit on top, not a second branch */
+    record_pr(f, wb, "front-1", "uid-1", json_pack("{s:s}", "image", "busybox:3"),
+              "apps/front.yaml:2");
+    flush_ok(wb);
+    assert_output(tip, "git -C %s/remote.git rev-parse %s^", f->dir, br);
+    assert_output("+        image: busybox:3   # pinned",
+                  "git -C %s/remote.git diff -U0 main %s | grep '^+ '", f->dir, br);
+    assert_output("1", "git -C %s/remote.git branch --list 'keelson/drift/*' | wc -l", f->dir);
+    json_t *closed = NULL;
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 0);
+    json_decref(closed);
+    /* the pull request is closed and the branch deleted: heal */
+    sh("git -C %s/remote.git branch -D %s", f->dir, br);
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 1);
+    json_t *c = json_array_get(closed, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "branch")), br);
+    assert_string_equal(json_string_value(json_object_get(c, "namespace")), "default");
+    assert_string_equal(json_string_value(json_object_get(c, "name")), "front-1");
+    assert_string_equal(json_string_value(json_object_get(c, "uid")), "uid-1");
+    json_decref(closed);
+    /* given out once; the local copy is gone too */
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 0);
+    json_decref(closed);
+    assert_output("", "git -C %s for-each-ref 'refs/*/keelson/drift/*' 'refs/heads/keelson/drift'",
+                  f->repo);
+    struct ks_writeback_stats st;
+    ks_writeback_stats(&st, wb);
+    assert_int_equal(st.drift_branches, 2);
+    assert_int_equal(st.drift_closed, 1);
+    free(tip);
+    ks_writeback_free(wb);
+    assert_user_untouched(f);
+}
+
+static void drift_pr_note_and_merged_branch_is_not_healed(void **state)
+{
+    struct fixture *f = *state;
+    deploy_front(f);
+    struct ks_writeback *wb = open_drift_wb(f, f->remote);
+    const char *br = "keelson/drift/default/front-2";
+    /* a stopped container is no manifest change: a note */
+    record_pr(f, wb, "front-2", "uid-2", json_string("stopped out of band (exit code 137)"),
+              "apps/front.yaml:2");
+    /* a Deployment rendered from a chart has no file to edit: a note */
+    record_pr(f, wb, "front-3", "uid-3", json_pack("{s:s}", "image", "busybox:2"),
+              "release default/front (charts/app, templates/deploy.yaml)");
+    flush_ok(wb);
+    assert_output("drift/default/front-2.md", "git -C %s/remote.git diff --name-only main %s",
+                  f->dir, br);
+    assert_output("drift: default/front-2 container web container-stopped, not healed",
+                  "git -C %s/remote.git log -1 --format=%%s %s", f->dir, br);
+    char *note = run("git -C %s/remote.git show %s:drift/default/front-2.md", f->dir, br);
+    assert_contains(note, "# Drift of pod default/front-2 (not healed)");
+    assert_contains(note, "- found: stopped out of band (exit code 137)");
+    assert_contains(note, "Close the pull request and delete the branch to heal");
+    free(note);
+    note = run("git -C %s/remote.git show keelson/drift/default/front-3:drift/default/front-3.md",
+               f->dir);
+    assert_contains(note, "comes from a rendered chart (release default/front");
+    free(note);
+    /* merged (fast-forward) on the host, then the branch deleted: nothing healed */
+    sh("git -C %s/remote.git update-ref refs/heads/main $(git -C %s/remote.git rev-parse %s) && "
+       "git -C %s/remote.git branch -D %s",
+       f->dir, f->dir, br, f->dir, br);
+    flush_ok(wb);
+    json_t *closed = NULL;
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 0);
+    json_decref(closed);
+    /* front-3's branch was closed unmerged */
+    sh("git -C %s/remote.git branch -D keelson/drift/default/front-3", f->dir);
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(closed, 0), "name")),
+                        "front-3");
+    json_decref(closed);
+    ks_writeback_free(wb);
+}
+
+static void drift_pr_without_remote_uses_the_repository(void **state)
+{
+    struct fixture *f = *state;
+    deploy_front(f);
+    struct ks_writeback *wb = open_drift_wb(f, NULL);
+    record_pr(f, wb, "front-4", "uid-4", json_pack("{s:[s, s]}", "command", "sleep", "9"),
+              "apps/front.yaml:2");
+    flush_ok(wb);
+    assert_output("+        command: [\"sleep\", \"9\"]",
+                  "git -C %s diff -U0 main keelson/drift/default/front-4 | grep '^+ '", f->repo);
+    json_t *closed = NULL;
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 0);
+    json_decref(closed);
+    sh("git -C %s branch -D keelson/drift/default/front-4", f->repo);
+    flush_ok(wb);
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 1);
+    json_decref(closed);
+    ks_writeback_free(wb);
+    assert_user_untouched(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +937,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_writer_is_rebased_onto, setup, teardown),
         cmocka_unit_test_setup_teardown(thread_commits_after_the_window, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_recorders_lose_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(drift_branch_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(drift_pr_edits_manifest_updates_and_heals_when_closed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(drift_pr_note_and_merged_branch_is_not_healed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(drift_pr_without_remote_uses_the_repository, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
