@@ -223,6 +223,15 @@ int ks_gofmt_quote(struct ks_buf *out, const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     ks_buf_putc(out, '"');
     for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII needing no escape goes out at once */
+        size_t run = i;
+        while (run < len && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' && u[run] != '\\')
+            run++;
+        if (run > i) {
+            ks_buf_put(out, s + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned r;
         size_t n = decode_rune(u + i, len - i, &r);
         if (!n) {

@@ -387,8 +387,12 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
 {
     struct entries manifests = {0}, hooks = {0};
     const struct ks_output_file **sorted = NULL;
-    struct ks_buf text;
-    ks_buf_init(&text, out->limit);
+    /* without --show-only the text goes straight into out */
+    struct ks_buf scratch, *text = out;
+    ks_buf_init(&scratch, out->limit);
+    if (opts->n_show_only > 0)
+        text = &scratch;
+    size_t start = ks_buf_len(out);
     int rc = 0;
 
     sorted = calloc(nfiles ? nfiles : 1, sizeof(*sorted));
@@ -417,38 +421,37 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
 
     if (opts->include_crds)
         for (size_t i = 0; i < ncrds; i++) {
-            ks_buf_printf(&text, "---\n# Source: %s\n", crds[i].path);
-            ks_buf_put(&text, crds[i].content, crds[i].len);
-            ks_buf_putc(&text, '\n');
+            ks_buf_printf(text, "---\n# Source: %s\n", crds[i].path);
+            ks_buf_put(text, crds[i].content, crds[i].len);
+            ks_buf_putc(text, '\n');
         }
     /* fmt.Fprintln(strings.TrimSpace(rel.Manifest)): the release manifest
      * ends in "\n" already, an empty one becomes a lone newline. */
     for (size_t i = 0; i < manifests.n; i++)
-        print_doc(&text, manifests.v[i].path, manifests.v[i].content);
+        print_doc(text, manifests.v[i].path, manifests.v[i].content);
     if (manifests.n == 0)
-        ks_buf_putc(&text, '\n');
+        ks_buf_putc(text, '\n');
     if (!opts->no_hooks)
         for (size_t i = 0; i < hooks.n; i++) {
             if (opts->skip_tests && hooks.v[i].is_test)
                 continue;
-            print_doc(&text, hooks.v[i].path, hooks.v[i].content);
+            print_doc(text, hooks.v[i].path, hooks.v[i].content);
         }
-    rc = ks_buf_error(&text);
+    rc = ks_buf_error(text);
     if (rc < 0)
         goto done;
-    if (opts->n_show_only > 0)
-        rc = show_only(out, ks_buf_data(&text), ks_buf_len(&text), opts);
-    else
-        rc = ks_buf_put(out, ks_buf_data(&text), ks_buf_len(&text));
-    if (rc < 0)
-        goto done;
+    if (opts->n_show_only > 0) {
+        rc = show_only(out, ks_buf_data(&scratch), ks_buf_len(&scratch), opts);
+        if (rc < 0)
+            goto done;
+    }
     rc = ks_buf_error(out);
     if (rc < 0)
         goto done;
     if (objects)
-        rc = ks_output_objects(objects, ks_buf_data(out), ks_buf_len(out));
+        rc = ks_output_objects(objects, ks_buf_data(out) + start, ks_buf_len(out) - start);
 done:
-    ks_buf_release(&text);
+    ks_buf_release(&scratch);
     free(sorted);
     entries_free(&manifests);
     entries_free(&hooks);
