@@ -59,6 +59,9 @@ int ks_cli_common_opt(const struct ks_cli_common *dst, int c, const char *arg)
     case KS_CLI_OPT_STATUS_REMOTE:
         str = dst->status_remote;
         break;
+    case KS_CLI_OPT_SERVICE_CIDR:
+        str = dst->service_cidr;
+        break;
     case 'o':
         str = dst->output;
         break;

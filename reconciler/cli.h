@@ -50,6 +50,7 @@ enum {
     KS_CLI_OPT_DRIFT_PR,
     KS_CLI_OPT_ALLOW_MASS_PRUNE,
     KS_CLI_OPT_MAX_PRUNE_SHARE,
+    KS_CLI_OPT_SERVICE_CIDR,
     KS_CLI_OPT_OWN,
 };
 
@@ -69,21 +70,23 @@ enum {
 #define KS_CLI_LONGOPT_DRIFT_PR         {"drift-pr", no_argument, NULL, KS_CLI_OPT_DRIFT_PR}
 #define KS_CLI_LONGOPT_ALLOW_MASS_PRUNE {"allow-mass-prune", no_argument, NULL, KS_CLI_OPT_ALLOW_MASS_PRUNE}
 #define KS_CLI_LONGOPT_MAX_PRUNE_SHARE  {"max-prune-share", required_argument, NULL, KS_CLI_OPT_MAX_PRUNE_SHARE}
+#define KS_CLI_LONGOPT_SERVICE_CIDR     {"service-cidr", required_argument, NULL, KS_CLI_OPT_SERVICE_CIDR}
 #define KS_CLI_LONGOPT_OUTPUT           {"output", required_argument, NULL, 'o'}
 #define KS_CLI_LONGOPT_HELP             {"help", no_argument, NULL, 'h'}
 #define KS_CLI_LONGOPT_END              {NULL, 0, NULL, 0}
 
 /* The option groups several subcommands take whole. SYNC: what a sync
  * needs (--once and the daemon): the source, the local node, the status
- * branch and the prune limit. CLIENT: how to reach a running control plane
- * and how to print (get, status). */
+ * branch, the prune limit and the service address range. CLIENT: how to
+ * reach a running control plane and how to print (get, status). */
 #define KS_CLI_LONGOPTS_SYNC                                                  \
     KS_CLI_LONGOPT_REPO, KS_CLI_LONGOPT_BRANCH, KS_CLI_LONGOPT_PATH,          \
     KS_CLI_LONGOPT_STATE_DIR, KS_CLI_LONGOPT_PODMAN_SOCKET,                   \
     KS_CLI_LONGOPT_NODE_NAME, KS_CLI_LONGOPT_NO_LOCAL_NODE,                   \
     KS_CLI_LONGOPT_STATUS_BRANCH, KS_CLI_LONGOPT_STATUS_REMOTE,               \
     KS_CLI_LONGOPT_NO_WRITEBACK, KS_CLI_LONGOPT_ALLOW_MASS_PRUNE,             \
-    KS_CLI_LONGOPT_MAX_PRUNE_SHARE, KS_CLI_LONGOPT_DRIFT_PR
+    KS_CLI_LONGOPT_MAX_PRUNE_SHARE, KS_CLI_LONGOPT_DRIFT_PR,                  \
+    KS_CLI_LONGOPT_SERVICE_CIDR
 #define KS_CLI_LONGOPTS_CLIENT                                                \
     KS_CLI_LONGOPT_OUTPUT, KS_CLI_LONGOPT_SERVER, KS_CLI_LONGOPT_TOKEN,       \
     KS_CLI_LONGOPT_STATE_DIR
@@ -95,6 +98,7 @@ enum {
 struct ks_cli_common {
     const char **repo, **branch, **path, **state_dir, **server, **token;
     const char **podman_socket, **node_name, **status_branch, **status_remote, **output;
+    const char **service_cidr; /* checked by the caller (ks_service_cidr_parse) */
     int *no_local_node, *no_writeback, *allow_mass_prune, *drift_pr;
     unsigned *max_prune_percent;
 };
@@ -107,7 +111,7 @@ struct ks_cli_common {
     .no_local_node = &(o)->no_local_node, .status_branch = &(o)->status_branch,                    \
     .status_remote = &(o)->status_remote, .no_writeback = &(o)->no_writeback,                      \
     .drift_pr = &(o)->drift_pr, .allow_mass_prune = &(o)->allow_mass_prune,                        \
-    .max_prune_percent = &(o)->max_prune_percent
+    .max_prune_percent = &(o)->max_prune_percent, .service_cidr = &(o)->service_cidr
 #define KS_CLI_BIND_CLIENT(o)                                                                      \
     .output = &(o)->output, .server = &(o)->server, .token = &(o)->token,                          \
     .state_dir = &(o)->state_dir

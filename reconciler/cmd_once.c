@@ -42,6 +42,7 @@
 struct once_opts {
     const char *repo, *branch, *path, *state_dir, *output;
     const char *podman_socket, *node_name, *server, *token, *status_branch, *status_remote;
+    const char *service_cidr;
     int once, dry_run, allow_mass_prune, wait, no_local_node, no_writeback, drift_pr;
     unsigned max_prune_percent;
     int64_t timeout_ms;
@@ -88,6 +89,8 @@ static void usage(FILE *out)
           "  --allow-mass-prune     allow deleting more than --max-prune-share of the managed "
           "objects\n"
           "  --max-prune-share PCT  prune limit in percent of managed objects (default 50)\n"
+          "  --service-cidr CIDR    Service clusterIPs come from this IPv4 range (default\n"
+          "                         10.96.0.0/16)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: 0 in sync or applied (and pods running), 1 error, unhealthy or timeout,\n"
@@ -436,7 +439,8 @@ int ks_cmd_once(int argc, char **argv)
     if (pr)
         return pr > 0 ? 0 : 1;
     enum ks_plan_format fmt;
-    if (ks_plan_format_parse(&fmt, o.output)) {
+    struct ks_service_cidr cidr;
+    if (ks_plan_format_parse(&fmt, o.output) || ks_service_cidr_parse(&cidr, o.service_cidr)) {
         ks_cli_error("%s", ks_error_last());
         return 1;
     }
@@ -480,6 +484,7 @@ int ks_cmd_once(int argc, char **argv)
                               .state_dir = ks_buf_data(&state),
                               .allow_mass_prune = o.allow_mass_prune,
                               .max_prune_percent = o.max_prune_percent,
+                              .service_cidr = o.service_cidr,
                               .dry_run = o.dry_run};
     if (!o.dry_run) {
         struct ks_observer_opts oo = {.src = src,

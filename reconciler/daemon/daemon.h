@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "reconciler/api/api.h"
+#include "reconciler/controllers/services.h"
 #include "reconciler/plan/plan.h"
 #include "reconciler/source/source.h"
 #include "reconciler/store/store.h"
@@ -53,6 +54,9 @@ struct ks_sync_opts {
     /* Plan only: compute the plan (with the placement the scheduler would
      * choose) and write nothing; store may then be NULL (no state yet). */
     bool dry_run;
+    /* The range Service clusterIPs come from (--service-cidr); NULL =
+     * KS_SERVICE_CIDR_DEFAULT. Checked again by every pass. */
+    const char *service_cidr;
 };
 
 enum ks_sync_outcome { KS_SYNC_FAILED, KS_SYNC_UNCHANGED, KS_SYNC_APPLIED };

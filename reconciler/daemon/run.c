@@ -46,7 +46,7 @@
 struct daemon_opts {
     const char *repo, *branch, *path, *state_dir, *listen, *webhook_secret_file;
     const char *tls_cert, *tls_key, *podman_socket, *node_name, *log_level;
-    const char *status_branch, *status_remote;
+    const char *status_branch, *status_remote, *service_cidr;
     int no_local_node, allow_mass_prune, no_writeback, drift_pr;
     unsigned max_prune_percent;
     int64_t interval_ms, node_grace_ms, node_monitor_ms, writeback_interval_ms;
@@ -77,6 +77,8 @@ static void usage(FILE *out)
           "  --allow-mass-prune       allow a sync to delete more than --max-prune-share of the\n"
           "                           managed objects\n"
           "  --max-prune-share PCT    prune limit in percent of managed objects (default 50)\n"
+          "  --service-cidr CIDR      Service clusterIPs come from this IPv4 range\n"
+          "                           (default 10.96.0.0/16)\n"
           "  --status-branch B        branch sync results, health and drift are committed to\n"
           "                           (default keelson/status; never the deployed branch)\n"
           "  --status-remote R        also push the status branch to R (a local repository's\n"
@@ -180,6 +182,11 @@ static int parse(struct daemon_opts *o, int argc, char **argv)
         ks_cli_error("--tls-cert and --tls-key go together");
         return -1;
     }
+    struct ks_service_cidr cidr;
+    if (ks_service_cidr_parse(&cidr, o->service_cidr) < 0) {
+        ks_cli_error("%s", ks_error_last());
+        return -1;
+    }
     return 0;
 }
 
@@ -253,6 +260,7 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
                               .state_dir = d->state_dir,
                               .allow_mass_prune = d->o->allow_mass_prune,
                               .max_prune_percent = d->o->max_prune_percent,
+                              .service_cidr = d->o->service_cidr,
                               .ticket = w->ticket,
                               .record_unchanged = w->ticket > d->last_recorded_ticket ||
                                                   (w->sync_reasons & KS_TRIGGER_START)};

@@ -178,7 +178,10 @@ int ks_sync_pass(struct ks_sync_result *out, struct ks_store *store, struct ks_s
     if ((rc = ks_store_begin(store)))
         goto done;
     json_t *summary = ks_sync_summary(out->plan, out->commit, o->ticket, out->fetch_ms);
-    if ((rc = ks_plan_apply(store, out->plan, out->commit)) == 0 &&
+    struct ks_service_cidr cidr;
+    if ((rc = ks_service_cidr_parse(&cidr, o->service_cidr)) == 0 &&
+        (rc = ks_services_allocate(store, out->plan, &cidr)) == 0 &&
+        (rc = ks_plan_apply(store, out->plan, out->commit)) == 0 &&
         (rc = record_applied(store, src, out->commit, out->tree, out->set)) == 0)
         rc = ks_store_sync_finish(store, out->sync_id, "applied", summary, NULL);
     json_decref(summary);

@@ -143,6 +143,62 @@ static json_t *field_diff(const char *kind, const json_t *a, const json_t *b)
     return fields;
 }
 
+/* ---- server-filled fields ---- */
+
+static bool empty_value(const json_t *v)
+{
+    return !v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)) ||
+           (json_is_integer(v) && json_integer_value(v) == 0) ||
+           (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* base's key takes head's (empty) value, or goes when head has none. */
+static void follow_empty(json_t *base, const json_t *head, const char *key)
+{
+    const json_t *h = json_object_get(head, key);
+    if (h)
+        json_object_set_new(base, key, json_deep_copy(h));
+    else
+        json_object_del(base, key);
+}
+
+static const char *port_protocol(const json_t *port)
+{
+    const char *p = json_string_value(json_object_get(port, "protocol"));
+    return p ? p : "TCP";
+}
+
+/* The control plane fills a Service's spec.clusterIP, spec.clusterIPs and
+ * spec.ports[].nodePort where Git leaves them empty (reconciler/
+ * controllers/services.c); like Argo CD, the plan does not count those
+ * stored values as differences. A new reference: base without them. */
+static json_t *service_unfilled(const json_t *base, const json_t *head)
+{
+    json_t *copy = json_deep_copy(base), *p;
+    json_t *spec = json_object_get(copy, "spec");
+    const json_t *hspec = json_object_get(head, "spec"), *q;
+    size_t i, j;
+    if (!json_is_object(spec))
+        return copy;
+    if (empty_value(json_object_get(hspec, "clusterIP")))
+        follow_empty(spec, hspec, "clusterIP");
+    if (empty_value(json_object_get(hspec, "clusterIPs")))
+        follow_empty(spec, hspec, "clusterIPs");
+    json_array_foreach(json_object_get(spec, "ports"), i, p)
+    {
+        const json_t *match = NULL;
+        json_array_foreach(json_object_get(hspec, "ports"), j, q)
+        {
+            if (json_equal(json_object_get(p, "port"), json_object_get(q, "port")) &&
+                strcmp(port_protocol(p), port_protocol(q)) == 0)
+                match = q;
+        }
+        if (json_is_object(p) && empty_value(json_object_get(match, "nodePort")))
+            follow_empty(p, match, "nodePort");
+    }
+    return copy;
+}
+
 /* ---- plan construction ---- */
 
 static int push(struct ks_plan *plan, size_t *cap, enum ks_plan_action action,
@@ -253,6 +309,14 @@ int ks_plan_compute(struct ks_plan **out, const struct ks_plan_item *base, size_
                 plan->n_delete++;
             }
         } else {
+            if (!review && strcmp(head[j].kind, "Service") == 0) {
+                json_t *unfilled = service_unfilled(base_obj, head[j].object);
+                json_decref(base_obj);
+                if (!(base_obj = unfilled)) {
+                    rc = ks_error_set(KS_ENOMEM, "out of memory");
+                    break;
+                }
+            }
             bool same = json_equal(base_obj, head[j].object);
             rc = push(plan, &cap, same ? KS_PLAN_UNCHANGED : KS_PLAN_UPDATE, &base[i++], base_obj,
                       &head[j++]);
