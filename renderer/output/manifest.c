@@ -79,9 +79,10 @@ int ks_output_kind_rank(const char *kind)
 }
 
 struct entry {
-    const char *path; /* borrowed from the file */
-    char *content;    /* trimmed document (owned) */
-    char *kind;       /* owned; "" when absent */
+    const char *path;    /* borrowed from the file */
+    const char *content; /* trimmed document, borrowed from the file */
+    size_t len;
+    char *kind; /* owned; "" when absent */
     int rank;
     bool is_test;
     size_t seq; /* original position, for a stable sort */
@@ -94,15 +95,13 @@ struct entries {
 
 static void entries_free(struct entries *e)
 {
-    for (size_t i = 0; i < e->n; i++) {
-        free(e->v[i].content);
+    for (size_t i = 0; i < e->n; i++)
         free(e->v[i].kind);
-    }
     free(e->v);
 }
 
-static int entries_push(struct entries *e, const char *path, char **content, const char *kind,
-                        bool is_test)
+static int entries_push(struct entries *e, const char *path, const char *content, size_t len,
+                        const char *kind, bool is_test)
 {
     if (e->n == e->cap) {
         size_t ncap = e->cap ? e->cap * 2 : 16;
@@ -116,12 +115,12 @@ static int entries_push(struct entries *e, const char *path, char **content, con
     if (!k)
         return ks_error_set(KS_ENOMEM, "out of memory sorting manifests");
     e->v[e->n] = (struct entry){.path = path,
-                                .content = *content,
+                                .content = content,
+                                .len = len,
                                 .kind = k,
                                 .rank = ks_output_kind_rank(kind),
                                 .is_test = is_test,
                                 .seq = e->n};
-    *content = NULL;
     e->n++;
     return 0;
 }
@@ -286,7 +285,7 @@ static int classify_file(struct entries *manifests, struct entries *hooks,
     struct ks_output_doc *docs = NULL;
     size_t ndocs = 0;
     json_t *head = NULL;
-    int rc = ks_output_split(&docs, &ndocs, f->content, f->len);
+    int rc = ks_output_split_spans(&docs, &ndocs, f->content, f->len);
     if (rc < 0)
         goto done;
     for (size_t i = 0; i < ndocs; i++) {
@@ -294,12 +293,13 @@ static int classify_file(struct entries *manifests, struct entries *hooks,
         head = NULL;
         const char *kind, *hook;
         struct ks_output_head quick;
-        size_t dlen = strlen(docs[i].text);
-        if (ks_output_quick_head(&quick, docs[i].text, dlen)) {
+        const char *dtext = f->content + docs[i].off;
+        size_t dlen = docs[i].len;
+        if (ks_output_quick_head(&quick, dtext, dlen)) {
             kind = quick.kind;
             hook = quick.has_hook ? quick.hook : NULL;
         } else {
-            rc = ks_helmyaml_parse(&head, docs[i].text, dlen, f->path, 0);
+            rc = ks_helmyaml_parse(&head, dtext, dlen, f->path, 0);
             if (rc < 0) {
                 rc = yaml_error(f->path, docs[i].line);
                 goto done;
@@ -309,11 +309,11 @@ static int classify_file(struct entries *manifests, struct entries *hooks,
                 goto done;
         }
         if (!hook) {
-            rc = entries_push(manifests, f->path, &docs[i].text, kind, false);
+            rc = entries_push(manifests, f->path, dtext, dlen, kind, false);
         } else {
             bool is_test;
             if (parse_hook(&is_test, hook))
-                rc = entries_push(hooks, f->path, &docs[i].text, kind, is_test);
+                rc = entries_push(hooks, f->path, dtext, dlen, kind, is_test);
         }
         if (rc < 0)
             goto done;
@@ -324,13 +324,13 @@ done:
     return rc;
 }
 
-static void print_doc(struct ks_buf *out, const char *path, const char *content)
+static void print_doc(struct ks_buf *out, const char *path, const char *content, size_t len)
 {
     /* puts, not printf: vsnprintf copies long documents a byte at a time */
     ks_buf_puts(out, "---\n# Source: ");
     ks_buf_puts(out, path);
     ks_buf_putc(out, '\n');
-    ks_buf_puts(out, content);
+    ks_buf_put(out, content, len);
     ks_buf_putc(out, '\n');
 }
 
@@ -428,14 +428,14 @@ int ks_output_build(struct ks_buf *out, json_t *objects, const struct ks_output_
     /* fmt.Fprintln(strings.TrimSpace(rel.Manifest)): the release manifest
      * ends in "\n" already, an empty one becomes a lone newline. */
     for (size_t i = 0; i < manifests.n; i++)
-        print_doc(text, manifests.v[i].path, manifests.v[i].content);
+        print_doc(text, manifests.v[i].path, manifests.v[i].content, manifests.v[i].len);
     if (manifests.n == 0)
         ks_buf_putc(text, '\n');
     if (!opts->no_hooks)
         for (size_t i = 0; i < hooks.n; i++) {
             if (opts->skip_tests && hooks.v[i].is_test)
                 continue;
-            print_doc(text, hooks.v[i].path, hooks.v[i].content);
+            print_doc(text, hooks.v[i].path, hooks.v[i].content, hooks.v[i].len);
         }
     rc = ks_buf_error(text);
     if (rc < 0)

@@ -35,8 +35,9 @@ struct ks_output_opts {
 
 /* One document of helm's SplitManifests. */
 struct ks_output_doc {
-    char *text;  /* trimmed document (malloc'd) */
-    size_t line; /* 1-based line of the document's first byte in the input */
+    char *text;      /* trimmed document (malloc'd; NULL from ks_output_split_spans) */
+    size_t line;     /* 1-based line of the document's first byte in the input */
+    size_t off, len; /* where the trimmed document is in the input */
 };
 
 /* helm's releaseutil.SplitManifests: splits on the regexp
@@ -44,6 +45,9 @@ struct ks_output_doc {
  * *out is a malloc'd array of *out_n docs; free with ks_output_docs_free. */
 int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len);
 void ks_output_docs_free(struct ks_output_doc *docs, size_t n);
+/* The same split without copies: every text is NULL, off and len locate
+ * the document in the input. */
+int ks_output_split_spans(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len);
 
 /* Position of kind in helm's InstallOrder, or -1 for unknown kinds. */
 int ks_output_kind_rank(const char *kind);

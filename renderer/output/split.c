@@ -81,7 +81,7 @@ static size_t count_lines(const char *text, size_t from, size_t to, size_t line)
 }
 
 static int push_doc(struct ks_output_doc **docs, size_t *n, size_t *cap, const char *text,
-                    size_t start, size_t end, size_t *line, size_t *line_pos)
+                    size_t start, size_t end, size_t *line, size_t *line_pos, bool copy_text)
 {
     if (start == end)
         return 0; /* Go: `if d == "" { continue }` (before trimming) */
@@ -94,20 +94,24 @@ static int push_doc(struct ks_output_doc **docs, size_t *n, size_t *cap, const c
         *docs = nd;
         *cap = ncap;
     }
-    char *copy = malloc(end - start + 1);
-    if (!copy)
-        return ks_error_set(KS_ENOMEM, "out of memory splitting manifests");
-    memcpy(copy, text + start, end - start);
-    copy[end - start] = '\0';
+    char *copy = NULL;
+    if (copy_text) {
+        copy = malloc(end - start + 1);
+        if (!copy)
+            return ks_error_set(KS_ENOMEM, "out of memory splitting manifests");
+        memcpy(copy, text + start, end - start);
+        copy[end - start] = '\0';
+    }
     *line = count_lines(text, *line_pos, start, *line);
     *line_pos = start;
-    (*docs)[*n].text = copy;
-    (*docs)[*n].line = *line;
+    (*docs)[*n] =
+        (struct ks_output_doc){.text = copy, .line = *line, .off = start, .len = end - start};
     (*n)++;
     return 0;
 }
 
-int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len)
+static int split(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len,
+                 bool copy_text)
 {
     struct ks_output_doc *docs = NULL;
     size_t n = 0, cap = 0, line = 1, line_pos = 0;
@@ -128,11 +132,15 @@ int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text,
     }
     for (;;) {
         const char *hit = NULL;
-        for (size_t i = pos; i + 4 <= end; i++) {
-            if (text[i] == '\n' && memcmp(text + i + 1, "---", 3) == 0) {
-                hit = text + i;
+        for (const char *nl = text + pos; end - (size_t)(nl - text) >= 4;) {
+            nl = memchr(nl, '\n', end - (size_t)(nl - text) - 3);
+            if (!nl)
+                break;
+            if (memcmp(nl + 1, "---", 3) == 0) {
+                hit = nl;
                 break;
             }
+            nl++;
         }
         if (!hit)
             break;
@@ -142,12 +150,12 @@ int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text,
         size_t m_end = (size_t)(hit - text) + 4;
         while (m_end < end && re_space((unsigned char)text[m_end]))
             m_end++;
-        rc = push_doc(&docs, &n, &cap, text, piece, m_start, &line, &line_pos);
+        rc = push_doc(&docs, &n, &cap, text, piece, m_start, &line, &line_pos, copy_text);
         if (rc < 0)
             goto done;
         piece = pos = m_end;
     }
-    rc = push_doc(&docs, &n, &cap, text, piece, end, &line, &line_pos);
+    rc = push_doc(&docs, &n, &cap, text, piece, end, &line, &line_pos, copy_text);
     if (rc < 0)
         goto done;
     *out = docs;
@@ -156,6 +164,16 @@ int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text,
 done:
     ks_output_docs_free(docs, n);
     return rc;
+}
+
+int ks_output_split(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len)
+{
+    return split(out, out_n, text, len, true);
+}
+
+int ks_output_split_spans(struct ks_output_doc **out, size_t *out_n, const char *text, size_t len)
+{
+    return split(out, out_n, text, len, false);
 }
 
 /* One element of a filepath.Match pattern against one character; *p is
