@@ -342,9 +342,46 @@ static void drift_branch(struct ks_observer *ob, struct ks_store *store, const j
     json_decref(pod);
 }
 
+/* Replaces a pod: a controlled pod is deleted and its controller makes a
+ * fresh one; a bare pod from Git is deleted and put back as new in one
+ * transaction (a new uid: the agent replaces its containers), since the next
+ * sync would not recreate it while Git did not change. */
+static int replace_pod(bool *changed, struct ks_store *store, const json_t *pod)
+{
+    bool controlled = false;
+    size_t i;
+    json_t *ref;
+    json_array_foreach(ks_ctl_at(pod, "metadata", "ownerReferences"), i, ref)
+    {
+        controlled = controlled || json_is_true(json_object_get(ref, "controller"));
+    }
+    if (controlled)
+        return ks_ctl_delete(changed, store, pod);
+    json_t *fresh = json_deep_copy(pod);
+    json_t *meta = json_object_get(fresh, "metadata");
+    int rc = fresh && meta ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
+    if (rc == 0) {
+        static const char *const drop[] = {"uid", "resourceVersion", "creationTimestamp",
+                                           "deletionTimestamp"};
+        for (size_t k = 0; k < sizeof drop / sizeof *drop; k++)
+            json_object_del(meta, drop[k]);
+        json_object_del(fresh, "status");
+        rc = ks_store_begin(store);
+    }
+    if (rc == 0) {
+        if ((rc = ks_ctl_delete(changed, store, pod)) == 0 &&
+            (rc = ks_store_put(NULL, store, fresh, KS_STORE_MUST_NOT_EXIST)) == 0)
+            rc = ks_store_commit(store);
+        else
+            ks_store_rollback(store);
+    }
+    json_decref(fresh);
+    return rc;
+}
+
 /* --drift-pr: branches deleted without being merged heal their drift: the
- * pod is deleted as `kubectl delete pod` would (only the very pod the branch
- * was about: same uid), and its controller makes a fresh one. */
+ * pod is replaced as `kubectl delete pod` would have its controller do (only
+ * the very pod the branch was about: same uid). */
 static int heal_closed(struct ks_observer *ob, struct ks_store *store)
 {
     json_t *closed = NULL, *c;
@@ -366,7 +403,7 @@ static int heal_closed(struct ks_observer *ob, struct ks_store *store)
             json_decref(pod);
             continue;
         }
-        if (ks_ctl_delete(&changed, store, pod)) {
+        if (replace_pod(&changed, store, pod)) {
             ks_log(KS_LOG_WARN, "drift branch closed; replacing the pod failed", "branch", branch,
                    "error", ks_error_last(), NULL);
         } else if (changed) {

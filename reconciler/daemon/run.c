@@ -15,6 +15,7 @@
  * the pods keep running.
  */
 #include "reconciler/daemon/daemon.h"
+#include "reconciler/writeback/writeback.h"
 
 #include "reconciler/cli.h"
 #include "reconciler/pipeline.h"
@@ -357,8 +358,9 @@ static bool ref_event(const struct daemon *d, struct inotify_event *ev)
     snprintf(ref, sizeof ref, "%s%s%s", dir, ks_str_has_suffix(dir, "/") ? "" : "/", name);
     snprintf(ours, sizeof ours, "%s/refs/heads/%s", d->gitdir,
              d->o->status_branch ? d->o->status_branch : "keelson/status");
-    if (ks_str_has_prefix(ref, ours) || strstr(ref, "/refs/keelson/"))
-        return false;
+    if (ks_str_has_prefix(ref, ours) || strstr(ref, "/refs/keelson/") ||
+        strstr(ref, "/refs/heads/" KS_WRITEBACK_DRIFT_PREFIX))
+        return false; /* nor are the --drift-pr branches */
     size_t gl = strlen(d->gitdir);
     bool top = strncmp(dir, d->gitdir, gl) == 0 && (dir[gl] == '\0' || !strcmp(dir + gl, "/"));
     if (top)
