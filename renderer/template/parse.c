@@ -28,12 +28,17 @@ struct tarena_block {
     _Alignas(16) unsigned char data[];
 };
 
+/* Block payload: small, so that the last block of each parsed text (there
+ * is one arena per text, a chart has dozens) wastes little; the whole
+ * block is resident once malloc writes the next chunk's header after it. */
+#define TARENA_BLOCK (2048 - sizeof(struct tarena_block) - 16)
+
 static void *arena_alloc(struct tarena *a, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
     struct tarena_block *b = a->blocks;
     if (!b || b->cap - b->used < size) {
-        size_t cap = size > 8192 ? size : 8192;
+        size_t cap = size > TARENA_BLOCK ? size : TARENA_BLOCK;
         b = malloc(sizeof(*b) + cap);
         if (!b)
             return NULL;
