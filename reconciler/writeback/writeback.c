@@ -501,7 +501,10 @@ int ks_writeback_drift_branch(char *out, size_t cap, const char *ns, const char 
     char ref[600];
     int valid = 0;
     snprintf(ref, sizeof ref, "refs/heads/%s", out);
-    if (git_reference_name_is_valid(&valid, ref) < 0 || !valid)
+    git_libgit2_init(); /* its error state is freed by the last shutdown */
+    int e = git_reference_name_is_valid(&valid, ref);
+    git_libgit2_shutdown();
+    if (e < 0 || !valid)
         return ks_error_set(KS_EINVALID, "writeback: \"%s\" is not a valid branch name", out);
     return 0;
 }
