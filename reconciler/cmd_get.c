@@ -289,8 +289,33 @@ static int pods_per_node(json_t **out, struct ks_client *c)
     return 0;
 }
 
-static void row_cells(const char **cells, char bufs[][32], const char *kind, const json_t *obj,
-                      int cluster, const json_t *pod_counts)
+/* kubectl's PORT(S) of a Service: "80:31541/TCP,5432/TCP" (cut with
+ * "..." past cap). */
+static void service_ports(char *out, size_t cap, const json_t *spec)
+{
+    size_t len = 0, i;
+    const json_t *p;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(spec, "ports"), i, p)
+    {
+        const char *proto = json_string_value(json_object_get(p, "protocol"));
+        json_int_t node = json_integer_value(json_object_get(p, "nodePort"));
+        char one[48], nodes[16] = "";
+        if (node > 0)
+            snprintf(nodes, sizeof nodes, ":%lld", (long long)node);
+        snprintf(one, sizeof one, "%s%lld%s/%s", i ? "," : "",
+                 (long long)json_integer_value(json_object_get(p, "port")), nodes,
+                 proto ? proto : "TCP");
+        if (len + strlen(one) + 4 > cap) {
+            snprintf(out + len, cap - len, ",...");
+            return;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s", one);
+    }
+}
+
+static void row_cells(const char **cells, char bufs[][32], char *ports, size_t ports_cap,
+                      const char *kind, const json_t *obj, int cluster, const json_t *pod_counts)
 {
     size_t k = 0;
     if (!cluster)
@@ -334,6 +359,13 @@ static void row_cells(const char **cells, char bufs[][32], const char *kind, con
         cells[k++] = bufs[0];
         cells[k++] = bufs[1];
         cells[k++] = bufs[2];
+    } else if (strcmp(kind, "Service") == 0) {
+        const char *type = json_string_value(json_object_get(spec, "type"));
+        const char *ip = json_string_value(json_object_get(spec, "clusterIP"));
+        cells[k++] = type ? type : "ClusterIP";
+        cells[k++] = ip && *ip ? ip : "<none>";
+        service_ports(ports, ports_cap, spec);
+        cells[k++] = *ports ? ports : "<none>";
     }
     age_of(bufs[3], 32, obj);
     cells[k++] = bufs[3];
@@ -360,6 +392,10 @@ static int print_table(struct ks_client *c, const char *kind, const json_t *item
         const char *h[] = {"READY", "UP-TO-DATE", "AVAILABLE"};
         for (size_t i = 0; i < 3; i++)
             t.head[t.ncols++] = h[i];
+    } else if (strcmp(kind, "Service") == 0) {
+        const char *h[] = {"TYPE", "CLUSTER-IP", "PORT(S)"};
+        for (size_t i = 0; i < 3; i++)
+            t.head[t.ncols++] = h[i];
     }
     t.head[t.ncols++] = "AGE";
     for (size_t i = 0; i < t.ncols; i++)
@@ -373,8 +409,8 @@ static int print_table(struct ks_client *c, const char *kind, const json_t *item
     json_array_foreach(items, i, obj)
     {
         const char *cells[TABLE_MAX_COLS] = {0};
-        char bufs[4][32];
-        row_cells(cells, bufs, kind, obj, cluster, pod_counts);
+        char bufs[4][32], ports[256];
+        row_cells(cells, bufs, ports, sizeof ports, kind, obj, cluster, pod_counts);
         table_row(&t, cells);
     }
     table_print(&t);

@@ -3,7 +3,8 @@
 # control plane (reconciler/controllers/services.c) as a user sees them:
 # `reconcile --once --no-local-node` over a real git repository and SQLite
 # store, `reconcile get services -o json` through a real API server
-# (tests/e2e/progs/apiserver.c). Checks assignment by type, stability across
+# (tests/e2e/progs/apiserver.c). Checks assignment by type (and the `get svc`
+# table's TYPE, CLUSTER-IP, PORT(S)), stability across
 # passes (each --once is a new process: a restart) and an edit, a dry-run
 # plan that lists only the edited field, --service-cidr for new Services, a
 # conflicting address in Git failing the sync with both names (nothing
@@ -66,6 +67,10 @@ web_np=$(get web '.spec.ports[0].nodePort')
 [[ $(get db '.spec.ports[0].nodePort // "none"') == none ]] || ks_fail "db (ClusterIP) got a nodePort"
 [[ $(get hl .spec.clusterIP) == None ]] || ks_fail "headless got an address"
 ks_log "web $web_ip:$web_np, db $db_ip"
+out=$("$RECONCILE" get svc -n shop --state-dir "$state")
+head -1 <<<"$out" | grep -Eq '^NAMESPACE +NAME +TYPE +CLUSTER-IP +PORT\(S\) +AGE$' || ks_fail "svc table: $out"
+grep -Eq "^shop +web +NodePort +${web_ip//./\\.} +80:$web_np/TCP " <<<"$out" || ks_fail "web row: $out"
+grep -Eq '^shop +hl +ClusterIP +None +80/TCP ' <<<"$out" || ks_fail "hl row: $out"
 
 ks_log "an edit: the dry-run plan lists only the edited field; the addresses stay"
 {
