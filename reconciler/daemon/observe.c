@@ -58,6 +58,7 @@ int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *o)
                                        .https_user = getenv("KEELSON_GIT_USER"),
                                        .https_token = getenv("KEELSON_GIT_TOKEN"),
                                        .ssh_key = getenv("KEELSON_GIT_SSH_KEY"),
+                                       .ca_file = getenv("KEELSON_GIT_CA_FILE"),
                                        .drift_pr = o->drift_pr,
                                        .deploy_branch = o->branch};
         if ((rc = ks_writeback_new(&ob->wb, &wo)) ||

@@ -88,6 +88,11 @@ int ks_wbgit_open(struct ks_wbgit **out, const struct ks_writeback_opts *opts)
                           opts->branch, g->local_ref);
         goto done;
     }
+    if (opts->ca_file && *opts->ca_file &&
+        git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, opts->ca_file, NULL) < 0) {
+        rc = ks_wbgit_fail(KS_EINVALID, opts->ca_file);
+        goto done;
+    }
     if (git_repository_open_ext(&g->repo, opts->repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
         rc = ks_wbgit_fail(KS_ENOTFOUND, opts->repo_path);
 done:

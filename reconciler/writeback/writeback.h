@@ -90,6 +90,10 @@ struct ks_writeback_opts {
     const char *https_token;
     const char *ssh_user; /* default: from the URL, else "git" */
     const char *ssh_key;
+    /* https: a CA bundle (PEM) to verify the server with instead of the
+     * system's. libgit2 keeps it process-wide (it applies to every libgit2
+     * connection of the process from then on). NULL: the system's. */
+    const char *ca_file;
     /* --drift-pr: unhealed drift on its own branch keelson/drift/<ns>/<pod>
      * (ks_writeback_record_drift_pr). The branch name is refused as status
      * branch then (refs keelson/drift and keelson/drift/... cannot coexist). */
