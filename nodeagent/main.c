@@ -13,6 +13,7 @@
 #include "nodeagent/cpclient/cpclient.h"
 #include "nodeagent/node/node.h"
 #include "nodeagent/runtime/runtime.h"
+#include "nodeagent/services/services.h"
 #include "nodeagent/staticpods/staticpods.h"
 
 #include <getopt.h>
@@ -58,6 +59,10 @@ static void usage(FILE *out)
           "  --max-pods N          pods this node accepts (default 110)\n"
           "  --state-dir DIR       volume files and agent state (default "
           "/var/lib/keelson/nodeagent)\n"
+          "\n"
+          "Services (docs/services.md):\n"
+          "  --no-services         do not make Services reachable from pods and node ports\n"
+          "  --nodeport-address IP IPv4 address node ports listen on (default 0.0.0.0)\n"
           "\n"
           "Timing and output:\n"
           "  --resync DUR          full resync period (default 30s)\n"
@@ -135,6 +140,8 @@ enum {
     OPT_LOG_LEVEL,
     OPT_STATE_DIR,
     OPT_VERSION,
+    OPT_NO_SERVICES,
+    OPT_NODEPORT_ADDRESS,
 };
 
 int main(int argc, char **argv)
@@ -159,11 +166,15 @@ int main(int argc, char **argv)
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"no-services", no_argument, NULL, OPT_NO_SERVICES},
+        {"nodeport-address", required_argument, NULL, OPT_NODEPORT_ADDRESS},
         {NULL, 0, NULL, 0},
     };
     const char *name = NULL, *server = NULL, *token = NULL, *token_file = NULL, *ca = NULL,
                *sock = NULL, *static_dir = NULL, *report_dir = NULL, *runtime = "podman",
-               *state_dir = "/var/lib/keelson/nodeagent";
+               *state_dir = "/var/lib/keelson/nodeagent", *nodeport_address = NULL;
+    bool services_on = true;
+    struct ks_services *services = NULL;
     char sockbuf[512], *token_buf = NULL, *labels_text = NULL;
     int64_t resync_ms = 30000, heartbeat_ms = 10000, sim_start = 200, max_pods = 110;
     double sim_fail = 0;
@@ -205,6 +216,12 @@ int main(int argc, char **argv)
             break;
         case OPT_STATE_DIR:
             state_dir = optarg;
+            break;
+        case OPT_NO_SERVICES:
+            services_on = false;
+            break;
+        case OPT_NODEPORT_ADDRESS:
+            nodeport_address = optarg;
             break;
         case OPT_SIM_START:
             if (ks_str_to_i64(&sim_start, optarg, "--sim-start-ms") < 0 || sim_start < 0)
@@ -344,6 +361,19 @@ int main(int argc, char **argv)
     ao.heartbeat_ms = heartbeat_ms;
     ao.max_pods = (unsigned)max_pods;
     ao.podman_socket = strcmp(runtime, "podman") == 0 ? sock : NULL;
+    /* simulated pods have no network namespace to reach Services from */
+    if (services_on && strcmp(runtime, "podman") == 0) {
+        if (geteuid() != 0)
+            ks_log(KS_LOG_WARN, "services need root (setns into pods); pods will not reach them",
+                   NULL);
+        struct ks_services_opts so = {
+            .node = name, .podman_socket = sock, .nodeport_address = nodeport_address};
+        if (ks_services_new(&services, &so) < 0) {
+            fprintf(stderr, "nodeagent: services: %s\n", ks_error_last());
+            goto done;
+        }
+        ao.services = services;
+    }
     if (ks_agent_new(&agent, &ao) < 0) {
         fprintf(stderr, "nodeagent: %s\n", ks_error_last());
         goto done;
@@ -374,6 +404,7 @@ int main(int argc, char **argv)
     status = 0;
 done:
     ks_agent_free(agent);
+    ks_services_free(services);
     for (size_t i = 0; i < ao.nsources; i++)
         ao.sources[i]->ops->free(ao.sources[i]);
     if (rt)

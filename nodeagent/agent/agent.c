@@ -11,6 +11,9 @@
  *                                resync (every worker re-checks its pod) and
  *                                orphan removal, reaping deleted workers
  *
+ * With opts.services the watch threads also hand the sources' Services and
+ * Endpoints to nodeagent/services, and pod events and resyncs poke it.
+ *
  * The table of workers is keyed by namespace/name and guarded by one mutex;
  * lock order is agent, then worker.
  */
@@ -263,6 +266,8 @@ static void apply_changes(struct ks_agent *a, size_t idx, const json_t *changes)
                 snprintf(key, sizeof(key), "%s/%s", ns && *ns ? ns : "default", name ? name : "");
                 remove_key(a, src, key);
             }
+        } else if (strcmp(kind, "Service") == 0 || strcmp(kind, "Endpoints") == 0) {
+            ks_services_change(a->opts.services, idx, c);
         } else if (strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0) {
             for (size_t k = 0; k < a->nents; k++)
                 if (!a->ents[k].deleting && a->ents[k].src == src)
@@ -270,6 +275,29 @@ static void apply_changes(struct ks_agent *a, size_t idx, const json_t *changes)
         }
     }
     pthread_mutex_unlock(&a->mu);
+}
+
+/* The source's Services and Endpoints into the service proxy; false when
+ * the source failed (the whole list is tried again). */
+static bool list_services(struct ks_agent *a, size_t idx)
+{
+    struct ks_agent_source *src = a->opts.sources[idx];
+    const char *kinds[] = {"Service", "Endpoints"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *items = NULL;
+        int rc =
+            src->ops->list_objects ? src->ops->list_objects(src, &items, kinds[k]) : KS_ENOTFOUND;
+        if (rc == KS_ENOTFOUND) {
+            items = json_array();
+        } else if (rc < 0) {
+            ks_log(KS_LOG_WARN, "source list of Services failed; retrying", "source",
+                   src->ops->name, "kind", kinds[k], "error", ks_error_last(), NULL);
+            return false;
+        }
+        ks_services_list(a->opts.services, idx, kinds[k], items);
+        json_decref(items);
+    }
+    return true;
 }
 
 static void *watch_main(void *arg)
@@ -292,6 +320,13 @@ static void *watch_main(void *arg)
             }
             apply_list(a, ctx->idx, out);
             json_decref(out);
+            /* after the pods' list: a change in between is also replayed
+             * by the watch from rev, and putting it twice is harmless */
+            if (a->opts.services && !list_services(a, ctx->idx)) {
+                nap(a, backoff);
+                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                continue;
+            }
             need_list = false;
             backoff = BACKOFF_MIN_MS;
             continue;
@@ -326,6 +361,10 @@ static void on_rt_event(const struct ks_runtime_event *ev, void *ud)
     struct ks_agent *a = ud;
     if (!*ev->pod_uid)
         return;
+    /* a pod's infra container came or went: the services manager looks */
+    if (a->opts.services && (strcmp(ev->action, "start") == 0 || strcmp(ev->action, "died") == 0 ||
+                             strcmp(ev->action, "remove") == 0))
+        ks_services_poke(a->opts.services);
     pthread_mutex_lock(&a->mu);
     bool owned = false;
     for (size_t i = 0; i < a->nents; i++) {
@@ -446,6 +485,7 @@ static void resync(struct ks_agent *a)
     for (size_t i = 0; i < a->nents; i++)
         ks_worker_poke(a->ents[i].w, true);
     pthread_mutex_unlock(&a->mu);
+    ks_services_poke(a->opts.services);
     if (all_listed)
         remove_orphans(a);
 }

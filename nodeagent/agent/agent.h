@@ -6,13 +6,14 @@
  * source that assigned it, and keeps the node registered with heartbeats.
  * docs/nodeagent.md describes the behaviour in full.
  *
- * Ownership: the agent borrows the runtime and the sources (the caller
- * frees them after ks_agent_free); node_report is copied.
+ * Ownership: the agent borrows the runtime, the sources and the services
+ * (the caller frees them after ks_agent_free); node_report is copied.
  */
 #ifndef KS_NODEAGENT_AGENT_H
 #define KS_NODEAGENT_AGENT_H
 
 #include "nodeagent/agent/source.h"
+#include "nodeagent/services/services.h"
 #include "nodeagent/runtime/runtime.h"
 
 #include <jansson.h>
@@ -34,6 +35,9 @@ struct ks_agent_opts {
     int64_t backoff_max_ms;    /* 0 = 300 s */
     int64_t backoff_reset_ms;  /* 0 = 10 min of clean running resets the backoff */
     const char *podman_socket; /* refused as a hostPath; may be NULL */
+    /* Service reachability (nodeagent/services; borrowed, may be NULL): fed
+     * with the sources' Services and Endpoints, poked on pod events. */
+    struct ks_services *services;
 };
 
 struct ks_agent;
