@@ -41,6 +41,7 @@ struct ks_driftpr {
     json_t *queue;  /* requests not written yet */
     json_t *pushq;  /* branch -> {"files": {path: text}, "message"} written, not pushed */
     json_t *closed; /* closed branches not taken yet */
+    bool scanned;   /* branches left unpushed by an earlier run were queued */
 };
 
 int ks_driftpr_new(struct ks_driftpr **out, struct ks_wbgit *g, const struct ks_writeback_opts *o)
@@ -814,6 +815,76 @@ done:
     return rc;
 }
 
+/* The files a commit changed against its first parent, as {path: text}. */
+static json_t *files_of(struct ks_driftpr *d, const git_commit *c)
+{
+    git_commit *parent = NULL;
+    git_tree *pt = NULL, *ct = NULL;
+    git_diff *diff = NULL;
+    json_t *files = json_object();
+    if (!files || git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&pt, parent) < 0 ||
+        git_commit_tree(&ct, c) < 0 || git_diff_tree_to_tree(&diff, d->repo, pt, ct, NULL) < 0) {
+        json_decref(files);
+        files = NULL;
+        goto done;
+    }
+    for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+        const git_diff_delta *x = git_diff_get_delta(diff, i);
+        git_blob *b = NULL;
+        if (x->status == GIT_DELTA_DELETED || git_blob_lookup(&b, d->repo, &x->new_file.id) < 0)
+            continue;
+        json_object_set_new(files, x->new_file.path,
+                            json_stringn(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)));
+        git_blob_free(b);
+    }
+done:
+    git_diff_free(diff);
+    git_tree_free(ct);
+    git_tree_free(pt);
+    git_commit_free(parent);
+    return files;
+}
+
+/* Once per process: drift branches an earlier run wrote but did not push
+ * (their local ref differs from the tracking ref) are queued again, with
+ * the files and message of their newest commit for a re-apply. */
+static void queue_unpushed(struct ks_driftpr *d)
+{
+    const char *prefix = d->mirror ? "refs/keelson/" KS_WRITEBACK_DRIFT_PREFIX
+                                   : "refs/heads/" KS_WRITEBACK_DRIFT_PREFIX;
+    size_t skip = strlen(d->mirror ? "refs/keelson/" : "refs/heads/");
+    git_reference_iterator *it = NULL;
+    git_reference *r = NULL;
+    d->scanned = true;
+    if (git_reference_iterator_new(&it, d->repo) < 0)
+        return;
+    while (git_reference_next(&r, it) == 0) {
+        const char *name = git_reference_name(r);
+        git_oid local, tracked;
+        char tracking[700];
+        git_commit *c = NULL;
+        snprintf(tracking, sizeof tracking, "refs/keelson/remote/%s", name + skip);
+        if (ks_str_has_prefix(name, prefix) &&
+            git_reference_name_to_id(&local, d->repo, name) == 0 &&
+            (git_reference_name_to_id(&tracked, d->repo, tracking) != 0 ||
+             !git_oid_equal(&local, &tracked)) &&
+            git_commit_lookup(&c, d->repo, &local) == 0) {
+            json_t *files = files_of(d, c);
+            pthread_mutex_lock(&d->mu);
+            if (files && !json_object_get(d->pushq, name + skip))
+                json_object_set_new(
+                    d->pushq, name + skip,
+                    json_pack("{s:o, s:s}", "files", files, "message", git_commit_message(c)));
+            else
+                json_decref(files);
+            pthread_mutex_unlock(&d->mu);
+        }
+        git_commit_free(c);
+        git_reference_free(r);
+    }
+    git_reference_iterator_free(it);
+}
+
 int ks_driftpr_work(size_t *out_commits, size_t *out_closed, struct ks_driftpr *d, bool check)
 {
     json_t *queue, *pushq;
@@ -824,6 +895,8 @@ int ks_driftpr_work(size_t *out_commits, size_t *out_closed, struct ks_driftpr *
     queue = d->queue;
     d->queue = json_array();
     pthread_mutex_unlock(&d->mu);
+    if (!d->scanned)
+        queue_unpushed(d);
     size_t i;
     json_t *req;
     json_array_foreach(queue, i, req)

@@ -922,6 +922,32 @@ static void drift_pr_without_remote_uses_the_repository(void **state)
     assert_user_untouched(f);
 }
 
+static void drift_pr_unpushed_branch_survives_a_restart(void **state)
+{
+    struct fixture *f = *state;
+    deploy_front(f);
+    const char *br = "keelson/drift/default/front-5";
+    sh("mv %s/remote.git %s/away.git", f->dir, f->dir);
+    struct ks_writeback *wb = open_drift_wb(f, f->remote);
+    record_pr(f, wb, "front-5", "uid-5", json_pack("{s:s}", "image", "busybox:5"),
+              "apps/front.yaml:2");
+    assert_int_not_equal(ks_writeback_flush(wb), 0); /* the remote is away */
+    ks_writeback_free(wb);
+    assert_output("1", "git -C %s rev-list --count main..%s", f->repo, br);
+    sh("mv %s/away.git %s/remote.git", f->dir, f->dir);
+    /* a new process pushes what the last one left behind */
+    wb = open_drift_wb(f, f->remote);
+    flush_ok(wb);
+    char *local = run("git -C %s rev-parse %s", f->repo, br);
+    assert_output(local, "git -C %s/remote.git rev-parse %s", f->dir, br);
+    free(local);
+    json_t *closed = NULL;
+    assert_int_equal(ks_writeback_drift_closed(wb, &closed), 0);
+    assert_int_equal(json_array_size(closed), 0);
+    json_decref(closed);
+    ks_writeback_free(wb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -943,6 +969,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(drift_pr_note_and_merged_branch_is_not_healed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(drift_pr_without_remote_uses_the_repository, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(drift_pr_unpushed_branch_survives_a_restart, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
