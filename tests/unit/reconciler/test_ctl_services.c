@@ -4,7 +4,8 @@
  * on a real SQLite store: plan the desired Services against the managed
  * objects, assign inside the apply transaction, apply. Covers the range
  * flag's parsing, assignment by type (ClusterIP, NodePort, LoadBalancer,
- * headless, ExternalName), stability across syncs, a store reopened (a
+ * headless, ExternalName), stability across syncs, a stale stored hash
+ * (the body is compared and rewritten), a store reopened (a
  * restart) and edits of other fields, a plan that never shows the filled
  * fields, values given in Git, conflicts naming both Services (and
  * nothing written), bad values, addresses freed by a delete (also within
@@ -244,6 +245,29 @@ static void by_type_and_stable(void **state)
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.unchanged, 4);
     result_free(&r);
+
+    /* A stale stored hash: the planner reads the body, finds it equal
+     * without the filled fields (unchanged), and the rewrite keeps them. */
+    o = stored(f, "web");
+    json_object_set_new(json_object_get(json_object_get(o, "metadata"), "annotations"),
+                        "keelson.io/content-hash", json_string("stale"));
+    assert_int_equal(ks_store_put(NULL, f->store, o, KS_STORE_ANY_REVISION), 0);
+    json_decref(o);
+    r = sync_services(f, four());
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.unchanged, 4);
+    assert_int_equal(r.update, 0);
+    result_free(&r);
+    ip_of(again, f, "web");
+    assert_string_equal(again, web);
+    assert_int_equal(node_port_of(f, "web", 0), p80);
+    assert_int_equal(node_port_of(f, "web", 1), p443);
+    o = stored(f, "web");
+    assert_string_not_equal(json_string_value(json_object_get(
+                                json_object_get(json_object_get(o, "metadata"), "annotations"),
+                                "keelson.io/content-hash")),
+                            "stale");
+    json_decref(o);
 
     /* A restart: the store reopened keeps the addresses. */
     ks_store_close(f->store);
