@@ -254,7 +254,9 @@ static int manifest_change(json_t **out_files, struct ks_buf *fields, struct ks_
         free(text);
         text = next;
         len = nlen;
-        if (changed)
+        if (changed && json_is_string(v) && json_string_length(v) <= 100)
+            ks_buf_printf(fields, "%s%s %s", any++ ? ", " : "", keys[i], json_string_value(v));
+        else if (changed)
             ks_buf_printf(fields, "%s%s", any++ ? ", " : "", keys[i]);
     }
     if (!any) {

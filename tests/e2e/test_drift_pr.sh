@@ -126,7 +126,7 @@ ks_wait_for -t 30 has_ref "$branch_b" || fail "no branch $branch_b on the remote
 diff_b=$(rgit diff -U0 main "$branch_b" -- web.yaml | grep '^[-+] ' || true)
 want_b=$'-          image: localhost/keelson-busybox:latest   # the only image here\n+          image: localhost/keelson-busybox:v2   # the only image here'
 [[ "$diff_b" == "$want_b" ]] || fail "$branch_b's change of web.yaml: $diff_b"
-[[ $(rgit log -1 --format=%s "$branch_b") == "drift: accept image of container app into Deployment default/web" ]] ||
+[[ $(rgit log -1 --format=%s "$branch_b") == "drift: accept image localhost/keelson-busybox:v2 of container app into Deployment default/web" ]] ||
   fail "subject: $(rgit log -1 --format=%s "$branch_b")"
 tip_b=$(rgit rev-parse "$branch_b")
 

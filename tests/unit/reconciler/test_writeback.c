@@ -797,11 +797,12 @@ static void drift_pr_edits_manifest_updates_and_heals_when_closed(void **state)
     assert_output(f->main_sha, "git -C %s/remote.git rev-parse %s^", f->dir, br);
     assert_output("-        image: busybox:1   # pinned\n+        image: busybox:2   # pinned",
                   "git -C %s/remote.git diff -U0 main %s | grep '^[-+] '", f->dir, br);
-    assert_output("drift: accept image of container web into Deployment default/front",
+    assert_output("drift: accept image busybox:2 of container web into Deployment default/front",
                   "git -C %s/remote.git log -1 --format=%%s %s", f->dir, br);
     char *body = run("git -C %s/remote.git log -1 --format=%%B %s", f->dir, br);
     assert_contains(body, "Pod default/front-1 on node node-a was found different from Git");
-    assert_contains(body, "changes apps/front.yaml:2 (Deployment front, container web: image)");
+    assert_contains(body,
+                    "changes apps/front.yaml:2 (Deployment front, container web: image busybox:2)");
     assert_contains(body, "Merge to accept the drift");
     assert_contains(body, "Keelson-Event: drift\nKeelson-Object: Pod/default/front-1\n"
                           "Keelson-Object: Deployment/default/front\n");
@@ -948,6 +949,33 @@ static void drift_pr_unpushed_branch_survives_a_restart(void **state)
     ks_writeback_free(wb);
 }
 
+static void drift_pr_in_a_mirror_keeps_refs_outside_heads(void **state)
+{
+    struct fixture *f = *state;
+    deploy_front(f);
+    struct ks_writeback *wb = NULL;
+    struct ks_writeback_opts o = {.repo_path = f->repo,
+                                  .remote = f->remote,
+                                  .local_ref = "refs/keelson/keelson/status",
+                                  .interval_ms = -1,
+                                  .drift_pr = true,
+                                  .deploy_branch = "main"};
+    if (ks_writeback_new(&wb, &o))
+        fail_msg("ks_writeback_new: %s", ks_error_last());
+    record_pr(f, wb, "front-6", "uid-6", json_pack("{s:s}", "image", "busybox:6"),
+              "apps/front.yaml:2");
+    flush_ok(wb);
+    /* a mirror's pruned fetch of every refs/heads branch would delete ours */
+    assert_output("refs/keelson/keelson/drift/default/front-6",
+                  "git -C %s for-each-ref --format='%%(refname)' refs/keelson/keelson/drift "
+                  "refs/heads/keelson/drift",
+                  f->repo);
+    char *local = run("git -C %s rev-parse refs/keelson/keelson/drift/default/front-6", f->repo);
+    assert_output(local, "git -C %s/remote.git rev-parse keelson/drift/default/front-6", f->dir);
+    free(local);
+    ks_writeback_free(wb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,6 +999,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(drift_pr_without_remote_uses_the_repository, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(drift_pr_unpushed_branch_survives_a_restart, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(drift_pr_in_a_mirror_keeps_refs_outside_heads, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
