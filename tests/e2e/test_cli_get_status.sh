@@ -10,18 +10,7 @@
 # unknown object): one "reconcile:" line and exit 1.
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/common.sh"
-RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
-APISERVER="$KS_BUILD_DIR/tests/e2e/e2e_apiserver"
-[[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
-[[ -x "$APISERVER" ]] || ks_fail "e2e_apiserver not built at $APISERVER"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ks-cli.XXXXXX")
-ks_on_exit rm -rf "$work"
-repo="$work/repo"
-state="$work/state"
-mkdir -p "$state"
-ks_git_identity
-unset KEELSON_SERVER KEELSON_TOKEN KEELSON_STATE_DIR
+ks_apiserver_workspace cli
 
 git init -q -b main "$repo"
 cat > "$repo/shop.yaml" <<'YAML'

@@ -149,3 +149,22 @@ ks_git_identity() {
   export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.org
   export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.org
 }
+
+# ks_apiserver_workspace TAG: the set-up of tests that fill a store with
+# `reconcile --once --no-local-node` and read it through the e2e API server
+# (tests/e2e/progs/apiserver.c): RECONCILE and APISERVER (both checked to be
+# built), $work (a temp dir removed on exit) with $repo and $state paths
+# ($state made), a git identity, and no KEELSON_* from the caller's shell.
+ks_apiserver_workspace() {
+  RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
+  APISERVER="$KS_BUILD_DIR/tests/e2e/e2e_apiserver"
+  [[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
+  [[ -x "$APISERVER" ]] || ks_fail "e2e_apiserver not built at $APISERVER"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ks-$1.XXXXXX")
+  ks_on_exit rm -rf "$work"
+  repo="$work/repo"
+  state="$work/state"
+  mkdir -p "$state"
+  ks_git_identity
+  unset KEELSON_SERVER KEELSON_TOKEN KEELSON_STATE_DIR
+}
