@@ -21,6 +21,7 @@
 #define KS_NODEAGENT_SERVICES_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,11 @@ uint64_t ks_svc_netns_id(int pid);
 /* A listening TCP socket on ip:port in the calling thread's namespace,
  * non-blocking and close-on-exec. -1 with errno on failure. */
 int ks_svc_listen_socket(const char *ip, int port);
+
+/* pthread_create with every signal blocked in the new thread (the agent
+ * takes SIGTERM and SIGINT in its own signal thread); stack_kib 0: the
+ * default size. 0 or the pthread error number. */
+int ks_svc_thread_start(pthread_t *out, void *(*fn)(void *), void *arg, size_t stack_kib);
 
 /* --- proxy.c --------------------------------------------------------------- */
 

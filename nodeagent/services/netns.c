@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,21 @@ static void *job_main(void *arg)
     return NULL;
 }
 
+int ks_svc_thread_start(pthread_t *out, void *(*fn)(void *), void *arg, size_t stack_kib)
+{
+    sigset_t all, old;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    if (stack_kib)
+        pthread_attr_setstacksize(&at, stack_kib * 1024);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(out, &at, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    return rc;
+}
+
 int ks_svc_netns_do(int pid, struct ks_svc_nswork *w)
 {
     char path[64];
@@ -165,11 +181,7 @@ int ks_svc_netns_do(int pid, struct ks_svc_nswork *w)
                             "network namespace %s: %s", path, strerror(errno));
     struct job j = {.nsfd = fd, .w = w};
     pthread_t th;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setstacksize(&at, 256 * 1024);
-    int rc = pthread_create(&th, &at, job_main, &j);
-    pthread_attr_destroy(&at);
+    int rc = ks_svc_thread_start(&th, job_main, &j, 256);
     if (rc != 0) {
         close(fd);
         return ks_error_set(KS_EIO, "network namespace %s: cannot start a thread: %s", path,

@@ -479,7 +479,7 @@ int ks_svc_proxy_new(struct ks_svc_proxy **out, const struct ks_svc_proxy_opts *
         ks_svc_proxy_free(p);
         return ks_error_set(KS_EIO, "service proxy: epoll: %s", strerror(e));
     }
-    if (pthread_create(&p->th, NULL, proxy_main, p) != 0) {
+    if (ks_svc_thread_start(&p->th, proxy_main, p, 0) != 0) {
         ks_svc_proxy_free(p);
         return ks_error_set(KS_EIO, "service proxy: cannot start its thread");
     }

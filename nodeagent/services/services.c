@@ -637,7 +637,7 @@ int ks_services_new(struct ks_services **out, const struct ks_services_opts *opt
                                    .attempts = 3};
     if ((rc = ks_svc_proxy_new(&s->px, &po)) < 0)
         goto fail;
-    if (pthread_create(&s->th, NULL, manager_main, s) != 0) {
+    if (ks_svc_thread_start(&s->th, manager_main, s, 0) != 0) {
         rc = ks_error_set(KS_EIO, "services: cannot start the manager thread");
         goto fail;
     }
