@@ -16,6 +16,8 @@
 #     SIGTERM), and no request through the nodePort reaches it from then on;
 #   - the Service deleted in Git: its name leaves web's /etc/hosts and the
 #     nodePort stops answering.
+# KS_PAUSE_ON_FAIL=SECONDS keeps everything running that long after a
+# failure, to look at the pods by hand (the exit trap cleans up after).
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
