@@ -58,24 +58,12 @@ git -C "$repo" push -q "file://$remote" main
 deploy_head=$(git -C "$repo" rev-parse main)
 
 port=$(ks_free_port)
-daemon_pid=
-"$RECONCILE" --repo "$repo" --state-dir "$state" --listen "127.0.0.1:$port" --interval 0 \
+ks_daemon_run "$work/daemon.log" "$RECONCILE" --repo "$repo" --state-dir "$state" --listen "127.0.0.1:$port" --interval 0 \
   --podman-socket "$sock" --node-name n1 --writeback-interval 1s \
-  --status-remote "file://$remote" --drift-pr >>"$work/daemon.log" 2>&1 &
-daemon_pid=$!
-stop_daemon() {
-  [[ -n "$daemon_pid" ]] || return 0
-  kill -TERM "$daemon_pid" 2>/dev/null || true
-  wait "$daemon_pid" || true
-  daemon_pid=
-}
-ks_on_exit stop_daemon
+  --status-remote "file://$remote" --drift-pr
 fail() { tail -n 40 "$work/daemon.log" >&2; ks_fail "$@"; }
 
-ks_wait_for -t 60 test -s "$state/api.url" || fail "no api.url"
-url=$(head -n1 "$state/api.url")
-token=$(cat "$state/tokens/admin")
-api() { curl -sS --max-time 10 -H "Authorization: Bearer $token" "$@"; }
+ks_daemon_api "$state" || fail "no api.url"
 running_pods() {
   api "$url/api/v1/objects/Pod" |
     jq -r '.items[] | select(.status.phase == "Running" and .metadata.deletionTimestamp == null) | .metadata.name' | sort
@@ -151,5 +139,5 @@ mkdir -p "$KS_BUILD_DIR/test-artifacts"
   rgit log --format='%H %s%n%b' "$branch_b" -1
   rgit show "$branch_b" -- web.yaml
 } > "$KS_BUILD_DIR/test-artifacts/drift-pr-branch.txt"
-stop_daemon
+ks_daemon_stop
 ks_log "ok"

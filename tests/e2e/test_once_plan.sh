@@ -96,7 +96,7 @@ ks_log "apply, then a second pass is in sync"
 once > "$work/apply.txt" || ks_fail "apply failed: $(cat "$work/apply.txt")"
 grep -q "5 to create" "$work/apply.txt" || ks_fail "unexpected apply output: $(cat "$work/apply.txt")"
 [[ $(db_count) -eq 5 ]] || ks_fail "store holds $(db_count) objects, want 5"
-once | grep -q "in sync" || ks_fail "second pass not in sync"
+once | ks_grep "in sync" || ks_fail "second pass not in sync"
 sqlite3 "$state/state.db" "PRAGMA integrity_check" | grep -qx ok || ks_fail "integrity check"
 
 ks_log "one field changed: exactly one update naming the field"
@@ -131,7 +131,7 @@ seen=$(sqlite3 "$state/state.db" "SELECT json_extract(body, '$.status.seen') || 
 ks_log "a commit outside --path is a no-op"
 echo more >> "$repo/docs/README.md"
 git -C "$repo" commit -qam "docs only"
-once | grep -q "in sync" || ks_fail "docs-only commit was not a no-op"
+once | ks_grep "in sync" || ks_fail "docs-only commit was not a no-op"
 
 ks_log "broken YAML fails with file:line:col and keeps the last good state"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n  labels: [unclosed\n' > "$repo/apps/bad.yaml"

@@ -40,32 +40,20 @@ git -C "$repo" commit -qm "web: one pod"
 deploy_head=$(git -C "$repo" rev-parse main)
 
 port=$(ks_free_port)
-daemon_pid=
-"$RECONCILE" --repo "$repo" --state-dir "$state" --listen "127.0.0.1:$port" --interval 0 \
-  --podman-socket "$sock" --node-name n1 --writeback-interval 1s >>"$work/daemon.log" 2>&1 &
-daemon_pid=$!
-stop_daemon() {
-  [[ -n "$daemon_pid" ]] || return 0
-  kill -TERM "$daemon_pid" 2>/dev/null || true
-  wait "$daemon_pid" || true
-  daemon_pid=
-}
-ks_on_exit stop_daemon
+ks_daemon_run "$work/daemon.log" "$RECONCILE" --repo "$repo" --state-dir "$state" --listen "127.0.0.1:$port" --interval 0 \
+  --podman-socket "$sock" --node-name n1 --writeback-interval 1s
 fail() { tail -n 40 "$work/daemon.log" >&2; ks_fail "$@"; }
 
-ks_wait_for -t 60 test -s "$state/api.url" || fail "no api.url"
-url=$(head -n1 "$state/api.url")
-token=$(cat "$state/tokens/admin")
-api() { curl -sS --max-time 10 -H "Authorization: Bearer $token" "$@"; }
+ks_daemon_api "$state" || fail "no api.url"
 running() {
   api "$url/api/v1/namespaces/default/objects/Pod/web" | jq -e '.status.phase == "Running"' >/dev/null
 }
 ks_wait_for -t 120 running || fail "pod web is not running: $(api "$url/api/v1/namespaces/default/objects/Pod/web")"
 log() { git -C "$repo" log keelson/status --format='%s%n%b%n--' 2>/dev/null; }
-has_sync() { log | grep -q "^sync ${deploy_head:0:7}: applied"; }
+has_sync() { log | ks_grep "^sync ${deploy_head:0:7}: applied"; }
 ks_wait_for -t 30 has_sync || fail "no sync commit on keelson/status: $(log)"
-log | grep -q "Keelson-Source: $deploy_head" || fail "sync commit lacks Keelson-Source"
-log | grep -q "Keelson-Event: sync" || fail "sync commit lacks Keelson-Event"
+log | ks_grep "Keelson-Source: $deploy_head" || fail "sync commit lacks Keelson-Source"
+log | ks_grep "Keelson-Event: sync" || fail "sync commit lacks Keelson-Event"
 git -C "$repo" show keelson/status:sync.yaml | grep -q "result: ok" || fail "sync.yaml: $(git -C "$repo" show keelson/status:sync.yaml)"
 healthy() { git -C "$repo" show keelson/status:status/default/Pod/web.yaml 2>/dev/null | grep -q "status: Healthy"; }
 ks_wait_for -t 30 healthy || fail "no healthy status file for the pod: $(git -C "$repo" ls-tree -r --name-only keelson/status)"
@@ -74,7 +62,7 @@ git -C "$repo" show keelson/status:nodes/n1.yaml | grep -q "default/web" || fail
 ks_log "kill the container out of band: drift is healed and committed"
 curl -sS --unix-socket "$sock" -X POST "http://d/v4.0.0/libpod/containers/default_web_app/kill?signal=SIGKILL" \
   -o /dev/null -w '%{http_code}' | grep -q 204 || fail "kill through the REST API failed"
-has_drift() { log | grep -q "Keelson-Event: drift"; }
+has_drift() { log | ks_grep "Keelson-Event: drift"; }
 ks_wait_for -t 30 has_drift || fail "no drift commit: $(log)"
 drift=$(git -C "$repo" log keelson/status --grep "Keelson-Event: drift" -1 --format='%s%n%b')
 grep -q "default/web" <<<"$drift" || fail "drift commit does not name the pod: $drift"
@@ -89,7 +77,7 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata: {}\n' > 
 git -C "$repo" add -A
 git -C "$repo" commit -qm "broken manifest"
 bad_head=$(git -C "$repo" rev-parse main)
-has_failed() { log | grep -q "^sync ${bad_head:0:7} failed: broken.yaml:[0-9]"; }
+has_failed() { log | ks_grep "^sync ${bad_head:0:7} failed: broken.yaml:[0-9]"; }
 ks_wait_for -t 30 has_failed || fail "no failed sync commit naming broken.yaml:LINE: $(log | head -20)"
 running || fail "the pod stopped after a bad commit"
 
@@ -109,5 +97,5 @@ for want in "broken manifest" "data-live=\"1\"" "drift" "default/web" "n1"; do
 done
 grep -qF "broken.yaml:" "$work/live.dom" || fail "live dashboard does not show the failed sync's error"
 ks_chromium_screenshot "$KS_BUILD_DIR/test-artifacts/dashboard-live.png" "$url/"
-stop_daemon
+ks_daemon_stop
 ks_log "ok: $(wc -l < "$KS_BUILD_DIR/test-artifacts/status-branch-log.txt") status commits"

@@ -42,27 +42,18 @@ git -C "$repo" add -A
 git -C "$repo" commit -qm "settings: hello"
 first=$(git -C "$repo" rev-parse main)
 
-daemon_pid=
 start_daemon() { # TOKEN [CA]
   local port
   port=$(ks_free_port)
   rm -f "$work/state/api.url"
-  KEELSON_GIT_TOKEN="$1" KEELSON_GIT_CA_FILE="${2:-}" "$RECONCILE" --repo "$repo" --state-dir "$work/state" \
-    --listen "127.0.0.1:$port" --interval 0 --no-local-node --writeback-interval 1s \
-    --status-remote "$remote" >>"$work/daemon.log" 2>&1 &
-  daemon_pid=$!
+  ks_daemon_run "$work/daemon.log" env KEELSON_GIT_TOKEN="$1" KEELSON_GIT_CA_FILE="${2:-}" \
+    "$RECONCILE" --repo "$repo" --state-dir "$work/state" --listen "127.0.0.1:$port" --interval 0 \
+    --no-local-node --writeback-interval 1s --status-remote "$remote"
   ks_wait_for -t 30 test -s "$work/state/api.url" || fail "the daemon did not start"
 }
-stop_daemon() {
-  [[ -n "$daemon_pid" ]] || return 0
-  kill -TERM "$daemon_pid" 2>/dev/null || true
-  wait "$daemon_pid" || true
-  daemon_pid=
-}
-ks_on_exit stop_daemon
 fail() { tail -n 30 "$work/daemon.log" >&2; tail -n 20 "$work/requests.log" >&2 || true; ks_fail "$@"; }
-local_has_sync() { git -C "$repo" log --format=%s keelson/status 2>/dev/null | grep -q "^sync ${1:0:7}: applied"; }
-remote_has_sync() { rgit log --format=%s keelson/status 2>/dev/null | grep -q "^sync ${1:0:7}: applied"; }
+local_has_sync() { git -C "$repo" log --format=%s keelson/status 2>/dev/null | ks_grep "^sync ${1:0:7}: applied"; }
+remote_has_sync() { rgit log --format=%s keelson/status 2>/dev/null | ks_grep "^sync ${1:0:7}: applied"; }
 
 ks_log "1. a wrong token: 401, the commits stay queued"
 start_daemon wrong-token "$work/cert.pem"
@@ -70,7 +61,7 @@ ks_wait_for -t 30 local_has_sync "$first" || fail "no local sync commit"
 ks_wait_for -t 30 grep -q '" 401 ' "$work/requests.log" || fail "the server saw no unauthorised push"
 sleep 2
 rgit rev-parse -q --verify refs/heads/keelson/status >/dev/null && fail "a push with a wrong token arrived"
-stop_daemon
+ks_daemon_stop
 grep -q "not all status commits were pushed; they stay queued" "$work/daemon.log" ||
   fail "stopping with unpushed commits is not said"
 
@@ -85,7 +76,7 @@ order=$(rgit log --reverse --format=%s keelson/status | grep '^sync ' | cut -c1-
 [[ "$order" == "sync ${first:0:7} sync ${second:0:7} " ]] || fail "order on the remote: $order"
 [[ $(rgit rev-parse keelson/status) == $(git -C "$repo" rev-parse keelson/status) ]] || fail "remote and local tips differ"
 grep -q '"POST /remote.git/git-receive-pack HTTP/1.1" 200' "$work/requests.log" || fail "no authorised push seen"
-stop_daemon
+ks_daemon_stop
 
 ks_log "3. without the CA file the self-signed certificate is refused"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hey\n' > "$repo/settings.yaml"
@@ -95,7 +86,7 @@ before=$(wc -l < "$work/requests.log")
 start_daemon s3cret ""
 ks_wait_for -t 30 local_has_sync "$third" || fail "no local sync commit for the third commit"
 sleep 2
-stop_daemon
+ks_daemon_stop
 remote_has_sync "$third" && fail "pushed over a certificate nobody vouched for"
 [[ $(wc -l < "$work/requests.log") == "$before" ]] || fail "requests reached the server without a verified certificate"
 grep -q "not all status commits were pushed" "$work/daemon.log" || fail "the refused push is not said"

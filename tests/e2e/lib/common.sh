@@ -168,3 +168,44 @@ ks_apiserver_workspace() {
   ks_git_identity
   unset KEELSON_SERVER KEELSON_TOKEN KEELSON_STATE_DIR
 }
+
+# ks_daemon_run LOG CMD...: starts CMD (a `reconcile` daemon, usually) in the
+# background with its output appended to LOG; KS_DAEMON_PID is its pid and it
+# is stopped on exit. ks_daemon_stop stops it now (TERM, then wait) and
+# returns its exit status; calling it again does nothing.
+KS_DAEMON_PID=
+ks_daemon_run() {
+  local log=$1
+  shift
+  "$@" >>"$log" 2>&1 &
+  KS_DAEMON_PID=$!
+  ks_on_exit ks_daemon_stop
+}
+ks_daemon_stop() {
+  [[ -n "$KS_DAEMON_PID" ]] || return 0
+  local rc=0
+  kill -TERM "$KS_DAEMON_PID" 2>/dev/null || true
+  wait "$KS_DAEMON_PID" || rc=$?
+  KS_DAEMON_PID=
+  return "$rc"
+}
+
+# ks_daemon_api STATE_DIR: waits (60 s) for the daemon's api.url in STATE_DIR,
+# then sets url and token (the admin token) and defines `api ARGS...`: curl
+# with that token. Returns 1 when the daemon never listened.
+ks_daemon_api() {
+  ks_wait_for -t 60 test -s "$1/api.url" || return 1
+  url=$(head -n1 "$1/api.url")
+  token=$(cat "$1/tokens/admin")
+  api() { curl -sS --max-time 10 -H "Authorization: Bearer $token" "$@"; }
+}
+
+# ks_grep ARGS...: grep -q ARGS over all of stdin. A plain `producer | grep -q`
+# under `set -o pipefail` fails at random when grep exits at the first match
+# and the producer (git log, a long listing) is killed by SIGPIPE; this reads
+# everything first.
+ks_grep() {
+  local input
+  input=$(cat)
+  grep -q "$@" <<<"$input"
+}
