@@ -119,7 +119,7 @@ static int pod_metrics(struct ks_buf *b, struct ks_store *store)
     static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed", "Unknown"};
     size_t counts[5] = {0}, i;
     json_t *pods = NULL, *p;
-    struct ks_store_list_opts lo = {.kind = "Pod"};
+    struct ks_store_list_opts lo = {.kind = "Pod", .shared = true}; /* read only */
     int rc = ks_store_list(&pods, store, &lo);
     if (rc)
         return rc;

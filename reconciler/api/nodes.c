@@ -258,7 +258,7 @@ static void node_pods(struct api_req *r, const char *name)
     json_t *all = NULL, *mine = json_array(), *p;
     int64_t rev = 0;
     size_t i;
-    struct ks_store_list_opts lo = {.kind = "Pod"};
+    struct ks_store_list_opts lo = {.kind = "Pod", .shared = true}; /* read only */
     int rc;
     if (!mine) {
         rc = ks_error_set(KS_ENOMEM, "api: out of memory");

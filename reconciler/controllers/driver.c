@@ -73,7 +73,9 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
                      bool by_owner, sync_fn fn, const struct ks_ctl_env *env)
 {
     json_t *list = NULL, *by_ns = json_object();
-    int rc = ks_ctl_list(&list, store, kind, NULL);
+    /* shared with the store's cache: controllers never modify a listed
+     * object, they write a copy and replace the list entry */
+    int rc = ks_ctl_list_shared(&list, store, kind, NULL);
     size_t i;
     json_t *obj;
     json_array_foreach(list, i, obj)
@@ -83,7 +85,7 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
         const char *ns = ks_ctl_namespace(obj);
         json_t *deps = json_object_get(by_ns, ns);
         if (!deps) {
-            if ((rc = ks_ctl_list(&deps, store, dep_kind, ns)))
+            if ((rc = ks_ctl_list_shared(&deps, store, dep_kind, ns)))
                 break;
             if (by_owner) {
                 json_t *index = index_by_owner(deps);

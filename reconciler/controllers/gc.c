@@ -23,7 +23,7 @@ static int snapshot(json_t **out_uids, json_t **out_all, struct ks_store *store)
     json_array_foreach(kinds, i, kind)
     {
         json_t *list = NULL;
-        if (rc || (rc = ks_ctl_list(&list, store, json_string_value(kind), NULL)))
+        if (rc || (rc = ks_ctl_list_shared(&list, store, json_string_value(kind), NULL)))
             break;
         size_t j;
         json_t *obj;

@@ -64,6 +64,9 @@ json_t *ks_ctl_owner_ref(const json_t *owner);
 
 /* Lists kind in namespace (*out new array). */
 int ks_ctl_list(json_t **out, struct ks_store *store, const char *kind, const char *ns);
+/* The same list for read-only walks: the items may be shared with the
+ * store's cache and must not be modified (see ks_store_list_opts.shared). */
+int ks_ctl_list_shared(json_t **out, struct ks_store *store, const char *kind, const char *ns);
 
 /* Writes next when it differs from prev (prev NULL: create); next's
  * metadata.resourceVersion is updated to the new revision so that it can be

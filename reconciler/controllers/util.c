@@ -277,6 +277,12 @@ int ks_ctl_list(json_t **out, struct ks_store *store, const char *kind, const ch
     return ks_store_list(out, store, &lo);
 }
 
+int ks_ctl_list_shared(json_t **out, struct ks_store *store, const char *kind, const char *ns)
+{
+    struct ks_store_list_opts lo = {.kind = kind, .namespace_ = ns, .shared = true};
+    return ks_store_list(out, store, &lo);
+}
+
 static int64_t revision_of(const json_t *obj)
 {
     int64_t rv = 0;

@@ -39,6 +39,11 @@ struct ks_store_list_opts {
     const char *namespace_;           /* NULL = all namespaces */
     const struct ks_selector *labels; /* NULL = no label filter */
     size_t limit;                     /* 0 = KS_STORE_LIST_MAX */
+    /* true: the items may be the backend's cached objects, shared with the
+     * cache and later lists: the caller must not modify them (read-only
+     * walks such as the scheduler's load and garbage collection skip a deep
+     * copy per object). false: every item is the caller's own. */
+    bool shared;
 };
 
 #define KS_STORE_LIST_MAX 100000u
