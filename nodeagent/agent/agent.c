@@ -31,6 +31,7 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define EVENTS_BACKOFF_MAX_MS 5000
+#define SERVICES_RETRY_MS 5000
 
 struct entry {
     struct ks_worker *w;
@@ -278,7 +279,7 @@ static void apply_changes(struct ks_agent *a, size_t idx, const json_t *changes)
 }
 
 /* The source's Services and Endpoints into the service proxy; false when
- * the source failed (the whole list is tried again). */
+ * the source failed (tried again later). */
 static bool list_services(struct ks_agent *a, size_t idx)
 {
     struct ks_agent_source *src = a->opts.sources[idx];
@@ -305,8 +306,8 @@ static void *watch_main(void *arg)
     struct watch_ctx *ctx = arg;
     struct ks_agent *a = ctx->a;
     struct ks_agent_source *src = a->opts.sources[ctx->idx];
-    int64_t rev = 0, backoff = BACKOFF_MIN_MS;
-    bool need_list = true;
+    int64_t rev = 0, backoff = BACKOFF_MIN_MS, svc_retry_ms = 0;
+    bool need_list = true, svc_pending = false;
     while (!stopping(a)) {
         json_t *out = NULL;
         int rc;
@@ -320,16 +321,18 @@ static void *watch_main(void *arg)
             }
             apply_list(a, ctx->idx, out);
             json_decref(out);
-            /* after the pods' list: a change in between is also replayed
-             * by the watch from rev, and putting it twice is harmless */
-            if (a->opts.services && !list_services(a, ctx->idx)) {
-                nap(a, backoff);
-                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-                continue;
-            }
             need_list = false;
+            svc_pending = a->opts.services != NULL;
+            svc_retry_ms = 0;
             backoff = BACKOFF_MIN_MS;
             continue;
+        }
+        /* Services after the pods' list: a change in between is also
+         * replayed by the watch from rev (putting it twice is harmless);
+         * a failure never holds pods back, it is retried every 5 s */
+        if (svc_pending && ks_agent_mono_ms() >= svc_retry_ms) {
+            svc_pending = !list_services(a, ctx->idx);
+            svc_retry_ms = ks_agent_mono_ms() + SERVICES_RETRY_MS;
         }
         int64_t next = rev;
         rc = src->ops->watch(src, &out, &next, rev, WATCH_TIMEOUT_MS);
