@@ -227,7 +227,10 @@ static int manifest_change(json_t **out_files, struct ks_buf *fields, struct ks_
     if (!(prefix = containers_path(kind)))
         return ks_error_set(KS_EINVALID, "a %s has no pod template", kind);
     const char *colon = strrchr(source, ':');
-    int line = colon ? atoi(colon + 1) : 0;
+    int64_t line64 = 0;
+    if (colon && ks_str_to_i64(&line64, colon + 1, "source line") < 0)
+        line64 = 0; /* no line: ks_yamledit_set takes the first document */
+    int line = line64 > 0 && line64 < INT32_MAX ? (int)line64 : 0;
     file = colon ? ks_strndup(source, (size_t)(colon - source)) : strdup(source);
     if (!file) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
