@@ -1,6 +1,7 @@
 /*
  * driver.c: runs the controllers over the whole store to a fixed point.
- * Each step is one store transaction running the controllers in the
+ * Each owner's sync is one store transaction (so the write lock is never
+ * held for a whole step), the controllers running in the
  * order of stages[] below (CronJob, Job, DaemonSet, StatefulSet,
  * ReplicaSet, Deployment, endpoints), then garbage collection. Within a stage each namespace's
  * dependents are listed once and shared, not listed again per owner (which made an idle pass over
@@ -94,8 +95,19 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
             }
             json_object_set_new(by_ns, ns, deps);
         }
+        /* one transaction per owner: the store's write lock is held for one
+         * owner's writes (milliseconds), not for a whole step (seconds with
+         * 5,000 pods), so agents' status writes through the API get in
+         * between; a write that finds its object changed since the list is
+         * KS_ECONFLICT and the pass runs again */
+        if ((rc = ks_store_begin(store)))
+            break;
         rc = by_owner ? sync_by_owner(changed, store, obj, fn, env, deps)
                       : fn(changed, store, obj, env, deps);
+        if (rc == 0)
+            rc = ks_store_commit(store);
+        else
+            ks_store_rollback(store);
         if (rc)
             rc = ks_error_wrap(rc, "%s %s/%s", kind, ns, ks_ctl_name(obj));
     }
@@ -124,15 +136,15 @@ static const struct {
 
 static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *env)
 {
-    int rc = ks_store_begin(store);
-    if (rc)
-        return rc;
+    int rc = 0;
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
         if ((rc = run_stage(changed, store, stages[i].kind, stages[i].dep_kind, stages[i].by_owner,
                             stages[i].fn, env)))
-            break;
+            return rc;
     }
-    if (rc || (rc = ks_ctl_gc_reconcile(changed, store))) {
+    if ((rc = ks_store_begin(store)))
+        return rc;
+    if ((rc = ks_ctl_gc_reconcile(changed, store))) {
         ks_store_rollback(store);
         return rc;
     }

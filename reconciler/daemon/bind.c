@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#define BIND_BATCH 250 /* bindings per store transaction */
+
 static bool pod_live(const json_t *pod)
 {
     return ks_ctl_pod_active(pod) && !ks_ctl_at(pod, "metadata", "deletionTimestamp");
@@ -141,6 +143,11 @@ static int write_results(bool *changed, struct ks_store *store, struct ks_sched 
     int rc = 0;
     json_t *index = index_pods(pods);
     for (size_t i = 0; i < n && rc == 0; i++) {
+        /* commit every BIND_BATCH results: agents' writes get the lock in between */
+        if (i > 0 && i % BIND_BATCH == 0 && (rc = ks_store_commit(store)) == 0)
+            rc = ks_store_begin(store);
+        if (rc)
+            break;
         const json_t *pod = find_pod(index, ks_sched_pod_namespace(s, res[i].pod),
                                      ks_sched_pod_name(s, res[i].pod));
         if (!pod)

@@ -128,7 +128,7 @@ int ks_node_lifecycle(bool *out_changed, struct ks_store *store, int64_t now_ms,
 /* Binds every live Pod without spec.nodeName to a Node whose Ready
  * condition is True (kube-scheduler's default profile, bound pods as load);
  * Pods that fit nowhere get PodScheduled=False (reason Unschedulable, the
- * scheduler's explanation as message) and stay Pending. One transaction.
+ * scheduler's explanation as message) and stay Pending. Transactions of 250 bindings.
  * *out (may be NULL): a new array of {"pod": "ns/name", "node": N} or
  * {"pod", "unschedulable": message} for what this call decided. */
 int ks_sched_bind_pending(json_t **out, bool *out_changed, struct ks_store *store, uint64_t seed);
