@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "core/str.h"
 #include "renderer/goenc.h"
 #include "renderer/output/output.h"
 
@@ -224,26 +225,9 @@ static void check_doc(const char *text, size_t len, const char *path)
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     char *data = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nd = realloc(data, cap);
-            assert_non_null(nd);
-            data = nd;
-        }
-        size_t r = fread(data + n, 1, cap - n - 1, f);
-        if (r == 0)
-            break;
-        n += r;
-    }
-    fclose(f);
-    data[n] = '\0';
-    *len = n;
+    if (ks_file_read(&data, len, path, 1024 * 1024) < 0)
+        return NULL;
     return data;
 }
 
@@ -251,10 +235,8 @@ static void check_file(const char *path)
 {
     size_t len;
     char *data = slurp(path, &len);
-    if (!data || len > 1024 * 1024) {
-        free(data);
-        return;
-    }
+    if (!data)
+        return; /* larger than 1 MiB or unreadable: not a manifest */
     struct ks_output_doc *docs = NULL;
     size_t n = 0;
     if (ks_output_split(&docs, &n, data, len) == 0)
