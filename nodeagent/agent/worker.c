@@ -37,6 +37,10 @@ struct ks_worker {
     /* under mu */
     json_t *next;
     bool deleted, wake, refresh, stop, exited;
+    bool ev_wake;  /* runtime events arrived: a pass unless seen_mark() covers them */
+    int64_t ev_ns; /* the latest of their times */
+    /* wall ns just before the last pod inspect (ctr read marks: ks_ctr) */
+    _Atomic int64_t pod_read_ns;
     char uid[80];
     struct ks_ctr *ctrs;
     size_t nctrs;
@@ -55,7 +59,10 @@ struct ks_worker {
     int64_t start_ns;
     char *reason, *message;
     json_t *last_built, *last_reported;
-    int64_t next_ms; /* earliest wanted sync */
+    bool images_ok;   /* this pass already found every missing container's image */
+    bool batched;     /* this pass created the pod with its containers */
+    int64_t batch_ms; /* when: containers due then were created with the pod */
+    int64_t next_ms;  /* earliest wanted sync */
     int64_t pod_backoff_ms;
     int64_t report_retry_ms;
 };
@@ -167,11 +174,30 @@ static void all_own(struct ks_worker *w, bool begin)
         begin ? own_begin(&w->ctrs[i]) : own_end(&w->ctrs[i]);
 }
 
+/* Events are delivered late (Podman's stream trails by 100-300 ms) and most
+ * of them come from the worker's own creates and starts. An event that
+ * happened before the worker last read every object of its pod (Podman
+ * records it under the object's lock, an inspect takes the same lock) is
+ * already in what the worker saw, so it needs no new pass: the worker
+ * checks that when it wakes (seen_mark), not when the event arrives. */
+static int64_t seen_mark(struct ks_worker *w)
+{
+    int64_t m = atomic_load(&w->pod_read_ns);
+    for (size_t i = 0; i < w->nctrs; i++) {
+        if (!w->ctrs[i].id)
+            continue;
+        int64_t r = atomic_load(&w->ctrs[i].read_ns);
+        if (r < m)
+            m = r;
+    }
+    return m;
+}
+
 void ks_worker_event(struct ks_worker *w, const struct ks_runtime_event *ev)
 {
     pthread_mutex_lock(&w->mu);
-    if (strcmp(ev->type, "container") == 0 && *ev->ctr_name &&
-        (strcmp(ev->action, "kill") == 0 || strcmp(ev->action, "stop") == 0)) {
+    bool stop = strcmp(ev->action, "kill") == 0 || strcmp(ev->action, "stop") == 0;
+    if (strcmp(ev->type, "container") == 0 && *ev->ctr_name && stop) {
         for (size_t i = 0; i < w->nctrs; i++) {
             struct ks_ctr *c = &w->ctrs[i];
             if (strcmp(c->name, ev->ctr_name) != 0)
@@ -181,7 +207,19 @@ void ks_worker_event(struct ks_worker *w, const struct ks_runtime_event *ev)
                 atomic_store(&c->oob_stop, true);
         }
     }
-    w->wake = true;
+    if (stop || ev->time_ns <= 0) {
+        w->wake = true;
+    } else {
+        w->ev_wake = true;
+        if (ev->time_ns > w->ev_ns)
+            w->ev_ns = ev->time_ns;
+    }
+    {
+        char t[32];
+        snprintf(t, sizeof(t), "%lld", (long long)ev->time_ns);
+        ks_log(KS_LOG_DEBUG, "runtime event", "pod", w->pname ? w->pname : "", "type", ev->type,
+               "action", ev->action, "container", ev->ctr_name, "time_ns", t, NULL);
+    }
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -229,6 +267,7 @@ static int build_ctrs(struct ks_worker *w, struct ks_ctr **out, size_t *out_n, c
             atomic_init(&x->own_from_ns, 0);
             atomic_init(&x->own_to_ns, 0);
             atomic_init(&x->oob_stop, false);
+            atomic_init(&x->read_ns, 0);
             if ((rc = ks_agent_spec_hash(x->hash, c)) < 0)
                 goto done;
             static const char *const keys[3] = {"livenessProbe", "readinessProbe", "startupProbe"};
@@ -402,6 +441,8 @@ static int64_t pod_retry(struct ks_worker *w)
 static int ensure_images(struct ks_worker *w)
 {
     struct ks_runtime *rt = w->sh->rt;
+    if (w->images_ok)
+        return 0;
     for (size_t i = 0; i < w->nctrs; i++) {
         struct ks_ctr *c = &w->ctrs[i];
         if (c->id)
@@ -423,16 +464,57 @@ static int ensure_images(struct ks_worker *w)
         if (c->wait_reason && strstr(c->wait_reason, "ImagePull"))
             ctr_wait(c, NULL, NULL);
     }
+    w->images_ok = true;
     return 0;
+}
+
+static int create_ctr(struct ks_worker *w, struct ks_ctr *c);
+
+/* A container whose env takes the pod IP (downward API) can only be created
+ * once the infra container runs. */
+static bool needs_pod_ip(const json_t *ctr)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(ctr, "env"), i, e)
+    {
+        const char *path = json_string_value(json_object_get(
+            json_object_get(json_object_get(e, "valueFrom"), "fieldRef"), "fieldPath"));
+        if (path && (strcmp(path, "status.podIP") == 0 || strcmp(path, "status.podIPs") == 0))
+            return true;
+    }
+    return false;
+}
+
+/* The pod is gone, and with it every container. */
+static void forget_pod(struct ks_worker *w)
+{
+    free(w->pod_id);
+    w->pod_id = NULL;
+    for (size_t i = 0; i < w->nctrs; i++) {
+        free(w->ctrs[i].id);
+        w->ctrs[i].id = NULL;
+        w->ctrs[i].have_state = false;
+    }
+}
+
+/* Pod inspect that keeps the read mark of seen_mark(). */
+static int pod_read(struct ks_worker *w, json_t **out, const char *pod)
+{
+    int64_t t = ks_agent_now_ns();
+    int rc = w->sh->rt->ops->pod_inspect(w->sh->rt, out, pod);
+    if (rc == 0 || rc == KS_ENOTFOUND)
+        atomic_store(&w->pod_read_ns, t);
+    return rc;
 }
 
 /* Makes sure the Podman pod exists and runs; adopts one left by an earlier
  * agent when its uid matches. */
-static int ensure_pod(struct ks_worker *w)
+static int ensure_pod(struct ks_worker *w, bool *out_fresh)
 {
     struct ks_runtime *rt = w->sh->rt;
     json_t *info = NULL;
-    int rc = rt->ops->pod_inspect(rt, &info, w->pod_id ? w->pod_id : w->pname);
+    int rc = pod_read(w, &info, w->pod_id ? w->pod_id : w->pname);
     if (rc == 0) {
         const char *uid =
             json_string_value(json_object_get(json_object_get(info, "labels"), KS_AGENT_LABEL_UID));
@@ -447,13 +529,7 @@ static int ensure_pod(struct ks_worker *w)
         }
     }
     if (rc == KS_ENOTFOUND && w->pod_id) {
-        free(w->pod_id);
-        w->pod_id = NULL;
-        for (size_t i = 0; i < w->nctrs; i++) {
-            free(w->ctrs[i].id);
-            w->ctrs[i].id = NULL;
-            w->ctrs[i].have_state = false;
-        }
+        forget_pod(w);
         if (!w->self_heal) {
             drift(w, "pod-removed", NULL, "the pod was removed out of band", "reported");
             set_reason(w, "Drift", "the pod was removed out of band (self-heal is off)");
@@ -487,7 +563,7 @@ static int ensure_pod(struct ks_worker *w)
             }
             json_decref(info);
             info = NULL;
-            if (rt->ops->pod_inspect(rt, &info, w->pod_id) < 0)
+            if (pod_read(w, &info, w->pod_id) < 0)
                 info = NULL;
         }
         const char *ip = json_string_value(json_object_get(info, "ip"));
@@ -495,7 +571,12 @@ static int ensure_pod(struct ks_worker *w)
         json_decref(info);
         return 0;
     }
-    /* create */
+    /* create: the pod, then (unless it has init containers, which run first
+     * and one at a time, or a container whose env needs the pod IP) its
+     * containers, then one pod start that starts the
+     * infra container and the containers together, as `podman kube play`
+     * does: one start call per pod instead of one for the pod and one per
+     * container, and no container created after the infra runs */
     if ((rc = ensure_images(w)) < 0)
         return rc;
     json_t *labels = json_object();
@@ -512,28 +593,54 @@ static int ensure_pod(struct ks_worker *w)
         }
         return rc;
     }
+    w->pod_id = id;
+    *out_fresh = true;
+    bool batch = true;
+    for (size_t i = 0; i < w->nctrs; i++)
+        batch = batch && !w->ctrs[i].init && !needs_pod_ip(w->ctrs[i].spec);
+    if (batch) {
+        w->batch_ms = ks_agent_mono_ms();
+        w->batched = true;
+        for (size_t i = 0; i < w->nctrs; i++) {
+            struct ks_ctr *c = &w->ctrs[i];
+            if (!c->held && !c->id && c->next_start_ms <= w->batch_ms)
+                create_ctr(w, c); /* a failure is recorded on the container */
+        }
+    }
+    info = NULL;
     if ((rc = rt->ops->pod_start(rt, id)) < 0) {
         char msg[1024];
+        const char *state = NULL;
         snprintf(msg, sizeof(msg), "%s", ks_error_last());
-        rt->ops->pod_remove(rt, id);
-        free(id);
-        if (runtime_down(rc)) {
-            runtime_problem(w, rc);
+        if (!runtime_down(rc) && pod_read(w, &info, id) == 0)
+            state = json_string_value(json_object_get(info, "state"));
+        if (!state || (strcmp(state, "Running") != 0 && strcmp(state, "Degraded") != 0)) {
+            /* the infra container did not start: nothing can run */
+            json_decref(info);
+            rt->ops->pod_remove(rt, id);
+            forget_pod(w);
+            w->batched = false;
+            if (runtime_down(rc)) {
+                runtime_problem(w, rc);
+                return rc;
+            }
+            set_reason(w, strstr(msg, "address already in use") ? "PortInUse" : "PodStartError",
+                       msg);
+            pod_retry(w);
             return rc;
         }
-        set_reason(w, strstr(msg, "address already in use") ? "PortInUse" : "PodStartError", msg);
-        pod_retry(w);
-        return rc;
+        /* the infra container runs; a container that did not start stays
+         * "created" and is started (and its own error reported) below */
+        ks_log(KS_LOG_INFO, "pod started without some containers", "pod", w->pname, "error", msg,
+               NULL);
     }
-    w->pod_id = id;
     w->had_pod = true;
     ks_log(KS_LOG_INFO, "pod created", "pod", w->pname, "id", id, NULL);
-    json_t *info2 = NULL;
-    if (rt->ops->pod_inspect(rt, &info2, id) == 0) {
-        const char *ip = json_string_value(json_object_get(info2, "ip"));
+    if (info || pod_read(w, &info, id) == 0) {
+        const char *ip = json_string_value(json_object_get(info, "ip"));
         snprintf(w->pod_ip, sizeof(w->pod_ip), "%s", ip ? ip : "");
-        json_decref(info2);
     }
+    json_decref(info);
     return 0;
 }
 
@@ -541,7 +648,10 @@ static int inspect_ctr(struct ks_worker *w, struct ks_ctr *c, json_t **out_label
 {
     struct ks_runtime *rt = w->sh->rt;
     char *image_id = NULL;
+    int64_t t = ks_agent_now_ns();
     int rc = rt->ops->ctr_inspect(rt, &c->st, out_labels, c->image_id ? NULL : &image_id, c->id);
+    if (rc == 0 || rc == KS_ENOTFOUND)
+        atomic_store(&c->read_ns, t);
     if (rc == 0) {
         c->have_state = true;
         if (image_id)
@@ -910,7 +1020,14 @@ static void report(struct ks_worker *w)
     w->last_built = st;
     if (w->last_reported && json_equal(w->last_reported, st))
         return;
+    int64_t t0 = ks_agent_mono_ms();
     int rc = w->src->ops->report_status(w->src, w->ns, w->name, st);
+    {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%lld", (long long)(ks_agent_mono_ms() - t0));
+        ks_log(KS_LOG_DEBUG, "status reported", "pod", w->pname, "phase",
+               json_string_value(json_object_get(st, "phase")), "ms", ms, NULL);
+    }
     if (rc < 0) {
         ks_log(KS_LOG_WARN, "status report failed", "pod", w->pname, "error", ks_error_last(),
                NULL);
@@ -926,6 +1043,7 @@ static void sync_pod(struct ks_worker *w, bool refresh)
     struct ks_runtime *rt = w->sh->rt;
     int rc;
     w->next_ms = ks_agent_mono_ms() + w->sh->resync_ms;
+    w->images_ok = w->batched = false;
     if (!w->start_ns)
         w->start_ns = ks_agent_now_ns();
     if (w->nctrs == 0 || w->pod_held)
@@ -947,11 +1065,12 @@ static void sync_pod(struct ks_worker *w, bool refresh)
         w->volmap = map;
         w->vol_ready = true;
     }
-    if (ensure_pod(w) < 0)
+    bool fresh = false;
+    if (ensure_pod(w, &fresh) < 0)
         goto out;
     json_t *listing = NULL;
-    bool need_list = false;
-    for (size_t i = 0; i < w->nctrs; i++)
+    bool need_list = false; /* containers to adopt: never in a pod made just now */
+    for (size_t i = 0; i < w->nctrs && !fresh; i++)
         need_list = need_list || !w->ctrs[i].id;
     if (need_list) {
         char uidl[128];
@@ -972,14 +1091,42 @@ static void sync_pod(struct ks_worker *w, bool refresh)
         if (!c->completed)
             init_ok = false;
     }
-    for (size_t i = 0; i < w->nctrs && init_ok; i++)
-        if (!w->ctrs[i].init)
-            sync_ctr(w, &w->ctrs[i], listing);
+    for (size_t i = 0; i < w->nctrs && init_ok; i++) {
+        struct ks_ctr *c = &w->ctrs[i];
+        /* created with the pod just now, or failed to be (recorded) */
+        if (w->batched && !c->id && !c->held && c->next_start_ms <= w->batch_ms)
+            continue;
+        if (!c->init)
+            sync_ctr(w, c, listing);
+    }
     json_decref(listing);
     if (!w->reason)
         w->pod_backoff_ms = 0;
 out:
     report(w);
+}
+
+/* The pod without what changes when nobody changed the pod: its status (the
+ * worker's own reports come back through the watch) and the store's
+ * bookkeeping. */
+static json_t *pod_essence(const json_t *pod)
+{
+    json_t *c = json_deep_copy(pod);
+    json_t *md = json_object_get(c, "metadata");
+    json_object_del(c, "status");
+    json_object_del(md, "resourceVersion");
+    json_object_del(md, "generation");
+    json_object_del(md, "managedFields");
+    return c;
+}
+
+static bool same_pod(const json_t *a, const json_t *b)
+{
+    json_t *x = pod_essence(a), *y = pod_essence(b);
+    bool same = x && y && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
 }
 
 static void *worker_main(void *arg)
@@ -988,6 +1135,13 @@ static void *worker_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (!w->wake && !w->stop && !w->next && !w->deleted) {
+            if (w->ev_wake) {
+                if (w->ev_ns >= seen_mark(w))
+                    break;
+                w->ev_wake = false; /* every pending event was seen already */
+                ks_log(KS_LOG_DEBUG, "runtime events already seen", "pod", w->pname, NULL);
+                continue;
+            }
             int64_t in = w->next_ms - ks_agent_mono_ms();
             if (in <= 0)
                 break;
@@ -1007,9 +1161,19 @@ static void *worker_main(void *arg)
         }
         json_t *next = w->next;
         bool deleted = w->deleted, refresh = w->refresh;
+        bool woke = w->wake || w->ev_wake || w->next_ms <= ks_agent_mono_ms();
         w->next = NULL;
-        w->wake = w->refresh = false;
+        w->wake = w->refresh = w->ev_wake = false;
+        w->ev_ns = 0;
         pthread_mutex_unlock(&w->mu);
+        if (next && !deleted && w->pod && same_pod(w->pod, next)) {
+            /* only the status (our own report) or bookkeeping changed */
+            json_decref(w->pod);
+            w->pod = next;
+            next = NULL;
+            if (!woke && !refresh)
+                continue;
+        }
         if (next)
             apply_pod(w, next);
         if (deleted && !next) {
@@ -1042,6 +1206,7 @@ int ks_worker_new(struct ks_worker **out, struct ks_agent *a, struct ks_agent_so
     w->name = strdup(name);
     w->pname = ks_strdupf("%s_%s", w->ns, w->name);
     w->next = json_deep_copy(pod);
+    atomic_init(&w->pod_read_ns, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

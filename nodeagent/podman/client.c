@@ -13,6 +13,7 @@
 #include "nodeagent/podman/internal.h"
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "nodeagent/curlpool/curlpool.h"
 
@@ -21,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ks_podman {
     char *socket;
@@ -167,12 +169,27 @@ static int http_error(const struct ks_podman *pm, const struct ks_podman_req *re
 {
     json_t *doc = NULL;
     const char *msg = NULL, *cause = NULL;
+    struct ks_buf errs = {0};
     int code, rc;
 
     doc = json_loadb(ks_buf_data(body), ks_buf_len(body), 0, NULL);
     if (json_is_object(doc)) {
         msg = json_string_value(json_object_get(doc, "message"));
         cause = json_string_value(json_object_get(doc, "cause"));
+    }
+    /* a pod start that failed for some containers answers 409 with
+     * {"Errs": ["starting container <id>: ...", ...], "Id"}: join them */
+    if (!msg && json_array_size(json_object_get(doc, "Errs")) > 0) {
+        size_t i;
+        json_t *e;
+        ks_buf_init(&errs, 4096);
+        json_array_foreach(json_object_get(doc, "Errs"), i, e)
+        {
+            if (i)
+                ks_buf_puts(&errs, "; ");
+            ks_buf_puts(&errs, json_is_string(e) ? json_string_value(e) : "(unknown error)");
+        }
+        msg = ks_buf_error(&errs) == 0 ? ks_buf_data(&errs) : NULL;
     }
     if (!msg)
         msg = ks_buf_len(body) ? ks_buf_data(body) : "(no message)";
@@ -199,6 +216,7 @@ static int http_error(const struct ks_podman *pm, const struct ks_podman_req *re
         code = KS_ECONFLICT;
     rc = ks_error_set(code, "podman at %s: %s %s: HTTP %ld: %.512s", pm->socket, req->method,
                       req->path, status, msg);
+    ks_buf_release(&errs);
     json_decref(doc);
     return rc;
 }
@@ -253,8 +271,19 @@ int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     crc = curl_easy_perform(h);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    {
+        /* one debug line per call: where the time of a pod start goes */
+        char ms[32], st[16];
+        snprintf(ms, sizeof(ms), "%.1f",
+                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+        snprintf(st, sizeof(st), "%ld", resp->status);
+        ks_log(KS_LOG_DEBUG, "podman call", "request", what, "status", st, "ms", ms, NULL);
+    }
     if (crc == CURLE_WRITE_ERROR && sink.truncated) {
         resp->truncated = true;
         broken = true; /* the rest of the answer is unread */

@@ -13,6 +13,7 @@
 #include "reconciler/daemon/daemon.h"
 
 #include "core/error.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <time.h>
@@ -49,6 +50,13 @@ void ks_triggers_release(struct ks_triggers *t)
 
 int64_t ks_triggers_sync(struct ks_triggers *t, unsigned reason)
 {
+    /* the first timestamp of a sync's path (docs/cli.md, where the time goes) */
+    ks_log(KS_LOG_DEBUG, "sync triggered", "by",
+           reason & KS_TRIGGER_GIT       ? "git"
+           : reason & KS_TRIGGER_WEBHOOK ? "webhook"
+           : reason & KS_TRIGGER_API     ? "api"
+                                         : "other",
+           NULL);
     pthread_mutex_lock(&t->mu);
     int64_t ticket = ++t->last_ticket;
     t->sync_reasons |= reason;
