@@ -85,6 +85,9 @@ struct ks_ctr {
     atomic_bool oob_stop; /* set by the events thread */
     /* wall ns just before its last inspect: older events are already seen */
     _Atomic int64_t read_ns;
+    /* restartPolicy Never and the start failed: terminated, StartError (128) */
+    bool start_failed;
+    char *start_error;
     /* probes (specs parsed at setup; NULL kind when absent) */
     struct ks_probe_spec probe_spec[3]; /* liveness, readiness, startup */
     bool has_probe[3];
