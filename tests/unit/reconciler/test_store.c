@@ -2,7 +2,8 @@
  * test_store.c: the SQLite store against a real database file: CRUD with
  * expected revisions, uid stability, listing with label selectors, the
  * change log and its compaction, nested transactions, events and syncs,
- * schema migration on reopen, and crash safety (a writer killed with
+ * schema migration on reopen, the parsed-body cache against a second
+ * connection and rollbacks, and crash safety (a writer killed with
  * SIGKILL mid-stream leaves a consistent, integrity-clean database).
  */
 #include <stdarg.h>
@@ -284,10 +285,79 @@ static void crash_leaves_consistent_state(void **state)
     json_decref(list);
 }
 
+/* The parsed-body cache (sqlite.c) never answers stale data: a second
+ * connection's update and delete are seen, a rolled-back revision that
+ * another writer reuses is not served from the cache, and shared lists
+ * hold the same content as copied ones. */
+static json_t *data_of(struct ks_store *st, const char *name)
+{
+    json_t *obj = NULL;
+    struct ks_store_key key = {"ConfigMap", "default", name};
+    if (ks_store_get(&obj, st, &key))
+        return NULL;
+    json_t *d = json_incref(json_object_get(obj, "data"));
+    json_decref(obj);
+    return d;
+}
+
+static void cache_is_never_stale(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_store *other = NULL;
+    assert_int_equal(ks_store_open_sqlite(&other, f->path, 128), 0);
+    json_t *a = cm("default", "a", "x"), *list = NULL, *d = NULL;
+    assert_int_equal(ks_store_put(NULL, f->store, a, KS_STORE_ANY_REVISION), 0);
+    struct ks_store_list_opts all = {.kind = "ConfigMap"},
+                              shared = {.kind = "ConfigMap", .shared = true};
+    assert_int_equal(ks_store_list(&list, f->store, &all), 0); /* now cached */
+    json_decref(list);
+    /* the other connection changes it: the cached body is not served */
+    json_object_set_new(json_object_get(a, "data"), "k", json_string("changed"));
+    assert_int_equal(ks_store_put(NULL, other, a, KS_STORE_ANY_REVISION), 0);
+    assert_int_equal(ks_store_list(&list, f->store, &shared), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_array_get(list, 0), "data"), "k")),
+        "changed");
+    json_decref(list);
+    /* copied and shared lists agree */
+    json_t *copied = NULL;
+    assert_int_equal(ks_store_list(&list, f->store, &shared), 0);
+    assert_int_equal(ks_store_list(&copied, f->store, &all), 0);
+    assert_true(json_equal(list, copied));
+    assert_ptr_not_equal(json_array_get(list, 0), json_array_get(copied, 0));
+    json_decref(list);
+    json_decref(copied);
+    /* the other connection deletes it: gone from lists and gets */
+    struct ks_store_key key = {"ConfigMap", "default", "a"};
+    assert_int_equal(ks_store_delete(NULL, other, &key, KS_STORE_ANY_REVISION), 0);
+    assert_int_equal(ks_store_list(&list, f->store, &shared), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    assert_null(data_of(f->store, "a"));
+    /* a write seen inside a transaction that rolls back, then another
+     * writer takes the same revision with other content */
+    json_t *b = cm("default", "b", "y");
+    assert_int_equal(ks_store_begin(f->store), 0);
+    assert_int_equal(ks_store_put(NULL, f->store, b, KS_STORE_ANY_REVISION), 0);
+    assert_non_null(d = data_of(f->store, "b")); /* cached at the uncommitted revision */
+    json_decref(d);
+    assert_int_equal(ks_store_rollback(f->store), 0);
+    json_object_set_new(json_object_get(b, "data"), "k", json_string("other writer"));
+    assert_int_equal(ks_store_put(NULL, other, b, KS_STORE_ANY_REVISION), 0);
+    assert_non_null(d = data_of(f->store, "b"));
+    assert_string_equal(json_string_value(json_object_get(d, "k")), "other writer");
+    json_decref(d);
+    json_decref(a);
+    json_decref(b);
+    ks_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(put_get_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_is_never_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(list_with_selector, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_and_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(nested_transactions, setup, teardown),
