@@ -141,7 +141,10 @@ static void pod_hosts(struct pod *p, const char *block)
                ks_error_last(), NULL);
         return;
     }
-    if (ks_svc_hosts_merge(&next, cur, block) == 0 && strcmp(next, cur) != 0) {
+    if (ks_svc_hosts_merge(&next, cur, block) < 0) {
+        ks_log(KS_LOG_WARN, "services: hosts file not updated", "pod", p->name, "error",
+               ks_error_last(), NULL);
+    } else if (strcmp(next, cur) != 0) {
         if (write_in_place(p->hosts_path, next) < 0)
             ks_log(KS_LOG_WARN, "services: cannot update the pod's hosts file", "pod", p->name,
                    "error", ks_error_last(), NULL);
@@ -460,6 +463,8 @@ static const char *block_for(struct ks_services *s, struct blocks *b, const char
     if (nt)
         b->text = nt;
     if (rc < 0 || !nn || !nt) {
+        ks_log(KS_LOG_WARN, "services: no hosts lines for a namespace", "namespace", ns, "error",
+               rc < 0 ? ks_error_last() : "out of memory", NULL);
         free(text);
         return NULL;
     }
