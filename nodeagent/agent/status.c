@@ -9,7 +9,13 @@
 
 static bool ctr_exited(const struct ks_ctr *c)
 {
-    return c->have_state && !c->st.running && c->st.started_ns > 0;
+    return c->start_failed || (c->have_state && !c->st.running && c->st.started_ns > 0);
+}
+
+/* Exit code of an exited container; a failed start is 128, as the kubelet. */
+static int exit_code(const struct ks_ctr *c)
+{
+    return c->start_failed ? 128 : c->st.exit_code;
 }
 
 const char *ks_agent_phase(const struct ks_pod_view *v)
@@ -21,24 +27,24 @@ const char *ks_agent_phase(const struct ks_pod_view *v)
         if (c->init) {
             if (!c->completed) {
                 init_done = false;
-                if (v->policy == KS_RESTART_NEVER && ctr_exited(c) && c->st.exit_code != 0 &&
+                if (v->policy == KS_RESTART_NEVER && ctr_exited(c) && exit_code(c) != 0 &&
                     !c->restart_pending)
                     return "Failed";
             }
             continue;
         }
-        if (c->have_state && c->st.started_ns > 0)
+        if (c->start_failed || (c->have_state && c->st.started_ns > 0))
             any_started = true;
         if (c->have_state && c->st.running)
             any_running = true;
         /* an exit the policy restarts is never final, even before the
          * worker has scheduled the restart */
         if (c->restart_pending ||
-            (ctr_exited(c) && !c->held && ks_agent_should_restart(v->policy, c->st.exit_code)))
+            (ctr_exited(c) && !c->held && ks_agent_should_restart(v->policy, exit_code(c))))
             pending_restart = true;
         if (!ctr_exited(c) || pending_restart)
             all_term = false;
-        else if (c->st.exit_code != 0)
+        else if (exit_code(c) != 0)
             all_ok = false;
     }
     if (!init_done || !any_started)
@@ -72,7 +78,12 @@ static json_t *ctr_status(const struct ks_ctr *c)
 {
     const char *image = json_string_value(json_object_get(c->spec, "image"));
     json_t *state, *s = json_object();
-    if (c->have_state && c->st.running) {
+    if (c->start_failed) {
+        json_t *t = json_pack("{s:i, s:s}", "exitCode", 128, "reason", "StartError");
+        if (c->start_error)
+            json_object_set_new(t, "message", json_string(c->start_error));
+        state = json_pack("{s:o}", "terminated", t);
+    } else if (c->have_state && c->st.running) {
         json_t *r = json_object();
         set_time(r, "startedAt", c->st.started_ns);
         state = json_pack("{s:o}", "running", r);

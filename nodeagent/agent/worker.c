@@ -118,6 +118,7 @@ static void ctr_release(struct ks_ctr *c)
     free(c->image_id);
     free(c->wait_reason);
     free(c->wait_msg);
+    free(c->start_error);
     json_decref(c->last_term);
     for (int k = 0; k < 3; k++)
         if (c->has_probe[k])
@@ -397,6 +398,8 @@ static void apply_pod(struct ks_worker *w, json_t *pod)
             x->next_start_ms = o->next_start_ms, x->seen_finished_ns = o->seen_finished_ns;
             x->restart_pending = o->restart_pending, x->completed = o->completed;
             x->last_term = o->last_term, o->last_term = NULL;
+            x->start_failed = o->start_failed && w->policy == KS_RESTART_NEVER;
+            x->start_error = o->start_error, o->start_error = NULL;
         }
     }
     for (size_t j = 0; j < w->nctrs; j++) {
@@ -448,10 +451,25 @@ static int ensure_images(struct ks_worker *w)
         if (c->id)
             continue;
         const char *image = json_string_value(json_object_get(c->spec, "image"));
-        int rc = rt->ops->image_ensure(rt, image);
+        const char *pp = json_string_value(json_object_get(c->spec, "imagePullPolicy"));
+        enum ks_pull_policy policy = !pp                         ? KS_PULL_IF_NOT_PRESENT
+                                     : strcmp(pp, "Always") == 0 ? KS_PULL_ALWAYS
+                                     : strcmp(pp, "Never") == 0  ? KS_PULL_NEVER
+                                                                 : KS_PULL_IF_NOT_PRESENT;
+        int rc = rt->ops->image_ensure(rt, image, policy);
         if (rc < 0) {
             if (runtime_down(rc) && strstr(ks_error_last(), "pull") == NULL) {
                 runtime_problem(w, rc);
+                return rc;
+            }
+            if (rc == KS_ENOTFOUND && policy == KS_PULL_NEVER) {
+                /* the kubelet's words and reason; retried, as it does */
+                char msg[1024];
+                snprintf(msg, sizeof(msg),
+                         "Container image \"%s\" is not present with pull policy of Never", image);
+                ctr_wait(c, "ErrImageNeverPull", msg);
+                set_reason(w, "ErrImageNeverPull", msg);
+                pod_retry(w);
                 return rc;
             }
             char msg[1024];
@@ -664,6 +682,17 @@ static int start_ctr(struct ks_worker *w, struct ks_ctr *c)
 {
     struct ks_runtime *rt = w->sh->rt;
     int rc = rt->ops->ctr_start(rt, c->id);
+    if (rc < 0 && w->policy == KS_RESTART_NEVER && !runtime_down(rc) && rc != KS_ENOTFOUND &&
+        rc != KS_ECONFLICT) {
+        /* as the kubelet: terminated with StartError (exit code 128), never
+         * started again, so the pod fails instead of staying Pending */
+        ctr_wait(c, NULL, NULL);
+        c->start_failed = true;
+        set_str(&c->start_error, ks_error_last());
+        ks_log(KS_LOG_WARN, "container failed to start (restartPolicy Never)", "pod", w->pname,
+               "container", c->name, "error", c->start_error ? c->start_error : "", NULL);
+        return rc;
+    }
     if (rc < 0) {
         ctr_wait(c, "RunContainerError", ks_error_last());
         c->next_start_ms = pod_retry(w);
@@ -912,7 +941,7 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
         }
         json_decref(labels);
     }
-    if (c->held)
+    if (c->held || c->start_failed)
         return;
     if (c->init && c->completed)
         return;

@@ -66,14 +66,20 @@ done:
 
 int ks_podman_image_pull(char **out, struct ks_podman *pm, const char *reference, long timeout_ms)
 {
+    return ks_podman_image_pull_policy(out, pm, reference, "missing", timeout_ms);
+}
+
+int ks_podman_image_pull_policy(char **out, struct ks_podman *pm, const char *reference,
+                                const char *policy, long timeout_ms)
+{
     struct ks_buf path;
     struct ks_podman_req req = {.method = "POST", .timeout_ms = timeout_ms};
     struct ks_podman_resp resp = {0};
     int rc;
 
     ks_buf_init(&path, KS_PODMAN_MAX_PATH);
-    if ((rc = ks_podman_path(&path, "/images/pull?reference=%s&quiet=true&policy=missing",
-                             reference)) < 0)
+    if ((rc = ks_podman_path(&path, "/images/pull?reference=%s&quiet=true&policy=%s", reference,
+                             policy)) < 0)
         goto done;
     req.path = ks_buf_data(&path);
     if ((rc = ks_podman_request(&resp, pm, &req)) < 0)

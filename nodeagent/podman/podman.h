@@ -87,6 +87,9 @@ int ks_podman_image_inspect(json_t **out, struct ks_podman *pm, const char *name
  * they come back as KS_EIO with Podman's text. *out (may be NULL) gets the
  * image id, malloc'd. */
 int ks_podman_image_pull(char **out, struct ks_podman *pm, const char *reference, long timeout_ms);
+/* Same with libpod's pull policy: "missing", "always" or "newer". */
+int ks_podman_image_pull_policy(char **out, struct ks_podman *pm, const char *reference,
+                                const char *policy, long timeout_ms);
 
 /* --- pods ---------------------------------------------------------------- */
 

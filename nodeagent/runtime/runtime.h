@@ -40,12 +40,17 @@ struct ks_runtime_event {
 };
 typedef void (*ks_runtime_event_fn)(const struct ks_runtime_event *ev, void *ud);
 
+/* imagePullPolicy. An unset policy is IfNotPresent here, also for :latest
+ * (Kubernetes would pull those Always; keelson does not assume a registry). */
+enum ks_pull_policy { KS_PULL_IF_NOT_PRESENT = 0, KS_PULL_ALWAYS, KS_PULL_NEVER };
+
 struct ks_runtime_ops {
     const char *name; /* "podman" or "sim" */
     /* "podman 4.3.1" or "sim". */
     int (*version)(struct ks_runtime *rt, char **out);
-    /* 0 when the image is there (pulling it if missing). */
-    int (*image_ensure)(struct ks_runtime *rt, const char *image);
+    /* 0 when the image is there: IfNotPresent pulls it when missing, Always
+     * pulls it, Never only looks (KS_ENOTFOUND when it is missing). */
+    int (*image_ensure)(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy);
     /* Image id of a local image (for containerStatuses.imageID). */
     int (*image_id)(struct ks_runtime *rt, char **out, const char *image);
     /* A pod from a Kubernetes Pod (port mappings, hostname) with labels. */

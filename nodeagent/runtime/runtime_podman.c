@@ -41,10 +41,12 @@ static int p_version(struct ks_runtime *rt, char **out)
     return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
 
-static int p_image_ensure(struct ks_runtime *rt, const char *image)
+static int p_image_ensure(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy)
 {
+    if (policy == KS_PULL_ALWAYS)
+        return ks_podman_image_pull_policy(NULL, PM(rt), image, "always", PULL_TIMEOUT_MS);
     int rc = ks_podman_image_exists(PM(rt), image);
-    if (rc != KS_ENOTFOUND)
+    if (rc != KS_ENOTFOUND || policy == KS_PULL_NEVER)
         return rc;
     return ks_podman_image_pull(NULL, PM(rt), image, PULL_TIMEOUT_MS);
 }

@@ -271,13 +271,49 @@ static void test_status_phases(void **state)
     json_decref(d[0].spec);
 }
 
+/* A container that failed to start under restartPolicy Never: terminated
+ * with StartError and exit code 128, the pod Failed (not Pending). */
+static void test_status_start_error(void **state)
+{
+    (void)state;
+    struct ks_ctr c[2] = {mk("a", false), mk("b", false)};
+    struct ks_pod_view v = {.ns = "default",
+                            .name = "never",
+                            .uid = "u",
+                            .ctrs = c,
+                            .nctrs = 1,
+                            .policy = KS_RESTART_NEVER};
+    c[0].start_failed = true;
+    c[0].start_error = "exec: \"/nonexistent\": stat /nonexistent: no such file or directory";
+    assert_string_equal(ks_agent_phase(&v), "Failed");
+    json_t *st = ks_agent_status_build(&v, NULL, 1764616378000000000LL);
+    const json_t *t = json_object_get(
+        json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0), "state"),
+        "terminated");
+    assert_string_equal(json_string_value(json_object_get(t, "reason")), "StartError");
+    assert_int_equal(json_integer_value(json_object_get(t, "exitCode")), 128);
+    assert_non_null(strstr(json_string_value(json_object_get(t, "message")), "/nonexistent"));
+    assert_string_equal(cstatus(st, "Ready"), "False");
+    json_decref(st);
+    /* another container still runs: the pod runs on */
+    running(&c[1], 1000000000000000000LL);
+    v.nctrs = 2;
+    assert_string_equal(ks_agent_phase(&v), "Running");
+    /* that one exits 0: every container terminated, one failed */
+    exited(&c[1], 0);
+    assert_string_equal(ks_agent_phase(&v), "Failed");
+    c[0].start_error = NULL;
+    json_decref(c[0].spec);
+    json_decref(c[1].spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff),       cmocka_unit_test(test_restart_policy),
         cmocka_unit_test(test_spec_hash),     cmocka_unit_test(test_hostpath),
         cmocka_unit_test(test_time_format),   cmocka_unit_test(test_status_pending_then_running),
-        cmocka_unit_test(test_status_phases),
+        cmocka_unit_test(test_status_phases), cmocka_unit_test(test_status_start_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
