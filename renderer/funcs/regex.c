@@ -14,7 +14,9 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -23,16 +25,70 @@
 #define DEPTH_LIMIT 100000u
 
 struct rx {
-    pcre2_code *code;
+    pcre2_code *code; /* owned unless shared (then in the cache) */
+    bool shared;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
 };
+
+/* Compiled patterns, shared by every render of the process (compiled code
+ * is read-only while matching; match data stays per call). Charts call the
+ * regex functions in loops with a handful of patterns, so the first
+ * RX_CACHE_N patterns that compile are kept until exit and never evicted
+ * (so no user can see one freed); later ones compile per call as before. */
+#define RX_CACHE_N 32
+#define RX_CACHE_MAX_PATTERN 1024
+static struct {
+    char *pattern;
+    size_t len;
+    pcre2_code *code;
+} rx_cache[RX_CACHE_N];
+static size_t rx_cache_n;
+static pthread_mutex_t rx_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pcre2_code *rx_cache_get(const char *p, size_t n)
+{
+    pcre2_code *code = NULL;
+    pthread_mutex_lock(&rx_cache_lock);
+    for (size_t i = 0; i < rx_cache_n && !code; i++)
+        if (rx_cache[i].len == n && memcmp(rx_cache[i].pattern, p, n) == 0)
+            code = rx_cache[i].code;
+    pthread_mutex_unlock(&rx_cache_lock);
+    return code;
+}
+
+/* Hands code to the cache when there is room; returns whether it did. */
+static bool rx_cache_put(const char *p, size_t n, pcre2_code *code)
+{
+    bool taken = false;
+    if (n > RX_CACHE_MAX_PATTERN)
+        return false;
+    pthread_mutex_lock(&rx_cache_lock);
+    bool present = false;
+    for (size_t i = 0; i < rx_cache_n && !present; i++)
+        present = rx_cache[i].len == n && memcmp(rx_cache[i].pattern, p, n) == 0;
+    if (!present && rx_cache_n < RX_CACHE_N) {
+        char *copy = malloc(n + 1);
+        if (copy) {
+            memcpy(copy, p, n);
+            copy[n] = '\0';
+            rx_cache[rx_cache_n].pattern = copy;
+            rx_cache[rx_cache_n].len = n;
+            rx_cache[rx_cache_n].code = code;
+            rx_cache_n++;
+            taken = true;
+        }
+    }
+    pthread_mutex_unlock(&rx_cache_lock);
+    return taken;
+}
 
 static void rx_free(struct rx *r)
 {
     pcre2_match_data_free(r->md);
     pcre2_match_context_free(r->mctx);
-    pcre2_code_free(r->code);
+    if (!r->shared)
+        pcre2_code_free(r->code);
 }
 
 /* Go's quote() in regexp errors: backquoted when possible. */
@@ -121,6 +177,11 @@ static int rx_compile(struct rx *r, char *msg, size_t cap, const char *p, size_t
     PCRE2_SIZE off = 0;
     char why[256], q[512];
     memset(r, 0, sizeof(*r));
+    r->code = rx_cache_get(p, n);
+    if (r->code) {
+        r->shared = true;
+        goto ready;
+    }
     if (re2_check(why, sizeof(why), p, n)) {
         snprintf(msg, cap, "error parsing regexp: %s", why);
         return KS_EINVALID;
@@ -134,6 +195,8 @@ static int rx_compile(struct rx *r, char *msg, size_t cap, const char *p, size_t
         snprintf(msg, cap, "error parsing regexp: %s: %s", why, q);
         return KS_EINVALID;
     }
+    r->shared = rx_cache_put(p, n, r->code);
+ready:
     r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
     r->mctx = pcre2_match_context_create(NULL);
     if (!r->md || !r->mctx) {
