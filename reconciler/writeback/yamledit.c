@@ -155,7 +155,7 @@ static int read_node(size_t *out, struct ytree *t, yaml_parser_t *p, const yaml_
                 yaml_event_delete(&e);
                 break;
             }
-            size_t kid;
+            size_t kid = 0;
             rc = read_node(&kid, t, p, &e, depth + 1);
             yaml_event_delete(&e);
             if (rc || (rc = add_kid(t, idx, kid)))
