@@ -63,6 +63,10 @@ static void usage(FILE *out)
           "Services (docs/services.md):\n"
           "  --no-services         do not make Services reachable from pods and node ports\n"
           "  --nodeport-address IP IPv4 address node ports listen on (default 0.0.0.0)\n"
+          "  --routable-pod-network\n"
+          "                        other nodes' pod IPs reach their pods from this host (one\n"
+          "                        host, or an overlay): Services also balance over endpoints\n"
+          "                        on other nodes (default: this node's endpoints only)\n"
           "\n"
           "Timing and output:\n"
           "  --resync DUR          full resync period (default 30s)\n"
@@ -142,6 +146,7 @@ enum {
     OPT_VERSION,
     OPT_NO_SERVICES,
     OPT_NODEPORT_ADDRESS,
+    OPT_ROUTABLE_POD_NETWORK,
 };
 
 int main(int argc, char **argv)
@@ -168,12 +173,13 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {"no-services", no_argument, NULL, OPT_NO_SERVICES},
         {"nodeport-address", required_argument, NULL, OPT_NODEPORT_ADDRESS},
+        {"routable-pod-network", no_argument, NULL, OPT_ROUTABLE_POD_NETWORK},
         {NULL, 0, NULL, 0},
     };
     const char *name = NULL, *server = NULL, *token = NULL, *token_file = NULL, *ca = NULL,
                *sock = NULL, *static_dir = NULL, *report_dir = NULL, *runtime = "podman",
                *state_dir = "/var/lib/keelson/nodeagent", *nodeport_address = NULL;
-    bool services_on = true;
+    bool services_on = true, routable_pod_network = false;
     struct ks_services *services = NULL;
     char sockbuf[512], *token_buf = NULL, *labels_text = NULL;
     int64_t resync_ms = 30000, heartbeat_ms = 10000, sim_start = 200, max_pods = 110;
@@ -222,6 +228,9 @@ int main(int argc, char **argv)
             break;
         case OPT_NODEPORT_ADDRESS:
             nodeport_address = optarg;
+            break;
+        case OPT_ROUTABLE_POD_NETWORK:
+            routable_pod_network = true;
             break;
         case OPT_SIM_START:
             if (ks_str_to_i64(&sim_start, optarg, "--sim-start-ms") < 0 || sim_start < 0)
@@ -366,8 +375,10 @@ int main(int argc, char **argv)
         if (geteuid() != 0)
             ks_log(KS_LOG_WARN, "services need root (setns into pods); pods will not reach them",
                    NULL);
-        struct ks_services_opts so = {
-            .node = name, .podman_socket = sock, .nodeport_address = nodeport_address};
+        struct ks_services_opts so = {.node = name,
+                                      .podman_socket = sock,
+                                      .nodeport_address = nodeport_address,
+                                      .routable_pod_network = routable_pod_network};
         if (ks_services_new(&services, &so) < 0) {
             fprintf(stderr, "nodeagent: services: %s\n", ks_error_last());
             goto done;

@@ -79,10 +79,12 @@ struct ks_svc_backend {
  * else a Service port), round-robin over the ready addresses whose
  * Endpoints port has the Service port's name; the Service's traffic policy
  * Local (externalTrafficPolicy for node ports, internalTrafficPolicy
- * otherwise) keeps only addresses with nodeName node. KS_ENOTFOUND naming
- * what is missing (no such Service or port, no ready endpoint). */
+ * otherwise) keeps only addresses with nodeName node, and so does
+ * !all_nodes (the pod network is this node's own: other nodes' pod IPs are
+ * not routable, or could even name a local pod). KS_ENOTFOUND naming what
+ * is missing (no such Service or port, no ready endpoint). */
 int ks_svc_table_pick(struct ks_svc_backend *out, struct ks_svc_table *t, const char *key, int port,
-                      bool node_port, const char *node);
+                      bool node_port, const char *node, bool all_nodes);
 
 /* The hosts lines for a pod in namespace ns (between the markers above;
  * "" when there is no Service): for a Service with a clusterIP
@@ -130,6 +132,7 @@ struct ks_svc_proxy_opts {
     struct ks_svc_table *table; /* read under *mu when choosing a backend */
     void *mu;                   /* pthread_mutex_t * guarding the table */
     const char *node;
+    bool all_nodes; /* other nodes' endpoints too (routable pod network) */
     unsigned max_conns;
     size_t buf_bytes;       /* per direction */
     int connect_timeout_ms; /* per attempt */

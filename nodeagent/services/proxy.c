@@ -167,7 +167,8 @@ static bool conn_connect(struct ks_svc_proxy *p, struct conn *c)
         struct ks_svc_backend b;
         c->attempts++;
         pthread_mutex_lock(p->o.mu);
-        int rc = ks_svc_table_pick(&b, p->o.table, c->key, c->port, c->node_port, p->node);
+        int rc = ks_svc_table_pick(&b, p->o.table, c->key, c->port, c->node_port, p->node,
+                                   p->o.all_nodes);
         pthread_mutex_unlock(p->o.mu);
         if (rc < 0) {
             warn(p, "services: connection refused", c->key, ks_error_last());

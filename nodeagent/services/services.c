@@ -636,6 +636,7 @@ int ks_services_new(struct ks_services **out, const struct ks_services_opts *opt
     struct ks_svc_proxy_opts po = {.table = s->t,
                                    .mu = &s->mu,
                                    .node = s->node,
+                                   .all_nodes = s->o.routable_pod_network,
                                    .max_conns = s->o.max_conns,
                                    .buf_bytes = s->o.buf_bytes,
                                    .connect_timeout_ms = s->o.connect_timeout_ms,

@@ -18,6 +18,7 @@
 #define KS_NODEAGENT_SERVICES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct ks_services_opts {
     const char *node;             /* node name (traffic policy Local) */
     const char *podman_socket;    /* where pods are found; NULL: node ports only */
     const char *nodeport_address; /* IPv4 the node ports bind; NULL or "": 0.0.0.0 */
+    bool routable_pod_network;    /* other nodes' pod IPs reach their pods from here */
     unsigned max_conns;           /* open proxied connections; 0: default */
     unsigned max_listeners;       /* listeners in pods and on the host; 0: default */
     size_t buf_bytes;             /* per connection and direction; 0: default */

@@ -484,7 +484,7 @@ static void each_ready(const struct eps *e, const char *name,
 
 struct pick_ctx {
     const char *node;
-    bool local;
+    bool local; /* only this node's endpoints */
     uint64_t want, seen;
     struct ks_svc_backend *out;
     bool found;
@@ -509,7 +509,7 @@ static bool pick_one(const char *ip, int port, const char *node, const char *hos
 }
 
 int ks_svc_table_pick(struct ks_svc_backend *out, struct ks_svc_table *t, const char *key, int port,
-                      bool node_port, const char *node)
+                      bool node_port, const char *node, bool all_nodes)
 {
     struct svc *s = find_svc(t, key);
     struct port *p = NULL;
@@ -521,12 +521,16 @@ int ks_svc_table_pick(struct ks_svc_backend *out, struct ks_svc_table *t, const 
     if (!p)
         return ks_error_set(KS_ENOTFOUND, "Service %s: no TCP %s %d", key,
                             node_port ? "nodePort" : "port", port);
-    struct pick_ctx c = {.node = node, .local = node_port ? s->ext_local : s->int_local};
+    bool policy_local = node_port ? s->ext_local : s->int_local;
+    struct pick_ctx c = {.node = node, .local = policy_local || !all_nodes};
     const struct eps *e = find_eps(t, key);
     each_ready(e, p->name, pick_one, &c);
     if (c.seen == 0)
         return ks_error_set(KS_ENOTFOUND, "Service %s port %d: no ready endpoint%s", key, port,
-                            c.local ? " on this node (traffic policy Local)" : "");
+                            policy_local ? " on this node (traffic policy Local)"
+                            : c.local    ? " on this node (other nodes' pod IPs are not routable "
+                                           "from here without --routable-pod-network)"
+                                         : "");
     c.want = p->rr++ % c.seen;
     c.seen = 0;
     c.out = out;

@@ -9,7 +9,8 @@
 #   - an `echo` Deployment of 2 replicas (each serving its own hostname)
 #     behind a NodePort Service: both node addresses answer on the
 #     nodePort (each agent binds its own loopback address with
-#     --nodeport-address, as two hosts would bind theirs), and 20 requests
+#     --nodeport-address, as two hosts would bind theirs; both on one host,
+#     so --routable-pod-network), and 20 requests
 #     reach both replicas;
 #   - echo scaled down to 1 in Git: the leaving replica is out of the
 #     Endpoints while its container still runs (it keeps serving 20 s after
@@ -152,7 +153,7 @@ for n in sva svb; do
   mkdir -p "$work/agent-$n"
   "$NODEAGENT" --name "$n" --server "$url" --token-file "$state/tokens/nodes/$n" \
     --podman-socket "$(ks_podman_get "$n" SOCK)" --state-dir "$work/agent-$n" \
-    --nodeport-address "${node_addr[$n]}" --heartbeat 1s --resync 5s >>"$work/agent-$n.log" 2>&1 &
+    --nodeport-address "${node_addr[$n]}" --routable-pod-network --heartbeat 1s --resync 5s >>"$work/agent-$n.log" 2>&1 &
   agent_pid[$n]=$!
 done
 stop_agents() {

@@ -6,6 +6,7 @@
  * lines and their merge into a hosts file that Podman also writes.
  */
 #include "core/error.h"
+#include "core/str.h"
 #include "nodeagent/services/internal.h"
 
 #include <setjmp.h>
@@ -89,17 +90,17 @@ static void test_listeners_and_pick(void **state)
     struct ks_svc_backend b;
     const char *seq[] = {"10.88.0.5", "10.88.0.6", "10.88.0.5", "10.88.0.6"};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n1"), 0);
+        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n1", true), 0);
         assert_string_equal(b.ip, seq[i]);
         assert_int_equal(b.port, 8080);
     }
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30090, true, "n1"), 0);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30090, true, "n1", true), 0);
     assert_int_equal(b.port, 9090);
     /* unknown ports and Services, no endpoints */
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 81, false, "n1"), KS_ENOTFOUND);
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, true, "n1"), KS_ENOTFOUND);
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/nope", 80, false, "n1"), KS_ENOTFOUND);
-    assert_int_equal(ks_svc_table_pick(&b, t, "shop/db", 5432, false, "n1"), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 81, false, "n1", true), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, true, "n1", true), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/nope", 80, false, "n1", true), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "shop/db", 5432, false, "n1", true), KS_ENOTFOUND);
     assert_non_null(strstr(ks_error_last(), "no ready endpoint"));
 
     /* a replica leaves the endpoints: no new connection goes to it */
@@ -108,11 +109,12 @@ static void test_listeners_and_pick(void **state)
                "  \"ports\": [{\"name\": \"http\", \"port\": 8080}]}]"));
     assert_true(ks_svc_table_generation(t) > gen);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n1"), 0);
+        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n1", true), 0);
         assert_string_equal(b.ip, "10.88.0.6");
     }
     /* the admin port is gone from the endpoints */
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 9000, false, "n1"), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 9000, false, "n1", true),
+                     KS_ENOTFOUND);
 
     /* the same object again changes nothing */
     gen = ks_svc_table_generation(t);
@@ -143,17 +145,26 @@ static void test_traffic_policy_local(void **state)
                "{\"name\": \"http\", \"port\": 80, \"nodePort\": 30080}]}"));
     put(t, eps("default", "web", WEB_EPS));
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n2"), 0);
+        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n2", true), 0);
         assert_string_equal(b.ip, "10.88.0.6");
     }
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n3"), KS_ENOTFOUND);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 30080, true, "n3", true),
+                     KS_ENOTFOUND);
     assert_non_null(strstr(ks_error_last(), "traffic policy Local"));
     /* the cluster port keeps the default policy (Cluster): both */
     char first[48];
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n3"), 0);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n3", true), 0);
     snprintf(first, sizeof(first), "%s", b.ip);
-    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n3"), 0);
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n3", true), 0);
     assert_string_not_equal(b.ip, first);
+    /* without a routable pod network only this node's endpoints are used,
+     * whatever the policy */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n1", false), 0);
+        assert_string_equal(b.ip, "10.88.0.5");
+    }
+    assert_int_equal(ks_svc_table_pick(&b, t, "default/web", 80, false, "n3", false), KS_ENOTFOUND);
+    assert_non_null(strstr(ks_error_last(), "--routable-pod-network"));
     ks_svc_table_free(t);
 }
 
@@ -237,8 +248,7 @@ static void test_hosts(void **state)
     assert_non_null(strstr(file, KS_SVC_HOSTS_BEGIN "\n10.96.0.20\t"));
     assert_non_null(strstr(file, "peers\n" KS_SVC_HOSTS_END "\n"));
     /* Podman appends a container's line after ours; a new block keeps it */
-    char *grown = malloc(strlen(file) + 32);
-    sprintf(grown, "%s127.0.0.1\tc2\n", file);
+    char *grown = ks_strdupf("%s127.0.0.1\tc2\n", file);
     assert_int_equal(ks_svc_hosts_merge(&again, grown, "10.96.0.30\tx.shop.svc.cluster.local\n"),
                      0);
     char want[512];
