@@ -6,6 +6,7 @@
  * Usage: services-bench [CONNECTIONS (2000)] [MIB (256)]
  */
 #include "nodeagent/services/internal.h"
+#include "tests/bench/lib/benchargs.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -115,8 +116,8 @@ static double bulk(int port, size_t mib)
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 2000;
-    size_t mib = argc > 2 ? (size_t)atoi(argv[2]) : 256;
+    int n = (int)ks_bench_arg(argc > 1 ? argv[1] : NULL, 2000, "connections");
+    size_t mib = (size_t)ks_bench_arg(argc > 2 ? argv[2] : NULL, 256, "MiB");
     struct ks_svc_table *t;
     struct ks_svc_proxy *p;
     json_error_t e;

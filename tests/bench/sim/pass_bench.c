@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "reconciler/controllers/controllers.h"
 #include "reconciler/controllers/internal.h"
+#include "tests/bench/lib/benchargs.h"
 #include "reconciler/daemon/daemon.h"
 #include "reconciler/store/store.h"
 
@@ -168,8 +169,9 @@ static void converge(struct totals *t, struct ks_ctl_pass *cp, struct ks_store *
 
 int main(int argc, char **argv)
 {
-    int deployments = argc > 1 ? atoi(argv[1]) : 500, replicas = argc > 2 ? atoi(argv[2]) : 10,
-        nodes = argc > 3 ? atoi(argv[3]) : 100;
+    int deployments = (int)ks_bench_arg(argc > 1 ? argv[1] : NULL, 500, "deployments"),
+        replicas = (int)ks_bench_arg(argc > 2 ? argv[2] : NULL, 10, "replicas"),
+        nodes = (int)ks_bench_arg(argc > 3 ? argv[3] : NULL, 100, "nodes");
     char dir[] = "/tmp/ks-pass-bench-XXXXXX", path[64];
     if (!mkdtemp(dir))
         return 1;
@@ -193,7 +195,7 @@ int main(int argc, char **argv)
     converge(&create, &cp, store, "busybox:v1", want);
     report("create -> all Running (agent time excluded)", &create);
     const char *env = getenv("IDLE_PASSES"); /* more of them for a profile */
-    int nidle = env ? atoi(env) : 3;
+    int nidle = (int)ks_bench_arg(env, 3, "IDLE_PASSES");
     for (int i = 0; i < nidle; i++)
         pass(&idle, &cp, store);
     report("idle passes", &idle);
