@@ -137,6 +137,7 @@ static void test_proxy(void **state)
     struct ks_svc_proxy_opts o = {.table = t,
                                   .mu = &mu,
                                   .node = "n1",
+                                  .all_nodes = true, /* endpoints on n1 and n2 */
                                   .max_conns = 2,
                                   .buf_bytes = 4096,
                                   .connect_timeout_ms = 1000,
