@@ -53,7 +53,11 @@ int ks_observer_open(struct ks_observer *ob, const struct ks_observer_opts *o)
         struct ks_writeback_opts wo = {.repo_path = gitdir,
                                        .branch = branch,
                                        .local_ref = mirror ? local_ref : NULL,
-                                       .remote = mirror ? "origin" : o->push_remote,
+                                       /* --status-remote wins; a mirror's own
+                                        * remote is the source's origin */
+                                       .remote = o->push_remote ? o->push_remote
+                                                 : mirror       ? "origin"
+                                                                : NULL,
                                        .interval_ms = o->interval_ms,
                                        .https_user = getenv("KEELSON_GIT_USER"),
                                        .https_token = getenv("KEELSON_GIT_TOKEN"),

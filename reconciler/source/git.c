@@ -8,6 +8,7 @@
  * unspecified --branch follows the remote. Every libgit2 error is converted
  * into a ks_error at this boundary.
  */
+#include "reconciler/source/knownhosts.h"
 #include "reconciler/source/source.h"
 
 #include "core/buf.h"
@@ -154,6 +155,7 @@ struct fetch_state {
     size_t max_bytes;
     int over_limit;
     int cred_attempts;
+    const char *url; /* the remote's, for the SSH host-key check */
 };
 
 static int on_transfer(const git_indexer_progress *stats, void *payload)
@@ -209,6 +211,12 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     return GIT_PASSTHROUGH;
 }
 
+static int on_certificate(git_cert *cert, int valid, const char *host, void *payload)
+{
+    (void)valid;
+    return ks_known_hosts_check(cert, host, ((struct fetch_state *)payload)->url);
+}
+
 /* Points the mirror's HEAD at the remote's default branch. */
 static void record_default_branch(struct ks_source *src, git_remote *remote)
 {
@@ -225,13 +233,14 @@ int ks_source_fetch(struct ks_source *src)
         return 0;
     int rc = 0;
     git_remote *remote = NULL;
-    struct fetch_state st = {src->max_fetch_bytes, 0, 0};
+    struct fetch_state st = {src->max_fetch_bytes, 0, 0, src->url};
     git_fetch_options fo;
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
     fo.prune = GIT_FETCH_PRUNE;
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     fo.callbacks.transfer_progress = on_transfer;
     fo.callbacks.credentials = on_credentials;
+    fo.callbacks.certificate_check = on_certificate;
     fo.callbacks.payload = &st;
     if (git_remote_lookup(&remote, src->repo, "origin") < 0) {
         rc = git_fail(KS_EIO, "the mirror has no remote");

@@ -11,6 +11,7 @@
  * files stay, ours are updated, and each of our commits keeps its message,
  * author and order. libgit2 errors become ks_errors here.
  */
+#include "reconciler/source/knownhosts.h"
 #include "reconciler/writeback/internal.h"
 
 #include "core/buf.h"
@@ -380,9 +381,23 @@ int ks_wbgit_open_remote(git_remote **out, struct ks_wbgit *g)
     return e < 0 ? ks_wbgit_fail(KS_EINVALID, r) : 0;
 }
 
+static int on_certificate(git_cert *cert, int valid, const char *host, void *payload)
+{
+    (void)valid;
+    struct ks_wbgit_remote_state *st = payload;
+    const char *url = st->g->remote;
+    git_remote *named = NULL;
+    if (!strchr(url, '/') && !strchr(url, ':') && git_remote_lookup(&named, st->g->repo, url) == 0)
+        url = git_remote_url(named);
+    int rc = ks_known_hosts_check(cert, host, url);
+    git_remote_free(named);
+    return rc;
+}
+
 void ks_wbgit_callbacks(git_remote_callbacks *cb, struct ks_wbgit_remote_state *st)
 {
     cb->credentials = on_credentials;
+    cb->certificate_check = on_certificate;
     cb->push_update_reference = on_push_update;
     cb->payload = st;
 }
