@@ -147,8 +147,8 @@ static int check_text(char *text, const char *name, const unsigned char *key, si
         bool same = blen > 0 && (size_t)blen == klen && memcmp(blob, key, klen) == 0;
         if (revoked && same)
             return -1;
-        if (!revoked && same)
-            verdict = verdict < 0 ? verdict : 1;
+        if (!revoked && same) /* as ssh: one line with this key is enough */
+            verdict = 1;
         else if (!revoked && verdict == 0)
             verdict = -1;
     }
