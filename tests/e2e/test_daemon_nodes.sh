@@ -10,23 +10,7 @@
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
-RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
-NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
-[[ -x "$NODEAGENT" ]] || ks_fail "nodeagent binary not built at $NODEAGENT"
-
-ks_podman_start dna
-ks_podman_start dnb
-ks_podman_image dna
-ks_podman_image dnb
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ks-daemon-nodes.XXXXXX")
-ks_on_exit rm -rf "$work"
-repo="$work/repo"
-state="$work/state"
-ks_git_identity
-git init -q -b main "$repo"
-mkdir -p "$repo/apps"
+ks_cluster_workspace daemon-nodes dna dnb
 write_web() { ks_web_deployment "$repo/apps/web.yaml" 3 "$1"; }
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata: {a: b}\n' > "$repo/apps/keep.yaml"
 git -C "$repo" add -A

@@ -21,23 +21,7 @@
 # failure, to look at the pods by hand (the exit trap cleans up after).
 set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
-RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
-NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
-[[ -x "$NODEAGENT" ]] || ks_fail "nodeagent binary not built at $NODEAGENT"
-
-ks_podman_start sva
-ks_podman_start svb
-ks_podman_image sva
-ks_podman_image svb
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ks-services.XXXXXX")
-ks_on_exit rm -rf "$work"
-repo="$work/repo"
-state="$work/state"
-ks_git_identity
-git init -q -b main "$repo"
-mkdir -p "$repo/apps"
+ks_cluster_workspace services sva svb
 
 # a nodePort nothing on this machine uses (the range the control plane
 # allows), on both node addresses

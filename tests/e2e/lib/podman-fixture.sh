@@ -540,3 +540,26 @@ ks_podman_stop_all() {
   done
   return "$rc"
 }
+
+# ks_cluster_workspace TAG NODE...: the set-up of tests that run the
+# `reconcile` daemon with separate node agents: RECONCILE and NODEAGENT (both
+# checked to be built), a private Podman service with the test image per
+# NODE, $work (removed on exit) with $state and a git repository $repo
+# (branch main, an empty apps/ folder), and a git identity.
+ks_cluster_workspace() {
+  local tag=$1 node
+  shift
+  RECONCILE="$KS_BUILD_DIR/reconciler/reconcile"
+  NODEAGENT="$KS_BUILD_DIR/nodeagent/nodeagent"
+  [[ -x "$RECONCILE" ]] || ks_fail "reconcile binary not built at $RECONCILE"
+  [[ -x "$NODEAGENT" ]] || ks_fail "nodeagent binary not built at $NODEAGENT"
+  for node in "$@"; do ks_podman_start "$node"; done
+  for node in "$@"; do ks_podman_image "$node"; done
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ks-$tag.XXXXXX")
+  ks_on_exit rm -rf "$work"
+  repo="$work/repo"
+  state="$work/state"
+  ks_git_identity
+  git init -q -b main "$repo"
+  mkdir -p "$repo/apps"
+}
