@@ -12,15 +12,8 @@ KS_TEST_NAME=agent_badinput
 # shellcheck source=tests/e2e/lib/podman-fixture.sh
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
-agent_bin="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$agent_bin" ]] || ks_fail "$agent_bin not built"
-node=agentbad
-ks_podman_start "$node"
-ks_podman_image "$node"
-sock=$(ks_podman_get "$node" SOCK)
+ks_agent_workspace agentbad
 pdir=$(ks_podman_get "$node" DIR)
-work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-agent-bad.XXXXXX")
-ks_on_exit rm -rf "$work"
 mkdir -p "$work/pods" "$work/report" "$work/state"
 img=$KS_PODMAN_IMAGE
 agent_pid= holder_pid=

@@ -18,14 +18,7 @@ KS_TEST_NAME=agent_pods
 # shellcheck source=tests/e2e/lib/podman-fixture.sh
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
-agent_bin="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$agent_bin" ]] || ks_fail "$agent_bin not built"
-node=agentpods
-ks_podman_start "$node"
-ks_podman_image "$node"
-sock=$(ks_podman_get "$node" SOCK)
-work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-agent-pods.XXXXXX")
-ks_on_exit rm -rf "$work"
+ks_agent_workspace agentpods
 mkdir -p "$work/pods" "$work/report" "$work/state"
 api=/$KS_PODMAN_API_VERSION/libpod
 img=$KS_PODMAN_IMAGE

@@ -12,14 +12,7 @@ KS_TEST_NAME=agent_restart
 # shellcheck source=tests/e2e/lib/podman-fixture.sh
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
-agent_bin="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$agent_bin" ]] || ks_fail "$agent_bin not built"
-node=agentrestart
-ks_podman_start "$node"
-ks_podman_image "$node"
-sock=$(ks_podman_get "$node" SOCK)
-work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-agent-restart.XXXXXX")
-ks_on_exit rm -rf "$work"
+ks_agent_workspace agentrestart
 mkdir -p "$work/pods" "$work/report" "$work/state" "$work/out"
 img=$KS_PODMAN_IMAGE
 agent_pid=

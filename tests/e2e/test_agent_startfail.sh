@@ -18,14 +18,7 @@ KS_TEST_NAME=agent_startfail
 # shellcheck source=tests/e2e/lib/podman-fixture.sh
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
-agent_bin="$KS_BUILD_DIR/nodeagent/nodeagent"
-[[ -x "$agent_bin" ]] || ks_fail "$agent_bin not built"
-node=agentsf
-ks_podman_start "$node"
-ks_podman_image "$node"
-sock=$(ks_podman_get "$node" SOCK)
-work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-agent-sf.XXXXXX")
-ks_on_exit rm -rf "$work"
+ks_agent_workspace agentsf
 mkdir -p "$work/pods" "$work/report" "$work/state"
 agent_pid=
 stop_agent() {

@@ -16,19 +16,11 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata: {a: b}\n
 git -C "$repo" add -A
 git -C "$repo" commit -qm "config"
 
-# node tokens, made before the daemon starts (it loads them at start)
-mkdir -p -m 0700 "$state/tokens/nodes"
-for n in dna dnb; do
-  (umask 077; openssl rand -hex 32 > "$state/tokens/nodes/$n")
-done
+ks_node_tokens "$state" dna dnb
 
 port=$(ks_free_port)
-daemon_pid=
-"$RECONCILE" --repo "$repo" --path apps --state-dir "$state" --listen "127.0.0.1:$port" \
-  --interval 0 --no-local-node --node-monitor-grace 15s --node-grace 3s >"$work/daemon.log" 2>&1 &
-daemon_pid=$!
-stop_daemon() { [[ -z "$daemon_pid" ]] || { kill -TERM "$daemon_pid" 2>/dev/null; wait "$daemon_pid" || true; }; }
-ks_on_exit stop_daemon
+ks_daemon_run "$work/daemon.log" "$RECONCILE" --repo "$repo" --path apps --state-dir "$state" --listen "127.0.0.1:$port" \
+  --interval 0 --no-local-node --node-monitor-grace 15s --node-grace 3s
 ks_wait_for -t 20 test -s "$state/api.url" || { cat "$work/daemon.log" >&2; ks_fail "no api.url"; }
 url=$(head -n1 "$state/api.url")
 token=$(cat "$state/tokens/admin")

@@ -117,17 +117,10 @@ write_apps 2
 git -C "$repo" add -A
 git -C "$repo" commit -qm "db, echo, web"
 
-mkdir -p -m 0700 "$state/tokens/nodes"
-for n in sva svb; do
-  (umask 077; openssl rand -hex 32 >"$state/tokens/nodes/$n")
-done
+ks_node_tokens "$state" sva svb
 port=$(ks_free_port)
-daemon_pid=
-"$RECONCILE" --repo "$repo" --path apps --state-dir "$state" --listen "127.0.0.1:$port" \
-  --interval 0 --no-local-node >"$work/daemon.log" 2>&1 &
-daemon_pid=$!
-stop_daemon() { [[ -z "$daemon_pid" ]] || { kill -TERM "$daemon_pid" 2>/dev/null; wait "$daemon_pid" || true; }; }
-ks_on_exit stop_daemon
+ks_daemon_run "$work/daemon.log" "$RECONCILE" --repo "$repo" --path apps --state-dir "$state" --listen "127.0.0.1:$port" \
+  --interval 0 --no-local-node
 ks_wait_for -t 20 test -s "$state/api.url" || { cat "$work/daemon.log" >&2; ks_fail "no api.url"; }
 url=$(head -n1 "$state/api.url")
 token=$(cat "$state/tokens/admin")

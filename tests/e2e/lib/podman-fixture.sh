@@ -563,3 +563,28 @@ ks_cluster_workspace() {
   git init -q -b main "$repo"
   mkdir -p "$repo/apps"
 }
+
+# ks_agent_workspace NODE: the set-up of the node agent's own tests:
+# agent_bin (checked to be built), node=NODE with a private Podman service and
+# the test image, sock (its socket), and $work (a temp dir removed on exit).
+ks_agent_workspace() {
+  agent_bin="$KS_BUILD_DIR/nodeagent/nodeagent"
+  [[ -x "$agent_bin" ]] || ks_fail "$agent_bin not built"
+  node=$1
+  ks_podman_start "$node"
+  ks_podman_image "$node"
+  sock=$(ks_podman_get "$node" SOCK)
+  work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-$node.XXXXXX")
+  ks_on_exit rm -rf "$work"
+}
+
+# ks_node_tokens STATE_DIR NODE...: a token per NODE in STATE_DIR/tokens/nodes,
+# made before the daemon starts (it loads them at start).
+ks_node_tokens() {
+  local state=$1 n
+  shift
+  mkdir -p -m 0700 "$state/tokens/nodes"
+  for n in "$@"; do
+    (umask 077; openssl rand -hex 32 >"$state/tokens/nodes/$n")
+  done
+}
