@@ -9,6 +9,7 @@
 #include "nodeagent/agent/downward.h"
 #include "nodeagent/agent/internal.h"
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/str.h"
@@ -16,32 +17,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* base64 (standard, padded) into a malloc'd buffer. */
+/* base64 (standard alphabet) into a malloc'd buffer, the error naming what. */
 static int b64_decode(char **out, size_t *out_len, const char *s, const char *what)
 {
-    size_t n = strlen(s);
-    if (n % 4 != 0)
-        return ks_error_set(KS_EINVALID, "%s: not base64 (length %zu)", what, n);
-    unsigned char *buf = malloc(n / 4 * 3 + 1);
-    if (!buf)
-        return ks_error_set(KS_ENOMEM, "out of memory");
-    int len = n ? EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n) : 0;
-    if (len < 0) {
-        free(buf);
-        return ks_error_set(KS_EINVALID, "%s: not base64", what);
+    if (ks_base64_decode(out, out_len, s, strlen(s), false) < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", ks_error_last());
+        return ks_error_set(KS_EINVALID, "%s: %s", what, why);
     }
-    for (size_t i = n; i > 0 && s[i - 1] == '='; i--)
-        len--;
-    buf[len] = '\0';
-    *out = (char *)buf;
-    *out_len = (size_t)len;
     return 0;
 }
 
