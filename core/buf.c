@@ -62,6 +62,14 @@ int ks_buf_grow(struct ks_buf *b, size_t extra)
 
 int ks_buf_put(struct ks_buf *b, const void *data, size_t len)
 {
+    if (b->error == 0 && len < b->cap - b->len && (!b->limit || len <= b->limit - b->len)) {
+        /* room already (the common case: no call to ks_buf_grow) */
+        if (len)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
     int rc = ks_buf_grow(b, len);
     if (rc)
         return rc;

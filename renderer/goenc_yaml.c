@@ -613,11 +613,17 @@ static void write_break(struct emitter *e, const unsigned char *v, size_t len, s
 
 static void write_indent(struct emitter *e)
 {
+    static const char spaces[] = "                                ";
     int indent = e->indent < 0 ? 0 : e->indent;
     if (!e->indention || e->column > indent || (e->column == indent && !e->whitespace))
         put_break(e);
-    while (e->column < indent)
-        put(e, ' ');
+    while (e->column < indent) {
+        int n = indent - e->column;
+        if (n > (int)sizeof(spaces) - 1)
+            n = (int)sizeof(spaces) - 1;
+        ks_buf_put(e->out, spaces, (size_t)n);
+        e->column += n;
+    }
     e->whitespace = true;
     e->indention = true;
 }
@@ -627,8 +633,9 @@ static void write_indicator(struct emitter *e, const char *ind, bool need_ws, bo
 {
     if (need_ws && !e->whitespace)
         put(e, ' ');
-    for (const char *p = ind; *p; p++)
-        put(e, *p);
+    size_t n = strlen(ind);
+    ks_buf_put(e->out, ind, n);
+    e->column += (int)n;
     e->whitespace = is_ws;
     e->indention = e->indention && is_indention;
 }
@@ -648,6 +655,18 @@ static bool no_space_or_break(const unsigned char *v, size_t len)
         if (v[i] == ' ' || v[i] == '\r' || v[i] == '\n' || v[i] == 0xC2 || v[i] == 0xE2)
             return false;
     return true;
+}
+
+/* A plain scalar of ASCII bytes without spaces, breaks or indicators (what
+ * write_plain_or_single does with one, without the checks). */
+static void write_word(struct emitter *e, const char *s, size_t len)
+{
+    if (!e->whitespace)
+        put(e, ' ');
+    ks_buf_put(e->out, s, len);
+    e->column += (int)len;
+    e->whitespace = false;
+    e->indention = false;
 }
 
 /* Plain and single-quoted writers share their folding logic. */
@@ -989,52 +1008,80 @@ static bool rune_is_digit(uint32_t c)
     return c >= '0' && c <= '9';
 }
 
-static bool natural_less(const char *a, const char *b)
+/* One code unit of a key: a rune, or a byte of an all-ASCII key (where
+ * bytes and runes are the same thing). */
+struct units {
+    const uint32_t *wide;
+    const unsigned char *narrow;
+    size_t n;
+};
+
+static uint32_t unit_at(const struct units *u, size_t i)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    uint32_t abuf[64], bbuf[64];
-    uint32_t *ar = la < 64 ? abuf : malloc((la + 1) * sizeof(*ar));
-    uint32_t *br = lb < 64 ? bbuf : malloc((lb + 1) * sizeof(*br));
-    bool less = strcmp(a, b) < 0;
-    if (!ar || !br)
-        goto done;
-    size_t na = to_runes(ar, a, la), nb = to_runes(br, b, lb);
-    less = na < nb;
+    return u->wide ? u->wide[i] : u->narrow[i];
+}
+
+/* sorter.go's keyList.Less on two keys as units. */
+static bool natural_less_units(const struct units *a, const struct units *b)
+{
+    size_t na = a->n, nb = b->n;
     for (size_t i = 0; i < na && i < nb; i++) {
-        if (ar[i] == br[i])
+        uint32_t ac = unit_at(a, i), bc = unit_at(b, i);
+        if (ac == bc)
             continue;
-        bool al = rune_is_letter(ar[i]), bl = rune_is_letter(br[i]);
-        if (al && bl) {
-            less = ar[i] < br[i];
-            goto done;
-        }
-        if (al || bl) {
-            less = bl;
-            goto done;
-        }
+        bool al = rune_is_letter(ac), bl = rune_is_letter(bc);
+        if (al && bl)
+            return ac < bc;
+        if (al || bl)
+            return bl;
         uint64_t an = 0, bn = 0;
-        if (ar[i] == '0' || br[i] == '0') {
-            for (size_t j = i; j-- > 0 && rune_is_digit(ar[j]);) {
-                if (ar[j] != '0') {
+        if (ac == '0' || bc == '0') {
+            for (size_t j = i; j-- > 0 && rune_is_digit(unit_at(a, j));) {
+                if (unit_at(a, j) != '0') {
                     an = bn = 1;
                     break;
                 }
             }
         }
         size_t ai = i, bi = i;
-        for (; ai < na && rune_is_digit(ar[ai]); ai++)
-            an = an * 10 + (ar[ai] - '0');
-        for (; bi < nb && rune_is_digit(br[bi]); bi++)
-            bn = bn * 10 + (br[bi] - '0');
+        for (; ai < na && rune_is_digit(unit_at(a, ai)); ai++)
+            an = an * 10 + (unit_at(a, ai) - '0');
+        for (; bi < nb && rune_is_digit(unit_at(b, bi)); bi++)
+            bn = bn * 10 + (unit_at(b, bi) - '0');
         if (an != bn)
-            less = (int64_t)an < (int64_t)bn;
-        else if (ai != bi)
-            less = ai < bi;
-        else
-            less = ar[i] < br[i];
-        goto done;
+            return (int64_t)an < (int64_t)bn;
+        if (ai != bi)
+            return ai < bi;
+        return ac < bc;
     }
-done:
+    return na < nb;
+}
+
+/* A key of a mapping being written: its text and value, whether it is
+ * all ASCII (then sorted by its bytes, without decoding runes). */
+struct yaml_key {
+    const char *s;
+    size_t len;
+    bool ascii;
+    const json_t *value;
+};
+
+static bool natural_less(const struct yaml_key *a, const struct yaml_key *b)
+{
+    if (a->ascii && b->ascii) {
+        struct units ua = {NULL, (const unsigned char *)a->s, a->len};
+        struct units ub = {NULL, (const unsigned char *)b->s, b->len};
+        return natural_less_units(&ua, &ub);
+    }
+    uint32_t abuf[64], bbuf[64];
+    uint32_t *ar = a->len < 64 ? abuf : malloc((a->len + 1) * sizeof(*ar));
+    uint32_t *br = b->len < 64 ? bbuf : malloc((b->len + 1) * sizeof(*br));
+    bool less = strcmp(a->s, b->s) < 0;
+    if (ar && br) {
+        struct units ua = {ar, NULL, to_runes(ar, a->s, a->len)};
+        struct units ub = {br, NULL, to_runes(br, b->s, b->len)};
+        less = natural_less_units(&ua, &ub);
+    }
     if (ar != abuf)
         free(ar);
     if (br != bbuf)
@@ -1042,8 +1089,8 @@ done:
     return less;
 }
 
-/* Insertion-free merge sort on borrowed key pointers (stable, O(n log n)). */
-static void sort_natural(const char **keys, const char **tmp, size_t n)
+/* Merge sort (stable, O(n log n)) on the keys, already in byte order. */
+static void sort_natural(struct yaml_key *keys, struct yaml_key *tmp, size_t n)
 {
     if (n < 2)
         return;
@@ -1052,12 +1099,18 @@ static void sort_natural(const char **keys, const char **tmp, size_t n)
     sort_natural(keys + h, tmp, n - h);
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n)
-        tmp[k++] = natural_less(keys[j], keys[i]) ? keys[j++] : keys[i++];
+        tmp[k++] = natural_less(&keys[j], &keys[i]) ? keys[j++] : keys[i++];
     while (i < h)
         tmp[k++] = keys[i++];
     while (j < n)
         tmp[k++] = keys[j++];
     memcpy(keys, tmp, n * sizeof(*keys));
+}
+
+static int cmp_key_bytes(const void *pa, const void *pb)
+{
+    const struct yaml_key *a = pa, *b = pb;
+    return strcmp(a->s, b->s);
 }
 
 /* ---- tree walk ---- */
@@ -1098,8 +1151,38 @@ static void fold_nel(struct ks_buf *out, const unsigned char *s, size_t len)
     }
 }
 
+/* True when go-yaml v2 writes s (non-empty) as a plain word: a simple word
+ * (every style allowed, see is_simple_word) that v2's resolver reads back
+ * as a string. Only digits (numbers, timestamps, base-60 floats) and the
+ * bool/null words (at most 5 bytes, starting with one of yYnNtTfFoO) can
+ * resolve to something else; those go through classify_plain. */
+static bool is_plain_word(const char *s, size_t len)
+{
+    if (len == 0 || !is_simple_word((const unsigned char *)s, len))
+        return false;
+    char c = s[0];
+    if (is_digit(c))
+        return string_style(s, len) == ST_PLAIN;
+    if (len <= 5 && strchr("yYnNtTfFoO", c)) {
+        /* the words are case variants of these: others are strings */
+        static const char *const lower[] = {"y",     "yes", "n",   "no",  "true",
+                                            "false", "on",  "off", "null"};
+        char w[6];
+        for (size_t i = 0; i < len; i++)
+            w[i] = (char)(s[i] | 0x20);
+        for (size_t k = 0; k < sizeof(lower) / sizeof(lower[0]); k++)
+            if (strlen(lower[k]) == len && memcmp(lower[k], w, len) == 0)
+                return string_style(s, len) == ST_PLAIN;
+    }
+    return true;
+}
+
 static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
 {
+    if (is_plain_word(s, len)) {
+        write_word(e, s, len);
+        return 0;
+    }
     /* json.Marshal replaced invalid UTF-8 with U+FFFD before v2 saw it */
     const unsigned char *u = (const unsigned char *)s;
     bool valid = true, nel = false;
@@ -1151,36 +1234,53 @@ static int emit_string_scalar(struct emitter *e, const char *s, size_t len)
 static int emit_mapping(struct emitter *e, const json_t *v, unsigned depth)
 {
     int rc = 0;
-    size_t n = 0;
-    const char **keys = ks_goenc_sorted_keys(v, &n);
-    const char **tmp = malloc((n ? n : 1) * sizeof(*tmp));
+    size_t n = json_object_size(v);
+    struct yaml_key small[32], small_tmp[32];
+    struct yaml_key *keys = n <= 32 ? small : malloc(n * sizeof(*keys));
+    struct yaml_key *tmp = n <= 32 ? small_tmp : malloc(n * sizeof(*tmp));
     if (!keys || !tmp) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    const char *k;
+    json_t *kv;
+    json_object_foreach((json_t *)v, k, kv)
+    {
+        struct yaml_key *y = &keys[i++];
+        const unsigned char *u = (const unsigned char *)k;
+        size_t len = 0;
+        unsigned char high = 0;
+        for (; u[len]; len++)
+            high |= u[len];
+        *y = (struct yaml_key){k, len, high < 0x80, kv};
         /* a raw NEL inside a JSON key breaks go-yaml's reading of the JSON
          * (a flow key cannot span lines): helm's toYaml fails */
-        if (strstr(keys[i], "\xC2\x85")) {
+        if (!y->ascii && strstr(k, "\xC2\x85")) {
             rc = ks_error_set(KS_EINVALID, "yaml: did not find expected ',' or '}' (U+0085 in a "
                                            "map key)");
             goto done;
         }
     }
+    qsort(keys, n, sizeof(*keys), cmp_key_bytes);
     sort_natural(keys, tmp, n);
     int saved = e->indent;
     increase_indent(e, false, false);
-    for (size_t i = 0; i < n; i++) {
-        size_t klen = strlen(keys[i]);
-        struct scalar_analysis a;
-        analyze_scalar(&a, (const unsigned char *)keys[i], klen);
-        bool simple = klen <= 128 && !a.multiline;
+    for (i = 0; i < n; i++) {
+        const char *key = keys[i].s;
+        size_t klen = keys[i].len;
+        bool simple = klen <= 128;
+        if (simple && !is_simple_word((const unsigned char *)key, klen)) {
+            struct scalar_analysis a;
+            analyze_scalar(&a, (const unsigned char *)key, klen);
+            simple = klen <= 128 && !a.multiline;
+        }
         write_indent(e);
         if (!simple)
             write_indicator(e, "?", true, false, true);
         e->mapping_context = true;
         e->simple_key_context = simple;
-        rc = emit_string_scalar(e, keys[i], klen);
+        rc = emit_string_scalar(e, key, klen);
         if (rc)
             goto done;
         if (simple) {
@@ -1189,28 +1289,43 @@ static int emit_mapping(struct emitter *e, const json_t *v, unsigned depth)
             write_indent(e);
             write_indicator(e, ":", true, false, true);
         }
-        rc = emit_node(e, json_object_get(v, keys[i]), true, depth + 1);
+        rc = emit_node(e, keys[i].value, true, depth + 1);
         if (rc)
             goto done;
     }
     e->indent = saved;
 done:
-    free(keys);
-    free(tmp);
+    if (keys != small)
+        free(keys);
+    if (tmp != small_tmp)
+        free(tmp);
     return rc;
+}
+
+/* Decimal digits of i into d (at least 21 bytes); returns the length. */
+static size_t format_int(char *d, long long i)
+{
+    char r[24];
+    size_t n = 0, k = 0;
+    unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+    do {
+        r[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        d[k++] = '-';
+    while (n)
+        d[k++] = r[--n];
+    return k;
 }
 
 static int emit_node(struct emitter *e, const json_t *v, bool mapping, unsigned depth)
 {
     int rc = 0;
-    struct ks_buf tmp;
-    ks_buf_init(&tmp, 0);
     e->mapping_context = mapping;
     e->simple_key_context = false;
-    if (depth > MAX_DEPTH) {
-        rc = ks_error_set(KS_ELIMIT, "yaml: nesting deeper than %d levels", MAX_DEPTH);
-        goto done;
-    }
+    if (depth > MAX_DEPTH)
+        return ks_error_set(KS_ELIMIT, "yaml: nesting deeper than %d levels", MAX_DEPTH);
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         if (json_object_size(v) == 0) {
@@ -1238,31 +1353,43 @@ static int emit_node(struct emitter *e, const json_t *v, bool mapping, unsigned 
     case JSON_STRING:
         rc = emit_string_scalar(e, json_string_value(v), json_string_length(v));
         break;
-    case JSON_INTEGER:
-        ks_buf_printf(&tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        emit_scalar(e, tmp.data, tmp.len, ST_PLAIN);
-        break;
-    case JSON_REAL:
-        /* v3 encodes the Go float64 itself; v2 re-reads sigs.k8s.io's JSON */
-        rc = e->v3 ? ks_gofmt_float(&tmp, json_real_value(v), 'g', -1)
-                   : format_json_number(&tmp, json_real_value(v));
-        if (rc == 0)
-            emit_scalar(e, tmp.data, tmp.len, ST_PLAIN);
-        break;
-    case JSON_TRUE:
-        emit_scalar(e, "true", 4, ST_PLAIN);
-        break;
-    case JSON_FALSE:
-        emit_scalar(e, "false", 5, ST_PLAIN);
-        break;
-    case JSON_NULL:
-        emit_scalar(e, "null", 4, ST_PLAIN);
+    case JSON_INTEGER: {
+        char d[24];
+        size_t n = format_int(d, (long long)json_integer_value(v));
+        write_word(e, d, n);
         break;
     }
-    if (rc == 0)
-        rc = ks_buf_error(&tmp);
-done:
-    ks_buf_release(&tmp);
+    case JSON_REAL: {
+        double f = json_real_value(v);
+        if (!e->v3 && f == floor(f) && fabs(f) < 9007199254740992.0) {
+            /* an exact integer: JSON writes its digits, v2 reads them back
+             * as an int ("-0" as 0) and prints that */
+            char d[24];
+            size_t n = format_int(d, (long long)f);
+            write_word(e, d, n);
+            break;
+        }
+        /* v3 encodes the Go float64 itself; v2 re-reads sigs.k8s.io's JSON */
+        struct ks_buf tmp;
+        ks_buf_init(&tmp, 0);
+        rc = e->v3 ? ks_gofmt_float(&tmp, f, 'g', -1) : format_json_number(&tmp, f);
+        if (rc == 0)
+            rc = ks_buf_error(&tmp);
+        if (rc == 0)
+            emit_scalar(e, tmp.data, tmp.len, ST_PLAIN);
+        ks_buf_release(&tmp);
+        break;
+    }
+    case JSON_TRUE:
+        write_word(e, "true", 4);
+        break;
+    case JSON_FALSE:
+        write_word(e, "false", 5);
+        break;
+    case JSON_NULL:
+        write_word(e, "null", 4);
+        break;
+    }
     return rc;
 }
 

@@ -287,8 +287,18 @@ static int put_repeat(struct ks_buf *b, struct ks_tpl_call *call, const char *s,
     if (n && (unsigned long long)count > KS_FUNCS_MAX_OUTPUT / n)
         return ks_tpl_call_error(call, KS_ELIMIT, "result exceeds the limit of %zu bytes",
                                  KS_FUNCS_MAX_OUTPUT);
-    for (long long i = 0; i < count; i++)
-        ks_buf_put(b, s, n);
+    size_t total = n * (size_t)count;
+    if (total == 0 || ks_buf_grow(b, total))
+        return 0; /* a buffer error stays in b for the caller */
+    char *p = b->data + b->len;
+    if (n == 1) {
+        memset(p, s[0], total);
+    } else {
+        for (long long i = 0; i < count; i++, p += n)
+            memcpy(p, s, n);
+    }
+    b->len += total;
+    b->data[b->len] = '\0';
     return 0;
 }
 
@@ -579,6 +589,15 @@ static int do_indent(json_t **out, struct ks_tpl_call *call, json_t *const *args
         return rc;
     struct ks_buf b;
     ks_buf_init(&b, KS_FUNCS_MAX_OUTPUT);
+    if (spaces >= 0 && (unsigned long long)spaces <= KS_FUNCS_MAX_OUTPUT) {
+        /* room for the text and every line's indentation, in one go */
+        size_t lines = 1;
+        for (const char *p = s; (p = memchr(p, '\n', n - (size_t)(p - s))) != NULL; p++)
+            lines++;
+        size_t need = n + (newline ? 1 : 0);
+        if (lines <= (KS_FUNCS_MAX_OUTPUT - need) / ((size_t)spaces + 1))
+            ks_buf_grow(&b, need + lines * (size_t)spaces);
+    }
     if (newline)
         ks_buf_putc(&b, '\n');
     if ((rc = put_repeat(&b, call, " ", 1, spaces)) != 0) {
