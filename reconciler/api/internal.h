@@ -25,6 +25,7 @@ enum api_principal { API_NOBODY = 0, API_NODE, API_ADMIN };
 #define API_HIST_BUCKETS 14
 
 struct api_watcher;
+struct api_status_item;
 
 struct api_code_count {
     int method; /* index into the method names */
@@ -50,6 +51,11 @@ struct ks_api_server {
 
     struct api_watcher *watchers; /* doubly linked */
     unsigned n_watchers;
+
+    /* Pod status writes waiting for their batch (nodes.c). */
+    struct api_status_item *status_head, **status_tail;
+    size_t n_status;
+    struct event *status_ev; /* the batch window's timer */
 
     struct evconnlistener *unix_listener; /* opts.unix_socket, owned by http */
     char *unix_path;                      /* unlinked at free */
@@ -135,5 +141,11 @@ void api_watch_publish(struct ks_api_server *srv);
 void api_watch_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon);
 /* Answers every watcher with no changes (server stopping). */
 void api_watch_flush(struct ks_api_server *srv);
+
+/* Pod status batches (nodes.c): apply and answer what is queued now; drop
+ * the queued requests of a closing connection; free the queue and timer. */
+void api_status_flush(struct ks_api_server *srv);
+void api_status_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon);
+void api_status_free(struct ks_api_server *srv);
 
 #endif

@@ -162,7 +162,7 @@ static int node_metrics(struct ks_buf *b, struct ks_store *store)
 {
     size_t ready = 0, not_ready = 0, i;
     json_t *nodes = NULL, *n;
-    struct ks_store_list_opts lo = {.kind = "Node"};
+    struct ks_store_list_opts lo = {.kind = "Node", .shared = true}; /* read only */
     int rc = ks_store_list(&nodes, store, &lo);
     if (rc)
         return rc;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/labels.h"
 #include "core/object.h"
 #include "core/str.h"
@@ -25,6 +26,8 @@
 
 #define UPDATE_ATTEMPTS 5
 #define EVENTS_PER_REQUEST 256
+#define STATUS_BATCH_MS 5    /* the longest a status write waits for others */
+#define STATUS_BATCH_MAX 256 /* writes in one transaction */
 
 typedef int (*mutate_fn)(json_t **obj, void *arg);
 
@@ -185,7 +188,17 @@ static int register_validate(const json_t *body)
 
 static int heartbeat_mutate(json_t **obj, void *arg)
 {
-    (void)arg;
+    bool *was_ready = arg;
+    const json_t *conds = json_object_get(json_object_get(*obj, "status"), "conditions"), *c;
+    size_t i;
+    *was_ready = false;
+    json_array_foreach(conds, i, c)
+    {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        const char *status = json_string_value(json_object_get(c, "status"));
+        if (type && strcmp(type, "Ready") == 0)
+            *was_ready = status && strcmp(status, "True") == 0;
+    }
     return set_ready(*obj, "NodeAgentHeartbeat");
 }
 
@@ -240,69 +253,216 @@ done:
     json_decref(body);
 }
 
+/* A heartbeat of a node that is already Ready changes nothing the
+ * controllers act on (node lifecycle reads the heartbeat time on its own
+ * tick): it wakes no controller pass, only the watchers. A node that comes
+ * back (Ready was Unknown) wakes the controllers. */
 static void node_heartbeat(struct api_req *r, const char *name)
 {
     json_t *obj = NULL;
+    bool was_ready = false;
     struct ks_store_key key = {"Node", "", name};
-    int rc = update(&obj, r->srv->store, &key, 0, heartbeat_mutate, NULL);
+    int rc = update(&obj, r->srv->store, &key, 0, heartbeat_mutate, &was_ready);
     if (rc == KS_ENOTFOUND)
         ks_error_wrap(rc, "node %s: register first", name);
-    json_t *rv = rc ? NULL : json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-    reply_object_rc(r, rc, rc ? NULL : json_pack("{s:O}", "resourceVersion", rv),
-                    rc ? 0 : revision_of(obj));
+    if (rc) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
+    api_reply(r, 200, json_pack("{s:O}", "resourceVersion", rv));
+    api_watch_publish(r->srv);
+    if (!was_ready)
+        api_wrote(r->srv, revision_of(obj));
     json_decref(obj);
 }
 
+/* The node's pods from the store's node index: O(the node's pods). */
 static void node_pods(struct api_req *r, const char *name)
 {
-    json_t *all = NULL, *mine = json_array(), *p;
+    json_t *mine = NULL;
     int64_t rev = 0;
-    size_t i;
-    struct ks_store_list_opts lo = {.kind = "Pod", .shared = true}; /* read only */
+    struct ks_store_list_opts lo = {.kind = "Pod", .node = name, .shared = true}; /* read only */
     int rc;
-    if (!mine) {
-        rc = ks_error_set(KS_ENOMEM, "api: out of memory");
-        goto done;
-    }
     if ((rc = ks_store_revision(&rev, r->srv->store)) != 0 ||
-        (rc = ks_store_list(&all, r->srv->store, &lo)) != 0)
-        goto done;
-    json_array_foreach(all, i, p)
-    {
-        const char *bound =
-            json_string_value(json_object_get(json_object_get(p, "spec"), "nodeName"));
-        if (bound && strcmp(bound, name) == 0)
-            json_array_append(mine, p);
-    }
-    api_reply(r, 200, json_pack("{s:I, s:O}", "revision", (json_int_t)rev, "items", mine));
-done:
-    if (rc)
+        (rc = ks_store_list(&mine, r->srv->store, &lo)) != 0) {
         api_reply_ks_error(r, rc);
-    json_decref(all);
-    json_decref(mine);
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "items", mine));
+}
+
+/* ---- pod status, batched ------------------------------------------------
+ * Status writes that arrive within STATUS_BATCH_MS of the first one queued
+ * (or until STATUS_BATCH_MAX are queued) are applied in one transaction and
+ * answered after its commit: one commit, one watch publish and one
+ * controller-pass wake-up for the batch instead of one per pod. A request
+ * waits at most STATUS_BATCH_MS plus the batch's own time. When the batch
+ * commit fails, each write is retried in a transaction of its own so that
+ * one bad write cannot fail the others. A queued request whose connection
+ * closes is dropped (api_status_drop_conn). */
+
+struct api_status_item {
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    int method;
+    double start;
+    char *node, *ns, *pod;
+    json_t *body;
+    json_t *obj; /* the stored pod after the write */
+    int rc, wrong_node;
+    char *err; /* the message of rc */
+    struct api_status_item *next;
+};
+
+static void status_item_free(struct api_status_item *it)
+{
+    free(it->node);
+    free(it->ns);
+    free(it->pod);
+    free(it->err);
+    json_decref(it->body);
+    json_decref(it->obj);
+    free(it);
+}
+
+static void status_apply(struct ks_store *store, struct api_status_item *it)
+{
+    struct ks_store_key key = {"Pod", it->ns, it->pod};
+    struct status_arg a = {it->node, it->body, 0};
+    json_decref(it->obj);
+    it->obj = NULL;
+    free(it->err);
+    it->err = NULL;
+    it->rc = update(&it->obj, store, &key, 0, status_mutate, &a);
+    it->wrong_node = a.wrong_node;
+    if (it->rc && !(it->err = strdup(ks_error_last())))
+        it->rc = KS_ENOMEM;
+}
+
+void api_status_flush(struct ks_api_server *srv)
+{
+    struct api_status_item *items = srv->status_head, *it;
+    size_t n = srv->n_status;
+    int64_t rev = 0;
+    srv->status_head = NULL;
+    srv->status_tail = &srv->status_head;
+    srv->n_status = 0;
+    if (srv->status_ev)
+        evtimer_del(srv->status_ev);
+    if (!items)
+        return;
+    int batched = n > 1 && ks_store_begin(srv->store) == 0;
+    for (it = items; it; it = it->next)
+        status_apply(srv->store, it);
+    if (batched && ks_store_commit(srv->store) != 0) {
+        ks_log(KS_LOG_WARN, "pod status batch failed, writing one by one", "error", ks_error_last(),
+               NULL);
+        for (it = items; it; it = it->next)
+            status_apply(srv->store, it);
+    }
+    for (it = items; it; it = it->next) {
+        struct api_req r = {.srv = srv, .req = it->req, .method = it->method, .start = it->start};
+        if (it->rc && it->wrong_node) {
+            api_reply_error(&r, 403, "%s", it->err);
+        } else if (it->rc) {
+            ks_error_set(it->rc, "%s", it->err ? it->err : "out of memory");
+            api_reply_ks_error(&r, it->rc);
+        } else {
+            int64_t v = revision_of(it->obj);
+            rev = v > rev ? v : rev;
+            api_reply(&r, 200, it->obj);
+            it->obj = NULL;
+        }
+    }
+    while (items) {
+        it = items->next;
+        status_item_free(items);
+        items = it;
+    }
+    if (rev > 0) {
+        api_watch_publish(srv);
+        api_wrote(srv, rev);
+    }
+}
+
+static void status_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    api_status_flush(arg);
+}
+
+void api_status_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon)
+{
+    struct api_status_item **pp = &srv->status_head, *it;
+    while ((it = *pp) != NULL) {
+        if (it->conn == evcon) {
+            *pp = it->next;
+            srv->n_status--;
+            status_item_free(it); /* libevent frees the request with its connection */
+        } else {
+            pp = &it->next;
+        }
+    }
+    srv->status_tail = pp;
+}
+
+void api_status_free(struct ks_api_server *srv)
+{
+    struct api_status_item *it;
+    while ((it = srv->status_head) != NULL) {
+        srv->status_head = it->next;
+        status_item_free(it);
+    }
+    srv->status_tail = &srv->status_head;
+    srv->n_status = 0;
+    if (srv->status_ev)
+        event_free(srv->status_ev);
+    srv->status_ev = NULL;
 }
 
 static void pod_status(struct api_req *r, const char *node, const char *ns, const char *pod)
 {
-    json_t *body = NULL, *obj = NULL;
-    struct ks_store_key key = {"Pod", ns, pod};
-    struct status_arg a = {node, NULL, 0};
+    struct ks_api_server *srv = r->srv;
+    json_t *body = NULL;
+    struct api_status_item *it = NULL;
     int rc;
-    if ((rc = api_read_body(&body, r, 0)) != 0)
-        goto done;
+    if ((rc = api_read_body(&body, r, 0)) != 0) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
     if (!json_is_object(body)) {
-        rc = ks_error_set(KS_EINVALID, "status: body must be a JSON object (the pod's status)");
-        goto done;
+        json_decref(body);
+        api_reply_error(r, 400, "status: body must be a JSON object (the pod's status)");
+        return;
     }
-    a.status = body;
-    rc = update(&obj, r->srv->store, &key, 0, status_mutate, &a);
-done:
-    if (rc && a.wrong_node) {
-        api_reply_error(r, 403, "%s", ks_error_last());
-    } else {
-        reply_object_rc(r, rc, obj, rc ? 0 : revision_of(obj));
+    if (!srv->status_ev && !(srv->status_ev = evtimer_new(srv->base, status_timer, srv))) {
+        json_decref(body);
+        api_reply_error(r, 500, "status: out of memory");
+        return;
     }
-    json_decref(body);
+    if (!(it = calloc(1, sizeof *it)) || !(it->node = strdup(node)) || !(it->ns = strdup(ns)) ||
+        !(it->pod = strdup(pod))) {
+        if (it)
+            status_item_free(it);
+        json_decref(body);
+        api_reply_error(r, 500, "status: out of memory");
+        return;
+    }
+    it->req = r->req;
+    it->conn = evhttp_request_get_connection(r->req);
+    it->method = r->method;
+    it->start = r->start;
+    it->body = body;
+    *srv->status_tail = it;
+    srv->status_tail = &it->next;
+    if (++srv->n_status == 1 && !srv->stopping) {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = STATUS_BATCH_MS * 1000};
+        evtimer_add(srv->status_ev, &tv);
+    }
+    if (srv->n_status >= STATUS_BATCH_MAX || srv->stopping)
+        api_status_flush(srv);
 }
 
 static int add_event(struct ks_store *store, const json_t *ev, const char *node, size_t index)

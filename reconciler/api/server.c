@@ -256,6 +256,7 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
         }
     }
     api_watch_drop_conn(srv, evcon);
+    api_status_drop_conn(srv, evcon);
 }
 
 /* Registers the request's connection; 0, or -1 when the limit is hit. */
@@ -304,7 +305,7 @@ static int metrics_objects(struct ks_buf *b, struct ks_store *store)
                    "# TYPE keelson_objects gauge\n");
     json_array_foreach(kinds, i, k)
     {
-        struct ks_store_list_opts lo = {.kind = json_string_value(k)};
+        struct ks_store_list_opts lo = {.kind = json_string_value(k), .shared = true}; /* count */
         if ((rc = ks_store_list(&items, store, &lo)) != 0)
             goto done;
         ks_buf_puts(b, "keelson_objects{kind=\"");
@@ -509,6 +510,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     srv->stopping = 1;
+    api_status_flush(srv);
     api_watch_flush(srv);
     event_base_loopexit(srv->base, NULL);
 }
@@ -637,6 +639,7 @@ int ks_api_server_new(struct ks_api_server **out, struct ks_store *store,
         rc = ks_error_set(KS_ENOMEM, "api: out of memory");
         goto done;
     }
+    srv->status_tail = &srv->status_head;
     srv->store = store;
     srv->tokens = tokens;
     if (opts)
@@ -714,6 +717,7 @@ void ks_api_server_free(struct ks_api_server *server)
     if (server->http)
         evhttp_free(server->http); /* closes connections: their callbacks drop watchers */
     api_watch_flush(server);
+    api_status_free(server);
     if (server->stop_ev)
         event_free(server->stop_ev);
     if (server->notify_ev)

@@ -9,10 +9,12 @@
  * changes have arrived. Answers always come from the change log itself,
  * with the revision read before the log, so a notify that arrives late or
  * not at all can delay a change but never make a client skip it.
- * A node watcher (/api/v1/nodes/N/watch) sees only Pod changes for node N
- * (and every Pod delete, which carries no object to filter on), plus every
- * ConfigMap and Secret change, which the node's pods may mount, and every
- * Service and Endpoints change, which the node's service proxy serves.
+ * A node watcher (/api/v1/nodes/N/watch) sees only the changes of Pods bound
+ * to node N (puts and deletes: the store records the node of a deleted
+ * object), plus every ConfigMap and Secret change, which the node's pods
+ * may mount, and every Service and Endpoints change, which the node's
+ * service proxy serves. The filter runs in the store (an indexed node
+ * column), so other nodes' pods cost a watcher nothing to skip.
  * A watcher whose client hangs up is dropped at once (see on_readable).
  * Watchers waiting from the same revision (and node) get the same answer:
  * it is serialised once and handed to each connection by reference, so a
@@ -48,60 +50,37 @@ struct api_watcher {
     struct api_watcher *prev, *next;
 };
 
-static int change_for_node(const json_t *change, const char *node)
-{
-    const char *kind = json_string_value(json_object_get(change, "kind"));
-    if (kind && (strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0))
-        return 1; /* pods mount them: every node sees them (contracts §6) */
-    if (kind && (strcmp(kind, "Service") == 0 || strcmp(kind, "Endpoints") == 0))
-        return 1; /* every node's service proxy serves every Service */
-    if (!kind || strcmp(kind, "Pod") != 0)
-        return 0;
-    const char *type = json_string_value(json_object_get(change, "type"));
-    if (type && strcmp(type, "delete") == 0)
-        return 1;
-    const json_t *spec = json_object_get(json_object_get(change, "object"), "spec");
-    const char *bound = json_string_value(json_object_get(spec, "nodeName"));
-    return bound && strcmp(bound, node) == 0;
-}
+/* Kinds every node's watch sees: pods mount ConfigMaps and Secrets
+ * (contracts §6), every node's service proxy serves every Service. */
+static const char *const every_node_kinds[] = {"ConfigMap", "Secret", "Service", "Endpoints", NULL};
 
 /* Changes after since (filtered for node), and the revision the client
  * should watch from next. */
 static int collect(json_t **out, int64_t *out_rev, struct ks_store *store, int64_t since,
                    const char *node)
 {
-    json_t *changes = NULL, *kept = NULL;
+    json_t *changes = NULL;
     int64_t rev = 0;
     int rc;
-    if ((rc = ks_store_revision(&rev, store)) != 0 ||
-        (rc = ks_store_changes_since(&changes, store, since, WATCH_MAX_CHANGES)) != 0)
-        goto done;
+    if ((rc = ks_store_revision(&rev, store)) != 0)
+        return rc;
+    /* a node's changes are filtered in the store: other nodes' pods are not
+     * even parsed */
+    rc = node ? ks_store_changes_for_node(&changes, store, since, WATCH_MAX_CHANGES, node,
+                                          every_node_kinds)
+              : ks_store_changes_since(&changes, store, since, WATCH_MAX_CHANGES);
+    if (rc)
+        return rc;
     size_t n = json_array_size(changes);
-    if (n > 0)
-        rev = json_integer_value(json_object_get(json_array_get(changes, n - 1), "revision"));
-    if (node) {
-        if (!(kept = json_array())) {
-            rc = ks_error_set(KS_ENOMEM, "watch: out of memory");
-            goto done;
-        }
-        size_t i;
-        json_t *c;
-        json_array_foreach(changes, i, c)
-        {
-            if (change_for_node(c, node))
-                json_array_append(kept, c);
-        }
-        json_decref(changes);
-        changes = kept;
-        kept = NULL;
-    }
+    int64_t last =
+        n ? json_integer_value(json_object_get(json_array_get(changes, n - 1), "revision")) : 0;
+    /* a full answer ends at its last change; a shorter one covers everything
+     * up to the revision read before the query (and whatever it returned) */
+    if (n == WATCH_MAX_CHANGES || last > rev)
+        rev = last;
     *out = changes;
     *out_rev = rev;
-    changes = NULL;
-done:
-    json_decref(changes);
-    json_decref(kept);
-    return rc;
+    return 0;
 }
 
 static void reply_collected(struct ks_api_server *srv, struct evhttp_request *req, int method,

@@ -63,6 +63,10 @@ int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
     cp->triggers_ok = true;
     if ((rc = ks_api_tokens_load_or_create(&cp->tokens, o->state_dir)) ||
         (rc = ks_store_open_sqlite(&cp->api_store, o->db_path, 0)) ||
+        /* agents' heartbeats and pod status are re-reported: their commits
+         * skip the fsync (crash-consistent; a power loss may lose the last
+         * ones until the next sync's durable commit fsyncs the shared WAL) */
+        (rc = ks_store_set_durability(cp->api_store, KS_STORE_RELAXED)) ||
         (rc = ks_api_server_new(&cp->server, cp->api_store, cp->tokens, &ao)))
         goto done;
     snprintf(cp->url, sizeof cp->url, "%s://%s%s%s:%u", o->tls_cert ? "https" : "http",

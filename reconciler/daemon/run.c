@@ -252,7 +252,9 @@ static const char *reasons_text(char *buf, size_t cap, unsigned r)
     return buf;
 }
 
-static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
+/* One sync; returns whether it changed the store (applied, or failed with
+ * a record written): an unchanged sync needs no controller pass. */
+static bool run_sync(struct daemon *d, const struct ks_trigger_work *w)
 {
     char why[64], ms[24], ticket[24];
     struct ks_sync_opts so = {.repo = d->o->repo,
@@ -287,8 +289,10 @@ static void run_sync(struct daemon *d, const struct ks_trigger_work *w)
         ks_log(KS_LOG_INFO, "sync applied", "trigger", why, "commit", r.commit, "plan", counts,
                "ticket", ticket, "ms", ms, NULL);
     }
+    bool changed = rc != 0 || r.outcome != KS_SYNC_UNCHANGED;
     ks_sync_result_release(&r);
     ks_cp_notify(&d->cp, d->store);
+    return changed;
 }
 
 static void run_pass(struct daemon *d, bool after_sync)
@@ -310,10 +314,11 @@ static void *worker_main(void *arg)
     unsigned ticks = 0;
     while (ks_triggers_wait(&w, &d->cp.triggers)) {
         bool pass = w.controllers, synced = false;
-        if (w.sync_reasons) {
-            run_sync(d, &w);
+        /* a sync that found nothing new (same commit and tree) costs only
+         * the fetch and the compare: no controller pass unless agents wrote,
+         * the tick is due or this is the first sync */
+        if (w.sync_reasons && (run_sync(d, &w) || (w.sync_reasons & KS_TRIGGER_START)))
             pass = synced = true;
-        }
         if (w.tick && !pass) {
             bool changed = false;
             int rc = ks_node_lifecycle(&changed, d->store, (int64_t)time(NULL) * 1000,

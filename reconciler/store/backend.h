@@ -26,6 +26,10 @@ struct ks_store_ops {
     int (*meta_get)(char **out, struct ks_store *store, const char *key);
     int (*meta_set)(struct ks_store *store, const char *key, const char *value);
     int (*changes_since)(json_t **out, struct ks_store *store, int64_t since, size_t max);
+    /* all_kinds: NULL-terminated, at most KS_STORE_NODE_KINDS_MAX (checked) */
+    int (*changes_for_node)(json_t **out, struct ks_store *store, int64_t since, size_t max,
+                            const char *node, const char *const *all_kinds);
+    int (*set_durability)(struct ks_store *store, enum ks_store_durability durability);
     int (*record_add)(struct ks_store *store, const char *table, const json_t *record);
     int (*records_list)(json_t **out, struct ks_store *store, const char *table, size_t max);
     int (*sync_begin)(int64_t *out_id, struct ks_store *store, const char *commit);

@@ -40,6 +40,8 @@ enum stmt_id {
     ST_META_SET,
     ST_LIST_NS,
     ST_LIST_ALL,
+    ST_LIST_NODE,
+    ST_CHANGES_NODE,
     ST_EVENT_ADD,
     ST_EVENTS,
     ST_SYNC_BEGIN,
@@ -54,15 +56,17 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_GET] = "SELECT body, revision FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
+    [ST_GET] = "SELECT body, revision, node FROM objects WHERE kind=?1 AND namespace=?2 AND "
+               "name=?3",
     [ST_UPSERT] = "INSERT INTO objects(kind, namespace, name, uid, revision, created_revision, "
-                  "owner_uid, source, applied_commit, body, content_hash) "
-                  "VALUES(?1,?2,?3,?4,?5,?5,?6,?7,?8,?9,?10) "
+                  "owner_uid, source, applied_commit, body, content_hash, node) "
+                  "VALUES(?1,?2,?3,?4,?5,?5,?6,?7,?8,?9,?10,?11) "
                   "ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=?4, revision=?5, "
-                  "owner_uid=?6, source=?7, applied_commit=?8, body=?9, content_hash=?10",
+                  "owner_uid=?6, source=?7, applied_commit=?8, body=?9, content_hash=?10, "
+                  "node=?11",
     [ST_DELETE] = "DELETE FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3",
-    [ST_CHANGE_ADD] = "INSERT INTO changes(revision, type, kind, namespace, name, body) "
-                      "VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_CHANGE_ADD] = "INSERT INTO changes(revision, type, kind, namespace, name, body, node) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [ST_CHANGES] = "SELECT revision, type, kind, namespace, name, body FROM changes "
                    "WHERE revision > ?1 ORDER BY revision LIMIT ?2",
     [ST_COMPACT] = "DELETE FROM changes WHERE revision <= ?1",
@@ -73,6 +77,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "namespace=?2 ORDER BY name",
     [ST_LIST_ALL] = "SELECT body, revision, namespace, name FROM objects WHERE kind=?1 ORDER BY "
                     "namespace, name",
+    /* objects_node (a partial index: node=?2 implies node IS NOT NULL) */
+    [ST_LIST_NODE] = "SELECT body, revision, namespace, name FROM objects WHERE kind=?1 AND "
+                     "node=?2 ORDER BY namespace, name",
+    [ST_CHANGES_NODE] = "SELECT revision, type, kind, namespace, name, body FROM changes "
+                        "WHERE revision > ?1 AND (node=?3 OR kind IN (?4,?5,?6,?7,?8,?9,?10,?11)) "
+                        "ORDER BY revision LIMIT ?2",
     [ST_EVENT_ADD] = "INSERT INTO events(revision, time, body) VALUES(?1, ?2, ?3)",
     [ST_EVENTS] = "SELECT body, id FROM (SELECT id, body FROM events ORDER BY id DESC LIMIT ?1) "
                   "ORDER BY id",
@@ -106,6 +116,15 @@ static const char *const migrations[] = {
     "INSERT INTO meta(key, value) VALUES('revision', '0'), ('compacted', '0');",
     /* 1 -> 2: hash of the applied desired content, so plans need no bodies */
     "ALTER TABLE objects ADD COLUMN content_hash TEXT;",
+    /* 2 -> 3: the node an object is bound to (spec.nodeName), indexed, so a
+     * node's pods and its watch cost O(its objects), not O(all pods) */
+    "ALTER TABLE objects ADD COLUMN node TEXT;"
+    "UPDATE objects SET node = CASE json_type(body, '$.spec.nodeName') WHEN 'text' THEN "
+    "  json_extract(body, '$.spec.nodeName') END;"
+    "CREATE INDEX objects_node ON objects(kind, node, namespace, name) WHERE node IS NOT NULL;"
+    "ALTER TABLE changes ADD COLUMN node TEXT;"
+    "UPDATE changes SET node = CASE json_type(body, '$.spec.nodeName') WHEN 'text' THEN "
+    "  json_extract(body, '$.spec.nodeName') END WHERE body IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -326,8 +345,9 @@ static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key
     return 0;
 }
 
-/* Current revision of key, or 0 when absent; negative on error. */
-static int64_t current_rev(struct sqlite_store *s, const struct ks_store_key *key)
+/* Current revision of key, or 0 when absent; negative on error. With
+ * out_node, *out_node is a malloc'd copy of the row's node (NULL when none). */
+static int64_t current_row(struct sqlite_store *s, const struct ks_store_key *key, char **out_node)
 {
     sqlite3_stmt *st = stmt(s, ST_GET);
     bind_text(st, 1, key->kind);
@@ -336,12 +356,22 @@ static int64_t current_rev(struct sqlite_store *s, const struct ks_store_key *ke
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         int64_t rev = sqlite3_column_int64(st, 1);
+        const char *node = (const char *)sqlite3_column_text(st, 2);
+        if (out_node && node && !(*out_node = strdup(node))) {
+            sqlite3_reset(st);
+            return ks_error_set(KS_ENOMEM, "store: out of memory");
+        }
         sqlite3_reset(st);
         return rev;
     }
     if (r == SQLITE_DONE)
         return 0;
     return db_error(s, "get");
+}
+
+static int64_t current_rev(struct sqlite_store *s, const struct ks_store_key *key)
+{
+    return current_row(s, key, NULL);
 }
 
 static int check_expected(struct sqlite_store *s, const struct ks_store_key *key, int64_t expected)
@@ -363,7 +393,7 @@ static int check_expected(struct sqlite_store *s, const struct ks_store_key *key
 
 /* Allocates the next revision, records the change, compacts the log. */
 static int record_change(int64_t *out_rev, struct sqlite_store *s, const char *type,
-                         const struct ks_store_key *key, const char *body)
+                         const struct ks_store_key *key, const char *body, const char *node)
 {
     int64_t rev = 0;
     int rc = meta_get_i64(&rev, s, "revision");
@@ -379,6 +409,7 @@ static int record_change(int64_t *out_rev, struct sqlite_store *s, const char *t
     bind_text(st, 4, key->namespace_);
     bind_text(st, 5, key->name);
     bind_text(st, 6, body);
+    bind_text(st, 7, node);
     if (sqlite3_step(st) != SQLITE_DONE)
         return db_error(s, "recording a change");
     if (rev > (int64_t)s->history && rev % 64 == 0) {
@@ -463,11 +494,14 @@ static int do_put(void *arg)
     bind_text(st, 8, annotation(meta, "keelson.io/commit"));
     bind_text(st, 9, body);
     bind_text(st, 10, annotation(meta, "keelson.io/content-hash"));
+    const char *node =
+        json_string_value(json_object_get(json_object_get(a->stored, "spec"), "nodeName"));
+    bind_text(st, 11, node);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_error(s, "put");
         goto done;
     }
-    rc = record_change(&a->rev, s, "put", a->key, body);
+    rc = record_change(&a->rev, s, "put", a->key, body, node);
 done:
     free(body);
     return rc;
@@ -477,25 +511,35 @@ static int do_delete(void *arg)
 {
     struct put_args *a = arg;
     struct sqlite_store *s = a->s;
-    int64_t cur = current_rev(s, a->key);
-    if (cur < 0)
-        return (int)cur;
-    if (cur == 0)
-        return ks_error_set(KS_ENOTFOUND, "%s/%s/%s not found", a->key->kind, a->key->namespace_,
-                            a->key->name);
-    int rc = check_expected(s, a->key, a->expected);
-    if (rc)
-        return rc;
+    char *node = NULL; /* the deleted object's: its node's watch hears of the delete */
+    int rc = 0;
+    int64_t cur = current_row(s, a->key, &node);
+    if (cur < 0) {
+        rc = (int)cur;
+        goto done;
+    }
+    if (cur == 0) {
+        rc = ks_error_set(KS_ENOTFOUND, "%s/%s/%s not found", a->key->kind, a->key->namespace_,
+                          a->key->name);
+        goto done;
+    }
+    if ((rc = check_expected(s, a->key, a->expected)))
+        goto done;
     sqlite3_stmt *st = stmt(s, ST_DELETE);
     bind_text(st, 1, a->key->kind);
     bind_text(st, 2, a->key->namespace_);
     bind_text(st, 3, a->key->name);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return db_error(s, "delete");
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, "delete");
+        goto done;
+    }
     char ck[1024];
     cache_key(ck, sizeof ck, a->key->namespace_, a->key->name);
     json_object_del(cache_kind(s, a->key->kind), ck);
-    return record_change(&a->rev, s, "delete", a->key, NULL);
+    rc = record_change(&a->rev, s, "delete", a->key, NULL, node);
+done:
+    free(node);
+    return rc;
 }
 
 static int sq_put(int64_t *out_rev, struct ks_store *base, const struct ks_store_key *key,
@@ -522,13 +566,17 @@ static int sq_list(json_t **out, struct ks_store *base, const struct ks_store_li
 {
     struct sqlite_store *s = S(base);
     size_t limit = opts->limit ? opts->limit : KS_STORE_LIST_MAX;
-    sqlite3_stmt *st = stmt(s, opts->namespace_ ? ST_LIST_NS : ST_LIST_ALL);
+    if (opts->node && opts->namespace_)
+        return ks_error_set(KS_EINVALID, "store: list by node is over all namespaces");
+    sqlite3_stmt *st = stmt(s, opts->node         ? ST_LIST_NODE
+                               : opts->namespace_ ? ST_LIST_NS
+                                                  : ST_LIST_ALL);
     bind_text(st, 1, opts->kind);
-    if (opts->namespace_)
-        bind_text(st, 2, opts->namespace_);
+    if (opts->namespace_ || opts->node)
+        bind_text(st, 2, opts->node ? opts->node : opts->namespace_);
     json_t *arr = json_array(), *kc = cache_kind(s, opts->kind);
     /* a full list stamps the entries it sees; the others are stale */
-    json_int_t stamp = opts->namespace_ ? 0 : ++s->stamp;
+    json_int_t stamp = opts->namespace_ || opts->node ? 0 : ++s->stamp;
     size_t rows = 0;
     int r, rc = 0;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -580,9 +628,10 @@ static int sq_list(json_t **out, struct ks_store *base, const struct ks_store_li
     return 0;
 }
 
-static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, size_t max)
+/* 0 when the change log still holds every change after since, else
+ * KS_ECONFLICT (relist). */
+static int since_kept(struct sqlite_store *s, int64_t since)
 {
-    struct sqlite_store *s = S(base);
     int64_t compacted = 0;
     int rc = meta_get_i64(&compacted, s, "compacted");
     if (rc)
@@ -591,9 +640,13 @@ static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, 
         return ks_error_set(KS_ECONFLICT,
                             "store: revision %lld is too old (history starts after %lld); relist",
                             (long long)since, (long long)compacted);
-    sqlite3_stmt *st = stmt(s, ST_CHANGES);
-    sqlite3_bind_int64(st, 1, since);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    return 0;
+}
+
+/* The rows of a prepared changes query (revision, type, kind, namespace,
+ * name, body) as the change array of ks_store_changes_since. */
+static int changes_rows(json_t **out, struct sqlite_store *s, sqlite3_stmt *st)
+{
     json_t *arr = json_array();
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -615,6 +668,41 @@ static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, 
     }
     *out = arr;
     return 0;
+}
+
+/* Changes after since, at most max; with node, only that node's and those
+ * of the kinds every node sees (ST_CHANGES_NODE). */
+static int changes_query(json_t **out, struct sqlite_store *s, int64_t since, size_t max,
+                         const char *node, const char *const *all_kinds)
+{
+    int rc = since_kept(s, since);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = stmt(s, node ? ST_CHANGES_NODE : ST_CHANGES);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (node)
+        bind_text(st, 3, node);
+    for (int i = 0; node && all_kinds && all_kinds[i] && i < KS_STORE_NODE_KINDS_MAX; i++)
+        bind_text(st, 4 + i, all_kinds[i]); /* unbound ones are NULL: match nothing */
+    return changes_rows(out, s, st);
+}
+
+static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, size_t max)
+{
+    return changes_query(out, S(base), since, max, NULL, NULL);
+}
+
+static int sq_changes_for_node(json_t **out, struct ks_store *base, int64_t since, size_t max,
+                               const char *node, const char *const *all_kinds)
+{
+    return changes_query(out, S(base), since, max, node, all_kinds);
+}
+
+static int sq_set_durability(struct ks_store *base, enum ks_store_durability durability)
+{
+    return exec_sql(S(base), durability == KS_STORE_RELAXED ? "PRAGMA synchronous=NORMAL"
+                                                            : "PRAGMA synchronous=FULL");
 }
 
 static int sq_list_kinds(json_t **out, struct ks_store *base)
@@ -825,6 +913,8 @@ static const struct ks_store_ops sqlite_ops = {
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .changes_since = sq_changes_since,
+    .changes_for_node = sq_changes_for_node,
+    .set_durability = sq_set_durability,
     .record_add = sq_record_add,
     .records_list = sq_records_list,
     .sync_begin = sq_sync_begin,

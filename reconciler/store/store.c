@@ -187,6 +187,27 @@ int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, 
     return store->ops->changes_since(out, store, since, max ? max : 1000);
 }
 
+int ks_store_changes_for_node(json_t **out, struct ks_store *store, int64_t since, size_t max,
+                              const char *node, const char *const *all_kinds)
+{
+    size_t n = 0;
+    while (all_kinds && all_kinds[n])
+        n++;
+    if (!node || !*node)
+        return ks_error_set(KS_EINVALID, "store: changes for a node need the node's name");
+    if (n > KS_STORE_NODE_KINDS_MAX)
+        return ks_error_set(KS_ELIMIT, "store: %zu kinds for every node (limit %d)", n,
+                            KS_STORE_NODE_KINDS_MAX);
+    return store->ops->changes_for_node(out, store, since, max ? max : 1000, node, all_kinds);
+}
+
+int ks_store_set_durability(struct ks_store *store, enum ks_store_durability durability)
+{
+    if (durability != KS_STORE_DURABLE && durability != KS_STORE_RELAXED)
+        return ks_error_set(KS_EINVALID, "store: unknown durability %d", (int)durability);
+    return store->ops->set_durability(store, durability);
+}
+
 int ks_store_event_add(struct ks_store *store, const json_t *event)
 {
     if (!json_is_object(event))

@@ -38,7 +38,10 @@ struct ks_store_list_opts {
     const char *kind;                 /* required */
     const char *namespace_;           /* NULL = all namespaces */
     const struct ks_selector *labels; /* NULL = no label filter */
-    size_t limit;                     /* 0 = KS_STORE_LIST_MAX */
+    /* NULL = any; else only objects bound to this node (spec.nodeName),
+     * answered from an index: a node's list costs O(its objects). */
+    const char *node;
+    size_t limit; /* 0 = KS_STORE_LIST_MAX */
     /* true: the items may be the backend's cached objects, shared with the
      * cache and later lists: the caller must not modify them (read-only
      * walks such as the scheduler's load and garbage collection skip a deep
@@ -102,6 +105,28 @@ int ks_store_meta_set(struct ks_store *store, const char *key, const char *value
  * "kind", "namespace", "name", "object": {...} (put only)}.
  * KS_ECONFLICT when since is older than the oldest kept change. */
 int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, size_t max);
+
+/* Changes for one node's watch: like ks_store_changes_since, but only the
+ * changes of objects bound to node (spec.nodeName of the object put; for a
+ * delete, of the object deleted) and every change of the kinds in
+ * all_kinds (NULL-terminated, at most KS_STORE_NODE_KINDS_MAX; may be
+ * NULL). Filtered in the database, so other nodes' changes cost no parse.
+ * At most max (0 = 1000) are returned: when fewer, the caller has seen
+ * every change up to the revision it read before the call. */
+#define KS_STORE_NODE_KINDS_MAX 8
+int ks_store_changes_for_node(json_t **out, struct ks_store *store, int64_t since, size_t max,
+                              const char *node, const char *const *all_kinds);
+
+/* Durability of this connection's commits. KS_STORE_DURABLE (the default):
+ * an acknowledged commit survives power loss (SQLite synchronous=FULL).
+ * KS_STORE_RELAXED (synchronous=NORMAL in WAL mode): still atomic and
+ * crash-consistent (a killed process loses nothing committed; the database
+ * is never corrupt), but a power loss or OS crash may lose the last commits
+ * made on this connection, until the next durable commit on any connection
+ * or a checkpoint fsyncs the shared WAL. For re-reported data (agents'
+ * heartbeats and pod status). */
+enum ks_store_durability { KS_STORE_DURABLE = 0, KS_STORE_RELAXED };
+int ks_store_set_durability(struct ks_store *store, enum ks_store_durability durability);
 
 /* Append-only records. event: {"type", "reason", "message", "object"...};
  * the store adds "revision" and "time", and listed events carry "id", a

@@ -1259,6 +1259,19 @@ static void wrote_hook(void **state)
     /* A refused write tells nobody. */
     json_decref(call(f, "POST", "/api/v1/nodes/n1/register", tok, "{\"labels\":[]}", 400));
     assert_int_equal(atomic_load(&f->wrote_calls), 1);
+    /* The heartbeat of a Ready node changes nothing the controllers act
+     * on: no wake-up. */
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/heartbeat", tok, NULL, 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 1);
+    /* A node coming back (the lifecycle set Ready=Unknown) wakes them. */
+    struct ks_store_key nk = {"Node", "", "n1"};
+    json_t *node = NULL;
+    assert_int_equal(ks_store_get(&node, f->cp, &nk), 0);
+    json_t *ready =
+        json_array_get(json_object_get(json_object_get(node, "status"), "conditions"), 0);
+    json_object_set_new(ready, "status", json_string("Unknown"));
+    assert_int_equal(ks_store_put(NULL, f->cp, node, KS_STORE_ANY_REVISION), 0);
+    json_decref(node);
     json_decref(call(f, "POST", "/api/v1/nodes/n1/heartbeat", tok, NULL, 200));
     assert_int_equal(atomic_load(&f->wrote_calls), 2);
     assert_int_equal(ks_store_revision(&rev, f->cp), 0);

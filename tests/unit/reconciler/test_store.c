@@ -5,6 +5,12 @@
  * schema migration on reopen, the parsed-body cache against a second
  * connection and rollbacks, and crash safety (a writer killed with
  * SIGKILL mid-stream leaves a consistent, integrity-clean database).
+ * The per-node index (schema 3): a list by node returns exactly the
+ * objects bound to it (spec.nodeName) and follows binding, deletion and
+ * rollback; the node-filtered change log gives a node its own objects'
+ * puts and deletes plus every change of the kinds all nodes see, under the
+ * compaction rule of the full log; a schema-2 database is migrated;
+ * relaxed durability still commits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +360,216 @@ static void cache_is_never_stale(void **state)
     ks_store_close(other);
 }
 
+static json_t *pod(const char *ns, const char *name, const char *node)
+{
+    json_t *p = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[]}}", "apiVersion", "v1", "kind", "Pod",
+                          "metadata", "name", name, "namespace", ns, "spec", "containers");
+    if (node)
+        json_object_set_new(json_object_get(p, "spec"), "nodeName", json_string(node));
+    return p;
+}
+
+static void put_pod(struct ks_store *s, const char *ns, const char *name, const char *node)
+{
+    json_t *p = pod(ns, name, node);
+    assert_int_equal(ks_store_put(NULL, s, p, KS_STORE_ANY_REVISION), 0);
+    json_decref(p);
+}
+
+/* "ns/name,ns/name" of a list by node. */
+static void names_on(char *out, size_t cap, struct ks_store *s, const char *kind, const char *node)
+{
+    json_t *list = NULL, *o;
+    size_t i, len = 0;
+    struct ks_store_list_opts lo = {.kind = kind, .node = node, .shared = true};
+    assert_int_equal(ks_store_list(&list, s, &lo), 0);
+    out[0] = '\0';
+    json_array_foreach(list, i, o)
+    {
+        const json_t *m = json_object_get(o, "metadata");
+        len += (size_t)snprintf(out + len, cap - len, "%s%s/%s", i ? "," : "",
+                                json_string_value(json_object_get(m, "namespace")),
+                                json_string_value(json_object_get(m, "name")));
+        assert_true(len < cap);
+    }
+    json_decref(list);
+}
+
+static void list_by_node(void **state)
+{
+    struct fixture *f = *state;
+    char got[512];
+    put_pod(f->store, "default", "b", "n1");
+    put_pod(f->store, "default", "a", "n2");
+    put_pod(f->store, "prod", "a", "n1");
+    put_pod(f->store, "default", "pending", NULL);
+    /* another kind with a nodeName is not a pod */
+    json_t *other = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                              "ConfigMap", "metadata", "name", "b", "spec", "nodeName", "n1");
+    assert_int_equal(ks_store_put(NULL, f->store, other, KS_STORE_ANY_REVISION), 0);
+    json_decref(other);
+
+    names_on(got, sizeof got, f->store, "Pod", "n1");
+    assert_string_equal(got, "default/b,prod/a");
+    names_on(got, sizeof got, f->store, "Pod", "n2");
+    assert_string_equal(got, "default/a");
+    names_on(got, sizeof got, f->store, "Pod", "n3");
+    assert_string_equal(got, "");
+    names_on(got, sizeof got, f->store, "ConfigMap", "n1");
+    assert_string_equal(got, "default/b");
+
+    /* binding the pending pod moves it into n2's list; deleting removes it */
+    put_pod(f->store, "default", "pending", "n2");
+    names_on(got, sizeof got, f->store, "Pod", "n2");
+    assert_string_equal(got, "default/a,default/pending");
+    struct ks_store_key key = {"Pod", "default", "a"};
+    assert_int_equal(ks_store_delete(NULL, f->store, &key, KS_STORE_ANY_REVISION), 0);
+    names_on(got, sizeof got, f->store, "Pod", "n2");
+    assert_string_equal(got, "default/pending");
+
+    /* a rolled-back binding is not listed */
+    assert_int_equal(ks_store_begin(f->store), 0);
+    put_pod(f->store, "default", "late", "n3");
+    names_on(got, sizeof got, f->store, "Pod", "n3");
+    assert_string_equal(got, "default/late");
+    assert_int_equal(ks_store_rollback(f->store), 0);
+    names_on(got, sizeof got, f->store, "Pod", "n3");
+    assert_string_equal(got, "");
+
+    /* a node list is over all namespaces: both filters at once are refused */
+    json_t *list = NULL;
+    struct ks_store_list_opts bad = {.kind = "Pod", .node = "n1", .namespace_ = "default"};
+    assert_int_equal(ks_store_list(&list, f->store, &bad), KS_EINVALID);
+}
+
+/* "type:kind/name" of each change, space separated. */
+static void change_text(char *out, size_t cap, const json_t *changes)
+{
+    size_t i, len = 0;
+    json_t *c;
+    out[0] = '\0';
+    json_array_foreach(changes, i, c)
+    {
+        len += (size_t)snprintf(out + len, cap - len, "%s%s:%s/%s", i ? " " : "",
+                                json_string_value(json_object_get(c, "type")),
+                                json_string_value(json_object_get(c, "kind")),
+                                json_string_value(json_object_get(c, "name")));
+        assert_true(len < cap);
+    }
+}
+
+static void changes_for_node(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const all[] = {"ConfigMap", "Service", NULL};
+    char got[1024];
+    json_t *changes = NULL;
+    int64_t since = 0;
+    assert_int_equal(ks_store_revision(&since, f->store), 0);
+    put_pod(f->store, "default", "mine", NULL); /* created unbound: nobody's */
+    put_pod(f->store, "default", "mine", "n1"); /* bound to n1 */
+    put_pod(f->store, "default", "theirs", "n2");
+    json_t *cm = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                           "metadata", "name", "cfg");
+    assert_int_equal(ks_store_put(NULL, f->store, cm, KS_STORE_ANY_REVISION), 0);
+    json_decref(cm);
+    json_t *dep = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "apps/v1", "kind", "Deployment",
+                            "metadata", "name", "web");
+    assert_int_equal(ks_store_put(NULL, f->store, dep, KS_STORE_ANY_REVISION), 0);
+    json_decref(dep);
+    struct ks_store_key mine = {"Pod", "default", "mine"}, theirs = {"Pod", "default", "theirs"};
+    assert_int_equal(ks_store_delete(NULL, f->store, &mine, KS_STORE_ANY_REVISION), 0);
+    assert_int_equal(ks_store_delete(NULL, f->store, &theirs, KS_STORE_ANY_REVISION), 0);
+
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 0, "n1", all), 0);
+    change_text(got, sizeof got, changes);
+    assert_string_equal(got, "put:Pod/mine put:ConfigMap/cfg delete:Pod/mine");
+    /* the put carries the object, the delete does not */
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_array_get(changes, 0), "object"), "spec"),
+            "nodeName")),
+        "n1");
+    assert_null(json_object_get(json_array_get(changes, 2), "object"));
+    json_decref(changes);
+
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 0, "n2", NULL), 0);
+    change_text(got, sizeof got, changes);
+    assert_string_equal(got, "put:Pod/theirs delete:Pod/theirs");
+    json_decref(changes);
+
+    /* max: the oldest first */
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 2, "n1", all), 0);
+    change_text(got, sizeof got, changes);
+    assert_string_equal(got, "put:Pod/mine put:ConfigMap/cfg");
+    json_decref(changes);
+
+    /* the unfiltered log is unchanged: 7 changes */
+    assert_int_equal(ks_store_changes_since(&changes, f->store, since, 0), 0);
+    assert_int_equal(json_array_size(changes), 7);
+    json_decref(changes);
+
+    /* limits and the compaction rule of the full log */
+    static const char *const many[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", NULL};
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 0, "n1", many),
+                     KS_ELIMIT);
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 0, "", all), KS_EINVALID);
+    for (int i = 0; i < 200; i++)
+        put_pod(f->store, "default", "busy", "n2");
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, since, 0, "n1", all),
+                     KS_ECONFLICT);
+    assert_non_null(strstr(ks_error_last(), "relist"));
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int r = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (r != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* A schema-2 database (no node columns) is migrated at open. */
+static void migrates_schema_2(void **state)
+{
+    struct fixture *f = *state;
+    char got[256];
+    put_pod(f->store, "default", "old", "n1");
+    put_pod(f->store, "default", "other", "n2");
+    ks_store_close(f->store);
+    f->store = NULL;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, "DROP INDEX objects_node; ALTER TABLE objects DROP COLUMN node;"
+                "ALTER TABLE changes DROP COLUMN node; PRAGMA user_version=2");
+    sqlite3_close(db);
+
+    assert_int_equal(ks_store_open_sqlite(&f->store, f->path, 128), 0);
+    names_on(got, sizeof got, f->store, "Pod", "n1");
+    assert_string_equal(got, "default/old");
+    json_t *changes = NULL;
+    assert_int_equal(ks_store_changes_for_node(&changes, f->store, 0, 0, "n2", NULL), 0);
+    change_text(got, sizeof got, changes);
+    assert_string_equal(got, "put:Pod/other");
+    json_decref(changes);
+}
+
+static void relaxed_durability_commits(void **state)
+{
+    struct fixture *f = *state;
+    char got[128];
+    assert_int_equal(ks_store_set_durability(f->store, KS_STORE_RELAXED), 0);
+    put_pod(f->store, "default", "fast", "n1");
+    assert_int_equal(ks_store_set_durability(f->store, KS_STORE_DURABLE), 0);
+    assert_int_equal(ks_store_set_durability(f->store, (enum ks_store_durability)7), KS_EINVALID);
+    /* another connection sees the relaxed commit */
+    struct ks_store *other = NULL;
+    assert_int_equal(ks_store_open_sqlite(&other, f->path, 128), 0);
+    names_on(got, sizeof got, other, "Pod", "n1");
+    assert_string_equal(got, "default/fast");
+    ks_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +581,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_and_syncs, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_leaves_consistent_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_by_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(changes_for_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_schema_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(relaxed_durability_commits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
