@@ -8,19 +8,13 @@
  * extended usage, critical basic constraints, SANs for the given IPs and
  * DNS names, SHA-256 RSA signatures over 2048-bit keys, PEM output with
  * "RSA PRIVATE KEY" (PKCS#1) keys. A certificate is a host object of Go
- * type sprig.certificate with members Cert and Key (PEM texts).
+ * type sprig.certificate with members Cert and Key (PEM texts). OpenSSL is
+ * loaded by the first call (libcrypto.h).
  */
 #include "renderer/funcs/funcs.h"
+#include "renderer/funcs/libcrypto.h"
 
 #include <arpa/inet.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +66,8 @@ static char *cert_pem(X509 *x)
 int ks_funcs_gen_private_key(json_t **out, struct ks_tpl_call *call, json_t *const *args,
                              size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     const char *typ;
     size_t n;
     EVP_PKEY *key = NULL;
@@ -390,18 +386,24 @@ static int gen(json_t **out, struct ks_tpl_call *call, json_t *const *args, size
 
 int ks_funcs_gen_ca(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     return gen(out, call, args, nargs, GEN_CA);
 }
 
 int ks_funcs_gen_self_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
                                   size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     return gen(out, call, args, nargs, GEN_SELF);
 }
 
 int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
                              size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     return gen(out, call, args, nargs, GEN_SIGNED);
 }
 
@@ -409,6 +411,8 @@ int ks_funcs_gen_signed_cert(json_t **out, struct ks_tpl_call *call, json_t *con
 int ks_funcs_build_custom_cert(json_t **out, struct ks_tpl_call *call, json_t *const *args,
                                size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     static const char *const what[2] = {"certificate", "private key"};
     const char *s;
     size_t n;
@@ -451,6 +455,8 @@ done:
 /* randBytes n: n random bytes, base64-encoded. */
 int ks_funcs_rand_bytes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     long long count;
     int rc = ks_funcs_arg_int(&count, call, args[0]);
     if (rc)
@@ -464,7 +470,7 @@ int ks_funcs_rand_bytes(json_t **out, struct ks_tpl_call *call, json_t *const *a
     char *enc = malloc(((size_t)count + 2) / 3 * 4 + 1);
     if (!buf || !enc) {
         rc = ks_funcs_nomem(call);
-    } else if (count && RAND_bytes(buf, (int)count) != 1) {
+    } else if (count && ks_funcs_random(buf, (size_t)count)) {
         rc = ks_tpl_call_error(call, KS_ERROR, "random number generator failed");
     } else {
         int len = EVP_EncodeBlock((unsigned char *)enc, buf, (int)count);
@@ -497,6 +503,8 @@ static int aes_cbc(unsigned char *dst, const unsigned char *src, size_t n, const
 /* encryptAES password plaintext: base64(iv + AES-256-CBC(PKCS#7 padded)). */
 int ks_funcs_encrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     const char *pw, *text;
     size_t pn, tn;
     unsigned char key[32];
@@ -518,7 +526,7 @@ int ks_funcs_encrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *
     }
     memcpy(plain, text, tn);
     memset(plain + tn, (int)pad, pad);
-    if (RAND_bytes(crypt, 16) != 1 || aes_cbc(crypt + 16, plain, tn + pad, key, crypt, 1)) {
+    if (ks_funcs_random(crypt, 16) || aes_cbc(crypt + 16, plain, tn + pad, key, crypt, 1)) {
         rc = ssl_error(call, "AES encryption");
         goto done;
     }
@@ -534,6 +542,8 @@ done:
 /* decryptAES password base64: the inverse of encryptAES. */
 int ks_funcs_decrypt_aes(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs)
 {
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     const char *pw, *b64;
     size_t pn, bn;
     unsigned char key[32];

@@ -8,12 +8,13 @@
  * the must* variants report them.
  */
 #include "renderer/funcs/funcs.h"
+#include "renderer/funcs/libcrypto.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "renderer/goenc.h"
 
@@ -155,7 +156,9 @@ FN(fn_b32dec)
     return codec(out, call, args[0], false, false);
 }
 
-static int digest_hex(json_t **out, struct ks_tpl_call *call, const json_t *arg, const EVP_MD *md)
+/* md is called after libcrypto is loaded (sha1sum, sha512sum). */
+static int digest_hex(json_t **out, struct ks_tpl_call *call, const json_t *arg,
+                      const EVP_MD *(*md)(void))
 {
     const char *s;
     size_t n;
@@ -164,7 +167,7 @@ static int digest_hex(json_t **out, struct ks_tpl_call *call, const json_t *arg,
     int rc = ks_funcs_arg_str(&s, &n, call, arg);
     if (rc)
         return rc;
-    if (!EVP_Digest(s, n, dig, &dn, md, NULL))
+    if (!EVP_Digest(s, n, dig, &dn, md(), NULL))
         return ks_tpl_call_error(call, KS_ERROR, "digest failed");
     char hex[2 * EVP_MAX_MD_SIZE + 1];
     for (unsigned int i = 0; i < dn; i++)
@@ -172,19 +175,42 @@ static int digest_hex(json_t **out, struct ks_tpl_call *call, const json_t *arg,
     return ks_funcs_ret_str(out, call, hex, 2 * (size_t)dn);
 }
 
-FN(fn_sha1sum)
+static const EVP_MD *md_sha1(void)
 {
-    return digest_hex(out, call, args[0], EVP_sha1());
+    return EVP_sha1();
 }
 
+static const EVP_MD *md_sha512(void)
+{
+    return EVP_sha512();
+}
+
+FN(fn_sha1sum)
+{
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
+    return digest_hex(out, call, args[0], md_sha1);
+}
+
+/* core's own SHA-256: the common checksum annotation needs no libcrypto */
 FN(fn_sha256sum)
 {
-    return digest_hex(out, call, args[0], EVP_sha256());
+    const char *s;
+    size_t n;
+    char hex[65];
+    int rc = ks_funcs_arg_str(&s, &n, call, args[0]);
+    if (rc)
+        return rc;
+    if (ks_sha256_hex(hex, s, n))
+        return ks_tpl_call_error(call, KS_ERROR, "digest failed");
+    return ks_funcs_ret_str(out, call, hex, 64);
 }
 
 FN(fn_sha512sum)
 {
-    return digest_hex(out, call, args[0], EVP_sha512());
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
+    return digest_hex(out, call, args[0], md_sha512);
 }
 
 FN(fn_adler32sum)

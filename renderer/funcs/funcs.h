@@ -70,6 +70,9 @@ int ks_funcs_ret_buf(json_t **out, struct ks_tpl_call *call, struct ks_buf *b);
 /* Wraps a new value (NULL means allocation failure). */
 int ks_funcs_ret(json_t **out, struct ks_tpl_call *call, json_t *v);
 int ks_funcs_nomem(struct ks_tpl_call *call);
+/* Fills buf with n bytes from the kernel's random source (getrandom):
+ * 0, or KS_ERROR with ks_error_set. */
+int ks_funcs_random(void *buf, size_t n);
 /* Reports a buffer's sticky error (limit or memory). */
 int ks_funcs_buf_error(struct ks_tpl_call *call, const struct ks_buf *b);
 

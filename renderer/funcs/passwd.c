@@ -5,13 +5,10 @@
  * derivePassword (Master Password) on OpenSSL's scrypt and HMAC.
  */
 #include "renderer/funcs/funcs.h"
+#include "renderer/funcs/libcrypto.h"
 
 #include <crypt.h>
 #include <stdlib.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -30,7 +27,7 @@ static int put_bcrypt(struct ks_buf *b, struct ks_tpl_call *call, const char *pw
                        "bytes");
         return 0;
     }
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+    if (ks_funcs_random(rnd, sizeof(rnd)) ||
         !crypt_gensalt_rn("$2a$", BCRYPT_COST, (const char *)rnd, sizeof(rnd), salt, sizeof(salt)))
         return ks_tpl_call_error(call, KS_ERROR, "bcrypt salt generation failed");
     data = calloc(1, sizeof(*data));
@@ -173,6 +170,8 @@ int ks_funcs_derive_password(json_t **out, struct ks_tpl_call *call, json_t *con
         ks_buf_put(&b, type, tn);
         return ks_funcs_ret_buf(out, call, &b);
     }
+    if (ks_libcrypto_load(call))
+        return KS_ERROR;
     unsigned char key[64], seed[EVP_MAX_MD_SIZE];
     unsigned int seed_len = 0;
     ks_buf_puts(&b, seed_text);
@@ -202,6 +201,6 @@ int ks_funcs_derive_password(json_t **out, struct ks_tpl_call *call, json_t *con
         const char *chars = template_chars(tpl[i]);
         ks_buf_putc(&b, chars[seed[i + 1] % strlen(chars)]);
     }
-    OPENSSL_cleanse(key, sizeof(key));
+    explicit_bzero(key, sizeof(key));
     return ks_funcs_ret_buf(out, call, &b);
 }

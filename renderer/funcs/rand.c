@@ -6,7 +6,6 @@
  */
 #include "renderer/funcs/funcs.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +18,8 @@ static int rand_below(uint64_t *out, uint64_t n)
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     for (;;) {
         uint64_t x;
-        if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1)
-            return ks_error_set(KS_ERROR, "random number generator failed");
+        if (ks_funcs_random(&x, sizeof(x)))
+            return KS_ERROR;
         if (x < limit) {
             *out = x % n;
             return 0;
@@ -151,7 +150,7 @@ int ks_funcs_uuidv4(json_t **out, struct ks_tpl_call *call, json_t *const *args,
 {
     unsigned char u[16];
     char s[37];
-    if (RAND_bytes(u, sizeof(u)) != 1)
+    if (ks_funcs_random(u, sizeof(u)))
         return ks_tpl_call_error(call, KS_ERROR, "random number generator failed");
     u[6] = (unsigned char)((u[6] & 0x0F) | 0x40);
     u[8] = (unsigned char)((u[8] & 0x3F) | 0x80);

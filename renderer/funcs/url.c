@@ -7,7 +7,6 @@
 #include "renderer/funcs/funcs.h"
 
 #include <netdb.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -316,7 +315,10 @@ int ks_funcs_get_host_by_name(json_t **out, struct ks_tpl_call *call, json_t *co
         json_decref(addrs);
         return ks_tpl_call_error(call, KS_EINVALID, "invalid argument to Intn");
     }
-    RAND_bytes(r, sizeof(r));
+    if (ks_funcs_random(r, sizeof(r))) {
+        json_decref(addrs);
+        return ks_tpl_call_error(call, KS_ERROR, "%s", ks_error_last());
+    }
     uint32_t pick = ((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3]) %
                     (uint32_t)count;
     *out = json_incref(json_array_get(addrs, pick));

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/error.h"
 #include "renderer/gofmt.h"
@@ -448,4 +449,20 @@ const struct ks_tpl_func_def *ks_funcs_find(const struct ks_tpl_func_def *table,
         if (strcmp(table->name, name) == 0)
             return table;
     return NULL;
+}
+
+int ks_funcs_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return ks_error_set(KS_ERROR, "random number generator failed: %s",
+                                got < 0 ? strerror(errno) : "no bytes");
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
 }
