@@ -14,11 +14,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -102,31 +104,46 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Reads a whole file: open, fstat for the size, then reads of that size
+ * (a read shorter than asked at the stat'ed size is the end of the file;
+ * a file that grows meanwhile is read on until read() says 0). */
 static int read_file(char **out, size_t *out_len, const char *path, struct ks_chart_limits *lim)
 {
-    FILE *f = NULL;
     struct ks_buf b;
     ks_buf_init(&b, 0);
     int rc = 0;
-    f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         rc = ks_error_set(KS_EIO, "%s: %s", path, strerror(errno));
         goto done;
     }
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (lim->used_bytes + b.len + n > lim->max_bytes) {
+    size_t want = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    for (;;) {
+        if (lim->used_bytes + b.len > lim->max_bytes ||
+            (st.st_size > 0 && lim->used_bytes + (size_t)st.st_size > lim->max_bytes)) {
             rc = ks_error_set(KS_ELIMIT, "%s: chart is larger than the limit of %zu bytes", path,
                               lim->max_bytes);
             goto done;
         }
-        rc = ks_buf_put(&b, chunk, n);
-        if (rc < 0)
+        if ((rc = ks_buf_grow(&b, want)) < 0)
             goto done;
+        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ks_error_set(KS_EIO, "%s: read error: %s", path, strerror(errno));
+            goto done;
+        }
+        b.len += (size_t)n;
+        b.data[b.len] = '\0';
+        if (n == 0 || (st.st_size > 0 && b.len == (size_t)st.st_size))
+            break;
+        want = b.len < 65536 ? 4096 : b.len / 2;
     }
-    if (ferror(f)) {
-        rc = ks_error_set(KS_EIO, "%s: read error", path);
+    if (lim->used_bytes + b.len > lim->max_bytes) {
+        rc = ks_error_set(KS_ELIMIT, "%s: chart is larger than the limit of %zu bytes", path,
+                          lim->max_bytes);
         goto done;
     }
     lim->used_bytes += b.len;
@@ -143,8 +160,8 @@ static int read_file(char **out, size_t *out_len, const char *path, struct ks_ch
     *out = data;
     *out_len = len;
 done:
-    if (f)
-        fclose(f);
+    if (fd >= 0)
+        close(fd);
     ks_buf_release(&b);
     return rc;
 }
@@ -216,7 +233,8 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
             goto done;
         }
         struct stat lst, st;
-        if (lstat(full, &lst) != 0 || stat(full, &st) != 0) {
+        if (lstat(full, &lst) != 0 ||
+            (S_ISLNK(lst.st_mode) ? stat(full, &st) : (st = lst, 0)) != 0) {
             rc = ks_error_set(KS_EIO, "%s: %s", full, strerror(errno));
             goto done;
         }
