@@ -43,23 +43,36 @@ struct tunit; /* one parsed text: source, name, arena */
 
 struct tnode {
     enum tnode_type type;
-    int pos;             /* byte offset in unit->text */
-    struct tunit *unit;  /* the text this node came from */
-    struct tnode **kids; /* LIST nodes, PIPE commands, CMD args */
-    size_t nkids;
-    struct tnode **decl; /* PIPE declared variables (TN_VAR) */
-    size_t ndecl;
-    bool is_assign; /* PIPE: '=' rather than ':=' */
-    bool bval;      /* BOOL */
-    char **idents;  /* FIELD/VAR: path ("$x","a"); CHAIN: fields */
-    size_t nidents;
-    struct tnode *sub; /* CHAIN: the operand; IF/RANGE/WITH/TEMPLATE: pipe */
-    struct tnode *list, *else_list;
-    const char *text; /* TEXT bytes, STRING value, NUMBER/STRING source, IDENT/TEMPLATE name */
-    size_t len;       /* TEXT/STRING value length */
-    const char *src;  /* STRING/NUMBER: the source text (Go's String()) */
-    const struct ks_tpl_func_def *fn; /* IDENT: resolved function */
-    json_t *constant;                 /* NUMBER/STRING: the value (owned by the unit) */
+    int pos;            /* byte offset in unit->text */
+    struct tunit *unit; /* the text this node came from */
+    struct tnode *sub;  /* CHAIN: the operand; ACTION/IF/RANGE/WITH/TEMPLATE: pipe */
+    const char *text;   /* TEXT bytes, STRING value, NUMBER/STRING source, IDENT/TEMPLATE name */
+    size_t len;         /* TEXT/STRING value length */
+    bool is_assign;     /* PIPE: '=' rather than ':=' */
+    bool bval;          /* BOOL */
+    /* Fields only some types have share their memory (a parsed chart has
+     * thousands of nodes, 80 bytes each instead of 144); every reader
+     * looks at them only for the types named. */
+    union {
+        struct { /* LIST, PIPE (commands), CMD (args) */
+            struct tnode **kids;
+            size_t nkids;
+            struct tnode **decl; /* PIPE declared variables (TN_VAR) */
+            size_t ndecl;
+        };
+        struct { /* FIELD/VAR: path ("$x","a"); CHAIN: fields */
+            char **idents;
+            size_t nidents;
+        };
+        struct { /* IF/RANGE/WITH */
+            struct tnode *list, *else_list;
+        };
+        struct {
+            const char *src;                  /* STRING/NUMBER: the source text (Go's String()) */
+            const struct ks_tpl_func_def *fn; /* IDENT: resolved function */
+            json_t *constant;                 /* NUMBER/STRING: the value (owned by the unit) */
+        };
+    };
 };
 
 /* A named template: a file's body or a define/block. */
