@@ -57,6 +57,26 @@ void ks_agent_time_format(char out[32], int64_t unix_ns);
 int64_t ks_agent_now_ns(void);  /* wall clock */
 int64_t ks_agent_mono_ms(void); /* monotonic */
 
+/* --- specdrift.c (pure) --------------------------------------------------- */
+
+/* Whether image reference found (as Podman reports it) names the spec's
+ * image: ":latest" when untagged, docker.io/library for Docker Hub, a short
+ * name matching the same path on any registry. */
+bool ks_agent_image_same(const char *spec, const char *found);
+/* Compares a container's config (runtime.h shape) with its Kubernetes spec,
+ * only what the spec sets. want_env: the env resolved when the agent made
+ * the container ({NAME: value}; NULL when adopted: valueFrom and envFrom
+ * values are then not compared, as their sources may have changed since);
+ * env_names (may be NULL): names the spec's envFrom brings, from a
+ * resolution now (values unused); image_env: the image's own env (may be
+ * NULL). 0: the same. 1: it differs, *out_text (malloc'd, one line) says
+ * how, *out_found and *out_desired (new refs, NULL when the manifest cannot
+ * express it, e.g. a Secret's value) hold the differing keys of the
+ * Kubernetes container (found.env is the whole env list to write). */
+int ks_agent_config_diff(json_t **out_found, json_t **out_desired, char **out_text,
+                         const json_t *spec, const json_t *want_env, const json_t *env_names,
+                         const json_t *config, const json_t *image_env);
+
 /* --- worker view for status.c ------------------------------------------ */
 
 struct ks_ctr {
@@ -66,6 +86,12 @@ struct ks_ctr {
     char hash[17];
     char *id;
     char *image_id;
+    json_t *want_env;  /* env resolved at create ({NAME: value}); NULL: adopted */
+    json_t *env_names; /* adopted: the env resolved at adoption, names only */
+    json_t *image_env; /* the image's env (image_env_of), fetched once */
+    char *image_env_of;
+    bool config_drift; /* a differing config was reported (self-heal off) */
+    int64_t gone_ms;   /* monotonic: found removed, a replacement awaited */
     bool have_state;
     struct ks_podman_ctr_state st;
     int restarts;

@@ -25,6 +25,10 @@
 
 #define RETRY_MS 5000             /* pod-level problems (runtime down, volumes) */
 #define OWN_SLACK_NS 2000000000LL /* events this close to our own ops are ours */
+/* self-heal off: a container removed out of band is reported as removed
+ * only when no container with its name and labels replaced it by then
+ * (podman rm -f, then podman run: a replacement, compared with the spec) */
+#define REPLACE_WAIT_MS 3000
 
 struct ks_worker {
     struct ks_agent *agent;
@@ -116,6 +120,10 @@ static void ctr_release(struct ks_ctr *c)
     json_decref(c->spec);
     free(c->id);
     free(c->image_id);
+    json_decref(c->want_env);
+    json_decref(c->env_names);
+    json_decref(c->image_env);
+    free(c->image_env_of);
     free(c->wait_reason);
     free(c->wait_msg);
     free(c->start_error);
@@ -134,8 +142,11 @@ static void free_ctrs(struct ks_ctr *ctrs, size_t n)
 
 /* --- drift events -------------------------------------------------------- */
 
-static void drift(struct ks_worker *w, const char *what, const char *ctr, const char *found,
-                  const char *action)
+/* One Drift event. found_obj/desired_obj (stolen, may be NULL): what the
+ * container runs instead and what the spec says, as keys of the Kubernetes
+ * container (drift.found / drift.desired); else drift.found is the text. */
+static void drift_ex(struct ks_worker *w, const char *what, const char *ctr, const char *found,
+                     const char *action, json_t *found_obj, json_t *desired_obj)
 {
     char msg[512], t[32];
     ks_agent_time_format(t, ks_agent_now_ns());
@@ -149,11 +160,22 @@ static void drift(struct ks_worker *w, const char *what, const char *ctr, const 
                   "Warning", "reason", "Drift", "message", msg, "object", "kind", "Pod",
                   "namespace", w->ns, "name", w->name, "uid", w->uid, "drift", "what", what,
                   "found", found, "action", action, "time", t, "source", "nodeagent");
+    json_t *d = json_object_get(ev, "drift");
     if (ctr)
-        json_object_set_new(json_object_get(ev, "drift"), "container", json_string(ctr));
+        json_object_set_new(d, "container", json_string(ctr));
+    if (found_obj)
+        json_object_set_new(d, "found", found_obj);
+    if (desired_obj)
+        json_object_set_new(d, "desired", desired_obj);
     ks_log(KS_LOG_WARN, "drift", "pod", w->name, "ns", w->ns, "what", what, "container",
            ctr ? ctr : "", "found", found, "action", action, NULL);
     ks_agent_emit(w->src, json_pack("[o]", ev));
+}
+
+static void drift(struct ks_worker *w, const char *what, const char *ctr, const char *found,
+                  const char *action)
+{
+    drift_ex(w, what, ctr, found, action, NULL, NULL);
 }
 
 /* --- own operations ----------------------------------------------------- */
@@ -393,6 +415,10 @@ static void apply_pod(struct ks_worker *w, json_t *pod)
             struct ks_ctr *x = &ctrs[i];
             x->id = o->id, o->id = NULL;
             x->image_id = o->image_id, o->image_id = NULL;
+            x->want_env = o->want_env, o->want_env = NULL;
+            x->env_names = o->env_names, o->env_names = NULL;
+            x->image_env = o->image_env, o->image_env = NULL;
+            x->image_env_of = o->image_env_of, o->image_env_of = NULL;
             x->have_state = o->have_state, x->st = o->st;
             x->restarts = o->restarts, x->backoff_ms = o->backoff_ms;
             x->next_start_ms = o->next_start_ms, x->seen_finished_ns = o->seen_finished_ns;
@@ -662,12 +688,14 @@ static int ensure_pod(struct ks_worker *w, bool *out_fresh)
     return 0;
 }
 
-static int inspect_ctr(struct ks_worker *w, struct ks_ctr *c, json_t **out_labels)
+static int inspect_ctr(struct ks_worker *w, struct ks_ctr *c, json_t **out_labels,
+                       json_t **out_config)
 {
     struct ks_runtime *rt = w->sh->rt;
     char *image_id = NULL;
     int64_t t = ks_agent_now_ns();
-    int rc = rt->ops->ctr_inspect(rt, &c->st, out_labels, c->image_id ? NULL : &image_id, c->id);
+    int rc = rt->ops->ctr_inspect(rt, &c->st, out_labels, c->image_id ? NULL : &image_id,
+                                  out_config, c->id);
     if (rc == 0 || rc == KS_ENOTFOUND)
         atomic_store(&c->read_ns, t);
     if (rc == 0) {
@@ -699,8 +727,23 @@ static int start_ctr(struct ks_worker *w, struct ks_ctr *c)
         return rc;
     }
     ctr_wait(c, NULL, NULL);
-    inspect_ctr(w, c, NULL);
+    inspect_ctr(w, c, NULL, NULL);
     return 0;
+}
+
+/* A resolved env list as {NAME: value} (later entries win). */
+static json_t *env_map(const json_t *env)
+{
+    json_t *m = json_object(), *e;
+    size_t i;
+    json_array_foreach(env, i, e)
+    {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        const char *v = json_string_value(json_object_get(e, "value"));
+        if (n)
+            json_object_set_new(m, n, json_string(v ? v : ""));
+    }
+    return m;
 }
 
 static int create_ctr(struct ks_worker *w, struct ks_ctr *c)
@@ -742,6 +785,8 @@ static int create_ctr(struct ks_worker *w, struct ks_ctr *c)
     c->id = id;
     c->have_state = false;
     c->seen_finished_ns = 0;
+    json_decref(c->want_env);
+    c->want_env = env_map(json_object_get(resolved, "env"));
     ks_log(KS_LOG_DEBUG, "container created", "pod", w->pname, "container", c->name, NULL);
 done:
     free(name);
@@ -796,7 +841,7 @@ static void kill_for_restart(struct ks_worker *w, struct ks_ctr *c)
     own_begin(c);
     w->sh->rt->ops->ctr_stop(w->sh->rt, c->id, w->grace_s);
     own_end(c);
-    inspect_ctr(w, c, NULL);
+    inspect_ctr(w, c, NULL, NULL);
 }
 
 /* Probes of one running container. */
@@ -865,6 +910,69 @@ static void run_probes(struct ks_worker *w, struct ks_ctr *c)
     }
 }
 
+/* Removes the container (our own removal) and forgets it: made again. */
+static void drop_ctr(struct ks_worker *w, struct ks_ctr *c)
+{
+    own_begin(c);
+    w->sh->rt->ops->ctr_remove(w->sh->rt, c->id);
+    own_end(c);
+    free(c->id);
+    c->id = NULL;
+    c->have_state = false;
+    free(c->image_id);
+    c->image_id = NULL;
+}
+
+/* Compares what the container was configured with (image, command, args,
+ * env) with its spec (specdrift.c). A difference is a spec-changed drift
+ * with drift.found / drift.desired: self-heal removes the container (the
+ * caller makes it again); off, it is reported once and held. True when the
+ * caller must stop (held). */
+static bool config_check(struct ks_worker *w, struct ks_ctr *c, const json_t *config)
+{
+    struct ks_runtime *rt = w->sh->rt;
+    json_t *found = NULL, *desired = NULL;
+    char *text = NULL;
+    if (c->config_drift)
+        return true;
+    if (!config || !c->image_id || !*c->image_id)
+        return false;
+    if (!c->image_env_of || strcmp(c->image_env_of, c->image_id) != 0) {
+        json_t *env = NULL;
+        char *of = strdup(c->image_id);
+        if (!of || rt->ops->image_env(rt, &env, c->image_id) < 0) {
+            free(of); /* judged on a later pass, never without the image's env */
+            return false;
+        }
+        json_decref(c->image_env);
+        free(c->image_env_of);
+        c->image_env = env;
+        c->image_env_of = of;
+    }
+    if (!c->want_env && !c->env_names && json_array_size(json_object_get(c->spec, "envFrom")) > 0) {
+        /* adopted: which names envFrom brings (values may have changed) */
+        json_t *resolved = NULL;
+        struct ks_agent_pod_facts facts = {.pod_ip = w->pod_ip, .host_ip = w->sh->host_ip};
+        if (ks_agent_env_resolve(&resolved, w->src, w->pod, c->spec, &facts) == 0) {
+            c->env_names = env_map(json_object_get(resolved, "env"));
+            json_decref(resolved);
+        }
+    }
+    if (ks_agent_config_diff(&found, &desired, &text, c->spec, c->want_env, c->env_names, config,
+                             c->image_env) <= 0)
+        return false;
+    if (!w->self_heal) {
+        drift_ex(w, "spec-changed", c->name, text, "reported", found, desired);
+        free(text);
+        c->config_drift = c->held = true;
+        return true;
+    }
+    drift_ex(w, "spec-changed", c->name, text, "recreated", found, desired);
+    free(text);
+    drop_ctr(w, c);
+    return false;
+}
+
 /* One container: adopt, create, start, restart; true when it is "done"
  * for ordering purposes (init: completed; others: always). */
 static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listing)
@@ -882,10 +990,16 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
             const char *cn = json_string_value(json_object_get(l, KS_AGENT_LABEL_CTR));
             const char *h = json_string_value(json_object_get(l, KS_AGENT_LABEL_HASH));
             const char *id = json_string_value(json_object_get(e, "id"));
-            if (!cn || strcmp(cn, c->name) != 0 || !id)
+            if (!cn || strcmp(cn, c->name) != 0 || !id || c->id)
                 continue;
-            if (h && strcmp(h, c->hash) == 0) {
+            if ((h && strcmp(h, c->hash) == 0) || !w->self_heal) {
+                /* self-heal off: adopted as found, judged below */
                 c->id = strdup(id);
+                free(c->image_id);
+                c->image_id = NULL;
+                c->have_state = false;
+                c->held = c->config_drift = false;
+                c->gone_ms = 0;
                 if (c->restarts == 0)
                     restarts_load(w, c);
                 ks_log(KS_LOG_INFO, "container adopted", "pod", w->pname, "container", c->name,
@@ -899,17 +1013,30 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
             }
         }
     }
+    if (!c->id && c->gone_ms) {
+        if (now - c->gone_ms < REPLACE_WAIT_MS) {
+            want(w, c->gone_ms + REPLACE_WAIT_MS);
+            return;
+        }
+        c->gone_ms = 0;
+        drift(w, "container-removed", c->name, "the container was removed out of band", "reported");
+        c->held = true;
+        ctr_wait(c, "Drift", "removed out of band (self-heal is off)");
+        return;
+    }
     if (c->id) {
-        rc = inspect_ctr(w, c, &labels);
+        json_t *config = NULL;
+        rc = inspect_ctr(w, c, &labels, &config);
         if (rc == KS_ENOTFOUND) {
             free(c->id);
             c->id = NULL;
             c->have_state = false;
+            free(c->image_id);
+            c->image_id = NULL;
             if (!w->self_heal) {
-                drift(w, "container-removed", c->name, "the container was removed out of band",
-                      "reported");
-                c->held = true;
-                ctr_wait(c, "Drift", "removed out of band (self-heal is off)");
+                /* removed, or replaced: the next passes list what has its labels */
+                c->gone_ms = now;
+                want(w, now + REPLACE_WAIT_MS);
                 return;
             }
             drift(w, "container-removed", c->name, "the container was removed out of band",
@@ -928,18 +1055,19 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
                         drift(w, "spec-changed", c->name, found, "reported");
                     c->held = true;
                     json_decref(labels);
+                    json_decref(config);
                     return;
                 }
                 drift(w, "spec-changed", c->name, found, "recreated");
-                own_begin(c);
-                rt->ops->ctr_remove(rt, c->id);
-                own_end(c);
-                free(c->id);
-                c->id = NULL;
-                c->have_state = false;
+                drop_ctr(w, c);
+            } else if (config_check(w, c, config)) {
+                json_decref(labels);
+                json_decref(config);
+                return;
             }
         }
         json_decref(labels);
+        json_decref(config);
     }
     if (c->held || c->start_failed)
         return;

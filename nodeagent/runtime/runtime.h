@@ -10,6 +10,10 @@
  *   pod list entry / pod info: {"id", "name", "labels": {}, "state", "ip"}
  *     ("ip" only from ks_runtime_pod_inspect; "" when unknown)
  *   container list entry: {"id", "name", "labels": {}, "state", "pod"}
+ *   container config: {"image": name it was made from, "command": [...]
+ *     (the entrypoint), "args": [...] (the image command / Podman's Cmd),
+ *     "env": {NAME: value} (everything in the container's environment,
+ *     including what the image and Podman add)}
  *
  * Errors are the KS_E* codes of nodeagent/podman/podman.h (KS_ENOTFOUND for
  * a missing pod/container/image, KS_EIO when the runtime is unreachable).
@@ -53,6 +57,8 @@ struct ks_runtime_ops {
     int (*image_ensure)(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy);
     /* Image id of a local image (for containerStatuses.imageID). */
     int (*image_id)(struct ks_runtime *rt, char **out, const char *image);
+    /* The environment a local image gives its containers: {NAME: value}. */
+    int (*image_env)(struct ks_runtime *rt, json_t **out, const char *image);
     /* A pod from a Kubernetes Pod (port mappings, hostname) with labels. */
     int (*pod_create)(struct ks_runtime *rt, char **out, const json_t *k8s_pod, const char *name,
                       const json_t *labels);
@@ -67,9 +73,10 @@ struct ks_runtime_ops {
     int (*ctr_stop)(struct ks_runtime *rt, const char *ctr, int timeout_s);
     int (*ctr_kill)(struct ks_runtime *rt, const char *ctr, const char *signal);
     int (*ctr_remove)(struct ks_runtime *rt, const char *ctr);
-    /* State plus (may be NULL) its labels object and image id. */
+    /* State plus (each may be NULL) its labels object, image id and
+     * container config (shape above). */
     int (*ctr_inspect)(struct ks_runtime *rt, struct ks_podman_ctr_state *out, json_t **out_labels,
-                       char **out_image_id, const char *ctr);
+                       char **out_image_id, json_t **out_config, const char *ctr);
     int (*ctr_list)(struct ks_runtime *rt, json_t **out, const char *const *labels);
     int (*exec)(struct ks_runtime *rt, int *out, const char *ctr, const char *const *argv,
                 long timeout_ms);

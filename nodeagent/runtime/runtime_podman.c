@@ -30,6 +30,24 @@ static struct ks_podman *PM(struct ks_runtime *rt)
     return ((struct podman_rt *)rt)->pm;
 }
 
+/* Podman's Config.Env list ("NAME=value") as {NAME: value}. */
+static json_t *env_of(const json_t *list)
+{
+    json_t *env = json_object(), *e;
+    size_t i;
+    json_array_foreach(list, i, e)
+    {
+        const char *s = json_string_value(e), *eq = s ? strchr(s, '=') : NULL;
+        if (!eq || eq == s)
+            continue;
+        char *name = ks_strndup(s, (size_t)(eq - s));
+        if (name)
+            json_object_set_new(env, name, json_string(eq + 1));
+        free(name);
+    }
+    return env;
+}
+
 static int p_version(struct ks_runtime *rt, char **out)
 {
     char *v = NULL;
@@ -59,6 +77,17 @@ static int p_image_id(struct ks_runtime *rt, char **out, const char *image)
         return rc;
     const char *id = json_string_value(json_object_get(doc, "Id"));
     *out = strdup(id ? id : "");
+    json_decref(doc);
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
+}
+
+static int p_image_env(struct ks_runtime *rt, json_t **out, const char *image)
+{
+    json_t *doc = NULL;
+    int rc = ks_podman_image_inspect(&doc, PM(rt), image);
+    if (rc < 0)
+        return rc;
+    *out = env_of(json_object_get(json_object_get(doc, "Config"), "Env"));
     json_decref(doc);
     return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
@@ -190,10 +219,51 @@ static int p_ctr_remove(struct ks_runtime *rt, const char *ctr)
     return ks_podman_container_remove(PM(rt), ctr, true);
 }
 
-static int p_ctr_inspect(struct ks_runtime *rt, struct ks_podman_ctr_state *out,
-                         json_t **out_labels, char **out_image_id, const char *ctr)
+/* The config of runtime.h from an inspect document. Podman 4 reports the
+ * entrypoint as one string joined by spaces (Config.Entrypoint), so the
+ * entrypoint list is the process's argv (Path, Args) without Config.Cmd at
+ * its end. Args repeats Path when argv has one element. */
+static json_t *config_of(const json_t *doc)
 {
-    json_t *doc = NULL;
+    const json_t *cfg = json_object_get(doc, "Config");
+    const json_t *cmd = json_object_get(cfg, "Cmd");
+    const char *path = json_string_value(json_object_get(doc, "Path"));
+    const char *ep = json_string_value(json_object_get(cfg, "Entrypoint"));
+    const char *image = json_string_value(json_object_get(doc, "ImageName"));
+    const json_t *args = json_object_get(doc, "Args");
+    json_t *argv = json_array(), *entry = json_array(), *e;
+    size_t i, ncmd = json_is_array(cmd) ? json_array_size(cmd) : 0;
+    if (!image)
+        image = json_string_value(json_object_get(cfg, "Image"));
+    if (path && *path && ep && *ep) {
+        /* argv [P] and [P, P] both give Args [P]: one element when the
+         * entrypoint is P alone and there is no Cmd */
+        bool single = json_array_size(args) == 1 &&
+                      strcmp(path, json_string_value(json_array_get(args, 0))
+                                       ? json_string_value(json_array_get(args, 0))
+                                       : "") == 0 &&
+                      ncmd == 0 && strcmp(ep, path) == 0;
+        json_array_append_new(argv, json_string(path));
+        json_array_foreach(args, i, e)
+        {
+            if (!single)
+                json_array_append(argv, e);
+        }
+    }
+    size_t n = json_array_size(argv);
+    for (i = 0; i + ncmd < n; i++)
+        json_array_append(entry, json_array_get(argv, i));
+    json_decref(argv);
+    return json_pack("{s:s, s:o, s:o, s:o}", "image", image ? image : "", "command", entry, "args",
+                     json_is_array(cmd) ? json_deep_copy(cmd) : json_array(), "env",
+                     env_of(json_object_get(cfg, "Env")));
+}
+
+static int p_ctr_inspect(struct ks_runtime *rt, struct ks_podman_ctr_state *out,
+                         json_t **out_labels, char **out_image_id, json_t **out_config,
+                         const char *ctr)
+{
+    json_t *doc = NULL, *config = NULL;
     struct ks_podman_ctr_state st;
     char *img = NULL;
     int rc = ks_podman_container_inspect(&doc, PM(rt), ctr);
@@ -207,12 +277,21 @@ static int p_ctr_inspect(struct ks_runtime *rt, struct ks_podman_ctr_state *out,
             rc = ks_error_set(KS_ENOMEM, "out of memory");
             goto done;
         }
-        *out_image_id = img;
     }
+    if (out_config && !(config = config_of(doc))) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (out_image_id)
+        *out_image_id = img, img = NULL;
+    if (out_config)
+        *out_config = config, config = NULL;
     if (out_labels)
         *out_labels = obj_or_empty(json_object_get(json_object_get(doc, "Config"), "Labels"));
     *out = st;
 done:
+    free(img);
+    json_decref(config);
     json_decref(doc);
     return rc;
 }
@@ -324,6 +403,7 @@ static const struct ks_runtime_ops podman_ops = {
     .version = p_version,
     .image_ensure = p_image_ensure,
     .image_id = p_image_id,
+    .image_env = p_image_env,
     .pod_create = p_pod_create,
     .pod_start = p_pod_start,
     .pod_stop = p_pod_stop,

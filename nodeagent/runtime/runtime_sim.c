@@ -28,6 +28,7 @@ struct sim_obj {
     char *name;
     char pod[65];
     json_t *labels;
+    json_t *config; /* containers: what ctr_inspect reports as the config */
     struct ks_podman_ctr_state st;
     bool pod_running;
 };
@@ -136,6 +137,7 @@ static void drop(struct sim_rt *s, struct sim_obj *o)
 {
     free(o->name);
     json_decref(o->labels);
+    json_decref(o->config);
     *o = s->objs[--s->nobjs];
 }
 
@@ -151,6 +153,14 @@ static int s_image_ensure(struct ks_runtime *rt, const char *image, enum ks_pull
     (void)rt;
     (void)policy; /* every image "exists" */
     return image && *image ? 0 : ks_error_set(KS_EINVALID, "sim: empty image name");
+}
+
+static int s_image_env(struct ks_runtime *rt, json_t **out, const char *image)
+{
+    (void)rt;
+    (void)image;
+    *out = json_object(); /* sim images set no environment */
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
 
 static int s_image_id(struct ks_runtime *rt, char **out, const char *image)
@@ -342,6 +352,26 @@ static int s_ctr_list(struct ks_runtime *rt, json_t **out, const char *const *la
     return s_list(rt, out, labels, false);
 }
 
+/* The config Podman would report for a container made from the Kubernetes
+ * one, the sim image having no entrypoint, command or env of its own. */
+static json_t *sim_config(const json_t *k)
+{
+    const json_t *cmd = json_object_get(k, "command"), *args = json_object_get(k, "args");
+    json_t *env = json_object();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(k, "env"), i, e)
+    {
+        const char *v = json_string_value(json_object_get(e, "value"));
+        json_object_set_new(env, json_string_value(json_object_get(e, "name")),
+                            json_string(v ? v : ""));
+    }
+    return json_pack("{s:s?, s:o, s:o, s:o}", "image",
+                     json_string_value(json_object_get(k, "image")), "command",
+                     json_is_array(cmd) ? json_deep_copy(cmd) : json_array(), "args",
+                     json_is_array(args) ? json_deep_copy(args) : json_array(), "env", env);
+}
+
 static int s_ctr_create(struct ks_runtime *rt, char **out, const json_t *k8s_container,
                         const struct ks_podman_ctr_ctx *ctx)
 {
@@ -360,6 +390,7 @@ static int s_ctr_create(struct ks_runtime *rt, char **out, const json_t *k8s_con
     else if ((rc = add(s, &o, false, ctx->name, ctx->labels)) == 0) {
         if (p)
             snprintf(o->pod, sizeof(o->pod), "%s", p->id);
+        o->config = sim_config(k8s_container);
         emit(s, o, "create", -1);
         *out = strdup(o->id);
     }
@@ -424,7 +455,8 @@ static int s_ctr_remove(struct ks_runtime *rt, const char *ctr)
 }
 
 static int s_ctr_inspect(struct ks_runtime *rt, struct ks_podman_ctr_state *out,
-                         json_t **out_labels, char **out_image_id, const char *ctr)
+                         json_t **out_labels, char **out_image_id, json_t **out_config,
+                         const char *ctr)
 {
     struct sim_rt *s = S(rt);
     pthread_mutex_lock(&s->mu);
@@ -436,6 +468,8 @@ static int s_ctr_inspect(struct ks_runtime *rt, struct ks_podman_ctr_state *out,
             *out_labels = json_deep_copy(o->labels);
         if (out_image_id)
             *out_image_id = strdup("sim");
+        if (out_config)
+            *out_config = json_deep_copy(o->config);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -525,6 +559,7 @@ static const struct ks_runtime_ops sim_ops = {
     .version = s_version,
     .image_ensure = s_image_ensure,
     .image_id = s_image_id,
+    .image_env = s_image_env,
     .pod_create = s_pod_create,
     .pod_start = s_pod_start,
     .pod_stop = s_pod_stop,

@@ -7,10 +7,12 @@
 #     keelson/drift/default/<pod> based on the deployed commit with one
 #     commit adding the note drift/default/<pod>.md (a stopped container is
 #     no manifest change).
-#  2. For the other pod a node reports (POST /api/v1/nodes/n1/events, as an
-#     agent that says what the container runs instead) an image found
-#     different: its branch changes the Deployment's manifest in web.yaml at
-#     that one line, comments kept.
+#  2. The other pod's container is replaced out of band the way a user on
+#     the host does it: `podman rm -f` and `podman run` with the same name,
+#     pod and keelson labels (spec-hash included) but another image tag and
+#     another command. The agent compares the container's config with the
+#     spec and reports drift.found / drift.desired; its branch changes the
+#     Deployment's manifest in web.yaml at those two lines, comments kept.
 #  3. The first branch is deleted on the remote (pull request closed): the
 #     control plane replaces that pod (a new pod, running), the other pod and
 #     its branch are left alone; the status branch records the heal.
@@ -102,20 +104,34 @@ done
 state_of() { ks_podman_cli dp container inspect --format '{{.State.Status}}' "default_${1}_app" 2>/dev/null; }
 [[ $(state_of "$pod_a") == exited ]] || fail "the killed container was not left as found: $(state_of "$pod_a")"
 
-ks_log "2. a node reports $pod_b running another image: the manifest is edited"
-event=$(jq -nc --arg pod "$pod_b" --arg uid "$(uid_of "$pod_b")" '[{type: "Warning", reason: "Drift",
-  message: ("container app of pod default/" + $pod + ": image localhost/keelson-busybox:v2 instead; reported"),
-  object: {kind: "Pod", namespace: "default", name: $pod, uid: $uid},
-  drift: {what: "spec-changed", container: "app", found: {image: "localhost/keelson-busybox:v2"},
-          desired: {image: "localhost/keelson-busybox:latest"}, action: "reported"}}]')
-api -X POST -H 'Content-Type: application/json' -d "$event" "$url/api/v1/nodes/n1/events" >/dev/null ||
-  fail "POST events failed"
-ks_wait_for -t 30 has_ref "$branch_b" || fail "no branch $branch_b on the remote: $(rgit for-each-ref)"
+ks_log "2. replace $pod_b's container out of band (podman rm -f + podman run, labels kept): the manifest is edited"
+ctr_b="default_${pod_b}_app"
+ks_podman_cli dp tag localhost/keelson-busybox:latest localhost/keelson-busybox:v2 ||
+  fail "podman tag failed"
+label_args=()
+while IFS= read -r l; do label_args+=(--label "$l"); done < <(
+  ks_podman_cli dp container inspect "$ctr_b" | jq -r '.[0].Config.Labels | to_entries[] | "\(.key)=\(.value)"')
+[[ ${#label_args[@]} -ge 14 ]] || fail "labels of $ctr_b: ${label_args[*]}"
+printf '%s\n' "${label_args[@]}" | grep -q '^io.keelson.spec-hash=' || fail "no spec-hash label on $ctr_b"
+t0=$(ks_now_ms)
+ks_podman_cli dp rm -f -t 0 "$ctr_b" >/dev/null || fail "podman rm -f failed"
+ks_podman_cli dp run -d --pod "default_$pod_b" --name "$ctr_b" "${label_args[@]}" localhost/keelson-busybox:v2 \
+  sh -c "trap 'exit 0' TERM; while true; do sleep 2; done" >/dev/null || fail "podman run failed"
+ks_wait_for -t 60 has_ref "$branch_b" || fail "no branch $branch_b on the remote: $(rgit for-each-ref)"
+ks_log "branch $branch_b on the remote $(($(ks_now_ms) - t0)) ms after the replacement"
 diff_b=$(rgit diff -U0 main "$branch_b" -- web.yaml | grep '^[-+] ' || true)
-want_b=$'-          image: localhost/keelson-busybox:latest   # the only image here\n+          image: localhost/keelson-busybox:v2   # the only image here'
+want_b=$'-          image: localhost/keelson-busybox:latest   # the only image here\n-          command: ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]\n+          image: localhost/keelson-busybox:v2   # the only image here\n+          command: ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 2; done"]'
 [[ "$diff_b" == "$want_b" ]] || fail "$branch_b's change of web.yaml: $diff_b"
-[[ $(rgit log -1 --format=%s "$branch_b") == "drift: accept image localhost/keelson-busybox:v2 of container app into Deployment default/web" ]] ||
+[[ $(rgit diff --name-only main "$branch_b") == web.yaml ]] || fail "$branch_b changes more: $(rgit diff --name-only main "$branch_b")"
+[[ $(rgit log -1 --format=%s "$branch_b") == "drift: accept image localhost/keelson-busybox:v2, command of container app into Deployment default/web" ]] ||
   fail "subject: $(rgit log -1 --format=%s "$branch_b")"
+msg_b=$(rgit log -1 --format=%B "$branch_b")
+grep -qF 'desired: {"image":"localhost/keelson-busybox:latest","command":["sh","-c","trap '"'"'exit 0'"'"' TERM; while true; do sleep 1; done"]}' <<<"$msg_b" ||
+  fail "the message lacks what was desired: $msg_b"
+grep -q "msg=drift pod=$pod_b ns=default what=spec-changed container=app found=\"image localhost/keelson-busybox:v2 instead of localhost/keelson-busybox:latest; command .* action=reported" "$work/daemon.log" ||
+  fail "the agent did not log the spec-changed drift"
+[[ $(ks_podman_cli dp container inspect --format '{{.Config.Image}} {{.State.Status}}' "$ctr_b") == "localhost/keelson-busybox:v2 running" ]] ||
+  fail "the replacement was not left as found: $(ks_podman_cli dp container inspect --format '{{.Config.Image}} {{.State.Status}}' "$ctr_b")"
 tip_b=$(rgit rev-parse "$branch_b")
 
 ks_log "3. the pull request of $branch_a is closed (branch deleted): $pod_a is replaced"

@@ -518,7 +518,7 @@ static void test_self_heal_off(void **state)
     assert_int_equal(wait_events(f->src, "container-stopped", "reported", 1), 1);
     usleep(700000); /* two resyncs: still left as found */
     struct ks_podman_ctr_state cs;
-    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, id), 0);
+    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, NULL, id), 0);
     assert_false(cs.running);
     assert_int_equal(count_events(f->src, "container-stopped", "restarted"), 0);
     assert_int_equal(count_events(f->src, "container-stopped", "reported"), 1);
@@ -608,7 +608,7 @@ static void test_source_errors(void **state)
     m_interrupt(&f->src->base);
     usleep(1500000);
     struct ks_podman_ctr_state cs;
-    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, id), 0);
+    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, NULL, id), 0);
     assert_true(cs.running);
 
     /* it comes back saying its log is gone, without pod b: the agent lists
@@ -633,7 +633,7 @@ static void test_source_errors(void **state)
     pthread_mutex_lock(&f->src->mu);
     assert_true(f->src->lists > lists);
     pthread_mutex_unlock(&f->src->mu);
-    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, id), 0);
+    assert_int_equal(f->rt->ops->ctr_inspect(f->rt, &cs, NULL, NULL, NULL, id), 0);
     assert_true(cs.running);
     free(id);
 }

@@ -88,13 +88,13 @@ static void test_lifecycle(void **state)
 
     struct ks_podman_ctr_state st;
     json_t *got_labels = NULL;
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, &got_labels, NULL, ctr), 0);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, &got_labels, NULL, NULL, ctr), 0);
     assert_string_equal(st.status, "created");
     assert_string_equal(json_string_value(json_object_get(got_labels, "io.keelson.container")),
                         "app");
     json_decref(got_labels);
     assert_int_equal(rt->ops->ctr_start(rt, ctr), 0);
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, ctr), 0);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, NULL, ctr), 0);
     assert_true(st.running);
     assert_true(st.started_ns > 0);
     int code = -1;
@@ -115,16 +115,16 @@ static void test_lifecycle(void **state)
     json_decref(list);
 
     assert_int_equal(rt->ops->ctr_kill(rt, ctr, "SIGKILL"), 0);
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, ctr), 0);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, NULL, ctr), 0);
     assert_false(st.running);
     assert_int_equal(st.exit_code, 137);
     assert_int_equal(rt->ops->ctr_kill(rt, ctr, "SIGKILL"), KS_ECONFLICT);
     assert_int_equal(rt->ops->ctr_start(rt, ctr), 0);
     assert_int_equal(rt->ops->ctr_stop(rt, ctr, 1), 0);
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, ctr), 0);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, NULL, ctr), 0);
     assert_int_equal(st.exit_code, 143);
     assert_int_equal(rt->ops->pod_remove(rt, pod), 0);
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, ctr), KS_ENOTFOUND);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, NULL, ctr), KS_ENOTFOUND);
     assert_int_equal(rt->ops->pod_inspect(rt, &info, pod), KS_ENOTFOUND);
 
     for (int i = 0; i < 200; i++) {
@@ -161,7 +161,7 @@ static void test_failing_starts(void **state)
     assert_int_equal(rt->ops->ctr_create(rt, &ctr, k8s, &ctx), 0);
     assert_int_equal(rt->ops->ctr_start(rt, ctr), 0);
     struct ks_podman_ctr_state st;
-    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, ctr), 0);
+    assert_int_equal(rt->ops->ctr_inspect(rt, &st, NULL, NULL, NULL, ctr), 0);
     assert_false(st.running);
     assert_int_equal(st.exit_code, 1);
     assert_true(st.finished_ns > st.started_ns);
