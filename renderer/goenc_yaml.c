@@ -1269,19 +1269,21 @@ static int emit_mapping(struct emitter *e, const json_t *v, unsigned depth)
     for (i = 0; i < n; i++) {
         const char *key = keys[i].s;
         size_t klen = keys[i].len;
+        bool word = is_plain_word(key, klen);
         bool simple = klen <= 128;
-        if (simple && !is_simple_word((const unsigned char *)key, klen)) {
+        if (simple && !word) {
             struct scalar_analysis a;
             analyze_scalar(&a, (const unsigned char *)key, klen);
-            simple = klen <= 128 && !a.multiline;
+            simple = !a.multiline;
         }
         write_indent(e);
         if (!simple)
             write_indicator(e, "?", true, false, true);
         e->mapping_context = true;
         e->simple_key_context = simple;
-        rc = emit_string_scalar(e, key, klen);
-        if (rc)
+        if (word)
+            write_word(e, key, klen);
+        else if ((rc = emit_string_scalar(e, key, klen)) != 0)
             goto done;
         if (simple) {
             write_indicator(e, ":", false, false, false);
