@@ -35,7 +35,7 @@ struct tarena_block {
 
 static void *arena_alloc(struct tarena *a, size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
+    size = (size + 7) & ~(size_t)7; /* pointers and sizes: 8-byte alignment */
     struct tarena_block *b = a->blocks;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > TARENA_BLOCK ? size : TARENA_BLOCK;
@@ -733,13 +733,15 @@ static int push_var(struct parser *p, const char *name)
     return rc;
 }
 
-/* Splits "a.b.c" (after an optional leading '.') into idents. */
-static int split_idents(struct parser *p, struct tnode *n, const char *s, bool skip_dot)
+/* Splits "a.b.c" (len bytes, after an optional leading '.') into idents;
+ * tokens are split straight from the source (split_tok). */
+static int split_idents(struct parser *p, struct tnode *n, const char *s, size_t len, bool skip_dot)
 {
-    if (skip_dot && *s == '.')
+    const char *end = s + len;
+    if (skip_dot && s < end && *s == '.')
         s++;
     size_t count = 1;
-    for (const char *c = s; *c; c++)
+    for (const char *c = s; c < end; c++)
         count += *c == '.';
     n->idents = arena_alloc(&p->unit->arena, count * sizeof(char *));
     if (!n->idents) {
@@ -749,14 +751,24 @@ static int split_idents(struct parser *p, struct tnode *n, const char *s, bool s
     n->nidents = 0;
     const char *start = s;
     for (const char *c = s;; c++) {
-        if (*c == '.' || *c == '\0') {
-            n->idents[n->nidents++] = arena_strndup(&p->unit->arena, start, (size_t)(c - start));
-            if (!*c)
+        if (c == end || *c == '.') {
+            char *id = arena_strndup(&p->unit->arena, start, (size_t)(c - start));
+            if (!id) {
+                p->err = true;
+                return KS_ENOMEM;
+            }
+            n->idents[n->nidents++] = id;
+            if (c == end)
                 break;
             start = c + 1;
         }
     }
     return 0;
+}
+
+static int split_tok(struct parser *p, struct tnode *n, const struct token *t, bool skip_dot)
+{
+    return split_idents(p, n, p->unit->text + t->pos, (size_t)t->len, skip_dot);
 }
 
 static int add_constant(struct parser *p, json_t *v)
@@ -1097,9 +1109,8 @@ static struct tnode *term(struct parser *p)
     case T_NIL:
         return new_node(p, TN_NIL, t->pos);
     case T_VARIABLE: {
-        const char *name = tok_text(p, t);
         n = new_node(p, TN_VAR, t->pos);
-        if (!n || !name || split_idents(p, n, name, false))
+        if (!n || split_tok(p, n, t, false))
             return NULL;
         for (size_t i = p->nvars; i-- > 0;)
             if (strcmp(p->vars[i], n->idents[0]) == 0)
@@ -1109,7 +1120,7 @@ static struct tnode *term(struct parser *p)
     }
     case T_FIELD:
         n = new_node(p, TN_FIELD, t->pos);
-        if (!n || split_idents(p, n, tok_text(p, t), true))
+        if (!n || split_tok(p, n, t, true))
             return NULL;
         return n;
     case T_BOOL:
@@ -1185,7 +1196,7 @@ static struct tnode *operand(struct parser *p)
         }
         ks_buf_puts(&full, ks_buf_data(&names));
         res = new_node(p, n->type, chain_pos);
-        if (res && split_idents(p, res, ks_buf_data(&full), n->type == TN_FIELD))
+        if (res && split_idents(p, res, ks_buf_data(&full), ks_buf_len(&full), n->type == TN_FIELD))
             res = NULL;
         ks_buf_release(&full);
         break;
@@ -1210,7 +1221,7 @@ static struct tnode *operand(struct parser *p)
         res = new_node(p, TN_CHAIN, chain_pos);
         if (res) {
             res->sub = n;
-            if (split_idents(p, res, ks_buf_data(&names), true))
+            if (split_idents(p, res, ks_buf_data(&names), ks_buf_len(&names), true))
                 res = NULL;
         }
         break;
@@ -1273,7 +1284,7 @@ decls:
             pipe->is_assign = nx->typ == T_ASSIGN;
             next_nonspace(p);
             struct tnode *vn = new_node(p, TN_VAR, v->pos);
-            if (!vn || split_idents(p, vn, tok_text(p, v), false) || nvec_push(p, &decl, vn) ||
+            if (!vn || split_tok(p, vn, v, false) || nvec_push(p, &decl, vn) ||
                 push_var(p, vn->idents[0]))
                 goto fail;
             if (comma) {
