@@ -253,30 +253,6 @@ done:
     json_decref(body);
 }
 
-/* A heartbeat of a node that is already Ready changes nothing the
- * controllers act on (node lifecycle reads the heartbeat time on its own
- * tick): it wakes no controller pass, only the watchers. A node that comes
- * back (Ready was Unknown) wakes the controllers. */
-static void node_heartbeat(struct api_req *r, const char *name)
-{
-    json_t *obj = NULL;
-    bool was_ready = false;
-    struct ks_store_key key = {"Node", "", name};
-    int rc = update(&obj, r->srv->store, &key, 0, heartbeat_mutate, &was_ready);
-    if (rc == KS_ENOTFOUND)
-        ks_error_wrap(rc, "node %s: register first", name);
-    if (rc) {
-        api_reply_ks_error(r, rc);
-        return;
-    }
-    json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-    api_reply(r, 200, json_pack("{s:O}", "resourceVersion", rv));
-    api_watch_publish(r->srv);
-    if (!was_ready)
-        api_wrote(r->srv, revision_of(obj));
-    json_decref(obj);
-}
-
 /* The node's pods from the store's node index: O(the node's pods). */
 static void node_pods(struct api_req *r, const char *name)
 {
@@ -292,24 +268,29 @@ static void node_pods(struct api_req *r, const char *name)
     api_reply(r, 200, json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "items", mine));
 }
 
-/* ---- pod status, batched ------------------------------------------------
- * Status writes that arrive within STATUS_BATCH_MS of the first one queued
+/* ---- heartbeats and pod status, batched ----------------------------------
+ * Heartbeats and status writes that arrive within STATUS_BATCH_MS of the first one queued
  * (or until STATUS_BATCH_MAX are queued) are applied in one transaction and
  * answered after its commit: one commit, one watch publish and one
  * controller-pass wake-up for the batch instead of one per pod. A request
  * waits at most STATUS_BATCH_MS plus the batch's own time. When the batch
  * commit fails, each write is retried in a transaction of its own so that
  * one bad write cannot fail the others. A queued request whose connection
- * closes is dropped (api_status_drop_conn). */
+ * closes is dropped (api_status_drop_conn).
+ * A heartbeat of a node that is already Ready changes nothing the
+ * controllers act on (node lifecycle reads the heartbeat time on its own
+ * tick): it wakes no controller pass, only the watchers. A node that comes
+ * back (Ready was Unknown) and every pod status write wake them. */
 
 struct api_status_item {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     int method;
     double start;
-    char *node, *ns, *pod;
+    char *node, *ns, *pod; /* ns and pod NULL: a heartbeat of node */
     json_t *body;
-    json_t *obj; /* the stored pod after the write */
+    bool was_ready; /* heartbeat: the node was Ready before it */
+    json_t *obj;    /* the stored pod after the write */
     int rc, wrong_node;
     char *err; /* the message of rc */
     struct api_status_item *next;
@@ -328,13 +309,19 @@ static void status_item_free(struct api_status_item *it)
 
 static void status_apply(struct ks_store *store, struct api_status_item *it)
 {
-    struct ks_store_key key = {"Pod", it->ns, it->pod};
+    struct ks_store_key key = {"Pod", it->ns, it->pod}, node = {"Node", "", it->node};
     struct status_arg a = {it->node, it->body, 0};
     json_decref(it->obj);
     it->obj = NULL;
     free(it->err);
     it->err = NULL;
-    it->rc = update(&it->obj, store, &key, 0, status_mutate, &a);
+    if (!it->pod) {
+        it->rc = update(&it->obj, store, &node, 0, heartbeat_mutate, &it->was_ready);
+        if (it->rc == KS_ENOTFOUND)
+            ks_error_wrap(it->rc, "node %s: register first", it->node);
+    } else {
+        it->rc = update(&it->obj, store, &key, 0, status_mutate, &a);
+    }
     it->wrong_node = a.wrong_node;
     if (it->rc && !(it->err = strdup(ks_error_last())))
         it->rc = KS_ENOMEM;
@@ -345,6 +332,7 @@ void api_status_flush(struct ks_api_server *srv)
     struct api_status_item *items = srv->status_head, *it;
     size_t n = srv->n_status;
     int64_t rev = 0;
+    bool wake = false;
     srv->status_head = NULL;
     srv->status_tail = &srv->status_head;
     srv->n_status = 0;
@@ -371,7 +359,14 @@ void api_status_flush(struct ks_api_server *srv)
         } else {
             int64_t v = revision_of(it->obj);
             rev = v > rev ? v : rev;
-            api_reply(&r, 200, it->obj);
+            wake = wake || it->pod || !it->was_ready;
+            if (!it->pod)
+                api_reply(&r, 200,
+                          json_pack("{s:O}", "resourceVersion",
+                                    json_object_get(json_object_get(it->obj, "metadata"),
+                                                    "resourceVersion")));
+            else
+                api_reply(&r, 200, it->obj);
             it->obj = NULL;
         }
     }
@@ -380,10 +375,10 @@ void api_status_flush(struct ks_api_server *srv)
         status_item_free(items);
         items = it;
     }
-    if (rev > 0) {
+    if (rev > 0)
         api_watch_publish(srv);
+    if (wake)
         api_wrote(srv, rev);
-    }
 }
 
 static void status_timer(evutil_socket_t fd, short what, void *arg)
@@ -422,28 +417,20 @@ void api_status_free(struct ks_api_server *srv)
     srv->status_ev = NULL;
 }
 
-static void pod_status(struct api_req *r, const char *node, const char *ns, const char *pod)
+/* Queues a heartbeat (ns, pod and body NULL) or a pod status (body
+ * stolen) for the next batch. */
+static void batch_enqueue(struct api_req *r, const char *node, const char *ns, const char *pod,
+                          json_t *body)
 {
     struct ks_api_server *srv = r->srv;
-    json_t *body = NULL;
     struct api_status_item *it = NULL;
-    int rc;
-    if ((rc = api_read_body(&body, r, 0)) != 0) {
-        api_reply_ks_error(r, rc);
-        return;
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        api_reply_error(r, 400, "status: body must be a JSON object (the pod's status)");
-        return;
-    }
     if (!srv->status_ev && !(srv->status_ev = evtimer_new(srv->base, status_timer, srv))) {
         json_decref(body);
         api_reply_error(r, 500, "status: out of memory");
         return;
     }
-    if (!(it = calloc(1, sizeof *it)) || !(it->node = strdup(node)) || !(it->ns = strdup(ns)) ||
-        !(it->pod = strdup(pod))) {
+    if (!(it = calloc(1, sizeof *it)) || !(it->node = strdup(node)) ||
+        (ns && !(it->ns = strdup(ns))) || (pod && !(it->pod = strdup(pod)))) {
         if (it)
             status_item_free(it);
         json_decref(body);
@@ -463,6 +450,27 @@ static void pod_status(struct api_req *r, const char *node, const char *ns, cons
     }
     if (srv->n_status >= STATUS_BATCH_MAX || srv->stopping)
         api_status_flush(srv);
+}
+
+static void pod_status(struct api_req *r, const char *node, const char *ns, const char *pod)
+{
+    json_t *body = NULL;
+    int rc;
+    if ((rc = api_read_body(&body, r, 0)) != 0) {
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        api_reply_error(r, 400, "status: body must be a JSON object (the pod's status)");
+        return;
+    }
+    batch_enqueue(r, node, ns, pod, body);
+}
+
+static void node_heartbeat(struct api_req *r, const char *name)
+{
+    batch_enqueue(r, name, NULL, NULL, NULL);
 }
 
 static int add_event(struct ks_store *store, const json_t *ev, const char *node, size_t index)

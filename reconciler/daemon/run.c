@@ -269,7 +269,12 @@ static bool run_sync(struct daemon *d, const struct ks_trigger_work *w)
                                                   (w->sync_reasons & KS_TRIGGER_START)};
     struct ks_sync_result r;
     int64_t t0 = ks_triggers_now_ms();
+    /* an acknowledged apply survives power loss (its fsync also covers
+     * every relaxed commit before it); the controller passes in between are
+     * derived state, recomputed from the store: relaxed */
+    ks_store_set_durability(d->store, KS_STORE_DURABLE);
     int rc = ks_sync_pass(&r, d->store, d->src, &so);
+    ks_store_set_durability(d->store, KS_STORE_RELAXED);
     snprintf(ms, sizeof ms, "%lld", (long long)(ks_triggers_now_ms() - t0));
     snprintf(ticket, sizeof ticket, "%lld", (long long)w->ticket);
     reasons_text(why, sizeof why, w->sync_reasons);

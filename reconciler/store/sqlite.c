@@ -23,10 +23,13 @@
 #include "core/error.h"
 #include "core/buf.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 enum stmt_id {
@@ -128,9 +131,142 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* ---- the write lock shared by the connections of one process ------------
+ * SQLite's own lock is taken by polling: a connection that finds it busy
+ * sleeps (1, 2, 5 ... 100 ms) and tries again, so a writer that commits
+ * and begins its next transaction at once (the controller pass, one
+ * transaction per owner) can keep another connection of the same process
+ * (the API thread's heartbeats and pod status) waiting for seconds. Writers
+ * of one database file in this process therefore queue first on a FIFO
+ * lock of their own, held from BEGIN IMMEDIATE to COMMIT/ROLLBACK: each
+ * waiter gets the lock when the transaction before it ends. The wait is
+ * bounded like SQLite's busy timeout (WRITE_LOCK_WAIT_MS, then
+ * KS_ECONFLICT). Other processes still meet SQLite's lock. */
+
+#define WRITE_LOCK_WAIT_MS 5000
+
+struct lock_waiter {
+    struct lock_waiter *next;
+    bool granted;
+};
+
+struct write_lock {
+    dev_t dev;
+    ino_t ino;
+    int refs;
+    bool held;
+    struct lock_waiter *head, **tail;
+    struct write_lock *next;
+};
+
+static pthread_mutex_t locks_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t locks_cv = PTHREAD_COND_INITIALIZER; /* CLOCK_REALTIME */
+static struct write_lock *locks;
+
+/* The lock of the file at path (shared with other connections to it), or
+ * NULL when the file cannot be identified. */
+static struct write_lock *write_lock_ref(const char *path)
+{
+    struct stat st;
+    struct write_lock *wl;
+    if (stat(path, &st) != 0)
+        return NULL;
+    pthread_mutex_lock(&locks_mu);
+    for (wl = locks; wl; wl = wl->next)
+        if (wl->dev == st.st_dev && wl->ino == st.st_ino)
+            break;
+    if (!wl && (wl = calloc(1, sizeof *wl)) != NULL) {
+        wl->dev = st.st_dev;
+        wl->ino = st.st_ino;
+        wl->tail = &wl->head;
+        wl->next = locks;
+        locks = wl;
+    }
+    if (wl)
+        wl->refs++;
+    pthread_mutex_unlock(&locks_mu);
+    return wl;
+}
+
+static void write_lock_unref(struct write_lock *wl)
+{
+    if (!wl)
+        return;
+    pthread_mutex_lock(&locks_mu);
+    if (--wl->refs == 0) {
+        struct write_lock **pp = &locks;
+        while (*pp != wl)
+            pp = &(*pp)->next;
+        *pp = wl->next;
+        free(wl);
+    }
+    pthread_mutex_unlock(&locks_mu);
+}
+
+static int write_lock_acquire(struct write_lock *wl)
+{
+    if (!wl)
+        return 0;
+    struct lock_waiter me = {NULL, false};
+    struct timespec deadline;
+    int rc = 0;
+    pthread_mutex_lock(&locks_mu);
+    if (!wl->held && !wl->head) {
+        wl->held = true;
+        goto done;
+    }
+    *wl->tail = &me;
+    wl->tail = &me.next;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += WRITE_LOCK_WAIT_MS / 1000;
+    deadline.tv_nsec += (long)(WRITE_LOCK_WAIT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (!me.granted) {
+        if (pthread_cond_timedwait(&locks_cv, &locks_mu, &deadline) == ETIMEDOUT && !me.granted) {
+            struct lock_waiter **pp = &wl->head;
+            while (*pp != &me)
+                pp = &(*pp)->next;
+            *pp = me.next;
+            if (wl->tail == &me.next)
+                wl->tail = pp;
+            rc = ks_error_set(KS_ECONFLICT,
+                              "store: another writer of this process held the database for "
+                              "%d ms",
+                              WRITE_LOCK_WAIT_MS);
+            break;
+        }
+    }
+done:
+    pthread_mutex_unlock(&locks_mu);
+    return rc;
+}
+
+static void write_lock_release(struct write_lock *wl)
+{
+    if (!wl)
+        return;
+    pthread_mutex_lock(&locks_mu);
+    struct lock_waiter *next = wl->head;
+    if (next) { /* handed over: held stays true */
+        wl->head = next->next;
+        if (!wl->head)
+            wl->tail = &wl->head;
+        next->granted = true;
+        pthread_cond_broadcast(&locks_cv);
+    } else {
+        wl->held = false;
+    }
+    pthread_mutex_unlock(&locks_mu);
+}
+
 struct sqlite_store {
     struct ks_store base; /* first: the public handle */
     sqlite3 *db;
+    struct write_lock *wlock; /* taken for this connection's write transactions */
+    bool locked;              /* wlock is held by this connection */
     sqlite3_stmt *stmts[ST_COUNT];
     unsigned history;
     json_t *cache;    /* kind -> {"ns/name": [revision, parsed body, list stamp]} (header) */
@@ -168,15 +304,46 @@ static int exec_sql(struct sqlite_store *s, const char *sql)
     return 0;
 }
 
-/* BEGIN IMMEDIATE, COMMIT or ROLLBACK through its prepared statement. */
+/* BEGIN IMMEDIATE, COMMIT or ROLLBACK through its prepared statement,
+ * with the process's write lock taken before BEGIN and given back once the
+ * transaction has ended (a failed COMMIT leaves it open: rolled back). */
 static int txn_sql(struct sqlite_store *s, enum stmt_id id)
 {
+    int rc = 0;
+    if (id == ST_BEGIN && !s->locked) {
+        if ((rc = write_lock_acquire(s->wlock)) != 0)
+            return rc;
+        s->locked = true;
+    }
     sqlite3_stmt *st = stmt(s, id);
     int r = sqlite3_step(st);
     sqlite3_reset(st);
-    if (r == SQLITE_DONE)
-        return 0;
-    return ks_error_set(KS_EIO, "store: %s: %s", sqlite3_sql(st), sqlite3_errmsg(s->db));
+    if (r != SQLITE_DONE)
+        rc = ks_error_set(KS_EIO, "store: %s: %s", sqlite3_sql(st), sqlite3_errmsg(s->db));
+    if (id == ST_COMMIT && rc && !sqlite3_get_autocommit(s->db)) {
+        sqlite3_stmt *rb = stmt(s, ST_ROLLBACK);
+        sqlite3_step(rb);
+        sqlite3_reset(rb);
+    }
+    if (s->locked && sqlite3_get_autocommit(s->db)) { /* no transaction open (any more) */
+        write_lock_release(s->wlock);
+        s->locked = false;
+    }
+    return rc;
+}
+
+/* sqlite3_step of a writing statement: outside a transaction of this
+ * connection it commits on its own, so it queues on the process's write
+ * lock like a transaction would. */
+static int write_step(struct sqlite_store *s, sqlite3_stmt *st)
+{
+    bool own = !s->locked;
+    if (own && write_lock_acquire(s->wlock) != 0)
+        return SQLITE_BUSY;
+    int r = sqlite3_step(st);
+    if (own)
+        write_lock_release(s->wlock);
+    return r;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -216,7 +383,7 @@ static int meta_set_text(struct sqlite_store *s, const char *key, const char *va
     sqlite3_stmt *st = stmt(s, ST_META_SET);
     bind_text(st, 1, key);
     bind_text(st, 2, value);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
+    return write_step(s, st) == SQLITE_DONE ? 0 : db_error(s, "writing meta");
 }
 
 static int meta_set_i64(struct sqlite_store *s, const char *key, int64_t v)
@@ -785,7 +952,7 @@ static int sq_record_add(struct ks_store *base, const char *table, const json_t 
     sqlite3_bind_int64(st, 1, rev);
     bind_text(st, 2, when);
     bind_text(st, 3, body);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "adding an event");
+    rc = write_step(s, st) == SQLITE_DONE ? 0 : db_error(s, "adding an event");
     free(body);
     return rc;
 }
@@ -837,7 +1004,7 @@ static int sq_sync_begin(int64_t *out_id, struct ks_store *base, const char *com
     sqlite3_stmt *st = stmt(s, ST_SYNC_BEGIN);
     bind_text(st, 1, commit);
     bind_text(st, 2, when);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (write_step(s, st) != SQLITE_DONE)
         return db_error(s, "starting a sync record");
     *out_id = sqlite3_last_insert_rowid(s->db);
     return 0;
@@ -856,7 +1023,7 @@ static int sq_sync_finish(struct ks_store *base, int64_t id, const char *result,
     bind_text(st, 3, result);
     bind_text(st, 4, sum);
     bind_text(st, 5, error);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "finishing a sync record");
+    int rc = write_step(s, st) == SQLITE_DONE ? 0 : db_error(s, "finishing a sync record");
     free(sum);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = ks_error_set(KS_ENOTFOUND, "store: no sync record %lld", (long long)id);
@@ -893,7 +1060,10 @@ static void sq_close(struct ks_store *base)
     struct sqlite_store *s = S(base);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
-    sqlite3_close(s->db);
+    sqlite3_close(s->db); /* rolls back an open transaction */
+    if (s->locked)
+        write_lock_release(s->wlock);
+    write_lock_unref(s->wlock);
     json_decref(s->cache);
     free(s);
 }
@@ -972,6 +1142,7 @@ int ks_store_open_sqlite(struct ks_store **out, const char *path, unsigned histo
         goto done;
     if ((rc = migrate(s)))
         goto done;
+    s->wlock = write_lock_ref(path);
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
                                NULL) != SQLITE_OK) {

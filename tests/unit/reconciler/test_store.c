@@ -10,13 +10,16 @@
  * rollback; the node-filtered change log gives a node its own objects'
  * puts and deletes plus every change of the kinds all nodes see, under the
  * compaction rule of the full log; a schema-2 database is migrated;
- * relaxed durability still commits.
+ * relaxed durability still commits. Two connections of one process queue
+ * on the process's write lock: a writer waits for the other's transaction
+ * and then commits after it.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -570,6 +573,45 @@ static void relaxed_durability_commits(void **state)
     ks_store_close(other);
 }
 
+struct queued_writer {
+    const char *path;
+    int rc;
+    int64_t rev;
+};
+
+static void *queued_writer_main(void *arg)
+{
+    struct queued_writer *q = arg;
+    struct ks_store *s = NULL;
+    q->rc = ks_store_open_sqlite(&s, q->path, 128);
+    if (q->rc == 0) {
+        json_t *o = cm("default", "second", "web");
+        q->rc = ks_store_put(&q->rev, s, o, KS_STORE_ANY_REVISION);
+        json_decref(o);
+    }
+    ks_store_close(s);
+    return NULL;
+}
+
+static void writers_queue_in_process(void **state)
+{
+    struct fixture *f = *state;
+    struct queued_writer q = {f->path, -1, 0};
+    pthread_t th;
+    int64_t first = 0;
+    assert_int_equal(ks_store_begin(f->store), 0);
+    assert_int_equal(pthread_create(&th, NULL, queued_writer_main, &q), 0);
+    usleep(200 * 1000); /* the other writer is waiting for our transaction */
+    json_t *o = cm("default", "first", "web");
+    assert_int_equal(ks_store_put(&first, f->store, o, KS_STORE_ANY_REVISION), 0);
+    json_decref(o);
+    assert_int_equal(ks_store_commit(f->store), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(q.rc, 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(q.rev, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(changes_for_node, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_schema_2, setup, teardown),
         cmocka_unit_test_setup_teardown(relaxed_durability_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(writers_queue_in_process, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
