@@ -1,24 +1,25 @@
 /*
  * client.c: the transport under every podman call: one HTTP request over
- * the libpod Unix socket with libcurl, a time limit on every request, a cap
- * on every answer (core/buf.h), and one place that turns HTTP statuses and
- * curl failures into KS_E* codes with Podman's own "message" text.
+ * the libpod Unix socket with the agent's own HTTP client (nodeagent/http),
+ * a time limit on every request, a cap on every answer, and one place that
+ * turns HTTP statuses and transport failures into KS_E* codes with
+ * Podman's own "message" text.
  *
- * Idle curl easy handles are pooled (a mutex guards the pool only, never a
- * request), so calls from several pod workers run in parallel and reuse
- * keep-alive connections. A handle whose request failed in transport is
- * thrown away rather than pooled: the next call makes a new connection,
- * which is how the client survives a Podman service restart.
+ * The HTTP client keeps a few idle keep-alive connections that any thread
+ * may take (its mutex guards the pool only, never a request), so calls
+ * from several pod workers run in parallel. A connection whose request
+ * failed in transport is closed rather than pooled, and a pooled one the
+ * service closed is replaced: that is how the client survives a Podman
+ * service restart.
  */
 #include "nodeagent/podman/internal.h"
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "nodeagent/curlpool/curlpool.h"
+#include "nodeagent/http/http.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,32 +27,15 @@
 
 struct ks_podman {
     char *socket;
-    char *base_url; /* "http://d" KS_PODMAN_API_PREFIX */
     struct ks_podman_opts opts;
-    struct ks_curlpool pool;
+    struct ks_http_client *http;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-int ks_podman_curl_global(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK)
-        return ks_error_set(KS_ERROR, "libcurl initialisation failed: %s",
-                            curl_easy_strerror(curl_init_rc));
-    return 0;
-}
 
 int ks_podman_new(struct ks_podman **out, const char *socket_path,
                   const struct ks_podman_opts *opts)
 {
     struct ks_podman *pm = NULL;
+    struct ks_http_opts ho = {0};
     int rc = 0;
 
     if (!socket_path || !*socket_path) {
@@ -64,17 +48,13 @@ int ks_podman_new(struct ks_podman **out, const char *socket_path,
                           socket_path);
         goto done;
     }
-    if ((rc = ks_podman_curl_global()) < 0)
-        goto done;
     pm = calloc(1, sizeof(*pm));
     if (!pm) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    ks_curlpool_init(&pm->pool);
     pm->socket = strdup(socket_path);
-    pm->base_url = strdup("http://d" KS_PODMAN_API_PREFIX);
-    if (!pm->socket || !pm->base_url) {
+    if (!pm->socket) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
@@ -86,6 +66,10 @@ int ks_podman_new(struct ks_podman **out, const char *socket_path,
         pm->opts.connect_ms = KS_PODMAN_DEFAULT_CONNECT_MS;
     if (pm->opts.max_response == 0)
         pm->opts.max_response = KS_PODMAN_DEFAULT_MAX_RESPONSE;
+    ho.unix_path = pm->socket;
+    ho.connect_ms = pm->opts.connect_ms;
+    if ((rc = ks_http_client_new(&pm->http, &ho)) < 0)
+        goto done;
     *out = pm;
     pm = NULL;
 done:
@@ -97,9 +81,8 @@ void ks_podman_free(struct ks_podman *pm)
 {
     if (!pm)
         return;
-    ks_curlpool_release(&pm->pool);
+    ks_http_client_free(pm->http);
     free(pm->socket);
-    free(pm->base_url);
     free(pm);
 }
 
@@ -108,59 +91,34 @@ const char *ks_podman_socket(const struct ks_podman *pm)
     return pm->socket;
 }
 
-void ks_podman_curl_setup(CURL *h, const struct ks_podman *pm, long timeout_ms)
+struct ks_http_client *ks_podman_http(struct ks_podman *pm)
 {
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, pm->socket);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, pm->opts.connect_ms);
-    if (timeout_ms > 0)
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    return pm->http;
 }
 
-int ks_podman_curl_error(const struct ks_podman *pm, CURL *h, CURLcode rc, const char *what,
-                         long timeout_ms)
+int ks_podman_transport_error(const struct ks_podman *pm, int rc, int os_errno, const char *what,
+                              long timeout_ms, size_t cap)
 {
-    long os_errno = 0;
     char ebuf[128];
 
+    /* the socket cannot be reached: "podman at <socket>: <strerror>" */
+    if (rc == KS_EIO && os_errno && ks_str_has_prefix(ks_error_last(), "connect to "))
+        return ks_error_set(KS_EIO, "podman at %s: %s", pm->socket,
+                            strerror_r(os_errno, ebuf, sizeof(ebuf)));
     switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
+    case KS_ETIMEOUT:
         return ks_error_set(KS_ETIMEOUT, "podman at %s: %s: no complete answer within %ld ms",
                             pm->socket, what, timeout_ms);
-    case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-        return ks_error_set(KS_EIO, "podman at %s: %s", pm->socket,
-                            os_errno ? strerror_r((int)os_errno, ebuf, sizeof(ebuf))
-                                     : curl_easy_strerror(rc));
-    case CURLE_OUT_OF_MEMORY:
-        return ks_error_set(KS_ENOMEM, "out of memory");
+    case KS_ELIMIT:
+        if (strstr(ks_error_last(), "answer is over"))
+            return ks_error_set(KS_ELIMIT, "podman at %s: %s: answer is over the %zu-byte limit",
+                                pm->socket, what, cap);
+        return ks_error_wrap(rc, "podman at %s: %s", pm->socket, what);
+    case KS_ENOMEM:
+        return rc;
     default:
-        return ks_error_set(KS_EIO, "podman at %s: %s: %s", pm->socket, what,
-                            curl_easy_strerror(rc));
+        return ks_error_wrap(rc, "podman at %s: %s", pm->socket, what);
     }
-}
-
-struct sink {
-    struct ks_buf *buf;
-    bool truncate_ok;
-    bool truncated;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct sink *s = ud;
-    size_t len = size * n, room;
-
-    if (s->buf->limit && s->buf->len + len > s->buf->limit && s->truncate_ok) {
-        room = s->buf->limit - s->buf->len;
-        ks_buf_put(s->buf, data, room);
-        s->truncated = true;
-        return 0; /* stop reading: the caller asked for a prefix */
-    }
-    if (ks_buf_put(s->buf, data, len) < 0)
-        return 0;
-    return len;
 }
 
 /* Podman's error document: {"cause": ..., "message": ..., "response": N}. */
@@ -224,14 +182,13 @@ static int http_error(const struct ks_podman *pm, const struct ks_podman_req *re
 int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
                       const struct ks_podman_req *req)
 {
-    CURL *h = NULL;
-    struct curl_slist *hdrs = NULL;
-    char *url = NULL, *body = NULL, what[160];
-    struct sink sink = {0};
+    static const struct ks_http_header json_type[] = {{"Content-Type", "application/json"}};
+    struct ks_http_request hreq = {.method = req->method, .truncate_ok = req->truncate_ok};
+    struct ks_http_response hresp = {0};
+    char *target = NULL, *body = NULL, what[160];
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : pm->opts.timeout_ms;
     size_t cap = pm->opts.max_response;
-    CURLcode crc;
-    bool broken = false;
+    struct timespec t0, t1;
     int rc = 0;
 
     /* A call may ask for less than the client's cap, never for more. */
@@ -241,79 +198,55 @@ int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
     resp->truncated = false;
     ks_buf_init(&resp->body, cap);
     snprintf(what, sizeof(what), "%s %.120s", req->method, req->path);
-    url = ks_strdupf("%s%s", pm->base_url, req->path);
-    h = ks_curlpool_take(&pm->pool);
-    if (!url || !h) {
+    target = ks_strdupf("%s%s", KS_PODMAN_API_PREFIX, req->path);
+    if (!target) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    ks_podman_curl_setup(h, pm, timeout);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     if (req->body) {
         body = json_dumps(req->body, JSON_COMPACT);
         if (!body) {
             rc = ks_error_set(KS_ENOMEM, "podman: %s: cannot serialise the request body", what);
             goto done;
         }
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    } else if (strcmp(req->method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+        hreq.body = body;
+        hreq.body_len = strlen(body);
+        hreq.headers = json_type;
+        hreq.n_headers = 1;
     }
-    /* No "Expect: 100-continue" round trip for larger bodies. */
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    sink.buf = &resp->body;
-    sink.truncate_ok = req->truncate_ok;
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-
-    struct timespec t0, t1;
+    hreq.target = target;
+    hreq.timeout_ms = timeout;
+    hreq.max_body = cap;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    crc = curl_easy_perform(h);
+    rc = ks_http_request(&hresp, pm->http, &hreq);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     {
         /* one debug line per call: where the time of a pod start goes */
         char ms[32], st[16];
         snprintf(ms, sizeof(ms), "%.1f",
                  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-        snprintf(st, sizeof(st), "%ld", resp->status);
+        snprintf(st, sizeof(st), "%d", hresp.status);
         ks_log(KS_LOG_DEBUG, "podman call", "request", what, "status", st, "ms", ms, NULL);
     }
-    if (crc == CURLE_WRITE_ERROR && sink.truncated) {
-        resp->truncated = true;
-        broken = true; /* the rest of the answer is unread */
-    } else if (crc == CURLE_WRITE_ERROR && ks_buf_error(&resp->body)) {
-        broken = true;
-        rc = ks_error_set(ks_buf_error(&resp->body),
-                          "podman at %s: %s: answer is over the %zu-byte limit", pm->socket, what,
-                          cap);
-        goto done;
-    } else if (crc != CURLE_OK) {
-        broken = true;
-        rc = ks_podman_curl_error(pm, h, crc, what, timeout);
+    if (rc < 0) {
+        rc = ks_podman_transport_error(pm, rc, hresp.os_errno, what, timeout, cap);
         goto done;
     }
+    ks_buf_release(&resp->body);
+    resp->body = hresp.body;
+    ks_buf_init(&hresp.body, 0);
+    resp->status = hresp.status;
+    resp->truncated = hresp.truncated;
     if (resp->status >= 400) {
         rc = http_error(pm, req, resp->status, &resp->body);
         goto done;
     }
 done:
-    if (h) {
-        if (broken)
-            curl_easy_cleanup(h);
-        else
-            ks_curlpool_give(&pm->pool, h);
-    }
     if (rc < 0)
         ks_buf_release(&resp->body);
-    curl_slist_free_all(hdrs);
+    ks_http_response_release(&hresp);
     free(body);
-    free(url);
+    free(target);
     return rc;
 }
 
@@ -341,25 +274,14 @@ done:
 
 static int put_escaped(struct ks_buf *b, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s), i;
+    size_t n = strlen(s);
 
     if (n == 0)
         return ks_error_set(KS_EINVALID, "podman: empty name or id");
     if (n > KS_PODMAN_MAX_NAME)
         return ks_error_set(KS_EINVALID, "podman: name '%.40s...' is over the %d-byte limit", s,
                             KS_PODMAN_MAX_NAME);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            ks_buf_putc(b, (char)c);
-        } else {
-            ks_buf_putc(b, '%');
-            ks_buf_putc(b, hex[c >> 4]);
-            ks_buf_putc(b, hex[c & 15]);
-        }
-    }
+    ks_http_escape(b, s);
     return 0;
 }
 
@@ -615,4 +537,26 @@ done:
     free(version);
     json_decref(doc);
     return rc;
+}
+
+/* libcurl for the probes and the control-plane client until they move to
+ * nodeagent/http. */
+#include <curl/curl.h>
+#include <pthread.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int ks_podman_curl_global(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return ks_error_set(KS_ERROR, "libcurl initialisation failed: %s",
+                            curl_easy_strerror(curl_init_rc));
+    return 0;
 }

@@ -9,7 +9,6 @@
 #include "core/buf.h"
 #include "nodeagent/podman/podman.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 
 /* Longest request path with its query (KS_ELIMIT past it). */
@@ -73,14 +72,17 @@ int ks_podman_take_id(char **out, const json_t *obj, const char *key, const char
 /* HTTP time limit for a stop with the given grace period (pods.c). */
 long ks_podman_stop_budget_ms(int timeout_s);
 
-/* The libcurl globals, initialised once for the process. */
+/* The HTTP client on pm's socket (events.c streams on it). */
+struct ks_http_client *ks_podman_http(struct ks_podman *pm);
+
+/* Converts a failure of the HTTP client (nodeagent/http) for the request
+ * "what" (os_errno from its response) into the message podman.h
+ * documents; returns the code. */
+int ks_podman_transport_error(const struct ks_podman *pm, int rc, int os_errno, const char *what,
+                              long timeout_ms, size_t cap);
+
+/* The libcurl globals, initialised once for the process (still used by the
+ * probes and the control-plane client until they move to nodeagent/http). */
 int ks_podman_curl_global(void);
-
-/* Sets up an easy handle for a request on pm's socket (timeouts, socket). */
-void ks_podman_curl_setup(CURL *h, const struct ks_podman *pm, long timeout_ms);
-
-/* Converts a libcurl failure on pm's socket into a KS_E* code and message. */
-int ks_podman_curl_error(const struct ks_podman *pm, CURL *h, CURLcode rc, const char *what,
-                         long timeout_ms);
 
 #endif

@@ -2,8 +2,8 @@
  * podman.h: the node agent's client for Podman's libpod REST API (v4).
  *
  * Every runtime action of the node agent (DESIGN.md §5) goes through this
- * client: libcurl speaking HTTP over Podman's Unix socket, never the podman
- * CLI. It is a thin, typed layer: requests carry libpod's own JSON shapes
+ * client: HTTP/1.1 over Podman's Unix socket with the agent's own client
+ * (nodeagent/http), never the podman CLI. It is a thin, typed layer: requests carry libpod's own JSON shapes
  * (SpecGenerator, PodSpecGenerator) as jansson values, answers come back as
  * jansson values or small parsed structs, and every failure is one KS_E*
  * code plus a message that names the socket, the request and Podman's own
@@ -23,9 +23,10 @@
  *   KS_ERROR      any other HTTP error status from Podman
  * "Already started" / "already stopped" (HTTP 304) count as success.
  *
- * Connections: a handle keeps a few idle libcurl handles (and so their
- * keep-alive connections) for reuse; a call that hits a broken connection
- * drops that curl handle, so the next call connects afresh. A service that
+ * Connections: a handle keeps a few idle keep-alive connections for reuse
+ * (nodeagent/http); a call that hits a broken connection closes it, and a
+ * pooled connection the service closed is replaced, so the next call
+ * connects afresh. A service that
  * restarts on the same socket path is therefore picked up without
  * re-creating the ks_podman. All calls on one handle are thread-safe; the
  * pool size only bounds how many idle connections are kept.

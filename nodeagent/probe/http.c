@@ -15,6 +15,8 @@
 #include "core/str.h"
 #include "nodeagent/podman/internal.h"
 
+#include <curl/curl.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
