@@ -1,7 +1,7 @@
 /*
  * cpclient.h: the node agent's source over the control plane's HTTP API
  * (docs/api.md, "Nodes"): the ks_agent_source of source.h spoken with
- * libcurl and a node token.
+ * the agent's own HTTP client (nodeagent/http) and a node token.
  *
  * register_node -> POST /api/v1/nodes/{node}/register; heartbeat -> POST
  * .../heartbeat (404: KS_ENOTFOUND, register again); list -> GET .../pods;
@@ -14,10 +14,10 @@
  * TLS, 5xx) is KS_EIO so the agent retries with backoff; a request that
  * runs out of time is KS_ETIMEOUT.
  *
- * Threading: watch runs on one thread (its own curl multi handle, woken at
- * once by interrupt through curl_multi_wakeup); register_node, heartbeat,
- * list, get_object, list_objects, report_status and report_events may run concurrently
- * on any threads (a small pool of keep-alive easy handles under a mutex).
+ * Threading: watch runs on one thread (woken at once by interrupt through a
+ * ks_http_cancel); register_node, heartbeat, list, get_object, list_objects,
+ * report_status and report_events may run concurrently on any threads (the
+ * HTTP client's small pool of keep-alive connections under a mutex).
  */
 #ifndef KS_NODEAGENT_CPCLIENT_CPCLIENT_H
 #define KS_NODEAGENT_CPCLIENT_CPCLIENT_H

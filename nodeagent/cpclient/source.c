@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "core/object.h"
 #include "core/str.h"
-#include "nodeagent/podman/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +21,11 @@ static struct cp_source *src_of(struct ks_agent_source *base)
 /* URL-escaped copy of a path segment; NULL when out of memory. */
 static char *seg(const char *s)
 {
-    char *e = curl_easy_escape(NULL, s, 0), *copy;
+    struct ks_buf b;
 
-    if (!e)
-        return NULL;
-    copy = strdup(e);
-    curl_free(e);
-    return copy;
+    ks_buf_init(&b, 0);
+    ks_http_escape(&b, s);
+    return ks_buf_detach(&b, NULL);
 }
 
 static int cp_register(struct ks_agent_source *base, const json_t *report)
@@ -205,8 +202,7 @@ static void cp_interrupt(struct ks_agent_source *base)
 {
     struct cp_source *s = src_of(base);
 
-    atomic_store(&s->interrupt, true);
-    curl_multi_wakeup(s->multi);
+    ks_http_cancel_fire(&s->interrupt);
 }
 
 static void cp_free(struct ks_agent_source *base)
@@ -215,16 +211,13 @@ static void cp_free(struct ks_agent_source *base)
 
     if (!s)
         return;
-    ks_curlpool_release(&s->pool);
-    if (s->watch_handle)
-        curl_easy_cleanup(s->watch_handle);
-    if (s->multi)
-        curl_multi_cleanup(s->multi);
+    ks_http_client_free(s->http);
+    ks_http_cancel_release(&s->interrupt);
     free(s->server);
     free(s->token);
     free(s->node);
     free(s->ca_file);
-    free(s->node_url);
+    free(s->node_path);
     free(s->auth);
     free(s);
 }
@@ -246,6 +239,8 @@ static const struct ks_agent_source_ops cp_ops = {
 int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclient_opts *opts)
 {
     struct cp_source *s = NULL;
+    struct ks_http_url url = {0};
+    struct ks_http_opts ho = {0};
     size_t len;
     int rc;
 
@@ -260,13 +255,14 @@ int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclien
         return ks_error_wrap(rc, "node name");
     if (!*opts->token || strpbrk(opts->token, "\r\n \t"))
         return ks_error_set(KS_EINVALID, "control plane: the token is empty or holds whitespace");
-    if ((rc = ks_podman_curl_global()) < 0)
-        return rc;
-    if (!(s = calloc(1, sizeof(*s))))
+    if ((rc = ks_http_url_parse(&url, opts->server)) < 0)
+        return ks_error_wrap(rc, "control plane: server");
+    if (!(s = calloc(1, sizeof(*s)))) {
+        ks_http_url_release(&url);
         return ks_error_set(KS_ENOMEM, "out of memory");
+    }
     s->base.ops = &cp_ops;
-    ks_curlpool_init(&s->pool);
-    atomic_init(&s->interrupt, false);
+    s->interrupt.fd = -1;
     s->opts = *opts;
     if (s->opts.timeout_ms <= 0)
         s->opts.timeout_ms = KS_CPCLIENT_DEFAULT_TIMEOUT_MS;
@@ -279,18 +275,39 @@ int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclien
     s->token = strdup(opts->token);
     s->node = strdup(opts->node);
     s->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
-    s->node_url = s->server ? ks_strdupf("%s/api/v1/nodes/%s", s->server, opts->node) : NULL;
-    s->auth = ks_strdupf("Authorization: Bearer %s", opts->token);
-    s->multi = curl_multi_init();
-    if (!s->server || !s->token || !s->node || (opts->ca_file && !s->ca_file) || !s->node_url ||
-        !s->auth || !s->multi) {
-        cp_free(&s->base);
-        return ks_error_set(KS_ENOMEM, "out of memory");
+    /* the server URL's own path (a proxy prefix) goes before /api */
+    len = strlen(url.target);
+    while (len && url.target[len - 1] == '/')
+        url.target[--len] = '\0';
+    s->node_path = ks_strdupf("%s/api/v1/nodes/%s", url.target, opts->node);
+    s->auth = ks_strdupf("Bearer %s", opts->token);
+    if (!s->server || !s->token || !s->node || (opts->ca_file && !s->ca_file) || !s->node_path ||
+        !s->auth) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory");
+        goto fail;
     }
+    if (strchr(url.target, '?')) {
+        rc = ks_error_set(KS_EINVALID, "control plane: server \"%.128s\" holds a query",
+                          opts->server);
+        goto fail;
+    }
+    ho.host = url.host;
+    ho.port = url.port;
+    ho.tls = url.tls;
+    ho.ca_file = s->ca_file;
+    ho.connect_ms = s->opts.timeout_ms;
+    if ((rc = ks_http_client_new(&s->http, &ho)) < 0 ||
+        (rc = ks_http_cancel_init(&s->interrupt)) < 0)
+        goto fail;
+    ks_http_url_release(&url);
     s->opts.server = s->server;
     s->opts.token = s->token;
     s->opts.node = s->node;
     s->opts.ca_file = s->ca_file;
     *out = &s->base;
     return 0;
+fail:
+    ks_http_url_release(&url);
+    cp_free(&s->base);
+    return rc;
 }

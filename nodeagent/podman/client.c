@@ -538,25 +538,3 @@ done:
     json_decref(doc);
     return rc;
 }
-
-/* libcurl for the probes and the control-plane client until they move to
- * nodeagent/http. */
-#include <curl/curl.h>
-#include <pthread.h>
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-int ks_podman_curl_global(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK)
-        return ks_error_set(KS_ERROR, "libcurl initialisation failed: %s",
-                            curl_easy_strerror(curl_init_rc));
-    return 0;
-}

@@ -81,8 +81,4 @@ struct ks_http_client *ks_podman_http(struct ks_podman *pm);
 int ks_podman_transport_error(const struct ks_podman *pm, int rc, int os_errno, const char *what,
                               long timeout_ms, size_t cap);
 
-/* The libcurl globals, initialised once for the process (still used by the
- * probes and the control-plane client until they move to nodeagent/http). */
-int ks_podman_curl_global(void);
-
 #endif
