@@ -134,12 +134,24 @@ FN(fn_min)
     return minmax(out, call, args, nargs, false);
 }
 
+/* C's fmax/fmin as glibc computes them (x when equal, the other when one
+ * is NaN), written out: `reconcile render` does not link libm (one shared
+ * library less to map at start). */
+static double max_of(double x, double y, bool max)
+{
+    if (isnan(x))
+        return y;
+    if (isnan(y))
+        return x;
+    return (max ? x >= y : x <= y) ? x : y;
+}
+
 static int minmaxf(json_t **out, struct ks_tpl_call *call, json_t *const *args, size_t nargs,
                    bool max)
 {
     double a = ks_funcs_tofloat64(args[0]);
     for (size_t i = 1; i < nargs; i++)
-        a = max ? fmax(a, ks_funcs_tofloat64(args[i])) : fmin(a, ks_funcs_tofloat64(args[i]));
+        a = max_of(a, ks_funcs_tofloat64(args[i]), max);
     return ret_float(out, call, a);
 }
 
@@ -172,10 +184,13 @@ FN(fn_round)
         return rc;
     double on = nargs > 2 ? ks_funcs_tofloat64(args[2]) : 0.5;
     double val = ks_funcs_tofloat64(args[0]);
-    double pow10 = pow(10, (double)places);
+    /* 10^places correctly rounded (exact up to 1e22), as pow(10, places)
+     * without libm; the fraction as modf's without it */
+    char p10[32];
+    snprintf(p10, sizeof(p10), "1e%lld", places);
+    double pow10 = strtod(p10, NULL);
     double digit = pow10 * val;
-    double ip;
-    double frac = modf(digit, &ip);
+    double frac = isinf(digit) ? 0.0 : digit - trunc(digit);
     double r = frac >= on ? ceil(digit) : floor(digit);
     return ret_float(out, call, r / pow10);
 }
