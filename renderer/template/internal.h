@@ -84,6 +84,7 @@ struct ttree {
 
 struct tarena {
     struct tarena_block *blocks;
+    size_t first; /* size of the first block (a guess from the text's length) */
 };
 
 struct tunit {

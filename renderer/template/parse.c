@@ -39,6 +39,8 @@ static void *arena_alloc(struct tarena *a, size_t size)
     struct tarena_block *b = a->blocks;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > TARENA_BLOCK ? size : TARENA_BLOCK;
+        if (!b && a->first > cap)
+            cap = a->first;
         b = malloc(sizeof(*b) + cap);
         if (!b)
             return NULL;
@@ -1743,6 +1745,10 @@ int tparse(struct ks_tpl_set *set, const char *name, const char *parse_name, con
     memcpy(u->text, text, len);
     u->text[len] = '\0';
     u->len = len;
+    /* one block for the whole parse as a rule: parsed, a text takes about
+     * 16 times its length (pages of the block left unused are never
+     * touched, so a generous guess costs no memory) */
+    u->arena.first = len < 4096 ? 16 * len + 1024 : 65536;
     const char *tree_name = arena_strndup(&u->arena, name, strlen(name));
     if (!tree_name) {
         rc = ks_error_set(KS_ENOMEM, "out of memory parsing a template");
