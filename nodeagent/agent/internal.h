@@ -77,6 +77,26 @@ int ks_agent_config_diff(json_t **out_found, json_t **out_desired, char **out_te
                          const json_t *spec, const json_t *want_env, const json_t *env_names,
                          const json_t *config, const json_t *image_env);
 
+/* --- pullsecrets.c -------------------------------------------------------- */
+
+/* The registry credential for image from docker configs ([{KEY: ENTRY}],
+ * in imagePullSecrets order), by the kubelet's matching rules: *out a new
+ * {"username", "password"} or {"identitytoken"}, NULL when no key matches.
+ * KS_EINVALID only for an image that names no repository. */
+int ks_agent_pull_cred(json_t **out, const char *image, const json_t *configs);
+/* Podman's X-Registry-Auth value for a credential (base64url of its JSON). */
+int ks_agent_pull_auth_header(char **out, const json_t *cred);
+/* The {KEY: ENTRY} map of a kubernetes.io/dockerconfigjson or dockercfg
+ * Secret (new ref); KS_EINVALID naming the secret for another type or a
+ * bad document. */
+int ks_agent_pull_config(json_t **out, const json_t *secret, const char *name);
+/* For a pod's image: *out the X-Registry-Auth value from the pod's
+ * imagePullSecrets (NULL: none applies), *out_missing the names of the
+ * Secrets that do not exist ("\"a\", \"b\"", NULL: none), both malloc'd. */
+struct ks_agent_source;
+int ks_agent_pull_auth(char **out, char **out_missing, struct ks_agent_source *src,
+                       const json_t *pod, const char *image);
+
 /* --- worker view for status.c ------------------------------------------ */
 
 struct ks_ctr {

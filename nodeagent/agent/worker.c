@@ -482,9 +482,28 @@ static int ensure_images(struct ks_worker *w)
                                      : strcmp(pp, "Always") == 0 ? KS_PULL_ALWAYS
                                      : strcmp(pp, "Never") == 0  ? KS_PULL_NEVER
                                                                  : KS_PULL_IF_NOT_PRESENT;
-        int rc = rt->ops->image_ensure(rt, image, policy);
+        char *auth = NULL, *missing = NULL;
+        int rc = 0;
+        /* a Secret that is no registry credential, or a source that could
+         * not answer, fails like a pull: the pod waits and is retried */
+        if (json_array_size(json_object_get(json_object_get(w->pod, "spec"), "imagePullSecrets")) &&
+            policy != KS_PULL_NEVER)
+            rc = ks_agent_pull_auth(&auth, &missing, w->src, w->pod, image);
+        bool secret_failed = rc < 0;
+        if (rc == 0)
+            rc = rt->ops->image_ensure(rt, image, policy, auth);
+        free(auth);
+        if (rc < 0 && missing) {
+            /* as the kubelet: a Secret it could not find is named with the
+             * pull's failure */
+            char m[1200];
+            snprintf(m, sizeof(m), "%s (imagePullSecrets not found in namespace %s: %s)",
+                     ks_error_last(), w->ns, missing);
+            ks_error_set(rc, "%s", m);
+        }
+        free(missing);
         if (rc < 0) {
-            if (runtime_down(rc) && strstr(ks_error_last(), "pull") == NULL) {
+            if (!secret_failed && runtime_down(rc) && strstr(ks_error_last(), "pull") == NULL) {
                 runtime_problem(w, rc);
                 return rc;
             }

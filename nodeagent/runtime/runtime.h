@@ -53,8 +53,11 @@ struct ks_runtime_ops {
     /* "podman 4.3.1" or "sim". */
     int (*version)(struct ks_runtime *rt, char **out);
     /* 0 when the image is there: IfNotPresent pulls it when missing, Always
-     * pulls it, Never only looks (KS_ENOTFOUND when it is missing). */
-    int (*image_ensure)(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy);
+     * pulls it, Never only looks (KS_ENOTFOUND when it is missing). auth
+     * (may be NULL): the registry credential for a pull, as Podman's
+     * X-Registry-Auth header value (base64url JSON). */
+    int (*image_ensure)(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy,
+                        const char *auth);
     /* Image id of a local image (for containerStatuses.imageID). */
     int (*image_id)(struct ks_runtime *rt, char **out, const char *image);
     /* The environment a local image gives its containers: {NAME: value}. */

@@ -148,9 +148,11 @@ static int s_version(struct ks_runtime *rt, char **out)
     return *out ? 0 : ks_error_set(KS_ENOMEM, "out of memory");
 }
 
-static int s_image_ensure(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy)
+static int s_image_ensure(struct ks_runtime *rt, const char *image, enum ks_pull_policy policy,
+                          const char *auth)
 {
     (void)rt;
+    (void)auth;   /* no registry */
     (void)policy; /* every image "exists" */
     return image && *image ? 0 : ks_error_set(KS_EINVALID, "sim: empty image name");
 }
