@@ -44,6 +44,7 @@
 #define API_DEFAULT_MAX_HEADER (16u * 1024u)
 #define API_DEFAULT_MAX_BODY (1024u * 1024u)
 #define API_METRICS_LIMIT (4u * 1024u * 1024u)
+#define API_LISTEN_BACKLOG 4096
 
 static const double hist_bounds[API_HIST_BUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -579,7 +580,7 @@ static int unix_listen(struct ks_api_server *srv)
     }
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, 0600) != 0 ||
-        listen(fd, 128) != 0) {
+        listen(fd, API_LISTEN_BACKLOG) != 0) {
         rc =
             ks_error_set(KS_EIO, "api: cannot listen on unix socket %s: %s", path, strerror(errno));
         goto done;
@@ -669,6 +670,9 @@ int ks_api_server_new(struct ks_api_server **out, struct ks_store *store,
      * pieces (TLS records) must not wait for the client's delayed ACK. */
     int one = 1;
     setsockopt(evhttp_bound_socket_get_fd(srv->sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* libevent listens with a backlog of 128: 100 agents reconnecting at once
+     * overflow it (Linux lets listen() raise the backlog of a listening socket) */
+    listen(evhttp_bound_socket_get_fd(srv->sock), API_LISTEN_BACKLOG);
     struct sockaddr_storage ss;
     ev_socklen_t len = sizeof ss;
     if (getsockname(evhttp_bound_socket_get_fd(srv->sock), (struct sockaddr *)&ss, &len) != 0) {

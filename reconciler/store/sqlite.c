@@ -1118,6 +1118,19 @@ static int migrate(struct sqlite_store *s)
     return rc;
 }
 
+/* SQLite's default busy handler backs off to 100 ms sleeps, so a waiter
+ * keeps sleeping long after the lock was freed; this one looks again every
+ * millisecond, for WRITE_LOCK_WAIT_MS in all. */
+static int busy_poll(void *arg, int count)
+{
+    (void)arg;
+    if (count >= WRITE_LOCK_WAIT_MS)
+        return 0;
+    struct timespec ms = {0, 1000000L};
+    nanosleep(&ms, NULL);
+    return 1;
+}
+
 int ks_store_open_sqlite(struct ks_store **out, const char *path, unsigned history)
 {
     int rc = 0;
@@ -1136,7 +1149,7 @@ int ks_store_open_sqlite(struct ks_store **out, const char *path, unsigned histo
                           s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto done;
     }
-    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_busy_handler(s->db, busy_poll, NULL);
     if ((rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                           "PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456")))
         goto done;
