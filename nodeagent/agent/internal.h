@@ -106,6 +106,7 @@ struct ks_ctr {
     char hash[17];
     char *id;
     char *image_id;
+    char *made_id;     /* the container the agent made: its config is the spec's */
     json_t *want_env;  /* env resolved at create ({NAME: value}); NULL: adopted */
     json_t *env_names; /* adopted: the env resolved at adoption, names only */
     json_t *image_env; /* the image's env (image_env_of), fetched once */

@@ -127,6 +127,15 @@ static bool env_diff(json_t **out_found, struct ks_buf *text, const json_t *spec
         if (!name)
             continue;
         json_object_set_new(names, name, json_true());
+        bool later = false; /* Kubernetes: the last entry of a name wins */
+        for (size_t j = i + 1; j < json_array_size(senv) && !later; j++) {
+            const char *n = json_string_value(json_object_get(json_array_get(senv, j), "name"));
+            later = n && strcmp(n, name) == 0;
+        }
+        if (later) {
+            json_array_append(found, e);
+            continue;
+        }
         const json_t *vf = json_object_get(e, "valueFrom");
         const char *have = json_string_value(json_object_get(cenv, name));
         const char *want = NULL;

@@ -120,6 +120,7 @@ static void ctr_release(struct ks_ctr *c)
     json_decref(c->spec);
     free(c->id);
     free(c->image_id);
+    free(c->made_id);
     json_decref(c->want_env);
     json_decref(c->env_names);
     json_decref(c->image_env);
@@ -415,6 +416,7 @@ static void apply_pod(struct ks_worker *w, json_t *pod)
             struct ks_ctr *x = &ctrs[i];
             x->id = o->id, o->id = NULL;
             x->image_id = o->image_id, o->image_id = NULL;
+            x->made_id = o->made_id, o->made_id = NULL;
             x->want_env = o->want_env, o->want_env = NULL;
             x->env_names = o->env_names, o->env_names = NULL;
             x->image_env = o->image_env, o->image_env = NULL;
@@ -806,6 +808,8 @@ static int create_ctr(struct ks_worker *w, struct ks_ctr *c)
     c->seen_finished_ns = 0;
     json_decref(c->want_env);
     c->want_env = env_map(json_object_get(resolved, "env"));
+    free(c->made_id);
+    c->made_id = strdup(id);
     ks_log(KS_LOG_DEBUG, "container created", "pod", w->pname, "container", c->name, NULL);
 done:
     free(name);
@@ -954,7 +958,10 @@ static bool config_check(struct ks_worker *w, struct ks_ctr *c, const json_t *co
     char *text = NULL;
     if (c->config_drift)
         return true;
-    if (!config || !c->image_id || !*c->image_id)
+    /* a container's config never changes under its id: one the agent made
+     * needs no comparison (nor can Podman's own resolution of the spec,
+     * e.g. a short-name alias, make it look drifted and loop) */
+    if (!config || !c->image_id || !*c->image_id || (c->made_id && strcmp(c->made_id, c->id) == 0))
         return false;
     if (!c->image_env_of || strcmp(c->image_env_of, c->image_id) != 0) {
         json_t *env = NULL;

@@ -118,6 +118,12 @@ static void test_same(void **state)
              " \"args\": [\"-x\"], \"env\": {}}",
              NULL),
         0);
+    /* a name given twice: the last entry counts, as in Kubernetes */
+    assert_int_equal(diff(&f, &d, &t,
+                          "{\"image\": \"b\", \"env\": [{\"name\": \"A\", \"value\": \"1\"},"
+                          " {\"name\": \"A\", \"value\": \"2\"}]}",
+                          NULL, "{\"image\": \"b\", \"env\": {\"A\": \"2\"}}", NULL),
+                     0);
     /* adopted (no resolved env): a Secret-backed value is not judged */
     assert_int_equal(diff(&f, &d, &t,
                           "{\"image\": \"busybox\", \"env\": [{\"name\": \"S\", \"valueFrom\":"
