@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/jsonequal.h"
 #include "core/labels.h"
 #include "core/object.h"
 #include "core/str.h"
@@ -51,10 +52,13 @@ static int64_t revision_of(const json_t *obj)
 
 /* get -> mutate a copy -> put with the revision read; retried on
  * conflict. *obj is NULL for an absent object when create is set. *out:
- * the stored object (new reference). */
-static int update(json_t **out, struct ks_store *store, const struct ks_store_key *key, int create,
-                  mutate_fn mutate, void *arg)
+ * the stored object (new reference). A mutation that changes nothing (an
+ * agent reporting the same pod status again) writes nothing: *out is the
+ * object as stored and *out_written (may be NULL) false. */
+static int update_written(json_t **out, bool *out_written, struct ks_store *store,
+                          const struct ks_store_key *key, int create, mutate_fn mutate, void *arg)
 {
+    bool written = true;
     json_t *cur = NULL, *obj = NULL;
     int rc = KS_ECONFLICT;
     for (int attempt = 0; attempt < UPDATE_ATTEMPTS && rc == KS_ECONFLICT; attempt++) {
@@ -76,17 +80,31 @@ static int update(json_t **out, struct ks_store *store, const struct ks_store_ke
         }
         if ((rc = mutate(&obj, arg)) != 0)
             goto done;
+        if (cur && ks_json_equal(cur, obj, KS_JSON_NUMBERS_TYPED)) {
+            written = false;
+            break;
+        }
         rc = ks_store_put(NULL, store, obj, expected);
     }
     if (rc == KS_ECONFLICT)
         ks_error_wrap(rc, "%s %s/%s: still conflicting after %d attempts", key->kind,
                       key->namespace_, key->name, UPDATE_ATTEMPTS);
-    if (rc == 0)
+    if (rc == 0 && !written)
+        *out = json_incref(cur);
+    else if (rc == 0)
         rc = ks_store_get(out, store, key);
+    if (rc == 0 && out_written)
+        *out_written = written;
 done:
     json_decref(cur);
     json_decref(obj);
     return rc;
+}
+
+static int update(json_t **out, struct ks_store *store, const struct ks_store_key *key, int create,
+                  mutate_fn mutate, void *arg)
+{
+    return update_written(out, NULL, store, key, create, mutate, arg);
 }
 
 /* Sets the Ready condition to True with a fresh lastHeartbeatTime. */
@@ -290,6 +308,7 @@ struct api_status_item {
     char *node, *ns, *pod; /* ns and pod NULL: a heartbeat of node */
     json_t *body;
     bool was_ready; /* heartbeat: the node was Ready before it */
+    bool written;   /* status: the pod changed (a repeated report writes nothing) */
     json_t *obj;    /* the stored pod after the write */
     int rc, wrong_node;
     char *err; /* the message of rc */
@@ -320,7 +339,7 @@ static void status_apply(struct ks_store *store, struct api_status_item *it)
         if (it->rc == KS_ENOTFOUND)
             ks_error_wrap(it->rc, "node %s: register first", it->node);
     } else {
-        it->rc = update(&it->obj, store, &key, 0, status_mutate, &a);
+        it->rc = update_written(&it->obj, &it->written, store, &key, 0, status_mutate, &a);
     }
     it->wrong_node = a.wrong_node;
     if (it->rc && !(it->err = strdup(ks_error_last())))
@@ -359,7 +378,7 @@ void api_status_flush(struct ks_api_server *srv)
         } else {
             int64_t v = revision_of(it->obj);
             rev = v > rev ? v : rev;
-            wake = wake || it->pod || !it->was_ready;
+            wake = wake || (it->pod ? it->written : !it->was_ready);
             if (!it->pod)
                 api_reply(&r, 200,
                           json_pack("{s:O}", "resourceVersion",

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static int64_t hook_sync(void *ud, const char *reason)
 {
@@ -32,6 +33,22 @@ static int hook_page(void *ud, const char *path, char **out_body, size_t *out_le
                      const char **out_type)
 {
     return ks_observer_page(((struct ks_cp *)ud)->observer, path, out_body, out_len, out_type);
+}
+
+/* Agents hold one connection per pod worker (100 agents x 50 pods is
+ * 5,000): as many connections as the file-descriptor limit allows, keeping
+ * CP_FD_RESERVE for the store, Git and logs; the server's default (1024)
+ * when the limit is lower. */
+#define CP_FD_RESERVE 256
+#define CP_MAX_CONNECTIONS 16384u
+static unsigned max_connections(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= 1024 + CP_FD_RESERVE)
+        return 0;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur - CP_FD_RESERVE > CP_MAX_CONNECTIONS)
+        return CP_MAX_CONNECTIONS;
+    return (unsigned)(rl.rlim_cur - CP_FD_RESERVE);
 }
 
 static void *api_main(void *arg)
@@ -56,6 +73,7 @@ int ks_cp_start(struct ks_cp *cp, const struct ks_cp_opts *o)
                                     .tls_key = o->tls_key,
                                     .webhook_secret = o->webhook_secret,
                                     .unix_socket = o->unix_socket,
+                                    .max_connections = max_connections(),
                                     .hooks = &cp->hooks};
     int rc = ks_triggers_init(&cp->triggers, o->interval_ms, o->tick_ms, ks_triggers_now_ms());
     if (rc)

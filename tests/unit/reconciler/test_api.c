@@ -1284,6 +1284,13 @@ static void wrote_hook(void **state)
     assert_int_equal(atomic_load(&f->wrote_calls), 3);
     assert_int_equal(ks_store_revision(&rev, f->cp), 0);
     assert_int_equal(atomic_load(&f->last_wrote), rev);
+    /* The same status again writes nothing and wakes nobody. */
+    json_decref(call(f, "POST", "/api/v1/nodes/n1/pods/default/p1/status", tok,
+                     "{\"phase\":\"Running\"}", 200));
+    assert_int_equal(atomic_load(&f->wrote_calls), 3);
+    int64_t after = 0;
+    assert_int_equal(ks_store_revision(&after, f->cp), 0);
+    assert_int_equal(after, rev);
     json_decref(call(f, "POST", "/api/v1/nodes/n1/events", tok,
                      "{\"type\":\"Warning\",\"reason\":\"Drift\",\"message\":\"m\"}", 200));
     assert_int_equal(atomic_load(&f->wrote_calls), 4);
