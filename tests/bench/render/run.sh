@@ -16,6 +16,10 @@
 # run: that is what `reconcile render` cost before the split. FULL=0 skips it.
 # RENDER_ONLY=BINARY also measures another binary whose main is `reconcile
 # render`, the same way.
+# Then CPU time (user + system) and page faults of (a) and (b), ours and
+# helm's runs interleaved (cpu.py; CPU_RUNS, default 15), with /bin/true as
+# the floor of starting any process: on a shared machine wall time is mostly
+# waiting for a CPU. The load average is printed at the start and the end.
 # Usage: tests/bench/render/run.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,6 +92,7 @@ if [ $have_helm -eq 1 ]; then
   done
 fi
 
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.1f}x' if b else 'n/a')" "$1" "$2"; }
 report() { # label ours_json helm_json
@@ -139,3 +144,26 @@ if [ -n "${RENDER_ONLY:-}" ]; then
   alt=$(python3 "$measure" --runs 3 -- "$RENDER_ONLY" rel "$create" --repeat 200)
   report "    same, RENDER_ONLY binary" "$alt" "$theirs"
 fi
+
+# CPU time, ours and helm's runs interleaved in the same run
+cpu="$here/cpu.py"
+runs=${CPU_RUNS:-15}
+js() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"; }
+for w in create deep; do
+  chart=$create
+  [ $w = deep ] && chart=$deep
+  label="(a) helm create chart"
+  [ $w = deep ] && label="(b) 50 templates, deep includes"
+  cmds=("$(js "$reconcile" render rel "$chart")" "$(js /bin/true)")
+  [ $have_helm -eq 1 ] && cmds+=("$(js "$helm" template rel "$chart")")
+  mapfile -t out < <(python3 "$cpu" --runs "$runs" -- "${cmds[@]}")
+  o=$(field "${out[0]}" median_cpu_ms)
+  printf '%-34s CPU reconcile %7.1f ms (%s faults)' "$label" "$o" "$(field "${out[0]}" median_faults)"
+  if [ $have_helm -eq 1 ]; then
+    h=$(field "${out[2]}" median_cpu_ms)
+    printf ' | helm %7.1f ms (%s faults) | helm/reconcile CPU %s' "$h" "$(field "${out[2]}" median_faults)" \
+      "$(ratio "$h" "$o")"
+  fi
+  printf ' | /bin/true %.1f ms (median of %d)\n' "$(field "${out[1]}" median_cpu_ms)" "$runs"
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
