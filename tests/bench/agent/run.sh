@@ -5,16 +5,18 @@
 # thing the CLI sends) on the same private Podman service in the same run
 # (tests/e2e/lib/podman-fixture.sh; needs root). Measured: total and
 # per-pod time until every pod runs, the agent's resident memory (VmRSS and
-# VmHWM, plus its anonymous part and PSS: most of the RSS is pages of shared
-# libraries, libcrypto and GnuTLS under libcurl) with the 20 pods running,
-# and ratios. Rounds alternate the two
+# VmHWM, plus its anonymous part and PSS; the rest of the RSS is pages of
+# shared libraries) and the number of shared libraries it maps, with the 20
+# pods running, and ratios. Rounds alternate the two
 # (ROUNDS, default 2) so neither always runs on a warmer service. Nothing
-# fails on a timing. Usage: tests/bench/agent/run.sh [BUILD_DIR]
+# fails on a timing. AGENT_BIN=path measures another agent binary (an older
+# build, or a wrapper that execs one: the pid stays the agent's).
+# Usage: tests/bench/agent/run.sh [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
 build=${1:-$src/build}
-agent_bin="$build/nodeagent/nodeagent"
+agent_bin=${AGENT_BIN:-$build/nodeagent/nodeagent}
 [ -x "$agent_bin" ] || { echo "build first: $agent_bin missing" >&2; exit 1; }
 KS_TEST_NAME=bench_agent
 # shellcheck source=tests/e2e/lib/podman-fixture.sh
@@ -84,12 +86,14 @@ agent_round() {
   hwm=$(awk '/VmHWM/{print $2}' "/proc/$agent_pid/status")
   anon=$(awk '/RssAnon/{print $2}' "/proc/$agent_pid/status")
   pss=$(awk '/^Pss:/{print $2}' "/proc/$agent_pid/smaps_rollup")
+  libs=$(awk '$6 ~ /\.so/ {print $6}' "/proc/$agent_pid/maps" | sort -u | wc -l)
   stop_agent
   agent_ms+=($((t1 - t0)))
   agent_rss+=("$rss")
   agent_hwm+=("$hwm")
   agent_anon+=("$anon")
   agent_pss+=("$pss")
+  agent_libs+=("$libs")
   remove_all_pods
 }
 
@@ -111,10 +115,10 @@ kube_round() {
   remove_all_pods
 }
 
-agent_ms=() agent_rss=() agent_hwm=() agent_anon=() agent_pss=() kube_ms=()
+agent_ms=() agent_rss=() agent_hwm=() agent_anon=() agent_pss=() agent_libs=() kube_ms=()
 for ((r = 0; r < ROUNDS; r++)); do
   if ((r % 2 == 0)); then kube_round; agent_round; else agent_round; kube_round; fi
-  echo "round $((r + 1)): kube play ${kube_ms[-1]} ms, agent ${agent_ms[-1]} ms, agent RSS ${agent_rss[-1]} kB (peak ${agent_hwm[-1]} kB, anonymous ${agent_anon[-1]} kB, PSS ${agent_pss[-1]} kB)"
+  echo "round $((r + 1)): kube play ${kube_ms[-1]} ms, agent ${agent_ms[-1]} ms, agent RSS ${agent_rss[-1]} kB (peak ${agent_hwm[-1]} kB, anonymous ${agent_anon[-1]} kB, PSS ${agent_pss[-1]} kB, ${agent_libs[-1]} shared libraries mapped)"
 done
 python3 - "$N" "${kube_ms[*]}" "${agent_ms[*]}" "${agent_rss[*]}" "${agent_hwm[*]}" "${agent_anon[*]}" "${agent_pss[*]}" <<'PY'
 import statistics, sys
