@@ -12,7 +12,8 @@
 #     pod and keelson labels (spec-hash included) but another image tag and
 #     another command. The agent compares the container's config with the
 #     spec and reports drift.found / drift.desired; its branch changes the
-#     Deployment's manifest in web.yaml at those two lines, comments kept.
+#     Deployment's manifest in web.yaml at those two lines, comments kept;
+#     the status branch's drift file holds the diff of desired to found.
 #  3. The first branch is deleted on the remote (pull request closed): the
 #     control plane replaces that pod (a new pod, running), the other pod and
 #     its branch are left alone; the status branch records the heal.
@@ -130,6 +131,12 @@ grep -qF 'desired: {"image":"localhost/keelson-busybox:latest","command":["sh","
   fail "the message lacks what was desired: $msg_b"
 grep -q "msg=drift pod=$pod_b ns=default what=spec-changed container=app found=\"image localhost/keelson-busybox:v2 instead of localhost/keelson-busybox:latest; command .* action=reported" "$work/daemon.log" ||
   fail "the agent did not log the spec-changed drift"
+# the status branch's drift file carries both sides and their diff
+status_drift() { rgit show "keelson/status:drift/default/$pod_b.yaml" 2>/dev/null; }
+has_diff() { status_drift | grep -q '^  +image: localhost/keelson-busybox:v2$'; }
+ks_wait_for -t 30 has_diff || fail "drift/default/$pod_b.yaml on the status branch: $(status_drift)"
+status_drift | grep -q '^  -image: localhost/keelson-busybox:latest$' || fail "no desired side in the diff: $(status_drift)"
+status_drift | grep -q '^what: spec-changed$' || fail "drift file: $(status_drift)"
 [[ $(ks_podman_cli dp container inspect --format '{{.Config.Image}} {{.State.Status}}' "$ctr_b") == "localhost/keelson-busybox:v2 running" ]] ||
   fail "the replacement was not left as found: $(ks_podman_cli dp container inspect --format '{{.Config.Image}} {{.State.Status}}' "$ctr_b")"
 tip_b=$(rgit rev-parse "$branch_b")
