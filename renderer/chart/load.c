@@ -97,6 +97,9 @@ struct walk {
     struct ks_helmignore *ignore;
     struct ks_chart_files *files;
     struct ks_chart_limits *lim;
+    /* scratch paths shared by every level of walk_dir (not used across its
+     * recursive call), so that each level's frame stays small */
+    char dir[PATH_MAX], full[PATH_MAX];
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -184,8 +187,8 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
     size_t nnames = 0, cap = 0;
     DIR *d = NULL;
     int rc = 0;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s%s%s", w->root, rel[0] ? "/" : "", rel);
+    char *dir = w->dir, *full = w->full;
+    snprintf(dir, sizeof(w->dir), "%s%s%s", w->root, rel[0] ? "/" : "", rel);
     if (depth > w->lim->max_depth) {
         rc = ks_error_set(KS_ELIMIT, "%s: directory nesting deeper than the limit of %u", dir,
                           w->lim->max_depth);
@@ -225,11 +228,12 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
     if (nnames > 1)
         qsort(names, nnames, sizeof(*names), cmp_names);
     for (size_t i = 0; i < nnames; i++) {
-        char relp[PATH_MAX], full[PATH_MAX];
+        char relp[PATH_MAX];
         int n1 = snprintf(relp, sizeof(relp), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
-        int n2 = snprintf(full, sizeof(full), "%s/%s", w->root, relp);
-        if (n1 < 0 || (size_t)n1 >= sizeof(relp) || n2 < 0 || (size_t)n2 >= sizeof(full)) {
-            rc = ks_error_set(KS_ELIMIT, "%s/%s: path too long", dir, names[i]);
+        int n2 = snprintf(full, sizeof(w->full), "%s/%s", w->root, relp);
+        if (n1 < 0 || (size_t)n1 >= sizeof(relp) || n2 < 0 || (size_t)n2 >= sizeof(w->full)) {
+            rc = ks_error_set(KS_ELIMIT, "%s%s%s/%s: path too long", w->root, rel[0] ? "/" : "",
+                              rel, names[i]);
             goto done;
         }
         struct stat lst, st;
