@@ -546,6 +546,98 @@ static void yaml_long_keys_and_escapes(void **state)
     json_decref(v);
 }
 
+/* The plain-word fast path of toYaml (strings written without the full
+ * analysis) against helm 3.17.1's `toYaml .Values` of the same values:
+ * the bool/null words in every case spelling go-yaml knows (quoted) and
+ * near misses (plain), numbers and timestamps (quoted), words starting
+ * with _ and /, keys in natural order (key9 < key10 < key010). */
+static void yaml_plain_words_like_helm(void **state)
+{
+    (void)state;
+    json_error_t err;
+    json_t *v = json_loads(
+        "{\"w\": {\"null\": \"a\", \"Null\": \"b\", \"yes\": \"c\", \"ON\": \"d\", \"y\": \"e\", "
+        "\"NO\": \"f\", \"nulls\": \"g\", \"yess\": \"h\", \"offf\": \"i\", \"0x10\": \"j\", "
+        "\"1e3\": \"k\", \"12\": \"l\", \"_x\": \"m\", \"/a\": false, \"a.b-c+d\": \"o\", "
+        "\"key10\": \"p\", \"key9\": \"q\", \"key010\": \"r\", \"Key1\": \"s\", \"~\": \"t\"}, "
+        "\"vals\": [\"null2\", \"null\", \"Null\", \"true\", \"True\", \"tRUE\", \"on\", \"On\", "
+        "\"oN\", \"off\", \"y\", \"Y\", \"n\", \"N\", \"no\", \"yes\", \"nO\", \"fals\", "
+        "\"falsey\", \"0\", \"007\", \"0o7\", \"0b1\", \"1_000\", \"1.5\", \".5\", \"1e5\", "
+        "\"12:30\", \"1:20:3\", \"2001-12-14\", \"_1\", \"/x\", \"x.y\", \"x-\", \"x+\", \"ok\", "
+        "\"o\", \"t\", \"f\", 3.0, -4.0, 2.5, 1e21, true, false, null]}",
+        0, &err);
+    assert_non_null(v);
+    check_yaml(v, "vals:\n"
+                  "- null2\n"
+                  "- \"null\"\n"
+                  "- \"Null\"\n"
+                  "- \"true\"\n"
+                  "- \"True\"\n"
+                  "- tRUE\n"
+                  "- \"on\"\n"
+                  "- \"On\"\n"
+                  "- oN\n"
+                  "- \"off\"\n"
+                  "- \"y\"\n"
+                  "- \"Y\"\n"
+                  "- \"n\"\n"
+                  "- \"N\"\n"
+                  "- \"no\"\n"
+                  "- \"yes\"\n"
+                  "- nO\n"
+                  "- fals\n"
+                  "- falsey\n"
+                  "- \"0\"\n"
+                  "- \"007\"\n"
+                  "- \"0o7\"\n"
+                  "- \"0b1\"\n"
+                  "- \"1_000\"\n"
+                  "- \"1.5\"\n"
+                  "- \".5\"\n"
+                  "- \"1e5\"\n"
+                  "- \"12:30\"\n"
+                  "- \"1:20:3\"\n"
+                  "- \"2001-12-14\"\n"
+                  "- _1\n"
+                  "- /x\n"
+                  "- x.y\n"
+                  "- x-\n"
+                  "- x+\n"
+                  "- ok\n"
+                  "- o\n"
+                  "- t\n"
+                  "- f\n"
+                  "- 3\n"
+                  "- -4\n"
+                  "- 2.5\n"
+                  "- 1e+21\n"
+                  "- true\n"
+                  "- false\n"
+                  "- null\n"
+                  "w:\n"
+                  "  /a: false\n"
+                  "  _x: m\n"
+                  "  \"~\": t\n"
+                  "  \"0x10\": j\n"
+                  "  \"12\": l\n"
+                  "  \"1e3\": k\n"
+                  "  Key1: s\n"
+                  "  \"NO\": f\n"
+                  "  \"Null\": b\n"
+                  "  \"ON\": d\n"
+                  "  a.b-c+d: o\n"
+                  "  key9: q\n"
+                  "  key10: p\n"
+                  "  key010: r\n"
+                  "  \"null\": a\n"
+                  "  nulls: g\n"
+                  "  offf: i\n"
+                  "  \"y\": e\n"
+                  "  \"yes\": c\n"
+                  "  yess: h");
+    json_decref(v);
+}
+
 /* Found by differential runs against helm 3.17.1 (`toYaml .Values` and
  * `toJson .Values` on random values files): each line here is helm's. */
 static void helm_differential_findings(void **state)
@@ -679,6 +771,7 @@ int main(void)
         cmocka_unit_test(float_formats),
         cmocka_unit_test(json_escapes),
         cmocka_unit_test(yaml_long_keys_and_escapes),
+        cmocka_unit_test(yaml_plain_words_like_helm),
         cmocka_unit_test(helm_differential_findings),
         cmocka_unit_test(recorded_random_values),
         cmocka_unit_test(fromyaml_error_texts),
