@@ -14,20 +14,10 @@ source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 ks_agent_workspace agentbad
 pdir=$(ks_podman_get "$node" DIR)
-mkdir -p "$work/pods" "$work/report" "$work/state"
 img=$KS_PODMAN_IMAGE
-agent_pid= holder_pid=
-stop_all() {
-  [[ -n "$holder_pid" ]] && kill "$holder_pid" 2>/dev/null && wait "$holder_pid" 2>/dev/null
-  [[ -z "$agent_pid" ]] && return 0
-  kill -TERM "$agent_pid" 2>/dev/null || true
-  local rc=0
-  wait "$agent_pid" || rc=$?
-  agent_pid=
-  return "$rc"
-}
-ks_on_exit stop_all
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
+holder_pid=
+stop_holder() { [[ -z "$holder_pid" ]] || { kill "$holder_pid" 2>/dev/null && wait "$holder_pid" 2>/dev/null; } || true; }
+ks_on_exit stop_holder
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 reason_is() { [[ "$(status "$1" | jq -r .reason)" == "$2" ]]; }
 ready() { [[ "$(status "$1" | jq -r '.conditions[]|select(.type=="Ready").status')" == True ]]; }
@@ -61,9 +51,7 @@ pod busyport "    ports: [{containerPort: 80, hostPort: $port, hostIP: 127.0.0.1
 pod etc "    volumeMounts: [{name: h, mountPath: /h}]" "  volumes: [{name: h, hostPath: {path: /etc}}]"
 pod root "    volumeMounts: [{name: h, mountPath: /h}]" "  volumes: [{name: h, hostPath: {path: /}}]"
 
-"$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-  --report-dir "$work/report" --state-dir "$work/state" --resync 3s >"$work/agent.log" 2>&1 &
-agent_pid=$!
+ks_static_agent_start --resync 3s
 
 ks_wait_for -t 60 ready steady || ks_fail "steady pod never Ready: $(status steady)"
 ks_wait_for -t 30 reason_is noimage ErrImagePull || ks_fail "missing image: $(status noimage)"
@@ -111,5 +99,5 @@ ks_wait_for -t 30 back || ks_fail "steady pod not back after Podman returned: $(
 [[ "$(status steady | jq -r '.containerStatuses[0].containerID')" == "$id" ]] || ks_fail "container replaced after Podman came back"
 ks_log "Podman down and back handled"
 
-stop_all || ks_fail "agent exited non-zero on SIGTERM"
+ks_static_agent_stop || ks_fail "agent exited non-zero on SIGTERM"
 ks_log "PASS"

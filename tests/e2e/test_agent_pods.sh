@@ -19,35 +19,16 @@ KS_TEST_NAME=agent_pods
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 ks_agent_workspace agentpods
-mkdir -p "$work/pods" "$work/report" "$work/state"
 api=/$KS_PODMAN_API_VERSION/libpod
 img=$KS_PODMAN_IMAGE
-agent_pid=
-
-start_agent() {
-  "$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-    --report-dir "$work/report" --state-dir "$work/state" --resync 5s --log-level debug \
-    >>"$work/agent.log" 2>&1 &
-  agent_pid=$!
-}
-stop_agent() {
-  if [[ -n "$agent_pid" ]]; then
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    local rc=0
-    wait "$agent_pid" || rc=$?
-    agent_pid=
-    return "$rc"
-  fi
-}
+start_agent() { ks_static_agent_start --resync 5s --log-level debug; }
 on_exit() {
-  stop_agent || true
+  ks_static_agent_stop || true
   if [[ -n "${KS_AGENT_SHOW_LOG:-}" && -f "$work/agent.log" ]]; then
     cat "$work/agent.log" >&2
   fi
 }
 ks_on_exit on_exit
-# on failure, the agent's last words
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
 
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 phase_is() { [[ "$(status "$1" | jq -r .phase)" == "$2" ]]; }
@@ -184,7 +165,7 @@ ks_wait_for -t 10 fetch || ks_fail "httpd not serving after the restart"
 ks_wait_for -t 10 ready web || ks_fail "web not Ready again"
 ids_before="$(ctr_id web httpd) $(ctr_id pair writer) $(ctr_id pair reader)"
 list_before=$(labelled_ctrs)
-stop_agent || ks_fail "agent exited non-zero on SIGTERM"
+ks_static_agent_stop || ks_fail "agent exited non-zero on SIGTERM"
 [[ "$(ks_podman_cli "$node" inspect -f '{{.State.Running}}' default_web_httpd)" == true ]] ||
   ks_fail "pods must keep running when the agent stops"
 rm -f "$work/report/status/"*.json
@@ -221,5 +202,5 @@ ks_wait_for -t 30 gone || ks_fail "removed static pod still runs: $(labelled_ctr
 [[ "$(labelled_ctrs | grep -c default_web_httpd)" == 1 ]] || ks_fail "web disturbed"
 ks_log "static pod add/edit/remove ok"
 
-stop_agent || ks_fail "agent exited non-zero on SIGTERM"
+ks_static_agent_stop || ks_fail "agent exited non-zero on SIGTERM"
 ks_log "PASS"

@@ -39,7 +39,7 @@ EOF
 export CONTAINERS_REGISTRIES_CONF="$confdir/registries.conf"
 
 ks_agent_workspace pullsecrets
-mkdir -p "$work/pods" "$work/report" "$work/state" "$work/registry"
+mkdir -p "$work/registry"
 img=$KS_PODMAN_IMAGE
 
 ks_log "a private registry on $reg (htpasswd, bcrypt)"
@@ -70,22 +70,7 @@ for tag in 1 2 3 4; do
 done
 ! ks_podman_cli "$node" image exists "$reg/team/busybox:1" || ks_fail "the pushed image is still local"
 
-agent_pid=
-start_agent() {
-  "$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-    --report-dir "$work/report" --state-dir "$work/state" --resync 2s --log-level debug \
-    >>"$work/agent.log" 2>&1 &
-  agent_pid=$!
-}
-stop_agent() {
-  if [[ -n "$agent_pid" ]]; then
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    wait "$agent_pid" || true
-    agent_pid=
-  fi
-}
-ks_on_exit stop_agent
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 40 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
+start_agent() { ks_static_agent_start --resync 2s --log-level debug; }
 
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 running() { [[ "$(status "$1" | jq -r '.containerStatuses[0].state | has("running")')" == true ]]; }
@@ -170,5 +155,5 @@ ks_wait_for -t 120 running missing || ks_fail "the pod does not run once its sec
 ks_log "running $(($(ks_now_ms) - t0)) ms after the secret was added"
 running good || ks_fail "good stopped running"
 ! running wrong || ks_fail "wrong runs"
-stop_agent
+ks_static_agent_stop || true
 ks_log "ok"

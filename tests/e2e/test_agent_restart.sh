@@ -13,19 +13,8 @@ KS_TEST_NAME=agent_restart
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 ks_agent_workspace agentrestart
-mkdir -p "$work/pods" "$work/report" "$work/state" "$work/out"
+mkdir -p "$work/out"
 img=$KS_PODMAN_IMAGE
-agent_pid=
-stop_agent() {
-  [[ -z "$agent_pid" ]] && return 0
-  kill -TERM "$agent_pid" 2>/dev/null || true
-  local rc=0
-  wait "$agent_pid" || rc=$?
-  agent_pid=
-  return "$rc"
-}
-ks_on_exit stop_agent
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 cstat() { status "$1" | jq -r --arg c "$2" ".containerStatuses[]|select(.name==\$c)|$3"; }
 ready() { [[ "$(status "$1" | jq -r '.conditions[]|select(.type=="Ready").status')" == "$2" ]]; }
@@ -76,9 +65,7 @@ spec:
       failureThreshold: 1
 YAML
 
-"$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-  --report-dir "$work/report" --state-dir "$work/state" --resync 5s >"$work/agent.log" 2>&1 &
-agent_pid=$!
+ks_static_agent_start --resync 5s
 
 # readiness gates Ready: not ready until /ready answers, then ready, then not again
 running() { [[ "$(cstat ready web '.state.running != null')" == true ]]; }
@@ -114,5 +101,5 @@ ks_wait_for -t 10 backing_off || ks_fail "state while backing off: $(cstat crash
 [[ "$(cstat crash boom .restartCount)" == 2 ]] || ks_fail "restartCount: $(cstat crash boom .restartCount)"
 cstat crash boom .state.waiting.message | grep -q 'back-off 40s' || ks_fail "message: $(cstat crash boom .state.waiting.message)"
 
-stop_agent || ks_fail "agent exited non-zero on SIGTERM"
+ks_static_agent_stop || ks_fail "agent exited non-zero on SIGTERM"
 ks_log "PASS"

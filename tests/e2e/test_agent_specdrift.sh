@@ -23,24 +23,8 @@ KS_TEST_NAME=agent_specdrift
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 ks_agent_workspace specdrift
-mkdir -p "$work/pods" "$work/report" "$work/state"
 img=$KS_PODMAN_IMAGE
-agent_pid=
-start_agent() {
-  "$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-    --report-dir "$work/report" --state-dir "$work/state" --resync 1s --log-level debug \
-    >>"$work/agent.log" 2>&1 &
-  agent_pid=$!
-}
-stop_agent() {
-  if [[ -n "$agent_pid" ]]; then
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    wait "$agent_pid" || true
-    agent_pid=
-  fi
-}
-ks_on_exit stop_agent
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 40 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
+start_agent() { ks_static_agent_start --resync 1s --log-level debug; }
 
 status() { cat "$work/report/status/default_app.json" 2>/dev/null; }
 ready() { [[ "$(status | jq -r '.conditions[]|select(.type=="Ready").status')" == True ]]; }
@@ -84,7 +68,7 @@ id1=$(ctr_id)
 sleep 4 # four resyncs
 [[ -z $(spec_changed) ]] || ks_fail "false drift: $(spec_changed)"
 [[ $(ctr_id) == "$id1" ]] || ks_fail "the container was replaced: $(ctr_id) instead of $id1"
-stop_agent
+ks_static_agent_stop || true
 start_agent
 adopted() { grep -q "container adopted.*container=main" "$work/agent.log"; }
 ks_wait_for -t 30 adopted || ks_fail "the restarted agent did not adopt the container"
@@ -95,7 +79,7 @@ sleep 4
   ks_fail "container id changed in Podman"
 
 ks_log "2. replaced out of band while the agent is stopped: drift found/desired, healed"
-stop_agent
+ks_static_agent_stop || true
 args=()
 while IFS= read -r l; do args+=(--label "$l"); done < <(
   ks_podman_cli "$node" container inspect default_app_main | jq -r '.[0].Config.Labels | to_entries[] | "\(.key)=\(.value)"')

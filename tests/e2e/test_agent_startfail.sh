@@ -19,16 +19,6 @@ KS_TEST_NAME=agent_startfail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 
 ks_agent_workspace agentsf
-mkdir -p "$work/pods" "$work/report" "$work/state"
-agent_pid=
-stop_agent() {
-  [[ -z "$agent_pid" ]] && return 0
-  kill -TERM "$agent_pid" 2>/dev/null || true
-  wait "$agent_pid" 2>/dev/null || true
-  agent_pid=
-}
-ks_on_exit stop_agent
-trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && grep -v "level=debug" "$work/agent.log" | tail -n 40 >&2; ks_exit_trap $st ""' EXIT
 status() { cat "$work/report/status/default_$1.json" 2>/dev/null; }
 phase_is() { [[ "$(status "$1" | jq -r .phase)" == "$2" ]]; }
 reason_is() { [[ "$(status "$1" | jq -r .reason)" == "$2" ]]; }
@@ -54,9 +44,7 @@ pod nostart "$KS_PODMAN_IMAGE" "[/nonexistent]" "" "  restartPolicy: Never"
 pod neverpull localhost/keelson-not-here:1 "$sleeper" "    imagePullPolicy: Never" ""
 pod present "$KS_PODMAN_IMAGE" "$sleeper" "    imagePullPolicy: IfNotPresent" ""
 
-"$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
-  --report-dir "$work/report" --state-dir "$work/state" --log-level debug >"$work/agent.log" 2>&1 &
-agent_pid=$!
+ks_static_agent_start --log-level debug
 
 ks_wait_for -t 60 phase_is steady Running || ks_fail "steady pod not Running: $(status steady)"
 ks_wait_for -t 60 phase_is nostart Failed || ks_fail "failed start not Failed: $(status nostart)"

@@ -576,7 +576,35 @@ ks_agent_workspace() {
   sock=$(ks_podman_get "$node" SOCK)
   work=$(mktemp -d "${TMPDIR:-/tmp}/keelson-$node.XXXXXX")
   ks_on_exit rm -rf "$work"
+  mkdir -p "$work/pods" "$work/report" "$work/state"
+  agent_pid=
+  ks_on_exit ks_static_agent_stop_at_exit
+  # on failure, the agent's last words
+  trap 'st=$?; [[ $st != 0 && -f "$work/agent.log" ]] && tail -n 60 "$work/agent.log" >&2; ks_exit_trap $st ""' EXIT
 }
+
+# ks_static_agent_start [ARG...]: starts the agent of ks_agent_workspace on
+# the static pods in $work/pods (status in $work/report, state in
+# $work/state, log appended to $work/agent.log) with the extra ARGs; its pid
+# is agent_pid. It is stopped at exit if still running.
+ks_static_agent_start() {
+  "$agent_bin" --name "$node" --podman-socket "$sock" --static-pods "$work/pods" \
+    --report-dir "$work/report" --state-dir "$work/state" "$@" >>"$work/agent.log" 2>&1 &
+  agent_pid=$!
+}
+
+# ks_static_agent_stop: SIGTERM to the agent and wait for it; returns its exit
+# status (0 when none runs), so a test can require a clean shutdown.
+ks_static_agent_stop() {
+  [[ -n "${agent_pid:-}" ]] || return 0
+  kill -TERM "$agent_pid" 2>/dev/null || true
+  local rc=0
+  wait "$agent_pid" 2>/dev/null || rc=$?
+  agent_pid=
+  return "$rc"
+}
+
+ks_static_agent_stop_at_exit() { ks_static_agent_stop || true; }
 
 # ks_node_tokens STATE_DIR NODE...: a token per NODE in STATE_DIR/tokens/nodes,
 # made before the daemon starts (it loads them at start).
