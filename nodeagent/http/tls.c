@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,40 @@ void ks_http_tls_ctx_free(struct ks_http_tls_ctx *t)
     free(t);
 }
 
+/* libssl writes to the socket with write(): a peer that has gone would
+ * raise SIGPIPE in a process that does not ignore it (the agent does;
+ * library users may not). SIGPIPE is blocked around SSL_connect and
+ * SSL_write and one it raised is consumed, as libcurl does. */
+struct nopipe {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void nopipe_begin(struct nopipe *np)
+{
+    sigset_t set, pending;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    np->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &set, &np->old);
+}
+
+static void nopipe_end(const struct nopipe *np)
+{
+    sigset_t set, pending;
+    struct timespec zero = {0, 0};
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigemptyset(&pending);
+    if (!np->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+        sigtimedwait(&set, NULL, &zero);
+    pthread_sigmask(SIG_SETMASK, &np->old, NULL);
+}
+
 /* After an SSL_* call returned r <= 0: wait and retry (0), or fail. */
 static int after(SSL *s, int fd, int r, const char *what, const struct ks_http_deadline *dl)
 {
@@ -202,6 +237,7 @@ int ks_http_tls_connect(void **out, struct ks_http_tls_ctx *t, int fd, const cha
                         const struct ks_http_deadline *dl)
 {
     SSL *s = NULL;
+    struct nopipe np;
     long vr;
     int r, rc = 0;
 
@@ -215,7 +251,9 @@ int ks_http_tls_connect(void **out, struct ks_http_tls_ctx *t, int fd, const cha
     for (;;) {
         errno = 0;
         ssl.ERR_clear_error();
+        nopipe_begin(&np);
         r = ssl.SSL_connect(s);
+        nopipe_end(&np);
         if (r == 1)
             break;
         vr = ssl.SSL_get_verify_result(s);
@@ -274,6 +312,7 @@ int ks_http_tls_read(size_t *out_n, void *s, int fd, char *buf, size_t cap,
 int ks_http_tls_write(size_t *out_n, void *s, int fd, const char *buf, size_t len,
                       const struct ks_http_deadline *dl)
 {
+    struct nopipe np;
     int r, rc;
 
     if (len > 1u << 30)
@@ -281,7 +320,9 @@ int ks_http_tls_write(size_t *out_n, void *s, int fd, const char *buf, size_t le
     for (;;) {
         errno = 0;
         ssl.ERR_clear_error();
+        nopipe_begin(&np);
         r = ssl.SSL_write(s, buf, (int)len);
+        nopipe_end(&np);
         if (r > 0) {
             *out_n = (size_t)r;
             return 0;
