@@ -385,8 +385,7 @@ void api_status_flush(struct ks_api_server *srv)
                                     json_object_get(json_object_get(it->obj, "metadata"),
                                                     "resourceVersion")));
             else
-                api_reply(&r, 200, it->obj);
-            it->obj = NULL;
+                api_reply(&r, 200, json_incref(it->obj));
         }
     }
     while (items) {

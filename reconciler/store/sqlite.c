@@ -2,9 +2,14 @@
  * sqlite.c: the SQLite store backend (the embedded default).
  *
  * One database file in the state dir, WAL journal, synchronous=FULL so an
- * acknowledged apply survives power loss; a crash at any point leaves the
- * old or the new state because every mutation runs inside a transaction
- * (its own, or the caller's outer one). Statements are prepared once and
+ * acknowledged apply survives power loss (a connection may relax to NORMAL
+ * with ks_store_set_durability: still crash-consistent; the next FULL
+ * commit's fsync of the shared WAL covers its commits); a crash at any
+ * point leaves the old or the new state because every mutation runs inside
+ * a transaction (its own, or the caller's outer one). Objects carry the
+ * node they are bound to (spec.nodeName) in an indexed column, and change
+ * rows carry it too (for a delete, the deleted object's), so one node's
+ * pods and its watch are answered without parsing anybody else's. Statements are prepared once and
  * reused. The schema is versioned in `meta`; migrations run in order at open.
  *
  * Parsed bodies are cached per connection (kind -> "ns/name" -> [revision,
