@@ -182,8 +182,9 @@ static int http_error(const struct ks_podman *pm, const struct ks_podman_req *re
 int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
                       const struct ks_podman_req *req)
 {
-    static const struct ks_http_header json_type[] = {{"Content-Type", "application/json"}};
-    struct ks_http_request hreq = {.method = req->method, .truncate_ok = req->truncate_ok};
+    struct ks_http_header headers[2];
+    struct ks_http_request hreq = {
+        .method = req->method, .truncate_ok = req->truncate_ok, .headers = headers};
     struct ks_http_response hresp = {0};
     char *target = NULL, *body = NULL, what[160];
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : pm->opts.timeout_ms;
@@ -211,9 +212,10 @@ int ks_podman_request(struct ks_podman_resp *resp, struct ks_podman *pm,
         }
         hreq.body = body;
         hreq.body_len = strlen(body);
-        hreq.headers = json_type;
-        hreq.n_headers = 1;
+        headers[hreq.n_headers++] = (struct ks_http_header){"Content-Type", "application/json"};
     }
+    if (req->registry_auth)
+        headers[hreq.n_headers++] = (struct ks_http_header){"X-Registry-Auth", req->registry_auth};
     hreq.target = target;
     hreq.timeout_ms = timeout;
     hreq.max_body = cap;

@@ -15,12 +15,13 @@
 #define KS_PODMAN_MAX_PATH 8192
 
 struct ks_podman_req {
-    const char *method;  /* "GET", "POST", "DELETE" */
-    const char *path;    /* after KS_PODMAN_API_PREFIX, query included */
-    const json_t *body;  /* sent as JSON when not NULL */
-    long timeout_ms;     /* 0: the client's default */
-    size_t max_response; /* lowers the client's cap for this call; 0: keep it */
-    bool truncate_ok;    /* a body over max_response is cut, not an error */
+    const char *method;        /* "GET", "POST", "DELETE" */
+    const char *path;          /* after KS_PODMAN_API_PREFIX, query included */
+    const json_t *body;        /* sent as JSON when not NULL */
+    long timeout_ms;           /* 0: the client's default */
+    size_t max_response;       /* lowers the client's cap for this call; 0: keep it */
+    bool truncate_ok;          /* a body over max_response is cut, not an error */
+    const char *registry_auth; /* sent as X-Registry-Auth when not NULL */
 };
 
 struct ks_podman_resp {

@@ -3,11 +3,10 @@
  *
  * Every runtime action of the node agent (DESIGN.md §5) goes through this
  * client: HTTP/1.1 over Podman's Unix socket with the agent's own client
- * (nodeagent/http), never the podman CLI. It is a thin, typed layer: requests carry libpod's own JSON shapes
- * (SpecGenerator, PodSpecGenerator) as jansson values, answers come back as
- * jansson values or small parsed structs, and every failure is one KS_E*
- * code plus a message that names the socket, the request and Podman's own
- * "message" text with the HTTP status.
+ * (nodeagent/http), never the podman CLI. It is a thin, typed layer: requests carry libpod's own
+ * JSON shapes (SpecGenerator, PodSpecGenerator) as jansson values, answers come back as jansson
+ * values or small parsed structs, and every failure is one KS_E* code plus a message that names the
+ * socket, the request and Podman's own "message" text with the HTTP status.
  *
  * Errors (core/error.h):
  *   KS_ENOTFOUND  HTTP 404 (no such pod, container, image, exec session)
@@ -88,9 +87,11 @@ int ks_podman_image_inspect(json_t **out, struct ks_podman *pm, const char *name
  * they come back as KS_EIO with Podman's text. *out (may be NULL) gets the
  * image id, malloc'd. */
 int ks_podman_image_pull(char **out, struct ks_podman *pm, const char *reference, long timeout_ms);
-/* Same with libpod's pull policy: "missing", "always" or "newer". */
+/* Same with libpod's pull policy ("missing", "always" or "newer") and a
+ * registry credential: auth is the X-Registry-Auth value (base64url of the
+ * JSON {"username", "password"} or {"identitytoken"}), NULL for none. */
 int ks_podman_image_pull_policy(char **out, struct ks_podman *pm, const char *reference,
-                                const char *policy, long timeout_ms);
+                                const char *policy, const char *auth, long timeout_ms);
 
 /* --- pods ---------------------------------------------------------------- */
 

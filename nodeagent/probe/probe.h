@@ -2,7 +2,7 @@
  * probe.h: Kubernetes container probes (liveness, readiness, startup) as the
  * kubelet runs them: parsing a probe object with Kubernetes' defaults,
  * running one check (exec through the runtime's callback, httpGet with
- * libcurl, tcpSocket with a non-blocking connect) and the tracker that turns
+ * nodeagent/http, tcpSocket with a non-blocking connect) and the tracker that turns
  * single outcomes into a result with initialDelaySeconds, periodSeconds and
  * the success/failure thresholds.
  *
@@ -61,7 +61,7 @@ struct ks_probe_target {
 /* Runs the probe once, bounded by spec->timeout_s. msg gets a one-line reason ("HTTP probe failed
  * with statuscode: 500", "dial tcp 10.88.0.5:80: connect: connection refused", "command exited 1";
  * "" on success unless there is something to say, e.g. a redirect not followed). Returns 0
- * (outcome in *out) or < 0 only for internal errors (out of memory, libcurl unusable). */
+ * (outcome in *out) or < 0 only for internal errors (out of memory). */
 int ks_probe_check(enum ks_probe_outcome *out, char *msg, size_t cap,
                    const struct ks_probe_spec *spec, const struct ks_probe_target *target);
 

@@ -7,8 +7,6 @@
  */
 #include "nodeagent/runtime/runtime.h"
 
-#include "nodeagent/podman/images_auth.h"
-
 #include "core/error.h"
 #include "core/str.h"
 
@@ -65,11 +63,11 @@ static int p_image_ensure(struct ks_runtime *rt, const char *image, enum ks_pull
                           const char *auth)
 {
     if (policy == KS_PULL_ALWAYS)
-        return ks_podman_image_pull_auth(NULL, PM(rt), image, "always", auth, PULL_TIMEOUT_MS);
+        return ks_podman_image_pull_policy(NULL, PM(rt), image, "always", auth, PULL_TIMEOUT_MS);
     int rc = ks_podman_image_exists(PM(rt), image);
     if (rc != KS_ENOTFOUND || policy == KS_PULL_NEVER)
         return rc;
-    return ks_podman_image_pull_auth(NULL, PM(rt), image, "missing", auth, PULL_TIMEOUT_MS);
+    return ks_podman_image_pull_policy(NULL, PM(rt), image, "missing", auth, PULL_TIMEOUT_MS);
 }
 
 static int p_image_id(struct ks_runtime *rt, char **out, const char *image)
