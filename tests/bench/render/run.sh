@@ -18,7 +18,7 @@
 # render`, the same way.
 # Then CPU time (user + system) and page faults of (a) and (b), ours and
 # helm's runs interleaved (cpu.py; CPU_RUNS, default 15), with /bin/true as
-# the floor of starting any process: on a shared machine wall time is mostly
+# the floor of starting any process, and their wall time measured from the spawn (no GNU time in between): on a shared machine wall time is mostly
 # waiting for a CPU. The load average is printed at the start and the end.
 # Usage: tests/bench/render/run.sh [BUILD_DIR]
 set -euo pipefail
@@ -158,6 +158,7 @@ for w in create deep; do
   [ $have_helm -eq 1 ] && cmds+=("$(js "$helm" template rel "$chart")")
   mapfile -t out < <(python3 "$cpu" --runs "$runs" -- "${cmds[@]}")
   o=$(field "${out[0]}" median_cpu_ms)
+  ow=$(field "${out[0]}" median_wall_ms)
   printf '%-34s CPU reconcile %7.1f ms (%s faults)' "$label" "$o" "$(field "${out[0]}" median_faults)"
   if [ $have_helm -eq 1 ]; then
     h=$(field "${out[2]}" median_cpu_ms)
@@ -165,5 +166,11 @@ for w in create deep; do
       "$(ratio "$h" "$o")"
   fi
   printf ' | /bin/true %.1f ms (median of %d)\n' "$(field "${out[1]}" median_cpu_ms)" "$runs"
+  printf '%-34s wall reconcile %6.1f ms' "" "$ow"
+  if [ $have_helm -eq 1 ]; then
+    hw=$(field "${out[2]}" median_wall_ms)
+    printf ' | helm %7.1f ms | helm/reconcile wall %s' "$hw" "$(ratio "$hw" "$ow")"
+  fi
+  printf ' | /bin/true %.1f ms (spawn to wait4, no GNU time)\n' "$(field "${out[1]}" median_wall_ms)"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
