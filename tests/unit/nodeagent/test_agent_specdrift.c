@@ -18,14 +18,7 @@
 
 #include <cmocka.h>
 
-static json_t *J(const char *text)
-{
-    json_error_t err;
-    json_t *v = json_loads(text, 0, &err);
-    if (!v)
-        fail_msg("bad test JSON: %s: %s", err.text, text);
-    return v;
-}
+#include "json_test.h"
 
 static void test_image_same(void **state)
 {
