@@ -483,7 +483,10 @@ static int on_data(const char *data, size_t len, void *ud)
 {
     struct lines *l = ud;
 
-    strncat(l->text, data, len);
+    size_t used = strlen(l->text);
+    size_t room = sizeof(l->text) - 1 - used;
+    memcpy(l->text + used, data, len < room ? len : room);
+    l->text[used + (len < room ? len : room)] = '\0';
     l->calls++;
     return l->stop_after && l->calls >= l->stop_after ? 1 : 0;
 }
