@@ -56,6 +56,8 @@ static void usage(FILE *out)
           "  --sim-start-ms N      sim: milliseconds a container takes to start (default 200)\n"
           "  --sim-fail-rate F     sim: probability 0..1 that a start fails (default 0)\n"
           "  --labels k=v,...      node labels (repeatable)\n"
+          "  --parallel-creates N  pods created at once (podman: default the number of CPUs,\n"
+          "                        as Podman's creation is CPU-bound; sim: no limit)\n"
           "  --max-pods N          pods this node accepts (default 110)\n"
           "  --state-dir DIR       volume files and agent state (default "
           "/var/lib/keelson/nodeagent)\n"
@@ -139,6 +141,7 @@ enum {
     OPT_SIM_FAIL,
     OPT_LABELS,
     OPT_MAX_PODS,
+    OPT_PARALLEL_CREATES,
     OPT_RESYNC,
     OPT_HEARTBEAT,
     OPT_LOG_LEVEL,
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
         {"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
         {"labels", required_argument, NULL, OPT_LABELS},
         {"max-pods", required_argument, NULL, OPT_MAX_PODS},
+        {"parallel-creates", required_argument, NULL, OPT_PARALLEL_CREATES},
         {"resync", required_argument, NULL, OPT_RESYNC},
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -183,6 +187,7 @@ int main(int argc, char **argv)
     struct ks_services *services = NULL;
     char sockbuf[512], *token_buf = NULL, *labels_text = NULL;
     int64_t resync_ms = 30000, heartbeat_ms = 10000, sim_start = 200, max_pods = 110;
+    int64_t parallel_creates = -1; /* -1: the runtime's default */
     double sim_fail = 0;
     enum ks_log_level level = KS_LOG_INFO;
     struct ks_runtime *rt = NULL;
@@ -253,6 +258,11 @@ int main(int argc, char **argv)
             if (ks_str_to_i64(&max_pods, optarg, "--max-pods") < 0 || max_pods < 1 ||
                 max_pods > 10000)
                 return fail("--max-pods: want 1 to 10000, got \"%s\"", optarg);
+            break;
+        case OPT_PARALLEL_CREATES:
+            if (ks_str_to_i64(&parallel_creates, optarg, "--parallel-creates") < 0 ||
+                parallel_creates < 1 || parallel_creates > 1000)
+                return fail("--parallel-creates: want 1 to 1000, got \"%s\"", optarg);
             break;
         case OPT_RESYNC:
             if (ks_duration_parse_ms(&resync_ms, optarg) < 0 || resync_ms < 1000)
@@ -369,6 +379,11 @@ int main(int argc, char **argv)
     ao.resync_ms = resync_ms;
     ao.heartbeat_ms = heartbeat_ms;
     ao.max_pods = (unsigned)max_pods;
+    if (parallel_creates < 0 && strcmp(runtime, "podman") == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        parallel_creates = cpus > 0 ? cpus : 1;
+    }
+    ao.parallel_creates = parallel_creates > 0 ? (unsigned)parallel_creates : 0;
     ao.podman_socket = strcmp(runtime, "podman") == 0 ? sock : NULL;
     /* simulated pods have no network namespace to reach Services from */
     if (services_on && strcmp(runtime, "podman") == 0) {

@@ -49,6 +49,7 @@ struct watch_ctx {
 
 struct ks_agent {
     struct ks_agent_shared sh;
+    sem_t create_slots; /* sh.create_slots points here when limited */
     struct ks_agent_opts opts;
     char *node, *state_dir, *podman_socket, *host_ip;
     json_t *node_report;
@@ -672,6 +673,10 @@ int ks_agent_new(struct ks_agent **out, const struct ks_agent_opts *opts)
         .resync_ms = a->opts.resync_ms,
     };
     atomic_init(&a->sh.stopping, false);
+    if (opts->parallel_creates > 0) {
+        sem_init(&a->create_slots, 0, opts->parallel_creates);
+        a->sh.create_slots = &a->create_slots;
+    }
     pthread_mutex_init(&a->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -706,5 +711,7 @@ void ks_agent_free(struct ks_agent *a)
     free(a->host_ip);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
+    if (a->sh.create_slots)
+        sem_destroy(a->sh.create_slots);
     free(a);
 }

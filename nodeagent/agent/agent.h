@@ -31,6 +31,7 @@ struct ks_agent_opts {
     int64_t resync_ms;         /* 0 = 30 s */
     int64_t heartbeat_ms;      /* 0 = 10 s */
     unsigned max_pods;         /* 0 = 110 */
+    unsigned parallel_creates; /* pods created at once; 0 = no limit */
     int64_t backoff_base_ms;   /* 0 = 10 s */
     int64_t backoff_max_ms;    /* 0 = 300 s */
     int64_t backoff_reset_ms;  /* 0 = 10 min of clean running resets the backoff */

@@ -18,6 +18,7 @@
 #include "nodeagent/probe/probe.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -207,6 +208,10 @@ struct ks_agent_shared {
     struct ks_runtime *rt;
     struct ks_backoff backoff;
     int64_t resync_ms;
+    /* Pods being created (create, containers, start) at once are limited by
+     * this semaphore (NULL: no limit): 20 parallel creations on a 2-core
+     * host contend inside Podman and take longer than 2 at a time. */
+    sem_t *create_slots;
     atomic_bool stopping;
 };
 const struct ks_agent_shared *ks_agent_shared(const struct ks_agent *a);

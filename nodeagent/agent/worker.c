@@ -535,6 +535,20 @@ static int ensure_images(struct ks_worker *w)
 
 static int create_ctr(struct ks_worker *w, struct ks_ctr *c);
 
+/* Takes one of the agent's creation slots (ks_agent_shared.create_slots). */
+static void creation_enter(const struct ks_worker *w)
+{
+    if (w->sh->create_slots)
+        while (sem_wait(w->sh->create_slots) != 0)
+            ; /* EINTR */
+}
+
+static void creation_leave(const struct ks_worker *w)
+{
+    if (w->sh->create_slots)
+        sem_post(w->sh->create_slots);
+}
+
 /* A container whose env takes the pod IP (downward API) can only be created
  * once the infra container runs. */
 static bool needs_pod_ip(const json_t *ctr)
@@ -644,12 +658,14 @@ static int ensure_pod(struct ks_worker *w, bool *out_fresh)
      * container, and no container created after the infra runs */
     if ((rc = ensure_images(w)) < 0)
         return rc;
+    creation_enter(w);
     json_t *labels = json_object();
     labels_for(labels, w);
     char *id = NULL;
     rc = rt->ops->pod_create(rt, &id, w->pod, w->pname, labels);
     json_decref(labels);
     if (rc < 0) {
+        creation_leave(w);
         if (runtime_down(rc))
             runtime_problem(w, rc);
         else {
@@ -673,7 +689,9 @@ static int ensure_pod(struct ks_worker *w, bool *out_fresh)
         }
     }
     info = NULL;
-    if ((rc = rt->ops->pod_start(rt, id)) < 0) {
+    rc = rt->ops->pod_start(rt, id);
+    creation_leave(w);
+    if (rc < 0) {
         char msg[1024];
         const char *state = NULL;
         snprintf(msg, sizeof(msg), "%s", ks_error_last());
