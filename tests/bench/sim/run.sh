@@ -25,10 +25,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
-build=${1:-$src/build}
-reconcile="$build/reconciler/reconcile"
-agent_bin="$build/nodeagent/nodeagent"
-[ -x "$reconcile" ] && [ -x "$agent_bin" ] || { echo "build first: $reconcile / $agent_bin" >&2; exit 1; }
+# shellcheck source=tests/bench/lib/binaries.sh
+source "$src/tests/bench/lib/binaries.sh" "${1:-}"
 KS_TEST_NAME=bench_sim
 # shellcheck source=tests/e2e/lib/common.sh
 source "$src/tests/e2e/lib/common.sh"
