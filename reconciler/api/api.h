@@ -37,6 +37,9 @@ struct ks_api_tokens;
 #define KS_API_TOKEN_HEX 64
 #define KS_API_MAX_NODE_TOKENS 4096u
 
+/* Pod statuses in one POST /api/v1/nodes/{node}/status (more: 413). */
+#define KS_API_STATUS_BATCH_MAX 1000u
+
 /* Loads <state_dir>/tokens/admin and every <state_dir>/tokens/nodes/<node>,
  * creating the directories (0700) and the admin token (0600, from
  * RAND_bytes) when absent. A token file readable by group or others, or

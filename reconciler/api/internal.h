@@ -26,6 +26,7 @@ enum api_principal { API_NOBODY = 0, API_NODE, API_ADMIN };
 
 struct api_watcher;
 struct api_status_item;
+struct api_ring;
 
 struct api_code_count {
     int method; /* index into the method names */
@@ -51,6 +52,7 @@ struct ks_api_server {
 
     struct api_watcher *watchers; /* doubly linked */
     unsigned n_watchers;
+    struct api_ring *ring; /* recent changes for the watchers (ring.c), created on first use */
 
     /* Pod status writes waiting for their batch (nodes.c). */
     struct api_status_item *status_head, **status_tail;
@@ -131,6 +133,24 @@ void api_sync_handle(struct api_req *r);
 void api_webhook_handle(struct api_req *r);
 /* The store-derived metrics of contracts §6, appended to b (metrics.c). */
 int api_metrics_store(struct ks_buf *b, struct ks_api_server *srv);
+/* The kinds every node's watch sees (NULL-terminated): pods mount
+ * ConfigMaps and Secrets, every node's service proxy serves every Service. */
+extern const char *const api_node_watch_kinds[];
+
+/* The watch ring (ring.c). fill: reads the change log once from the ring's
+ * last revision (0 or KS_E*). answer: the answer to a watcher from since
+ * (node NULL: admin), at most max changes: 1 with *out malloc'd (the whole
+ * body, '{"revision":N,"changes":[...]}' and a newline), *out_n changes and
+ * the revision to watch from next; 0 when the ring does not cover it (ask
+ * the store); negative on error. out NULL: only *out_n and *out_rev. mark_own: the change at rev is
+ * a pod status written by the pod's own node (left out of that node's watch). */
+int api_ring_new(struct ks_api_server *srv);
+int api_ring_fill(struct ks_api_server *srv);
+int api_ring_answer(char **out, size_t *out_len, size_t *out_n, int64_t *out_rev,
+                    struct api_ring *ring, int64_t since, const char *node, size_t max);
+void api_ring_mark_own(struct ks_api_server *srv, int64_t rev);
+void api_ring_free(struct api_ring *ring);
+
 /* node: NULL = every change (admin), else that node's Pods plus every
  * ConfigMap and Secret. */
 void api_watch_handle(struct api_req *r, const char *node);

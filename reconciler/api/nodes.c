@@ -12,6 +12,7 @@
  * are published at once (the write happened on the loop thread) and the
  * control plane hears of it through hooks->wrote (api_wrote).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,15 +52,18 @@ static int64_t revision_of(const json_t *obj)
 }
 
 /* get -> mutate a copy -> put with the revision read; retried on
- * conflict. *obj is NULL for an absent object when create is set. *out:
- * the stored object (new reference). A mutation that changes nothing (an
- * agent reporting the same pod status again) writes nothing: *out is the
- * object as stored and *out_written (may be NULL) false. */
-static int update_written(json_t **out, bool *out_written, struct ks_store *store,
+ * conflict. *obj is NULL for an absent object when create is set. *out
+ * (NULL: not wanted, which saves a read): the stored object (new
+ * reference). A mutation that changes nothing (an agent reporting the same
+ * pod status again) writes nothing: *out is the object as stored and
+ * *out_written (may be NULL) false. *out_rev (may be NULL): the object's
+ * revision after the call (the write's, or the unchanged object's). */
+static int update_written(json_t **out, bool *out_written, int64_t *out_rev, struct ks_store *store,
                           const struct ks_store_key *key, int create, mutate_fn mutate, void *arg)
 {
     bool written = true;
     json_t *cur = NULL, *obj = NULL;
+    int64_t rev = 0;
     int rc = KS_ECONFLICT;
     for (int attempt = 0; attempt < UPDATE_ATTEMPTS && rc == KS_ECONFLICT; attempt++) {
         int64_t expected = KS_STORE_MUST_NOT_EXIST;
@@ -82,19 +86,22 @@ static int update_written(json_t **out, bool *out_written, struct ks_store *stor
             goto done;
         if (cur && ks_json_equal(cur, obj, KS_JSON_NUMBERS_TYPED)) {
             written = false;
+            rev = expected;
             break;
         }
-        rc = ks_store_put(NULL, store, obj, expected);
+        rc = ks_store_put(&rev, store, obj, expected);
     }
     if (rc == KS_ECONFLICT)
         ks_error_wrap(rc, "%s %s/%s: still conflicting after %d attempts", key->kind,
                       key->namespace_, key->name, UPDATE_ATTEMPTS);
-    if (rc == 0 && !written)
+    if (rc == 0 && out && !written)
         *out = json_incref(cur);
-    else if (rc == 0)
+    else if (rc == 0 && out)
         rc = ks_store_get(out, store, key);
     if (rc == 0 && out_written)
         *out_written = written;
+    if (rc == 0 && out_rev)
+        *out_rev = rev;
 done:
     json_decref(cur);
     json_decref(obj);
@@ -104,7 +111,7 @@ done:
 static int update(json_t **out, struct ks_store *store, const struct ks_store_key *key, int create,
                   mutate_fn mutate, void *arg)
 {
-    return update_written(out, NULL, store, key, create, mutate, arg);
+    return update_written(out, NULL, NULL, store, key, create, mutate, arg);
 }
 
 /* Sets the Ready condition to True with a fresh lastHeartbeatTime. */
@@ -223,7 +230,8 @@ static int heartbeat_mutate(json_t **obj, void *arg)
 struct status_arg {
     const char *node;
     const json_t *status;
-    int wrong_node; /* set when the pod is bound elsewhere: 403 */
+    int wrong_node;                        /* set when the pod is bound elsewhere: 403 */
+    char bound[API_MAX_SEGMENT_BYTES + 1]; /* the node it is bound to ("" for none) */
 };
 
 static int status_mutate(json_t **obj, void *arg)
@@ -232,6 +240,7 @@ static int status_mutate(json_t **obj, void *arg)
     const char *bound =
         json_string_value(json_object_get(json_object_get(*obj, "spec"), "nodeName"));
     a->wrong_node = !bound || strcmp(bound, a->node) != 0;
+    snprintf(a->bound, sizeof a->bound, "%s", bound ? bound : "");
     if (a->wrong_node)
         return ks_error_set(KS_ECONFLICT, "pod is bound to %s, not to node %s",
                             bound ? bound : "no node", a->node);
@@ -300,23 +309,42 @@ static void node_pods(struct api_req *r, const char *name)
  * tick): it wakes no controller pass, only the watchers. A node that comes
  * back (Ready was Unknown) and every pod status write wake them. */
 
+/* One pod status write: the per-pod route queues one, the batch route one
+ * per item. */
+struct status_write {
+    const char *ns, *pod; /* point into the item's strings or body */
+    const json_t *status; /* borrowed from the item's body */
+    json_t *obj;          /* the stored pod after the write (per-pod route only) */
+    int rc, wrong_node;
+    bool written; /* the pod changed (a repeated report writes nothing) */
+    int64_t rev;  /* the pod's revision after the write */
+    char *err;    /* the message of rc */
+};
+
 struct api_status_item {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     int method;
     double start;
-    char *node, *ns, *pod; /* ns and pod NULL: a heartbeat of node */
+    char *node, *ns, *pod; /* ns and pod: the per-pod route */
     json_t *body;
+    bool batch;                  /* the batch route: writes from body.items, compact reply */
+    struct status_write *writes; /* none: a heartbeat of node */
+    size_t n_writes;
     bool was_ready; /* heartbeat: the node was Ready before it */
-    bool written;   /* status: the pod changed (a repeated report writes nothing) */
-    json_t *obj;    /* the stored pod after the write */
-    int rc, wrong_node;
+    json_t *obj;    /* heartbeat: the stored Node */
+    int rc;
     char *err; /* the message of rc */
     struct api_status_item *next;
 };
 
 static void status_item_free(struct api_status_item *it)
 {
+    for (size_t i = 0; i < it->n_writes; i++) {
+        json_decref(it->writes[i].obj);
+        free(it->writes[i].err);
+    }
+    free(it->writes);
     free(it->node);
     free(it->ns);
     free(it->pod);
@@ -326,24 +354,104 @@ static void status_item_free(struct api_status_item *it)
     free(it);
 }
 
+static void write_apply(struct ks_store *store, const char *node, struct status_write *w,
+                        bool batch)
+{
+    struct ks_store_key key = {"Pod", w->ns, w->pod};
+    struct status_arg a = {.node = node, .status = w->status};
+    char msg[3 * API_MAX_SEGMENT_BYTES + 64];
+    json_decref(w->obj);
+    w->obj = NULL;
+    free(w->err);
+    w->err = NULL;
+    w->rc = update_written(batch ? NULL : &w->obj, &w->written, &w->rev, store, &key, 0,
+                           status_mutate, &a);
+    w->wrong_node = a.wrong_node;
+    if (!w->rc)
+        return;
+    if (batch && w->wrong_node)
+        snprintf(msg, sizeof msg, "pod %s/%s is bound to %s%s", w->ns, w->pod,
+                 a.bound[0] ? "node " : "no node", a.bound);
+    else if (batch && w->rc == KS_ENOTFOUND)
+        snprintf(msg, sizeof msg, "pod %s/%s not found", w->ns, w->pod);
+    else
+        snprintf(msg, sizeof msg, "%s", ks_error_last());
+    if (!(w->err = strdup(msg)))
+        w->rc = KS_ENOMEM;
+}
+
 static void status_apply(struct ks_store *store, struct api_status_item *it)
 {
-    struct ks_store_key key = {"Pod", it->ns, it->pod}, node = {"Node", "", it->node};
-    struct status_arg a = {it->node, it->body, 0};
+    struct ks_store_key node = {"Node", "", it->node};
+    if (it->n_writes) {
+        for (size_t i = 0; i < it->n_writes; i++)
+            write_apply(store, it->node, &it->writes[i], it->batch);
+        return;
+    }
     json_decref(it->obj);
     it->obj = NULL;
     free(it->err);
     it->err = NULL;
-    if (!it->pod) {
-        it->rc = update(&it->obj, store, &node, 0, heartbeat_mutate, &it->was_ready);
-        if (it->rc == KS_ENOTFOUND)
-            ks_error_wrap(it->rc, "node %s: register first", it->node);
-    } else {
-        it->rc = update_written(&it->obj, &it->written, store, &key, 0, status_mutate, &a);
-    }
-    it->wrong_node = a.wrong_node;
+    it->rc = update(&it->obj, store, &node, 0, heartbeat_mutate, &it->was_ready);
+    if (it->rc == KS_ENOTFOUND)
+        ks_error_wrap(it->rc, "node %s: register first", it->node);
     if (it->rc && !(it->err = strdup(ks_error_last())))
         it->rc = KS_ENOMEM;
+}
+
+/* HTTP status of a failed write. */
+static int write_code(const struct status_write *w)
+{
+    if (w->wrong_node)
+        return 403;
+    return w->rc == KS_ENOTFOUND ? 404 : 500;
+}
+
+/* The batch route's reply: one compact item per write, in order. */
+static json_t *batch_reply(const struct api_status_item *it)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < it->n_writes; i++) {
+        const struct status_write *w = &it->writes[i];
+        char rv[32];
+        snprintf(rv, sizeof rv, "%lld", (long long)w->rev);
+        json_t *one = w->rc ? json_pack("{s:i, s:s}", "code", write_code(w), "error",
+                                        w->err ? w->err : "out of memory")
+                            : json_pack("{s:i, s:s}", "code", 200, "resourceVersion", rv);
+        if (json_array_append_new(items, one) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    return items ? json_pack("{s:o}", "items", items) : NULL;
+}
+
+static void status_reply(struct ks_api_server *srv, struct api_status_item *it)
+{
+    struct api_req r = {.srv = srv, .req = it->req, .method = it->method, .start = it->start};
+    const struct status_write *w = it->n_writes ? &it->writes[0] : NULL;
+    if (it->batch) {
+        json_t *body = batch_reply(it);
+        if (body)
+            api_reply(&r, 200, body);
+        else
+            api_reply_error(&r, 500, "status batch: out of memory");
+    } else if (w && w->rc && w->wrong_node) {
+        api_reply_error(&r, 403, "%s", w->err);
+    } else if (w && w->rc) {
+        ks_error_set(w->rc, "%s", w->err ? w->err : "out of memory");
+        api_reply_ks_error(&r, w->rc);
+    } else if (w) {
+        api_reply(&r, 200, json_incref(w->obj));
+    } else if (it->rc) {
+        ks_error_set(it->rc, "%s", it->err ? it->err : "out of memory");
+        api_reply_ks_error(&r, it->rc);
+    } else {
+        api_reply(
+            &r, 200,
+            json_pack("{s:O}", "resourceVersion",
+                      json_object_get(json_object_get(it->obj, "metadata"), "resourceVersion")));
+    }
 }
 
 void api_status_flush(struct ks_api_server *srv)
@@ -369,24 +477,21 @@ void api_status_flush(struct ks_api_server *srv)
             status_apply(srv->store, it);
     }
     for (it = items; it; it = it->next) {
-        struct api_req r = {.srv = srv, .req = it->req, .method = it->method, .start = it->start};
-        if (it->rc && it->wrong_node) {
-            api_reply_error(&r, 403, "%s", it->err);
-        } else if (it->rc) {
-            ks_error_set(it->rc, "%s", it->err ? it->err : "out of memory");
-            api_reply_ks_error(&r, it->rc);
-        } else {
+        for (size_t i = 0; i < it->n_writes; i++) {
+            const struct status_write *w = &it->writes[i];
+            if (w->rc)
+                continue;
+            rev = w->rev > rev ? w->rev : rev;
+            wake = wake || w->written;
+            if (w->written) /* its own node's watch leaves it out */
+                api_ring_mark_own(srv, w->rev);
+        }
+        if (!it->n_writes && !it->rc) {
             int64_t v = revision_of(it->obj);
             rev = v > rev ? v : rev;
-            wake = wake || (it->pod ? it->written : !it->was_ready);
-            if (!it->pod)
-                api_reply(&r, 200,
-                          json_pack("{s:O}", "resourceVersion",
-                                    json_object_get(json_object_get(it->obj, "metadata"),
-                                                    "resourceVersion")));
-            else
-                api_reply(&r, 200, json_incref(it->obj));
+            wake = wake || !it->was_ready;
         }
+        status_reply(srv, it);
     }
     while (items) {
         it = items->next;
@@ -412,7 +517,7 @@ void api_status_drop_conn(struct ks_api_server *srv, struct evhttp_connection *e
     while ((it = *pp) != NULL) {
         if (it->conn == evcon) {
             *pp = it->next;
-            srv->n_status--;
+            srv->n_status -= it->n_writes ? it->n_writes : 1;
             status_item_free(it); /* libevent frees the request with its connection */
         } else {
             pp = &it->next;
@@ -435,34 +540,39 @@ void api_status_free(struct ks_api_server *srv)
     srv->status_ev = NULL;
 }
 
-/* Queues a heartbeat (ns, pod and body NULL) or a pod status (body
- * stolen) for the next batch. */
-static void batch_enqueue(struct api_req *r, const char *node, const char *ns, const char *pod,
-                          json_t *body)
+/* A new queue item for node (body stolen, may be NULL); NULL when out of
+ * memory (then body is released). */
+static struct api_status_item *item_new(struct api_req *r, const char *node, json_t *body)
 {
-    struct ks_api_server *srv = r->srv;
-    struct api_status_item *it = NULL;
-    if (!srv->status_ev && !(srv->status_ev = evtimer_new(srv->base, status_timer, srv))) {
+    struct api_status_item *it = calloc(1, sizeof *it);
+    if (!it || !(it->node = strdup(node))) {
+        free(it);
         json_decref(body);
-        api_reply_error(r, 500, "status: out of memory");
-        return;
+        return NULL;
     }
-    if (!(it = calloc(1, sizeof *it)) || !(it->node = strdup(node)) ||
-        (ns && !(it->ns = strdup(ns))) || (pod && !(it->pod = strdup(pod)))) {
-        if (it)
-            status_item_free(it);
-        json_decref(body);
-        api_reply_error(r, 500, "status: out of memory");
-        return;
-    }
+    it->body = body;
     it->req = r->req;
     it->conn = evhttp_request_get_connection(r->req);
     it->method = r->method;
     it->start = r->start;
-    it->body = body;
+    return it;
+}
+
+/* Queues it (a heartbeat, a pod status or a batch of them) for the next
+ * batch: applied at STATUS_BATCH_MS or once STATUS_BATCH_MAX writes wait. */
+static void batch_enqueue(struct api_req *r, struct api_status_item *it)
+{
+    struct ks_api_server *srv = r->srv;
+    if (!srv->status_ev && !(srv->status_ev = evtimer_new(srv->base, status_timer, srv))) {
+        status_item_free(it);
+        api_reply_error(r, 500, "status: out of memory");
+        return;
+    }
     *srv->status_tail = it;
     srv->status_tail = &it->next;
-    if (++srv->n_status == 1 && !srv->stopping) {
+    bool first = srv->n_status == 0;
+    srv->n_status += it->n_writes ? it->n_writes : 1;
+    if (first && !srv->stopping) {
         struct timeval tv = {.tv_sec = 0, .tv_usec = STATUS_BATCH_MS * 1000};
         evtimer_add(srv->status_ev, &tv);
     }
@@ -473,6 +583,7 @@ static void batch_enqueue(struct api_req *r, const char *node, const char *ns, c
 static void pod_status(struct api_req *r, const char *node, const char *ns, const char *pod)
 {
     json_t *body = NULL;
+    struct api_status_item *it = NULL;
     int rc;
     if ((rc = api_read_body(&body, r, 0)) != 0) {
         api_reply_ks_error(r, rc);
@@ -483,12 +594,92 @@ static void pod_status(struct api_req *r, const char *node, const char *ns, cons
         api_reply_error(r, 400, "status: body must be a JSON object (the pod's status)");
         return;
     }
-    batch_enqueue(r, node, ns, pod, body);
+    if (!(it = item_new(r, node, body)) || !(it->ns = strdup(ns)) || !(it->pod = strdup(pod)) ||
+        !(it->writes = calloc(1, sizeof *it->writes))) {
+        if (it)
+            status_item_free(it);
+        api_reply_error(r, 500, "status: out of memory");
+        return;
+    }
+    it->n_writes = 1;
+    it->writes[0] = (struct status_write){.ns = it->ns, .pod = it->pod, .status = body};
+    batch_enqueue(r, it);
+}
+
+/* Checks the batch body's shape; 0, or KS_EINVALID / KS_ELIMIT naming the
+ * item (nothing is written then). */
+static int batch_validate(const json_t *body)
+{
+    const json_t *items = json_object_get(body, "items"), *item;
+    size_t i;
+    if (!json_is_object(body) || !json_is_array(items))
+        return ks_error_set(KS_EINVALID,
+                            "status batch: the body must be an object with an \"items\" array");
+    if (json_array_size(items) > KS_API_STATUS_BATCH_MAX)
+        return ks_error_set(KS_ELIMIT, "status batch: more than %u items (limit)",
+                            KS_API_STATUS_BATCH_MAX);
+    if (json_array_size(items) == 0)
+        return ks_error_set(KS_EINVALID, "status batch: no items");
+    json_array_foreach(items, i, item)
+    {
+        const char *ns = json_string_value(json_object_get(item, "namespace"));
+        const char *name = json_string_value(json_object_get(item, "name"));
+        if (!json_is_object(item))
+            return ks_error_set(KS_EINVALID, "status batch: items[%zu]: expected an object", i);
+        if (!ns || !*ns || !name || !*name)
+            return ks_error_set(KS_EINVALID,
+                                "status batch: items[%zu]: namespace and name must be non-empty "
+                                "strings",
+                                i);
+        if (!json_is_object(json_object_get(item, "status")))
+            return ks_error_set(KS_EINVALID, "status batch: items[%zu]: status must be an object",
+                                i);
+    }
+    return 0;
+}
+
+/* POST /api/v1/nodes/{node}/status: many pod statuses of node in one
+ * request (contracts3.md), applied in the status batching like the per-pod
+ * route and answered per item after the commit. */
+static void node_status_batch(struct api_req *r, const char *node)
+{
+    json_t *body = NULL, *item;
+    struct api_status_item *it = NULL;
+    size_t i;
+    int rc;
+    if ((rc = api_read_body(&body, r, 0)) != 0 || (rc = batch_validate(body)) != 0) {
+        json_decref(body);
+        api_reply_ks_error(r, rc);
+        return;
+    }
+    const json_t *items = json_object_get(body, "items");
+    if (!(it = item_new(r, node, body)) ||
+        !(it->writes = calloc(json_array_size(items), sizeof *it->writes))) {
+        if (it)
+            status_item_free(it);
+        api_reply_error(r, 500, "status batch: out of memory");
+        return;
+    }
+    it->batch = true;
+    it->n_writes = json_array_size(items);
+    json_array_foreach(items, i, item)
+    {
+        it->writes[i] =
+            (struct status_write){.ns = json_string_value(json_object_get(item, "namespace")),
+                                  .pod = json_string_value(json_object_get(item, "name")),
+                                  .status = json_object_get(item, "status")};
+    }
+    batch_enqueue(r, it);
 }
 
 static void node_heartbeat(struct api_req *r, const char *name)
 {
-    batch_enqueue(r, name, NULL, NULL, NULL);
+    struct api_status_item *it = item_new(r, name, NULL);
+    if (!it) {
+        api_reply_error(r, 500, "status: out of memory");
+        return;
+    }
+    batch_enqueue(r, it);
 }
 
 static int add_event(struct ks_store *store, const json_t *ev, const char *node, size_t index)
@@ -611,6 +802,8 @@ void api_nodes_handle(struct api_req *r)
         node_heartbeat(r, name);
     else if (r->nseg == 5 && get && strcmp(action, "pods") == 0)
         node_pods(r, name);
+    else if (r->nseg == 5 && post && strcmp(action, "status") == 0)
+        node_status_batch(r, name);
     else if (r->nseg == 5 && get && strcmp(action, "watch") == 0)
         api_watch_handle(r, name);
     else if (r->nseg == 5 && post && strcmp(action, "events") == 0)

@@ -722,6 +722,7 @@ void ks_api_server_free(struct ks_api_server *server)
         evhttp_free(server->http); /* closes connections: their callbacks drop watchers */
     api_watch_flush(server);
     api_status_free(server);
+    api_ring_free(server->ring);
     if (server->stop_ev)
         event_free(server->stop_ev);
     if (server->notify_ev)

@@ -13,11 +13,15 @@
  * to node N (puts and deletes: the store records the node of a deleted
  * object), plus every ConfigMap and Secret change, which the node's pods
  * may mount, and every Service and Endpoints change, which the node's
- * service proxy serves. The filter runs in the store (an indexed node
- * column), so other nodes' pods cost a watcher nothing to skip.
+ * service proxy serves; not the pod statuses node N itself wrote through
+ * the status routes (its agent knows them; its revision moves past them).
+ * Each publish reads the change log once into the watch ring (ring.c) and
+ * answers every watcher by filtering the ring; a watcher from before the
+ * ring (or a node watcher whose range holds a delete of unknown node) is
+ * answered by a store query as before (the store filters by node there).
  * A watcher whose client hangs up is dropped at once (see on_readable).
  * Watchers waiting from the same revision (and node) get the same answer:
- * it is serialised once and handed to each connection by reference, so a
+ * it is built once and handed to each connection by reference, so a
  * sync of 1,000 objects seen by 1,000 watchers costs one JSON text, not
  * 1,000 copies of it.
  */
@@ -50,10 +54,6 @@ struct api_watcher {
     struct api_watcher *prev, *next;
 };
 
-/* Kinds every node's watch sees: pods mount ConfigMaps and Secrets
- * (contracts §6), every node's service proxy serves every Service. */
-static const char *const every_node_kinds[] = {"ConfigMap", "Secret", "Service", "Endpoints", NULL};
-
 /* Changes after since (filtered for node), and the revision the client
  * should watch from next. */
 static int collect(json_t **out, int64_t *out_rev, struct ks_store *store, int64_t since,
@@ -67,7 +67,7 @@ static int collect(json_t **out, int64_t *out_rev, struct ks_store *store, int64
     /* a node's changes are filtered in the store: other nodes' pods are not
      * even parsed */
     rc = node ? ks_store_changes_for_node(&changes, store, since, WATCH_MAX_CHANGES, node,
-                                          every_node_kinds)
+                                          api_node_watch_kinds)
               : ks_store_changes_since(&changes, store, since, WATCH_MAX_CHANGES);
     if (rc)
         return rc;
@@ -83,25 +83,17 @@ static int collect(json_t **out, int64_t *out_rev, struct ks_store *store, int64
     return 0;
 }
 
-static void reply_collected(struct ks_api_server *srv, struct evhttp_request *req, int method,
-                            double start, int rc, json_t *changes, int64_t rev)
+static void reply_failed(struct ks_api_server *srv, struct evhttp_request *req, int method,
+                         double start, int rc)
 {
-    if (rc == KS_ECONFLICT) {
-        json_decref(changes);
+    if (rc == KS_ECONFLICT)
         api_reply_json(srv, req, method, start, 410,
                        json_pack("{s:s, s:i}", "error",
                                  "revision is too old (compacted from the change log), relist",
                                  "code", 410));
-        return;
-    }
-    if (rc != 0) {
-        json_decref(changes);
+    else
         api_reply_json(srv, req, method, start, 500,
                        json_pack("{s:s, s:i}", "error", ks_error_last(), "code", 500));
-        return;
-    }
-    api_reply_json(srv, req, method, start, 200,
-                   json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "changes", changes));
 }
 
 /* One serialised answer shared by the watchers of a group; freed when the
@@ -109,7 +101,7 @@ static void reply_collected(struct ks_api_server *srv, struct evhttp_request *re
 struct shared_answer {
     int refs;
     size_t len;
-    char text[];
+    char *text;
 };
 
 static void shared_answer_unref(const void *data, size_t len, void *arg)
@@ -117,39 +109,77 @@ static void shared_answer_unref(const void *data, size_t len, void *arg)
     struct shared_answer *a = arg;
     (void)data;
     (void)len;
-    if (--a->refs == 0)
+    if (--a->refs == 0) {
+        free(a->text);
         free(a);
-}
-
-static struct shared_answer *shared_answer_new(json_t *changes, int64_t rev)
-{
-    json_t *body = json_pack("{s:I, s:O}", "revision", (json_int_t)rev, "changes", changes);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    size_t len = text ? strlen(text) : 0;
-    struct shared_answer *a = text ? malloc(sizeof *a + len + 2) : NULL;
-    if (a) {
-        a->refs = 1; /* the publish loop's own reference */
-        a->len = len + 1;
-        memcpy(a->text, text, len);
-        a->text[len] = '\n';
-        a->text[len + 1] = '\0';
     }
-    free(text);
-    json_decref(body);
-    return a;
 }
 
-static void reply_shared(struct ks_api_server *srv, struct api_watcher *w, struct shared_answer *a)
+/* The answer to a watcher from since (node: NULL or its node): from the ring
+ * when it covers it, else from the store. With count_only, *out is set only
+ * when there are changes. *out has one reference (the caller's). */
+static int answer_for(struct shared_answer **out, size_t *out_n, int64_t *out_rev,
+                      struct ks_api_server *srv, int64_t since, const char *node, int count_only)
+{
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    int64_t rev = 0;
+    json_t *changes = NULL, *body = NULL;
+    struct shared_answer *a = NULL;
+    int rc = api_ring_answer(count_only ? NULL : &text, &len, &n, &rev, srv->ring, since, node,
+                             WATCH_MAX_CHANGES);
+    if (rc == 1 && count_only && n > 0)
+        rc = api_ring_answer(&text, &len, &n, &rev, srv->ring, since, node, WATCH_MAX_CHANGES);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if ((rc = collect(&changes, &rev, srv->store, since, node)) != 0)
+            return rc;
+        n = json_array_size(changes);
+        body = (n || !count_only)
+                   ? json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "changes", changes)
+                   : (json_decref(changes), NULL);
+        char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        if (body && !dump)
+            return ks_error_set(KS_ENOMEM, "watch: out of memory");
+        if (dump) {
+            len = strlen(dump);
+            if (!(text = realloc(dump, len + 2))) {
+                free(dump);
+                return ks_error_set(KS_ENOMEM, "watch: out of memory");
+            }
+            memcpy(text + len, "\n", 2);
+            len++;
+        }
+    }
+    if (text && !(a = malloc(sizeof *a))) {
+        free(text);
+        return ks_error_set(KS_ENOMEM, "watch: out of memory");
+    }
+    if (a) {
+        a->refs = 1;
+        a->len = len;
+        a->text = text;
+    }
+    *out = a;
+    *out_n = n;
+    *out_rev = rev;
+    return 0;
+}
+
+static void reply_shared(struct ks_api_server *srv, struct evhttp_request *req, int method,
+                         double start, struct shared_answer *a)
 {
     struct evbuffer *out = evbuffer_new();
     if (!out) {
-        api_reply_json(srv, w->req, w->method, w->start, 500, NULL);
+        api_reply_json(srv, req, method, start, 500, NULL);
         return;
     }
     a->refs++;
     if (evbuffer_add_reference(out, a->text, a->len, shared_answer_unref, a) != 0)
         a->refs--;
-    api_reply_json_buffer(srv, w->req, w->method, w->start, 200, out);
+    api_reply_json_buffer(srv, req, method, start, 200, out);
     evbuffer_free(out);
 }
 
@@ -174,10 +204,17 @@ static void watcher_free(struct api_watcher *w)
 /* Answers w from the change log (possibly empty) and frees it. */
 static void watcher_answer(struct api_watcher *w)
 {
-    json_t *changes = NULL;
+    struct shared_answer *a = NULL;
+    size_t n = 0;
     int64_t rev = 0;
-    int rc = collect(&changes, &rev, w->srv->store, w->since, w->node);
-    reply_collected(w->srv, w->req, w->method, w->start, rc, changes, rev);
+    api_ring_fill(w->srv); /* on a store error the ring answers what it has read */
+    int rc = answer_for(&a, &n, &rev, w->srv, w->since, w->node, 0);
+    if (rc == 0)
+        reply_shared(w->srv, w->req, w->method, w->start, a);
+    else
+        reply_failed(w->srv, w->req, w->method, w->start, rc);
+    if (a)
+        shared_answer_unref(NULL, 0, a);
     watcher_free(w);
 }
 
@@ -224,26 +261,26 @@ static int same_node(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Watchers mostly wait from the same revision: one read of the change log
- * serves every watcher with the same (since, node) in one publish. */
+/* Watchers mostly wait from the same revision: one answer (from the ring,
+ * read from the change log once) serves every watcher with the same (since,
+ * node) in one publish. */
 void api_watch_publish(struct ks_api_server *srv)
 {
     int64_t rev = 0, c_since = -1, c_at = 0;
     char c_node_buf[API_MAX_SEGMENT_BYTES + 1]; /* w->node dies with w */
     const char *c_node = NULL;
-    json_t *c_changes = NULL;
     struct shared_answer *c_answer = NULL;
+    size_t c_n = 0;
     int c_rc = 0;
     if (!srv->watchers || ks_store_revision(&rev, srv->store) != 0)
         return;
+    api_ring_fill(srv); /* on a store error the ring answers what it has read */
     struct api_watcher *w = srv->watchers, *next;
     for (; w; w = next) {
         next = w->next;
         if (w->since >= rev)
             continue;
         if (c_since != w->since || !same_node(c_node, w->node)) {
-            json_decref(c_changes);
-            c_changes = NULL;
             if (c_answer)
                 shared_answer_unref(NULL, 0, c_answer);
             c_answer = NULL;
@@ -251,23 +288,20 @@ void api_watch_publish(struct ks_api_server *srv)
             c_node = w->node ? c_node_buf : NULL;
             if (w->node)
                 snprintf(c_node_buf, sizeof c_node_buf, "%s", w->node);
-            c_rc = collect(&c_changes, &c_at, srv->store, w->since, w->node);
+            c_rc = answer_for(&c_answer, &c_n, &c_at, srv, w->since, w->node, 1);
         }
-        if (c_rc == 0 && json_array_size(c_changes) == 0) {
-            w->since = c_at; /* only other nodes' changes: keep waiting */
+        if (c_rc == 0 && c_n == 0) {
+            w->since = c_at; /* only other nodes' changes or its own status: keep waiting */
             continue;
         }
-        if (c_rc == 0 && !c_answer)
-            c_answer = shared_answer_new(c_changes, c_at);
-        if (c_rc == 0 && c_answer)
-            reply_shared(srv, w, c_answer);
+        if (c_rc == 0)
+            reply_shared(srv, w->req, w->method, w->start, c_answer);
         else
-            reply_collected(srv, w->req, w->method, w->start, c_rc, json_incref(c_changes), c_at);
+            reply_failed(srv, w->req, w->method, w->start, c_rc);
         watcher_free(w);
     }
     if (c_answer)
         shared_answer_unref(NULL, 0, c_answer);
-    json_decref(c_changes);
 }
 
 void api_watch_drop_conn(struct ks_api_server *srv, struct evhttp_connection *evcon)
@@ -291,7 +325,8 @@ void api_watch_handle(struct api_req *r, const char *node)
     struct ks_api_server *srv = r->srv;
     const char *since_s = api_query(r, "since"), *timeout_s = api_query(r, "timeout");
     int64_t since = 0, wait_ms = WATCH_DEFAULT_MS, rev = 0;
-    json_t *changes = NULL;
+    struct shared_answer *a = NULL;
+    size_t n = 0;
     struct api_watcher *w = NULL;
     int rc;
     if (r->method != EVHTTP_REQ_GET) {
@@ -314,12 +349,18 @@ void api_watch_handle(struct api_req *r, const char *node)
                         timeout_s, srv->opts.max_watch_wait_s);
         return;
     }
-    rc = collect(&changes, &rev, srv->store, since, node);
-    if (rc != 0 || json_array_size(changes) > 0 || wait_ms == 0 || srv->stopping) {
-        reply_collected(srv, r->req, r->method, r->start, rc, changes, rev);
+    api_ring_fill(srv); /* on a store error the ring answers what it has read */
+    rc = answer_for(&a, &n, &rev, srv, since, node, 0);
+    if (rc != 0 || n > 0 || wait_ms == 0 || srv->stopping) {
+        if (rc == 0)
+            reply_shared(srv, r->req, r->method, r->start, a);
+        else
+            reply_failed(srv, r->req, r->method, r->start, rc);
+        if (a)
+            shared_answer_unref(NULL, 0, a);
         return;
     }
-    json_decref(changes);
+    shared_answer_unref(NULL, 0, a);
     if (srv->n_watchers >= srv->opts.max_watchers) {
         api_reply_error(r, 503, "watch: too many watchers (max_watchers %u)",
                         srv->opts.max_watchers);
