@@ -58,7 +58,10 @@ struct ks_agent_source_ops {
                       const char *name);
 
     /* The pod's observed status object (phase, conditions,
-     * containerStatuses, podIP, startTime, ...), replacing the last one. */
+     * containerStatuses, podIP, startTime, ...), replacing the last one.
+     * A source may only queue it and send it later (the control plane's:
+     * 0 then means queued, and the source owns the retries); it may keep a
+     * reference, so the caller must not change status afterwards. */
     int (*report_status)(struct ks_agent_source *src, const char *ns, const char *name,
                          const json_t *status);
 

@@ -1221,20 +1221,20 @@ static void report(struct ks_worker *w)
     w->last_built = st;
     if (w->last_reported && json_equal(w->last_reported, st))
         return;
-    int64_t t0 = ks_agent_mono_ms();
+    /* The control-plane source only queues the status (its sender posts
+     * batches and owns the retries from then on: 0 means "will be sent",
+     * the newest status of the pod winning); the static pods source writes
+     * it at once. A failure here (a full disk, no memory, a closing source)
+     * is the worker's to retry. */
     int rc = w->src->ops->report_status(w->src, w->ns, w->name, st);
-    {
-        char ms[24];
-        snprintf(ms, sizeof(ms), "%lld", (long long)(ks_agent_mono_ms() - t0));
-        ks_log(KS_LOG_DEBUG, "status reported", "pod", w->pname, "phase",
-               json_string_value(json_object_get(st, "phase")), "ms", ms, NULL);
-    }
     if (rc < 0) {
         ks_log(KS_LOG_WARN, "status report failed", "pod", w->pname, "error", ks_error_last(),
                NULL);
         want(w, ks_agent_mono_ms() + RETRY_MS);
         return;
     }
+    ks_log(KS_LOG_DEBUG, "status reported", "pod", w->pname, "phase",
+           json_string_value(json_object_get(st, "phase")), NULL);
     json_decref(w->last_reported);
     w->last_reported = json_incref(st);
 }

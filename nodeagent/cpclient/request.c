@@ -39,14 +39,19 @@ static int transport_error(struct cp_source *s, int rc, const struct cp_request 
     }
 }
 
-/* Maps the answer; *out gets the body on 2xx. */
-static int answer(json_t **out, struct cp_source *s, long status, const struct cp_request *req,
-                  const struct ks_buf *body)
+/* Maps the answer; *out gets the body on 2xx, *out_any (when not NULL)
+ * the parsed body of any answer. */
+static int answer(json_t **out, json_t **out_any, struct cp_source *s, long status,
+                  const struct cp_request *req, const struct ks_buf *body)
 {
     json_t *doc = json_loadb(ks_buf_data(body), ks_buf_len(body), 0, NULL);
     const char *msg = json_string_value(json_object_get(doc, "error"));
     int code, rc;
 
+    if (out_any) {
+        *out_any = doc;
+        doc = json_incref(doc);
+    }
     if (status >= 200 && status < 300) {
         if (!doc && ks_buf_len(body))
             return ks_error_set(KS_EIO, "control plane at %s: %s %s: answer is not JSON", s->server,
@@ -93,9 +98,11 @@ static int answer(json_t **out, struct cp_source *s, long status, const struct c
     return rc;
 }
 
-/* One exchange; *out_aborted (when not NULL) on a cancel. */
-static int exchange(json_t **out, bool *out_aborted, struct cp_source *s,
-                    const struct cp_request *req, struct ks_http_cancel *cancel)
+/* One exchange; *out_aborted (when not NULL) on a cancel; *out_http and
+ * *out_any (when not NULL) as cp_request_http. */
+static int exchange(json_t **out, bool *out_aborted, long *out_http, json_t **out_any,
+                    struct cp_source *s, const struct cp_request *req,
+                    struct ks_http_cancel *cancel)
 {
     struct ks_http_header headers[3] = {{"Authorization", s->auth},
                                         {"Accept", "application/json"},
@@ -116,13 +123,15 @@ static int exchange(json_t **out, bool *out_aborted, struct cp_source *s,
     }
     hreq.target = target;
     if (strcmp(req->method, "POST") == 0) {
-        body = req->body ? json_dumps(req->body, JSON_COMPACT) : strdup("{}");
-        if (!body) {
-            rc = ks_error_set(KS_ENOMEM, "out of memory");
-            goto done;
+        if (!req->text) {
+            body = req->body ? json_dumps(req->body, JSON_COMPACT) : strdup("{}");
+            if (!body) {
+                rc = ks_error_set(KS_ENOMEM, "out of memory");
+                goto done;
+            }
         }
-        hreq.body = body;
-        hreq.body_len = strlen(body);
+        hreq.body = req->text ? req->text : body;
+        hreq.body_len = strlen(hreq.body);
         hreq.n_headers = 3;
     }
     if ((rc = ks_http_request(&resp, s->http, &hreq)) < 0) {
@@ -133,7 +142,9 @@ static int exchange(json_t **out, bool *out_aborted, struct cp_source *s,
         *out_aborted = true;
         goto done;
     }
-    rc = answer(out, s, resp.status, req, &resp.body);
+    if (out_http)
+        *out_http = resp.status;
+    rc = answer(out, out_any, s, resp.status, req, &resp.body);
 done:
     ks_http_response_release(&resp);
     free(body);
@@ -143,7 +154,15 @@ done:
 
 int cp_request(json_t **out, struct cp_source *s, const struct cp_request *req)
 {
-    return exchange(out, NULL, s, req, NULL);
+    return exchange(out, NULL, NULL, NULL, s, req, NULL);
+}
+
+int cp_request_http(json_t **out_doc, long *out_http, struct cp_source *s,
+                    const struct cp_request *req)
+{
+    *out_http = 0;
+    *out_doc = NULL;
+    return exchange(NULL, NULL, out_http, out_doc, s, req, NULL);
 }
 
 int cp_request_watch(json_t **out, bool *out_aborted, struct cp_source *s,
@@ -156,7 +175,7 @@ int cp_request_watch(json_t **out, bool *out_aborted, struct cp_source *s,
         *out_aborted = true;
         return 0;
     }
-    rc = exchange(out, out_aborted, s, req, &s->interrupt);
+    rc = exchange(out, out_aborted, NULL, NULL, s, req, &s->interrupt);
     if (*out_aborted)
         ks_http_cancel_take(&s->interrupt);
     return rc;

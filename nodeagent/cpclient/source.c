@@ -1,7 +1,7 @@
 /*
  * source.c: the HTTP source's ks_agent_source operations, each a thin
- * mapping onto one node endpoint of docs/api.md (see cpclient.h), and the
- * constructor that checks the options.
+ * mapping onto one node endpoint of docs/api.md (see cpclient.h; the pod
+ * status queue is status.c), and the constructor that checks the options.
  */
 #include "nodeagent/cpclient/internal.h"
 
@@ -31,7 +31,7 @@ static char *seg(const char *s)
 static int cp_register(struct ks_agent_source *base, const json_t *report)
 {
     struct cp_source *s = src_of(base);
-    struct cp_request r = {"POST", "/register", report, s->opts.timeout_ms};
+    struct cp_request r = {"POST", "/register", report, s->opts.timeout_ms, NULL};
 
     return cp_request(NULL, s, &r);
 }
@@ -39,7 +39,7 @@ static int cp_register(struct ks_agent_source *base, const json_t *report)
 static int cp_heartbeat(struct ks_agent_source *base)
 {
     struct cp_source *s = src_of(base);
-    struct cp_request r = {"POST", "/heartbeat", NULL, s->opts.timeout_ms};
+    struct cp_request r = {"POST", "/heartbeat", NULL, s->opts.timeout_ms, NULL};
 
     return cp_request(NULL, s, &r);
 }
@@ -61,7 +61,7 @@ static int take_items(json_t **out, int64_t *out_rev, json_t *doc, const char *k
 static int cp_list(struct ks_agent_source *base, json_t **out, int64_t *out_revision)
 {
     struct cp_source *s = src_of(base);
-    struct cp_request r = {"GET", "/pods", NULL, s->opts.timeout_ms};
+    struct cp_request r = {"GET", "/pods", NULL, s->opts.timeout_ms, NULL};
     json_t *doc = NULL;
     int rc;
 
@@ -86,7 +86,7 @@ static int cp_watch(struct ks_agent_source *base, json_t **out, int64_t *out_rev
         timeout_ms = KS_CPCLIENT_MAX_WATCH_MS;
     snprintf(wait, sizeof(wait), "%ldms", timeout_ms);
     snprintf(path, sizeof(path), "/watch?since=%lld&timeout=%s", (long long)since, wait);
-    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms + timeout_ms};
+    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms + timeout_ms, NULL};
 
     rc = cp_request_watch(&doc, &aborted, s, &r);
     if (rc == 0 && aborted) {
@@ -113,7 +113,7 @@ static int cp_get_object(struct ks_agent_source *base, json_t **out, const char 
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms};
+    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms, NULL};
     if ((rc = cp_request(&doc, s, &r)) < 0)
         goto done;
     if (!json_is_object(doc)) {
@@ -144,32 +144,12 @@ static int cp_list_objects(struct ks_agent_source *base, json_t **out, const cha
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;
     }
-    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms};
+    struct cp_request r = {"GET", path, NULL, s->opts.timeout_ms, NULL};
     if ((rc = cp_request(&doc, s, &r)) == 0)
         rc = take_items(out, &rev, doc, "items", s);
 done:
     json_decref(doc);
     free(k);
-    free(path);
-    return rc;
-}
-
-static int cp_status(struct ks_agent_source *base, const char *ns, const char *name,
-                     const json_t *status)
-{
-    struct cp_source *s = src_of(base);
-    char *n = seg(ns), *m = seg(name), *path = NULL;
-    int rc;
-
-    if (!n || !m || !(path = ks_strdupf("/pods/%s/%s/status", n, m))) {
-        rc = ks_error_set(KS_ENOMEM, "out of memory");
-        goto done;
-    }
-    struct cp_request r = {"POST", path, status, s->opts.timeout_ms};
-    rc = cp_request(NULL, s, &r);
-done:
-    free(n);
-    free(m);
     free(path);
     return rc;
 }
@@ -185,7 +165,7 @@ static int cp_events(struct ks_agent_source *base, const json_t *events)
         return ks_error_set(KS_EINVALID, "events: expected an array");
     for (i = 0; i < n && rc == 0; i += KS_CPCLIENT_EVENTS_PER_POST) {
         size_t j, end = i + KS_CPCLIENT_EVENTS_PER_POST < n ? i + KS_CPCLIENT_EVENTS_PER_POST : n;
-        struct cp_request r = {"POST", "/events", NULL, s->opts.timeout_ms};
+        struct cp_request r = {"POST", "/events", NULL, s->opts.timeout_ms, NULL};
 
         if (!(batch = json_array()))
             return ks_error_set(KS_ENOMEM, "out of memory");
@@ -211,6 +191,7 @@ static void cp_free(struct ks_agent_source *base)
 
     if (!s)
         return;
+    cp_sender_release(s); /* sends what is queued: before the HTTP client goes */
     ks_http_client_free(s->http);
     ks_http_cancel_release(&s->interrupt);
     free(s->server);
@@ -263,6 +244,7 @@ int ks_cpclient_source_new(struct ks_agent_source **out, const struct ks_cpclien
     }
     s->base.ops = &cp_ops;
     s->interrupt.fd = -1;
+    cp_sender_init(&s->snd);
     s->opts = *opts;
     if (s->opts.timeout_ms <= 0)
         s->opts.timeout_ms = KS_CPCLIENT_DEFAULT_TIMEOUT_MS;
