@@ -51,15 +51,31 @@ static int64_t revision_of(const json_t *obj)
     return v;
 }
 
+/* The object as the store keeps it after putting obj (a copy of an object
+ * read from it, so with its uid and namespace) at rev: obj with that
+ * resourceVersion. Saves reading back every write. */
+static int as_stored(json_t *obj, int64_t rev)
+{
+    char rv[32];
+    snprintf(rv, sizeof rv, "%lld", (long long)rev);
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta) || json_object_set_new(meta, "resourceVersion", json_string(rv)))
+        return ks_error_set(KS_ENOMEM, "api: out of memory");
+    return 0;
+}
+
 /* get -> mutate a copy -> put with the revision read; retried on
- * conflict. *obj is NULL for an absent object when create is set. *out
- * (NULL: not wanted, which saves a read): the stored object (new
- * reference). A mutation that changes nothing (an agent reporting the same
- * pod status again) writes nothing: *out is the object as stored and
- * *out_written (may be NULL) false. *out_rev (may be NULL): the object's
- * revision after the call (the write's, or the unchanged object's). */
+ * conflict. *obj is NULL for an absent object when create is set. With
+ * top_level the mutation only sets top-level keys of the object (a pod's
+ * status), so a shallow copy of the object read is enough. *out (NULL:
+ * not wanted): the stored object (new reference). A mutation that changes
+ * nothing (an agent reporting the same pod status again) writes nothing:
+ * *out is the object as stored and *out_written (may be NULL) false.
+ * *out_rev (may be NULL): the object's revision after the call (the
+ * write's, or the unchanged object's). */
 static int update_written(json_t **out, bool *out_written, int64_t *out_rev, struct ks_store *store,
-                          const struct ks_store_key *key, int create, mutate_fn mutate, void *arg)
+                          const struct ks_store_key *key, int create, bool top_level,
+                          mutate_fn mutate, void *arg)
 {
     bool written = true;
     json_t *cur = NULL, *obj = NULL;
@@ -77,7 +93,7 @@ static int update_written(json_t **out, bool *out_written, int64_t *out_rev, str
             goto done;
         if (cur) {
             expected = revision_of(cur);
-            if (!(obj = json_deep_copy(cur))) {
+            if (!(obj = top_level ? json_copy(cur) : json_deep_copy(cur))) {
                 rc = ks_error_set(KS_ENOMEM, "api: out of memory");
                 goto done;
             }
@@ -96,8 +112,10 @@ static int update_written(json_t **out, bool *out_written, int64_t *out_rev, str
                       key->namespace_, key->name, UPDATE_ATTEMPTS);
     if (rc == 0 && out && !written)
         *out = json_incref(cur);
+    else if (rc == 0 && out && cur && (rc = as_stored(obj, rev)) == 0)
+        *out = json_incref(obj); /* cur is ours: a shallow obj may share its metadata */
     else if (rc == 0 && out)
-        rc = ks_store_get(out, store, key);
+        rc = ks_store_get(out, store, key); /* created: the store minted the uid */
     if (rc == 0 && out_written)
         *out_written = written;
     if (rc == 0 && out_rev)
@@ -111,7 +129,7 @@ done:
 static int update(json_t **out, struct ks_store *store, const struct ks_store_key *key, int create,
                   mutate_fn mutate, void *arg)
 {
-    return update_written(out, NULL, NULL, store, key, create, mutate, arg);
+    return update_written(out, NULL, NULL, store, key, create, false, mutate, arg);
 }
 
 /* Sets the Ready condition to True with a fresh lastHeartbeatTime. */
@@ -364,7 +382,7 @@ static void write_apply(struct ks_store *store, const char *node, struct status_
     w->obj = NULL;
     free(w->err);
     w->err = NULL;
-    w->rc = update_written(batch ? NULL : &w->obj, &w->written, &w->rev, store, &key, 0,
+    w->rc = update_written(batch ? NULL : &w->obj, &w->written, &w->rev, store, &key, 0, true,
                            status_mutate, &a);
     w->wrong_node = a.wrong_node;
     if (!w->rc)
