@@ -4,7 +4,7 @@
  * Node agents and the CLI talk to the control plane through this server:
  * admin reads of the store (objects, syncs, events), a long-poll watch on
  * the store's change log, the node endpoints (register, heartbeat, pods
- * bound to the node, pod status, drift events), health and Prometheus
+ * bound to the node, pod status one by one or in batches, drift events), health and Prometheus
  * metrics. docs/api.md describes every endpoint and its JSON.
  *
  * It is libevent 2.1's evhttp on one event-loop thread: ks_api_server_run()

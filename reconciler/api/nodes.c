@@ -2,7 +2,8 @@
  * nodes.c: the endpoints node agents call, under /api/v1/nodes/{name}/:
  * register (capacity, labels, images -> the Node object), heartbeat (the
  * Ready condition), pods (Pods bound to the node), watch (their changes),
- * pods/{ns}/{pod}/status (observed status, spec untouched), events
+ * pods/{ns}/{pod}/status (observed status, spec untouched), status (many
+ * pods' statuses in one request, answered per item: contracts3.md), events
  * (drift events into the store's event records) and objects/{ns}/{kind}/
  * {name} (the ConfigMaps and Secrets the node's pods mount).
  *
