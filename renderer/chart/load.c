@@ -100,6 +100,9 @@ struct walk {
     /* scratch paths shared by every level of walk_dir (not used across its
      * recursive call), so that each level's frame stays small */
     char dir[PATH_MAX], full[PATH_MAX];
+    /* the path relative to the root of the entry being looked at: each
+     * level appends "/name" to its parent's and cuts it off again */
+    char rel[PATH_MAX];
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -181,8 +184,10 @@ static int check_inside(const struct walk *w, const char *full)
     return 0;
 }
 
-static int walk_dir(struct walk *w, const char *rel, unsigned depth)
+/* Walks the directory w->rel (rel_len bytes long, "" for the root). */
+static int walk_dir(struct walk *w, size_t rel_len, unsigned depth)
 {
+    const char *rel = w->rel;
     char **names = NULL;
     size_t nnames = 0, cap = 0;
     DIR *d = NULL;
@@ -228,11 +233,21 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
     if (nnames > 1)
         qsort(names, nnames, sizeof(*names), cmp_names);
     for (size_t i = 0; i < nnames; i++) {
-        char relp[PATH_MAX];
-        int n1 = snprintf(relp, sizeof(relp), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
-        int n2 = snprintf(full, sizeof(w->full), "%s/%s", w->root, relp);
-        if (n1 < 0 || (size_t)n1 >= sizeof(relp) || n2 < 0 || (size_t)n2 >= sizeof(w->full)) {
-            rc = ks_error_set(KS_ELIMIT, "%s%s%s/%s: path too long", w->root, rel[0] ? "/" : "",
+        /* relp is w->rel with "/name" appended (cut off again at done and
+         * before the next entry; the recursive call leaves it as it was) */
+        char *relp = w->rel;
+        relp[rel_len] = '\0';
+        size_t nl = strlen(names[i]), sep = rel_len ? 1 : 0;
+        int n2 = -1;
+        if (rel_len + sep + nl < sizeof(w->rel)) {
+            if (sep)
+                relp[rel_len] = '/';
+            memcpy(relp + rel_len + sep, names[i], nl + 1);
+            n2 = snprintf(full, sizeof(w->full), "%s/%s", w->root, relp);
+        }
+        if (n2 < 0 || (size_t)n2 >= sizeof(w->full)) {
+            relp[rel_len] = '\0';
+            rc = ks_error_set(KS_ELIMIT, "%s%s%s/%s: path too long", w->root, rel_len ? "/" : "",
                               rel, names[i]);
             goto done;
         }
@@ -251,7 +266,7 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
         if (ks_helmignore_ignored(w->ignore, relp, is_dir))
             continue;
         if (is_dir) {
-            rc = walk_dir(w, relp, depth + 1);
+            rc = walk_dir(w, rel_len + sep + nl, depth + 1);
             if (rc < 0)
                 goto done;
             continue;
@@ -281,6 +296,7 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth)
         }
     }
 done:
+    w->rel[rel_len] = '\0';
     if (d)
         closedir(d);
     for (size_t i = 0; i < nnames; i++)
@@ -298,7 +314,9 @@ static bool has_suffix(const char *s, const char *suffix)
 int ks_chart_load(struct ks_chart **out, const char *path, struct ks_chart_limits *lim)
 {
     struct ks_chart_files files = {0};
-    struct walk w = {.root = path, .files = &files, .lim = lim};
+    /* 16 KiB of paths: on the heap, where a render's pages are already
+     * faulted in, not on a stack page of their own */
+    struct walk *w = NULL;
     char *ign = NULL, *data = NULL;
     size_t ign_len = 0, len = 0;
     int rc = 0;
@@ -315,26 +333,36 @@ int ks_chart_load(struct ks_chart **out, const char *path, struct ks_chart_limit
         rc = ks_chart_load_archive(out, data, len, path, lim, 0);
         goto done;
     }
-    if (!realpath(path, w.root_real)) {
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        rc = ks_error_set(KS_ENOMEM, "out of memory loading chart");
+        goto done;
+    }
+    w->root = path;
+    w->files = &files;
+    w->lim = lim;
+    if (!realpath(path, w->root_real)) {
         rc = ks_error_set(KS_EIO, "%s: %s", path, strerror(errno));
         goto done;
     }
-    char ipath[PATH_MAX];
-    snprintf(ipath, sizeof(ipath), "%s/.helmignore", path);
+    char *ipath = w->full; /* free until the walk */
+    snprintf(ipath, sizeof(w->full), "%s/.helmignore", path);
     if (stat(ipath, &st) == 0) {
         rc = read_file(&ign, &ign_len, ipath, lim);
         if (rc < 0)
             goto done;
     }
-    rc = ks_helmignore_parse(&w.ignore, ign, ign_len, ipath);
+    rc = ks_helmignore_parse(&w->ignore, ign, ign_len, ipath);
     if (rc < 0)
         goto done;
-    rc = walk_dir(&w, "", 0);
+    rc = walk_dir(w, 0, 0);
     if (rc < 0)
         goto done;
     rc = ks_chart_from_files(out, &files, path, lim, 0);
 done:
-    ks_helmignore_free(w.ignore);
+    if (w)
+        ks_helmignore_free(w->ignore);
+    free(w);
     ks_chart_files_release(&files);
     free(ign);
     free(data);
