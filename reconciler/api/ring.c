@@ -260,6 +260,8 @@ int api_ring_fill(struct ks_api_server *srv)
         ring_restart(ring, rev); /* new, too far behind, or a different store history */
         return 0;
     }
+    if (rev == ring->to)
+        return 0; /* nothing new: no query (a watch request costs one revision read) */
     while (ring->to < rev) {
         size_t n = 0;
         rc = ks_store_changes_since(&changes, srv->store, ring->to, RING_READ_CHUNK);
