@@ -16,6 +16,10 @@
  *
  * The table of workers is keyed by namespace/name and guarded by one mutex;
  * lock order is agent, then worker.
+ *
+ * Pod objects from the sources are shared, not copied, between the table
+ * and the workers: nobody changes a pod object after a source handed it
+ * out (source.h), and jansson's reference counts are atomic.
  */
 #include "nodeagent/agent/internal.h"
 
@@ -160,7 +164,7 @@ static void upsert(struct ks_agent *a, struct ks_agent_source *src, const json_t
         if (e->given && json_equal(e->given, pod))
             return;
         json_decref(e->given);
-        e->given = json_deep_copy(pod);
+        e->given = json_incref((json_t *)pod);
         ks_worker_update(e->w, pod);
         return;
     }
@@ -169,7 +173,7 @@ static void upsert(struct ks_agent *a, struct ks_agent_source *src, const json_t
     struct entry *d = find_deleting(a, key);
     if (d) {
         json_decref(d->then);
-        d->then = json_deep_copy(pod);
+        d->then = json_incref((json_t *)pod);
         d->src = src;
         return;
     }
@@ -193,7 +197,7 @@ static void upsert(struct ks_agent *a, struct ks_agent_source *src, const json_t
         return;
     }
     a->ents[a->nents++] =
-        (struct entry){.w = w, .src = src, .key = strdup(key), .given = json_deep_copy(pod)};
+        (struct entry){.w = w, .src = src, .key = strdup(key), .given = json_incref((json_t *)pod)};
     ks_log(KS_LOG_INFO, "pod assigned", "pod", key, "source", src->ops->name, NULL);
 }
 

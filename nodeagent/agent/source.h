@@ -15,6 +15,8 @@
  * thread-safe (list_objects may also be called from any thread).
  *
  * Ownership: json_t values returned through out-params are new references.
+ * The agent keeps the Pod objects of list and watch by reference and reads
+ * them from several threads: a source must never change one afterwards.
  */
 #ifndef KS_NODEAGENT_AGENT_SOURCE_H
 #define KS_NODEAGENT_AGENT_SOURCE_H

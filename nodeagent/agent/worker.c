@@ -1307,27 +1307,46 @@ out:
     report(w);
 }
 
-/* The pod without what changes when nobody changed the pod: its status (the
- * worker's own reports come back through the watch) and the store's
+/* Whether key of a pod (or, inside, of its metadata) changes when nobody
+ * changed the pod: its status (the worker's own reports come back through
+ * the watch, unless the server leaves them out) and the store's
  * bookkeeping. */
-static json_t *pod_essence(const json_t *pod)
+static bool bookkeeping(const char *key, bool in_md)
 {
-    json_t *c = json_deep_copy(pod);
-    json_t *md = json_object_get(c, "metadata");
-    json_object_del(c, "status");
-    json_object_del(md, "resourceVersion");
-    json_object_del(md, "generation");
-    json_object_del(md, "managedFields");
-    return c;
+    if (!in_md)
+        return strcmp(key, "status") == 0;
+    return strcmp(key, "resourceVersion") == 0 || strcmp(key, "generation") == 0 ||
+           strcmp(key, "managedFields") == 0;
+}
+
+/* a and b equal but for bookkeeping keys (compared in place: no copies). */
+static bool same_but_bookkeeping(const json_t *a, const json_t *b, bool in_md)
+{
+    const char *k;
+    json_t *va;
+    size_t na = 0, nb = 0;
+    json_object_foreach((json_t *)a, k, va)
+    {
+        if (bookkeeping(k, in_md))
+            continue;
+        na++;
+        json_t *vb = json_object_get(b, k);
+        if (!vb)
+            return false;
+        if (!in_md && strcmp(k, "metadata") == 0 && json_is_object(va) && json_is_object(vb)) {
+            if (!same_but_bookkeeping(va, vb, true))
+                return false;
+        } else if (!json_equal(va, vb)) {
+            return false;
+        }
+    }
+    json_object_foreach((json_t *)b, k, va) nb += !bookkeeping(k, in_md);
+    return na == nb;
 }
 
 static bool same_pod(const json_t *a, const json_t *b)
 {
-    json_t *x = pod_essence(a), *y = pod_essence(b);
-    bool same = x && y && json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
-    return same;
+    return a == b || (json_is_object(a) && json_is_object(b) && same_but_bookkeeping(a, b, false));
 }
 
 static void *worker_main(void *arg)
@@ -1406,7 +1425,7 @@ int ks_worker_new(struct ks_worker **out, struct ks_agent *a, struct ks_agent_so
     w->ns = strdup(ns && *ns ? ns : "default");
     w->name = strdup(name);
     w->pname = ks_strdupf("%s_%s", w->ns, w->name);
-    w->next = json_deep_copy(pod);
+    w->next = json_incref((json_t *)pod); /* read-only, shared (agent.c) */
     atomic_init(&w->pod_read_ns, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
@@ -1436,7 +1455,7 @@ void ks_worker_update(struct ks_worker *w, const json_t *pod)
     pthread_mutex_lock(&w->mu);
     if (pod) {
         json_decref(w->next);
-        w->next = json_deep_copy(pod);
+        w->next = json_incref((json_t *)pod); /* read-only, shared (agent.c) */
         w->deleted = false;
     } else {
         json_decref(w->next);

@@ -44,9 +44,16 @@ static int transport_error(struct cp_source *s, int rc, const struct cp_request 
 static int answer(json_t **out, json_t **out_any, struct cp_source *s, long status,
                   const struct cp_request *req, const struct ks_buf *body)
 {
-    json_t *doc = json_loadb(ks_buf_data(body), ks_buf_len(body), 0, NULL);
-    const char *msg = json_string_value(json_object_get(doc, "error"));
+    json_t *doc;
+    const char *msg;
     int code, rc;
+
+    /* a 2xx answer nobody reads (the per-pod status route answers with the
+     * whole pod) is not parsed */
+    if (!out && !out_any && status >= 200 && status < 300)
+        return 0;
+    doc = json_loadb(ks_buf_data(body), ks_buf_len(body), 0, NULL);
+    msg = json_string_value(json_object_get(doc, "error"));
 
     if (out_any) {
         *out_any = doc;

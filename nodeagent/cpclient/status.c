@@ -331,6 +331,9 @@ static void send_batch(struct cp_source *s, size_t *idx, size_t n, long timeout_
         }
         snd->send_backoff_ms = 0;
         snd->next_send_ms = 0;
+        char num[24];
+        snprintf(num, sizeof(num), "%zu", sent);
+        ks_log(KS_LOG_DEBUG, "status batch sent", "items", num, NULL);
     } else if (cp_batch_route_missing(http, doc)) {
         for (size_t k = 0; k < sent; k++)
             cp_stq_untake(&snd->q, idx[k]);
