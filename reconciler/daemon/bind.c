@@ -188,6 +188,14 @@ int ks_sched_bind_pending(json_t **out, bool *out_changed, struct ks_store *stor
     if (rc || (rc = ks_ctl_list_shared(&pods, store, "Pod", NULL)))
         goto done;
     size_t np = json_array_size(pods);
+    bool any = false; /* an idle pass (nothing pending) skips loading 5,000 pods as load */
+    for (size_t k = 0; k < np && !any; k++) {
+        const json_t *v = json_array_get(pods, k);
+        const char *node = ks_ctl_str(v, "spec", "nodeName");
+        any = pod_live(v) && !(node && *node);
+    }
+    if (!any)
+        goto done;
     if (!(pending = calloc(np ? np : 1, sizeof *pending))) {
         rc = ks_error_set(KS_ENOMEM, "out of memory");
         goto done;

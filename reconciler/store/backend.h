@@ -14,7 +14,8 @@ struct ks_store_ops {
     int (*commit)(struct ks_store *store);
     int (*rollback)(struct ks_store *store);
     int (*revision)(int64_t *out, struct ks_store *store);
-    int (*get)(json_t **out, struct ks_store *store, const struct ks_store_key *key);
+    /* shared: *out may be the backend's cached object (read only) */
+    int (*get)(json_t **out, struct ks_store *store, const struct ks_store_key *key, bool shared);
     /* obj already validated; key derived from it; stored copy built by caller */
     int (*put)(int64_t *out_rev, struct ks_store *store, const struct ks_store_key *key,
                json_t *stored, int64_t expected_rev);
@@ -30,6 +31,8 @@ struct ks_store_ops {
     int (*changes_for_node)(json_t **out, struct ks_store *store, int64_t since, size_t max,
                             const char *node, const char *const *all_kinds);
     int (*set_durability)(struct ks_store *store, enum ks_store_durability durability);
+    int (*set_checkpoints)(struct ks_store *store, bool automatic);
+    int (*checkpoint)(struct ks_store *store); /* outside transactions (checked) */
     int (*record_add)(struct ks_store *store, const char *table, const json_t *record);
     int (*records_list)(json_t **out, struct ks_store *store, const char *table, size_t max);
     int (*sync_begin)(int64_t *out_id, struct ks_store *store, const char *commit);

@@ -12,15 +12,15 @@
  * pods and its watch are answered without parsing anybody else's. Statements are prepared once and
  * reused. The schema is versioned in `meta`; migrations run in order at open.
  *
- * Parsed bodies are cached per connection (kind -> "ns/name" -> [revision,
- * object]): a get or list whose row has the cached revision gets a deep copy
- * of the cached object instead of parsing the body again, which is most of
- * the cost of a controller pass that lists 5,000 pods (a copy is about 4x
- * cheaper than json_loadb, and the body is not even read from the page). A
- * committed revision names one body forever; an uncommitted one can be
- * reused after a rollback, so every rollback empties the cache. A full list
- * of a kind stamps the entries it saw and drops the others, so objects
- * deleted by other connections drop out. Reads go through a memory map of the file
+ * Lists are answered from memory: each connection keeps every object of a
+ * kind it has listed, parsed, and before answering applies the change log
+ * after the revision it last saw (other connections' commits; its own
+ * writes go in as they are made, and a rollback undoes them), so a list of
+ * 5,000 pods costs no SQL scan and no JSON parse of unchanged objects
+ * ("the object cache" below). Items of a shared list are the cached
+ * objects themselves (read only); the others are deep copies. Gets and a
+ * node's list read SQL and take the body from the cache when the revision
+ * matches. Reads go through a memory map of the file
  * (mmap_size 256 MB) instead of pread into freshly allocated page buffers.
  */
 #include "reconciler/store/backend.h"
@@ -274,8 +274,13 @@ struct sqlite_store {
     bool locked;              /* wlock is held by this connection */
     sqlite3_stmt *stmts[ST_COUNT];
     unsigned history;
-    json_t *cache;    /* kind -> {"ns/name": [revision, parsed body, list stamp]} (header) */
-    json_int_t stamp; /* full lists so far: entries a full list did not see are stale */
+    /* the object cache (below) */
+    struct kind_cache *kinds;
+    size_t nkinds, kinds_cap;
+    int64_t synced;          /* the revision the cache reflects; -1: nothing cached */
+    int64_t synced_at_begin; /* synced when the open transaction began */
+    json_t *undo;            /* open transaction: [[kind index, key, revision, object|null]] */
+    bool undo_lost;          /* an undo record could not be kept: a rollback drops all */
 };
 
 static struct sqlite_store *S(struct ks_store *s)
@@ -406,85 +411,396 @@ static json_t *column_json(sqlite3_stmt *st, int col)
     return json_loadb(text, (size_t)sqlite3_column_bytes(st, col), 0, NULL);
 }
 
-/* ---- the parsed-body cache ------------------------------------------------ */
+/* ---- the object cache -----------------------------------------------------
+ * Per kind, once a list asked for it: every object of the kind, parsed,
+ * keyed "namespace\x01name" (\x01 sorts below every character a name may
+ * hold, so the key order is SQL's ORDER BY namespace, name). The cache
+ * reflects revision s->synced: before it answers, it reads the change log
+ * after that revision (other connections' commits) and applies the puts
+ * and deletes of cached kinds; a change older than the entry it would
+ * replace is skipped, so applying a change twice or after a later scan is
+ * harmless. Committed revisions are contiguous, so a gap in the log means
+ * it was compacted past s->synced: then every kind is dropped and loaded
+ * again. This connection's own writes go into the cache as they are made
+ * (the stored object itself, shared read-only with lists). Within a
+ * transaction every cache change is recorded in s->undo so a rollback puts
+ * the committed state back (kinds loaded inside it are dropped). */
 
-static void cache_clear(struct sqlite_store *s)
-{
-    json_object_clear(s->cache);
-}
+#define CHANGES_BATCH 4096
 
-static json_t *cache_kind(struct sqlite_store *s, const char *kind)
-{
-    json_t *kc = json_object_get(s->cache, kind);
-    if (!kc && (kc = json_object()) != NULL && json_object_set_new(s->cache, kind, kc) != 0)
-        kc = NULL;
-    return kc;
-}
+struct cache_slot {
+    const char *key; /* the entry's own key string */
+    json_t *entry;
+};
+
+struct kind_cache {
+    char *kind;
+    bool complete;      /* map holds every object of the kind as of s->synced */
+    bool loaded_in_txn; /* loaded by a scan inside the open transaction */
+    bool dirty;         /* sorted is stale */
+    json_t *map;        /* key -> [revision, object, key] */
+    struct cache_slot *sorted;
+    size_t nsorted, cap;
+};
 
 static void cache_key(char *dst, size_t cap, const char *ns, const char *name)
 {
-    snprintf(dst, cap, "%s/%s", ns ? ns : "", name ? name : "");
+    snprintf(dst, cap, "%s\x01%s", ns ? ns : "", name ? name : "");
 }
 
-/* The cached body of a row at revision rev, or NULL (borrowed). */
-static json_t *cache_find(json_t *kc, const char *key, int64_t rev)
+/* The kind's cache (created when create), NULL when absent or on ENOMEM. */
+static struct kind_cache *cache_kind(struct sqlite_store *s, const char *kind, bool create)
 {
-    json_t *e = json_object_get(kc, key);
-    if (!e || json_integer_value(json_array_get(e, 0)) != rev)
+    for (size_t i = 0; i < s->nkinds; i++)
+        if (strcmp(s->kinds[i].kind, kind) == 0)
+            return &s->kinds[i];
+    if (!create)
         return NULL;
-    return json_array_get(e, 1);
+    if (s->nkinds == s->kinds_cap) {
+        size_t cap = s->kinds_cap ? s->kinds_cap * 2 : 16;
+        struct kind_cache *k = realloc(s->kinds, cap * sizeof *k);
+        if (!k)
+            return NULL;
+        s->kinds = k;
+        s->kinds_cap = cap;
+    }
+    struct kind_cache *kc = &s->kinds[s->nkinds];
+    memset(kc, 0, sizeof *kc);
+    if (!(kc->kind = strdup(kind)) || !(kc->map = json_object())) {
+        free(kc->kind);
+        return NULL;
+    }
+    s->nkinds++;
+    return kc;
 }
 
-/* Marks a cache entry as seen by the full list with this stamp. */
-static void cache_stamp(json_t *kc, const char *key, json_int_t stamp)
+static void cache_drop_kind(struct kind_cache *kc)
 {
-    if (stamp)
-        json_integer_set(json_array_get(json_object_get(kc, key), 2), stamp);
+    json_object_clear(kc->map);
+    kc->complete = false;
+    kc->loaded_in_txn = false;
+    kc->dirty = true;
+    kc->nsorted = 0;
 }
 
-/* The row's body at col, from the cache when its revision matches, else
- * parsed and cached in kc (stamped when stamp is not 0). New reference: the
- * cached object itself when shared, else a deep copy. */
-static json_t *row_body(json_t *kc, json_int_t stamp, sqlite3_stmt *st, int col, int64_t rev,
-                        const char *key, bool shared)
+static void cache_drop_all(struct sqlite_store *s)
 {
-    json_t *obj = cache_find(kc, key, rev);
-    if (obj) {
-        cache_stamp(kc, key, stamp);
+    for (size_t i = 0; i < s->nkinds; i++)
+        cache_drop_kind(&s->kinds[i]);
+    s->synced = -1;
+}
+
+static int64_t entry_rev(const json_t *e)
+{
+    return e ? (int64_t)json_integer_value(json_array_get(e, 0)) : 0;
+}
+
+/* Inside a transaction: remembers the entry's state before a change. */
+static void undo_push(struct sqlite_store *s, const struct kind_cache *kc, const char *key,
+                      const json_t *e)
+{
+    if (!s->undo)
+        return;
+    json_t *u = json_pack("[I,s,I,O?]", (json_int_t)(kc - s->kinds), key, (json_int_t)entry_rev(e),
+                          e ? json_array_get(e, 1) : NULL);
+    if (!u || json_array_append_new(s->undo, u) != 0)
+        s->undo_lost = true; /* the rollback drops every kind instead */
+}
+
+/* Sets key to obj (reference stolen) at rev, without undo. */
+static void cache_put_raw(struct kind_cache *kc, const char *key, int64_t rev, json_t *obj)
+{
+    json_t *e = json_object_get(kc->map, key);
+    if (e) {
+        json_array_set_new(e, 0, json_integer(rev));
+        json_array_set_new(e, 1, obj);
+        return;
+    }
+    kc->dirty = true;
+    e = json_pack("[I,o,s]", (json_int_t)rev, obj, key);
+    if (!e || json_object_set_new(kc->map, key, e) != 0)
+        cache_drop_kind(kc); /* out of memory: loaded again when next listed */
+}
+
+static void cache_set(struct sqlite_store *s, struct kind_cache *kc, const char *key, int64_t rev,
+                      json_t *obj)
+{
+    undo_push(s, kc, key, json_object_get(kc->map, key));
+    cache_put_raw(kc, key, rev, obj);
+}
+
+static void cache_del(struct sqlite_store *s, struct kind_cache *kc, const char *key)
+{
+    json_t *e = json_object_get(kc->map, key);
+    if (!e)
+        return;
+    undo_push(s, kc, key, e);
+    json_object_del(kc->map, key);
+    kc->dirty = true;
+}
+
+/* This connection wrote (obj NULL: deleted) key of kind at revision rev. */
+static void cache_own_write(struct sqlite_store *s, const struct ks_store_key *key, int64_t rev,
+                            json_t *obj)
+{
+    struct kind_cache *kc = cache_kind(s, key->kind, false);
+    if (kc && kc->complete) {
+        char ck[1024];
+        cache_key(ck, sizeof ck, key->namespace_, key->name);
+        if (obj)
+            cache_set(s, kc, ck, rev, json_incref(obj));
+        else
+            cache_del(s, kc, ck);
+    }
+    if (s->synced >= 0 && s->synced == rev - 1)
+        s->synced = rev;
+}
+
+static json_t *column_json(sqlite3_stmt *st, int col);
+
+/* Applies the change log after s->synced to the cached kinds. */
+static int cache_catch_up(struct sqlite_store *s)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nkinds && !any; i++)
+        any = s->kinds[i].complete;
+    if (!any) {
+        s->synced = -1;
+        return 0;
+    }
+    int64_t rev = 0;
+    int rc = meta_get_i64(&rev, s, "revision");
+    if (rc)
+        return rc;
+    if (rev == s->synced)
+        return 0;
+    if (rev < s->synced) { /* cannot happen with one change log; start over */
+        cache_drop_all(s);
+        return 0;
+    }
+    for (;;) {
+        sqlite3_stmt *st = stmt(s, ST_CHANGES);
+        sqlite3_bind_int64(st, 1, s->synced);
+        sqlite3_bind_int64(st, 2, CHANGES_BATCH);
+        size_t n = 0;
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t crev = sqlite3_column_int64(st, 0);
+            if (crev != s->synced + 1) { /* compacted past s->synced */
+                sqlite3_reset(st);
+                cache_drop_all(s);
+                return 0;
+            }
+            n++;
+            const char *kind = (const char *)sqlite3_column_text(st, 2);
+            struct kind_cache *kc = kind ? cache_kind(s, kind, false) : NULL;
+            if (kc && kc->complete) {
+                char ck[1024];
+                cache_key(ck, sizeof ck, (const char *)sqlite3_column_text(st, 3),
+                          (const char *)sqlite3_column_text(st, 4));
+                if (crev > entry_rev(json_object_get(kc->map, ck))) {
+                    const char *type = (const char *)sqlite3_column_text(st, 1);
+                    json_t *obj = type && strcmp(type, "put") == 0 ? column_json(st, 5) : NULL;
+                    if (obj)
+                        cache_set(s, kc, ck, crev, obj);
+                    else if (type && strcmp(type, "delete") == 0)
+                        cache_del(s, kc, ck);
+                    else
+                        cache_drop_kind(kc); /* a put without a JSON body: scan again */
+                }
+            }
+            s->synced = crev;
+        }
+        if (r != SQLITE_DONE) {
+            rc = db_error(s, "reading the change log");
+            sqlite3_reset(st);
+            cache_drop_all(s);
+            return rc;
+        }
+        sqlite3_reset(st);
+        if (n < CHANGES_BATCH)
+            return 0;
+    }
+}
+
+/* *out: the cache of kind, complete and current (catching up, or scanning
+ * the kind when it is not cached yet). */
+static int cache_load(struct kind_cache **out, struct sqlite_store *s, const char *kind)
+{
+    int rc = cache_catch_up(s);
+    if (rc)
+        return rc;
+    struct kind_cache *kc = cache_kind(s, kind, true);
+    if (!kc)
+        return ks_error_set(KS_ENOMEM, "store: out of memory");
+    if (kc->complete) {
+        *out = kc;
+        return 0;
+    }
+    /* the revision before the scan: changes after it that the scan already
+     * saw are skipped by the next catch-up (not newer than the entry) */
+    int64_t rev = s->synced;
+    if (rev < 0 && (rc = meta_get_i64(&rev, s, "revision")))
+        return rc;
+    json_object_clear(kc->map);
+    kc->dirty = true;
+    sqlite3_stmt *st = stmt(s, ST_LIST_ALL);
+    bind_text(st, 1, kind);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        char ck[1024];
+        cache_key(ck, sizeof ck, (const char *)sqlite3_column_text(st, 2),
+                  (const char *)sqlite3_column_text(st, 3));
+        json_t *obj = column_json(st, 0);
+        if (obj) /* as ever: a body that is not JSON is left out of lists */
+            cache_put_raw(kc, ck, sqlite3_column_int64(st, 1), obj);
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = db_error(s, "list");
+    sqlite3_reset(st);
+    if (rc) {
+        cache_drop_kind(kc);
+        return rc;
+    }
+    kc->complete = true;
+    kc->loaded_in_txn = s->undo != NULL;
+    if (s->synced < 0)
+        s->synced = rev;
+    *out = kc;
+    return 0;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct cache_slot *)a)->key, ((const struct cache_slot *)b)->key);
+}
+
+/* kc->sorted: the entries in key order. */
+static int cache_sort(struct kind_cache *kc)
+{
+    if (!kc->dirty)
+        return 0;
+    size_t n = json_object_size(kc->map);
+    if (n > kc->cap) {
+        struct cache_slot *p = realloc(kc->sorted, n * sizeof *p);
+        if (!p)
+            return ks_error_set(KS_ENOMEM, "store: out of memory");
+        kc->sorted = p;
+        kc->cap = n;
+    }
+    size_t i = 0;
+    const char *k;
+    json_t *e;
+    json_object_foreach(kc->map, k, e)
+    {
+        kc->sorted[i].key = json_string_value(json_array_get(e, 2));
+        kc->sorted[i++].entry = e;
+    }
+    qsort(kc->sorted, n, sizeof *kc->sorted, slot_cmp);
+    kc->nsorted = n;
+    kc->dirty = false;
+    return 0;
+}
+
+/* Transaction hooks: after BEGIN the cache records undo. It does not catch
+ * up here (a connection that rarely lists, such as the API's, would parse
+ * every other writer's changes at each of its batches): lists do. */
+static void cache_txn_begin(struct sqlite_store *s)
+{
+    s->synced_at_begin = s->synced;
+    s->undo_lost = false;
+    json_decref(s->undo);
+    s->undo = json_array();
+    if (!s->undo)
+        s->undo_lost = true;
+}
+
+static void cache_txn_end(struct sqlite_store *s, bool committed)
+{
+    json_t *undo = s->undo;
+    s->undo = NULL;
+    if (!committed && s->undo_lost) {
+        cache_drop_all(s);
+    } else if (!committed) {
+        for (size_t i = json_array_size(undo); i-- > 0;) {
+            json_t *u = json_array_get(undo, i);
+            size_t ki = (size_t)json_integer_value(json_array_get(u, 0));
+            const char *key = json_string_value(json_array_get(u, 1));
+            json_t *obj = json_array_get(u, 3);
+            struct kind_cache *kc = &s->kinds[ki];
+            if (json_is_null(obj)) {
+                json_object_del(kc->map, key);
+                kc->dirty = true;
+            } else {
+                cache_put_raw(kc, key, json_integer_value(json_array_get(u, 2)), json_incref(obj));
+            }
+        }
+        s->synced = s->synced_at_begin;
+    }
+    for (size_t i = 0; i < s->nkinds; i++) {
+        if (!committed && s->kinds[i].loaded_in_txn)
+            cache_drop_kind(&s->kinds[i]);
+        s->kinds[i].loaded_in_txn = false;
+    }
+    if (!committed) {
+        bool any = false;
+        for (size_t i = 0; i < s->nkinds && !any; i++)
+            any = s->kinds[i].complete;
+        if (!any)
+            s->synced = -1;
+    }
+    json_decref(undo);
+}
+
+/* The body of a row at col, revision rev: the cached object when a cached
+ * entry has that revision (a revision names one body), else parsed. New
+ * reference: the cached object itself when shared, else a copy. */
+static json_t *row_body(struct sqlite_store *s, const char *kind, sqlite3_stmt *st, int col,
+                        int64_t rev, const char *key, bool shared)
+{
+    struct kind_cache *kc = cache_kind(s, kind, false);
+    json_t *e = kc ? json_object_get(kc->map, key) : NULL;
+    if (e && entry_rev(e) == rev) {
+        json_t *obj = json_array_get(e, 1);
         return shared ? json_incref(obj) : json_deep_copy(obj);
     }
-    if (!(obj = column_json(st, col)))
-        return NULL;
-    json_t *e = json_pack("[I,O,I]", (json_int_t)rev, obj, stamp);
-    if (e) {
-        if (kc)
-            json_object_set(kc, key, e);
-        json_decref(e);
-    }
-    if (shared || !e)
-        return obj;
-    json_t *copy = json_deep_copy(obj);
-    json_decref(obj);
-    return copy;
+    return column_json(st, col);
+}
+
+static int txn_begin(struct sqlite_store *s)
+{
+    int rc = txn_sql(s, ST_BEGIN);
+    if (rc == 0)
+        cache_txn_begin(s);
+    return rc;
+}
+
+static int txn_commit(struct sqlite_store *s)
+{
+    int rc = txn_sql(s, ST_COMMIT); /* a failed COMMIT is rolled back */
+    cache_txn_end(s, rc == 0);
+    return rc;
+}
+
+static int txn_rollback(struct sqlite_store *s)
+{
+    cache_txn_end(s, false);
+    return txn_sql(s, ST_ROLLBACK);
 }
 
 static int sq_begin(struct ks_store *base)
 {
-    return txn_sql(S(base), ST_BEGIN);
+    return txn_begin(S(base));
 }
 
 static int sq_commit(struct ks_store *base)
 {
-    int rc = txn_sql(S(base), ST_COMMIT);
-    if (rc)
-        cache_clear(S(base)); /* the transaction may still roll back */
-    return rc;
+    return txn_commit(S(base));
 }
 
 static int sq_rollback(struct ks_store *base)
 {
-    cache_clear(S(base));
-    return txn_sql(S(base), ST_ROLLBACK);
+    return txn_rollback(S(base));
 }
 
 static int sq_revision(int64_t *out, struct ks_store *base)
@@ -492,7 +808,7 @@ static int sq_revision(int64_t *out, struct ks_store *base)
     return meta_get_i64(out, S(base), "revision");
 }
 
-static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key *key)
+static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key *key, bool shared)
 {
     struct sqlite_store *s = S(base);
     sqlite3_stmt *st = stmt(s, ST_GET);
@@ -507,8 +823,7 @@ static int sq_get(json_t **out, struct ks_store *base, const struct ks_store_key
         return db_error(s, "get");
     char ck[1024];
     cache_key(ck, sizeof ck, key->namespace_, key->name);
-    json_t *obj =
-        row_body(cache_kind(s, key->kind), 0, st, 0, sqlite3_column_int64(st, 1), ck, false);
+    json_t *obj = row_body(s, key->kind, st, 0, sqlite3_column_int64(st, 1), ck, shared);
     sqlite3_reset(st);
     if (!obj)
         return ks_error_set(KS_EIO, "store: stored body of %s/%s/%s is not JSON", key->kind,
@@ -602,16 +917,13 @@ static int in_txn(struct sqlite_store *s, int (*fn)(void *), void *arg)
 {
     if (s->base.depth > 0)
         return fn(arg);
-    int rc = txn_sql(s, ST_BEGIN);
+    int rc = txn_begin(s);
     if (rc)
         return rc;
     rc = fn(arg);
     if (rc == 0)
-        rc = txn_sql(s, ST_COMMIT);
-    if (rc) {
-        cache_clear(s);
-        txn_sql(s, ST_ROLLBACK);
-    }
+        return txn_commit(s);
+    txn_rollback(s);
     return rc;
 }
 
@@ -673,7 +985,8 @@ static int do_put(void *arg)
         rc = db_error(s, "put");
         goto done;
     }
-    rc = record_change(&a->rev, s, "put", a->key, body, node);
+    if ((rc = record_change(&a->rev, s, "put", a->key, body, node)) == 0)
+        cache_own_write(s, a->key, a->rev, a->stored);
 done:
     free(body);
     return rc;
@@ -705,10 +1018,8 @@ static int do_delete(void *arg)
         rc = db_error(s, "delete");
         goto done;
     }
-    char ck[1024];
-    cache_key(ck, sizeof ck, a->key->namespace_, a->key->name);
-    json_object_del(cache_kind(s, a->key->kind), ck);
-    rc = record_change(&a->rev, s, "delete", a->key, NULL, node);
+    if ((rc = record_change(&a->rev, s, "delete", a->key, NULL, node)) == 0)
+        cache_own_write(s, a->key, a->rev, NULL);
 done:
     free(node);
     return rc;
@@ -734,64 +1045,88 @@ static int sq_del(int64_t *out_rev, struct ks_store *base, const struct ks_store
     return rc;
 }
 
+/* Appends obj (borrowed) to arr as the list's item when it passes the
+ * label filter: 1 appended, 0 filtered out, KS_ELIMIT past the limit. */
+static int list_add(json_t *arr, json_t *obj, const struct ks_store_list_opts *opts, size_t limit)
+{
+    if (opts->labels &&
+        !ks_selector_matches(opts->labels,
+                             json_object_get(json_object_get(obj, "metadata"), "labels")))
+        return 0;
+    if (json_array_size(arr) >= limit)
+        return ks_error_set(KS_ELIMIT, "store: list of %s exceeds the limit of %zu objects",
+                            opts->kind, limit);
+    json_t *item = opts->shared ? json_incref(obj) : json_deep_copy(obj);
+    if (!item || json_array_append_new(arr, item) != 0)
+        return ks_error_set(KS_ENOMEM, "store: out of memory");
+    return 1;
+}
+
+/* A node's objects: from the node index, bodies from the cache when the
+ * revision matches. */
+static int list_node(json_t *arr, struct sqlite_store *s, const struct ks_store_list_opts *opts,
+                     size_t limit)
+{
+    sqlite3_stmt *st = stmt(s, ST_LIST_NODE);
+    bind_text(st, 1, opts->kind);
+    bind_text(st, 2, opts->node);
+    int r = SQLITE_DONE, rc = 0;
+    while (rc >= 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        char ck[1024];
+        cache_key(ck, sizeof ck, (const char *)sqlite3_column_text(st, 2),
+                  (const char *)sqlite3_column_text(st, 3));
+        json_t *obj = row_body(s, opts->kind, st, 0, sqlite3_column_int64(st, 1), ck, true);
+        if (obj) /* as ever: a body that is not JSON is left out */
+            rc = list_add(arr, obj, opts, limit);
+        json_decref(obj);
+    }
+    if (rc >= 0 && r != SQLITE_DONE)
+        rc = db_error(s, "list");
+    sqlite3_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
 static int sq_list(json_t **out, struct ks_store *base, const struct ks_store_list_opts *opts)
 {
     struct sqlite_store *s = S(base);
     size_t limit = opts->limit ? opts->limit : KS_STORE_LIST_MAX;
     if (opts->node && opts->namespace_)
         return ks_error_set(KS_EINVALID, "store: list by node is over all namespaces");
-    sqlite3_stmt *st = stmt(s, opts->node         ? ST_LIST_NODE
-                               : opts->namespace_ ? ST_LIST_NS
-                                                  : ST_LIST_ALL);
-    bind_text(st, 1, opts->kind);
-    if (opts->namespace_ || opts->node)
-        bind_text(st, 2, opts->node ? opts->node : opts->namespace_);
-    json_t *arr = json_array(), *kc = cache_kind(s, opts->kind);
-    /* a full list stamps the entries it sees; the others are stale */
-    json_int_t stamp = opts->namespace_ || opts->node ? 0 : ++s->stamp;
-    size_t rows = 0;
-    int r, rc = 0;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        char ck[1024];
-        cache_key(ck, sizeof ck, (const char *)sqlite3_column_text(st, 2),
-                  (const char *)sqlite3_column_text(st, 3));
-        int64_t rev = sqlite3_column_int64(st, 1);
-        json_t *cached = cache_find(kc, ck, rev);
-        rows++;
-        if (cached && opts->labels &&
-            !ks_selector_matches(opts->labels,
-                                 json_object_get(json_object_get(cached, "metadata"), "labels"))) {
-            cache_stamp(kc, ck, stamp);
-            continue;
+    json_t *arr = json_array();
+    if (!arr)
+        return ks_error_set(KS_ENOMEM, "store: out of memory");
+    int rc = 0;
+    if (opts->node) {
+        rc = list_node(arr, s, opts, limit);
+        goto done;
+    }
+    struct kind_cache *kc = NULL;
+    if ((rc = cache_load(&kc, s, opts->kind)) || (rc = cache_sort(kc)))
+        goto done;
+    size_t i = 0, n = kc->nsorted;
+    char prefix[1024] = "";
+    size_t plen = 0;
+    if (opts->namespace_) { /* the first key of the namespace, by bisection */
+        snprintf(prefix, sizeof prefix, "%s\x01", opts->namespace_);
+        plen = strlen(prefix);
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(kc->sorted[mid].key, prefix) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        json_t *obj = row_body(kc, stamp, st, 0, rev, ck, opts->shared);
-        if (!obj)
-            continue;
-        const json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
-        if (opts->labels && !ks_selector_matches(opts->labels, labels)) {
-            json_decref(obj);
-            continue;
-        }
-        if (json_array_size(arr) >= limit) {
-            json_decref(obj);
-            rc = ks_error_set(KS_ELIMIT, "store: list of %s exceeds the limit of %zu objects",
-                              opts->kind, limit);
+        i = lo;
+    }
+    for (; i < n && rc >= 0; i++) {
+        if (plen && strncmp(kc->sorted[i].key, prefix, plen) != 0)
             break;
-        }
-        json_array_append_new(arr, obj);
+        rc = list_add(arr, json_array_get(kc->sorted[i].entry, 1), opts, limit);
     }
-    sqlite3_reset(st);
-    if (rc == 0 && r != SQLITE_DONE && r != SQLITE_ROW)
-        rc = db_error(s, "list");
-    if (rc == 0 && stamp && kc && json_object_size(kc) > rows) {
-        const char *k;
-        json_t *e, *tmp;
-        json_object_foreach_safe(kc, tmp, k, e)
-        {
-            if (json_integer_value(json_array_get(e, 2)) != stamp)
-                json_object_del(kc, k);
-        }
-    }
+    if (rc > 0)
+        rc = 0;
+done:
     if (rc) {
         json_decref(arr);
         return rc;
@@ -875,6 +1210,20 @@ static int sq_set_durability(struct ks_store *base, enum ks_store_durability dur
 {
     return exec_sql(S(base), durability == KS_STORE_RELAXED ? "PRAGMA synchronous=NORMAL"
                                                             : "PRAGMA synchronous=FULL");
+}
+
+static int sq_set_checkpoints(struct ks_store *base, bool automatic)
+{
+    /* sqlite3_wal_autocheckpoint: 0 turns the commit hook off */
+    if (sqlite3_wal_autocheckpoint(S(base)->db, automatic ? 1000 : 0) != SQLITE_OK)
+        return db_error(S(base), "setting checkpoints");
+    return 0;
+}
+
+static int sq_checkpoint(struct ks_store *base)
+{
+    int r = sqlite3_wal_checkpoint_v2(S(base)->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return r == SQLITE_OK || r == SQLITE_BUSY ? 0 : db_error(S(base), "checkpoint");
 }
 
 static int sq_list_kinds(json_t **out, struct ks_store *base)
@@ -1069,7 +1418,13 @@ static void sq_close(struct ks_store *base)
     if (s->locked)
         write_lock_release(s->wlock);
     write_lock_unref(s->wlock);
-    json_decref(s->cache);
+    for (size_t i = 0; i < s->nkinds; i++) {
+        free(s->kinds[i].kind);
+        json_decref(s->kinds[i].map);
+        free(s->kinds[i].sorted);
+    }
+    free(s->kinds);
+    json_decref(s->undo);
     free(s);
 }
 
@@ -1090,6 +1445,8 @@ static const struct ks_store_ops sqlite_ops = {
     .changes_since = sq_changes_since,
     .changes_for_node = sq_changes_for_node,
     .set_durability = sq_set_durability,
+    .set_checkpoints = sq_set_checkpoints,
+    .checkpoint = sq_checkpoint,
     .record_add = sq_record_add,
     .records_list = sq_records_list,
     .sync_begin = sq_sync_begin,
@@ -1144,10 +1501,7 @@ int ks_store_open_sqlite(struct ks_store **out, const char *path, unsigned histo
         return ks_error_set(KS_ENOMEM, "store: out of memory");
     s->base.ops = &sqlite_ops;
     s->history = history ? history : KS_STORE_DEFAULT_HISTORY;
-    if (!(s->cache = json_object())) {
-        free(s);
-        return ks_error_set(KS_ENOMEM, "store: out of memory");
-    }
+    s->synced = -1;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         rc = ks_error_set(KS_EIO, "store: cannot open %s: %s", path,

@@ -68,7 +68,7 @@ static int key_valid(const struct ks_store_key *key)
 int ks_store_get(json_t **out, struct ks_store *store, const struct ks_store_key *key)
 {
     int rc = key_valid(key);
-    return rc ? rc : store->ops->get(out, store, key);
+    return rc ? rc : store->ops->get(out, store, key, false);
 }
 
 /* 32 hex digits from the OS RNG, formatted like a UUID v4. */
@@ -101,7 +101,7 @@ int ks_store_put(int64_t *out_rev, struct ks_store *store, const json_t *obj, in
     json_t *meta = json_object_get(stored, "metadata");
     /* keep the uid of the existing object, else mint one */
     char uid[37] = "";
-    rc = store->ops->get(&existing, store, &key);
+    rc = store->ops->get(&existing, store, &key, true); /* read only: the uid */
     if (rc == 0) {
         const char *old =
             json_string_value(json_object_get(json_object_get(existing, "metadata"), "uid"));
@@ -206,6 +206,18 @@ int ks_store_set_durability(struct ks_store *store, enum ks_store_durability dur
     if (durability != KS_STORE_DURABLE && durability != KS_STORE_RELAXED)
         return ks_error_set(KS_EINVALID, "store: unknown durability %d", (int)durability);
     return store->ops->set_durability(store, durability);
+}
+
+int ks_store_set_checkpoints(struct ks_store *store, bool automatic)
+{
+    return store->ops->set_checkpoints(store, automatic);
+}
+
+int ks_store_checkpoint(struct ks_store *store)
+{
+    if (store->depth > 0)
+        return ks_error_set(KS_EINVALID, "store: no checkpoint inside a transaction");
+    return store->ops->checkpoint(store);
 }
 
 int ks_store_event_add(struct ks_store *store, const json_t *event)

@@ -18,6 +18,7 @@
 #define KS_RECONCILER_STORE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/labels.h"
@@ -127,6 +128,18 @@ int ks_store_changes_for_node(json_t **out, struct ks_store *store, int64_t sinc
  * heartbeats and pod status). */
 enum ks_store_durability { KS_STORE_DURABLE = 0, KS_STORE_RELAXED };
 int ks_store_set_durability(struct ks_store *store, enum ks_store_durability durability);
+
+/* WAL checkpoints (copying committed pages from the write-ahead log back
+ * into the database file). automatic true (the default): SQLite's own, run
+ * inside the commit that finds the log over 1,000 pages, so one commit in
+ * a thousand pays for copying and syncing them. false: commits of this
+ * connection never checkpoint; its owner calls ks_store_checkpoint when it
+ * is idle (other connections keep their own setting, and any of them
+ * checkpoints the shared log). ks_store_checkpoint: a passive checkpoint
+ * (never waits for readers or writers; copies what it can), not inside a
+ * transaction. */
+int ks_store_set_checkpoints(struct ks_store *store, bool automatic);
+int ks_store_checkpoint(struct ks_store *store);
 
 /* Append-only records. event: {"type", "reason", "message", "object"...};
  * the store adds "revision" and "time", and listed events carry "id", a

@@ -4,12 +4,18 @@
  * its CPU cost can be measured and profiled without 100 agents around it.
  * A real SQLite store in a temp dir; Ready Nodes with a fresh heartbeat; a
  * fake agent that marks every bound pod Running and Ready (as the API's pod
- * status endpoint would, one put per pod, in one transaction). Measured:
+ * status endpoint would, one put per pod, in one transaction, on a second
+ * connection as the API thread has its own; AGENT_CONN=0: on the pass's
+ * connection). The pass's connection commits relaxed, as the daemon's
+ * worker does (ks_store_set_durability). Measured:
  * the passes from the Deployments' creation to every pod Running, an idle
  * pass, a pass after one pod's status changed, and the rolling update of
  * all Deployments (new image), each as wall and thread CPU time.
- * Usage: sim-pass-bench [DEPLOYMENTS [REPLICAS [NODES]]] (IDLE_PASSES=N: N idle passes, 3)
- * Prints numbers; exit 1 only when something fails, never on a timing.
+ * Usage: sim-pass-bench [DEPLOYMENTS [REPLICAS [NODES]]] (IDLE_PASSES=N: N idle passes, 3;
+ * AGENT_CONN=0|1, 1; MANUAL_CHECKPOINTS=0|1, 0; 1: the pass's connection checkpoints after each
+ * pass (counted in it) instead of in its commits; ROLLING=0 skips the rolling update;
+ * LOG_LEVEL=debug|info|...: the log on stderr, "controller pass" lines at debug) Prints numbers;
+ * exit 1 only when something fails, never on a timing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "reconciler/controllers/controllers.h"
 #include "reconciler/controllers/internal.h"
 #include "tests/bench/lib/benchargs.h"
@@ -107,6 +114,21 @@ static int agents(struct ks_store *store)
     return n;
 }
 
+static bool manual_checkpoints;
+
+/* A 0/1 knob from the environment. */
+static bool env_flag(const char *name, bool def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    if (strcmp(v, "0") && strcmp(v, "1")) {
+        fprintf(stderr, "sim-pass-bench: %s: want 0 or 1, got \"%s\"\n", name, v);
+        exit(1);
+    }
+    return *v == '1';
+}
+
 struct totals {
     int passes;
     double wall, cpu, max_wall;
@@ -116,6 +138,8 @@ static void pass(struct totals *t, struct ks_ctl_pass *cp, struct ks_store *stor
 {
     double w0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     check(ks_ctl_pass_run(cp, store, (int64_t)time(NULL) * 1000), "pass");
+    if (manual_checkpoints) /* counted with the pass: the daemon's worker runs it after one */
+        check(ks_store_checkpoint(store), "checkpoint");
     double w = clock_ms(CLOCK_MONOTONIC) - w0;
     t->passes++;
     t->wall += w;
@@ -149,11 +173,11 @@ static void report(const char *what, const struct totals *t)
 
 /* Passes and agent rounds until every pod runs image; agent time not counted. */
 static void converge(struct totals *t, struct ks_ctl_pass *cp, struct ks_store *store,
-                     const char *image, int64_t want)
+                     struct ks_store *agent, const char *image, int64_t want)
 {
     for (int round = 0; round < 1000; round++) {
         pass(t, cp, store);
-        int started = agents(store);
+        int started = agents(agent);
         if (started == 0 && running(store, image) == want) {
             json_t *pods = NULL;
             check(ks_ctl_list(&pods, store, "Pod", NULL), "list pods");
@@ -172,12 +196,24 @@ int main(int argc, char **argv)
     int deployments = (int)ks_bench_arg(argc > 1 ? argv[1] : NULL, 500, "deployments"),
         replicas = (int)ks_bench_arg(argc > 2 ? argv[2] : NULL, 10, "replicas"),
         nodes = (int)ks_bench_arg(argc > 3 ? argv[3] : NULL, 100, "nodes");
+    enum ks_log_level level = KS_LOG_INFO;
+    if (getenv("LOG_LEVEL") && ks_log_level_parse(&level, getenv("LOG_LEVEL")) != 0)
+        check(KS_EINVALID, "LOG_LEVEL");
+    ks_log_configure(level, KS_LOG_LOGFMT, stderr);
     char dir[] = "/tmp/ks-pass-bench-XXXXXX", path[64];
     if (!mkdtemp(dir))
         return 1;
     snprintf(path, sizeof path, "%s/state.db", dir);
     struct ks_store *store = NULL;
     check(ks_store_open_sqlite(&store, path, 0), "open");
+    check(ks_store_set_durability(store, KS_STORE_RELAXED), "durability"); /* as run.c */
+    manual_checkpoints = env_flag("MANUAL_CHECKPOINTS", false);
+    check(ks_store_set_checkpoints(store, !manual_checkpoints), "checkpoints"); /* as run.c */
+    struct ks_store *agent = store;
+    if (env_flag("AGENT_CONN", true)) {
+        check(ks_store_open_sqlite(&agent, path, 0), "open");
+        check(ks_store_set_durability(agent, KS_STORE_RELAXED), "durability"); /* as cp.c */
+    }
     struct ks_ctl_pass cp = {.started_ms = (int64_t)time(NULL) * 1000, .rng = 42};
     int64_t want = (int64_t)deployments * replicas;
     printf("controller pass: %d Deployments x %d replicas on %d nodes (SQLite in %s)\n",
@@ -192,7 +228,7 @@ int main(int argc, char **argv)
     check(ks_store_commit(store), "commit");
 
     struct totals create = {0}, idle = {0}, one = {0}, roll = {0};
-    converge(&create, &cp, store, "busybox:v1", want);
+    converge(&create, &cp, store, agent, "busybox:v1", want);
     report("create -> all Running (agent time excluded)", &create);
     const char *env = getenv("IDLE_PASSES"); /* more of them for a profile */
     int nidle = (int)ks_bench_arg(env, 3, "IDLE_PASSES");
@@ -204,12 +240,14 @@ int main(int argc, char **argv)
         check(ks_ctl_list(&pods, store, "Pod", NULL), "list pods");
         json_t *p = json_deep_copy(json_array_get(pods, (size_t)i));
         json_object_set_new(json_object_get(p, "status"), "podIP", json_string("10.88.0.3"));
-        check(ks_store_put(NULL, store, p, KS_STORE_ANY_REVISION), "pod");
+        check(ks_store_put(NULL, agent, p, KS_STORE_ANY_REVISION), "pod");
         json_decref(p);
         json_decref(pods);
         pass(&one, &cp, store);
     }
     report("pass after one pod's status changed x3", &one);
+    if (!env_flag("ROLLING", true))
+        goto out;
     check(ks_store_begin(store), "begin");
     for (int i = 0; i < deployments; i++) {
         json_t *d = NULL, *next = deployment(i, replicas, "busybox:v2");
@@ -223,8 +261,11 @@ int main(int argc, char **argv)
         json_decref(next);
     }
     check(ks_store_commit(store), "commit");
-    converge(&roll, &cp, store, "busybox:v2", want);
+    converge(&roll, &cp, store, agent, "busybox:v2", want);
     report("rolling update of all -> all Running (agent excluded)", &roll);
+out:
+    if (agent != store)
+        ks_store_close(agent);
     ks_store_close(store);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -2,8 +2,9 @@
  * test_store.c: the SQLite store against a real database file: CRUD with
  * expected revisions, uid stability, listing with label selectors, the
  * change log and its compaction, nested transactions, events and syncs,
- * schema migration on reopen, the parsed-body cache against a second
- * connection and rollbacks, and crash safety (a writer killed with
+ * schema migration on reopen, the object cache lists are served from
+ * against a second connection, own writes, rollbacks, shared items and a
+ * compacted change log, and crash safety (a writer killed with
  * SIGKILL mid-stream leaves a consistent, integrity-clean database).
  * The per-node index (schema 3): a list by node returns exactly the
  * objects bound to it (spec.nodeName) and follows binding, deletion and
@@ -363,6 +364,148 @@ static void cache_is_never_stale(void **state)
     ks_store_close(other);
 }
 
+/* "ns/name k=data.k" of every item of a ConfigMap list, one string. */
+static char *cm_summary(const json_t *list)
+{
+    static char buf[4096];
+    size_t at = 0;
+    size_t i;
+    json_t *o;
+    buf[0] = '\0';
+    json_array_foreach(list, i, o)
+    {
+        const json_t *meta = json_object_get(o, "metadata");
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s/%s=%s", i ? " " : "",
+                               json_string_value(json_object_get(meta, "namespace")),
+                               json_string_value(json_object_get(meta, "name")),
+                               json_string_value(json_object_get(json_object_get(o, "data"), "k")));
+        if (at >= sizeof buf)
+            break;
+    }
+    return buf;
+}
+
+static void put_cm(struct ks_store *st, const char *ns, const char *name, const char *k)
+{
+    json_t *c = cm(ns, name, "x");
+    json_object_set_new(json_object_get(c, "data"), "k", json_string(k));
+    assert_int_equal(ks_store_put(NULL, st, c, KS_STORE_ANY_REVISION), 0);
+    json_decref(c);
+}
+
+static char *list_summary(struct ks_store *st, const char *ns, bool shared)
+{
+    json_t *list = NULL;
+    struct ks_store_list_opts o = {.kind = "ConfigMap", .namespace_ = ns, .shared = shared};
+    assert_int_equal(ks_store_list(&list, st, &o), 0);
+    char *s = cm_summary(list);
+    json_decref(list);
+    return s;
+}
+
+/* Lists are served from the in-memory object cache: every write is seen
+ * (another connection's puts and deletes, this connection's own inside and
+ * after a transaction), rollbacks restore the committed state, the order
+ * and namespace filter are SQL's, shared items are never modified, and a
+ * change log compacted past the cache reloads it. */
+static void object_cache_follows_every_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct ks_store *other = NULL;
+    assert_int_equal(ks_store_open_sqlite(&other, f->path, 128), 0);
+    put_cm(f->store, "a", "z", "1");
+    put_cm(f->store, "a-b", "c", "1");
+    assert_string_equal(list_summary(f->store, NULL, true), "a/z=1 a-b/c=1"); /* loaded */
+    /* another connection: a new object, an update, a new namespace */
+    put_cm(other, "a", "b", "2");
+    put_cm(other, "a-b", "c", "2");
+    put_cm(other, "0", "n", "2"); /* sorts first, as in SQL */
+    assert_string_equal(list_summary(f->store, NULL, true), "0/n=2 a/b=2 a/z=1 a-b/c=2");
+    assert_string_equal(list_summary(f->store, "a", true), "a/b=2 a/z=1");
+    assert_string_equal(list_summary(f->store, "a-b", false), "a-b/c=2");
+    assert_string_equal(list_summary(f->store, "nope", false), "");
+    /* the cache agrees with a fresh connection's scan */
+    struct ks_store *fresh = NULL;
+    assert_int_equal(ks_store_open_sqlite(&fresh, f->path, 128), 0);
+    assert_string_equal(list_summary(fresh, NULL, false), "0/n=2 a/b=2 a/z=1 a-b/c=2");
+    /* another connection deletes */
+    struct ks_store_key key = {"ConfigMap", "a", "b"};
+    assert_int_equal(ks_store_delete(NULL, other, &key, KS_STORE_ANY_REVISION), 0);
+    assert_string_equal(list_summary(f->store, "a", true), "a/z=1");
+    /* shared items are not modified by later writes; copies are the caller's */
+    json_t *held = NULL, *copies = NULL;
+    struct ks_store_list_opts sh = {.kind = "ConfigMap", .namespace_ = "a", .shared = true},
+                              cp = {.kind = "ConfigMap", .namespace_ = "a"};
+    assert_int_equal(ks_store_list(&held, f->store, &sh), 0);
+    assert_int_equal(ks_store_list(&copies, f->store, &cp), 0);
+    json_object_set_new(json_object_get(json_array_get(copies, 0), "data"), "k",
+                        json_string("scribbled"));
+    put_cm(f->store, "a", "z", "3");
+    assert_string_equal(cm_summary(held), "a/z=1");
+    assert_string_equal(list_summary(f->store, "a", true), "a/z=3");
+    json_decref(held);
+    json_decref(copies);
+    /* own writes inside a transaction are listed, and undone by a rollback */
+    assert_int_equal(ks_store_begin(f->store), 0);
+    put_cm(f->store, "a", "y", "4");
+    put_cm(f->store, "a", "z", "4");
+    struct ks_store_key kc = {"ConfigMap", "a-b", "c"};
+    assert_int_equal(ks_store_delete(NULL, f->store, &kc, KS_STORE_ANY_REVISION), 0);
+    assert_string_equal(list_summary(f->store, NULL, true), "0/n=2 a/y=4 a/z=4");
+    assert_int_equal(ks_store_rollback(f->store), 0);
+    assert_string_equal(list_summary(f->store, NULL, true), "0/n=2 a/z=3 a-b/c=2");
+    /* the revisions the rollback freed are taken by another writer */
+    put_cm(other, "a", "y", "5");
+    put_cm(other, "a", "z", "5");
+    assert_string_equal(list_summary(f->store, NULL, true), "0/n=2 a/y=5 a/z=5 a-b/c=2");
+    /* committed own writes stay */
+    assert_int_equal(ks_store_begin(f->store), 0);
+    put_cm(f->store, "a", "x", "6");
+    assert_int_equal(ks_store_commit(f->store), 0);
+    assert_string_equal(list_summary(other, "a", false), "a/x=6 a/y=5 a/z=5");
+    assert_string_equal(list_summary(f->store, "a", false), "a/x=6 a/y=5 a/z=5");
+    /* a kind first listed inside a transaction that rolls back */
+    assert_int_equal(ks_store_begin(f->store), 0);
+    json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "Secret",
+                            "metadata", "name", "s", "namespace", "a");
+    assert_int_equal(ks_store_put(NULL, f->store, sec, KS_STORE_ANY_REVISION), 0);
+    json_t *secrets = NULL;
+    struct ks_store_list_opts so = {.kind = "Secret", .shared = true};
+    assert_int_equal(ks_store_list(&secrets, f->store, &so), 0);
+    assert_int_equal(json_array_size(secrets), 1);
+    json_decref(secrets);
+    assert_int_equal(ks_store_rollback(f->store), 0);
+    assert_int_equal(ks_store_list(&secrets, f->store, &so), 0);
+    assert_int_equal(json_array_size(secrets), 0);
+    json_decref(secrets);
+    json_decref(sec);
+    /* another connection writes far more than the change log keeps (128) */
+    for (int i = 0; i < 400; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "m%03d", i % 50);
+        put_cm(other, "m", name, i < 350 ? "old" : "new");
+    }
+    for (int i = 0; i < 25; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "m%03d", i * 2);
+        struct ks_store_key km = {"ConfigMap", "m", name};
+        assert_int_equal(ks_store_delete(NULL, other, &km, KS_STORE_ANY_REVISION), 0);
+    }
+    json_t *ms = NULL, *fresh_ms = NULL;
+    struct ks_store_list_opts mo = {.kind = "ConfigMap", .namespace_ = "m"};
+    assert_int_equal(ks_store_list(&ms, f->store, &mo), 0);
+    assert_int_equal(ks_store_list(&fresh_ms, fresh, &mo), 0);
+    assert_int_equal(json_array_size(ms), 25);
+    assert_true(json_equal(ms, fresh_ms));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_array_get(ms, 0), "data"), "k")),
+        "new");
+    json_decref(ms);
+    json_decref(fresh_ms);
+    ks_store_close(fresh);
+    ks_store_close(other);
+}
+
 static json_t *pod(const char *ns, const char *name, const char *node)
 {
     json_t *p = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[]}}", "apiVersion", "v1", "kind", "Pod",
@@ -617,6 +760,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(cache_is_never_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(object_cache_follows_every_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(list_with_selector, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_and_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(nested_transactions, setup, teardown),
