@@ -447,10 +447,16 @@ static void *sender_main(void *arg)
         int64_t now = mono_ms();
         long timeout_ms = s->opts.timeout_ms;
         if (snd->stop) {
-            /* stopping: what is still queued goes once more, backoffs
-             * ignored, within CP_FLUSH_MS */
-            if (!flush_until)
+            /* stopping: what is still queued goes once more, within
+             * CP_FLUSH_MS */
+            if (!flush_until) {
                 flush_until = now + CP_FLUSH_MS;
+                /* every queued status is due now; one put back by a per-item
+                 * 500 during the flush then waits out its backoff (not sent
+                 * again and again until the deadline) */
+                for (size_t i = 0; i < snd->q.n; i++)
+                    snd->q.v[i].retry_at_ms = 0;
+            }
             if (now >= flush_until || !cp_stq_busy(&snd->q))
                 break;
             if (flush_until - now < timeout_ms)
@@ -460,7 +466,7 @@ static void *sender_main(void *arg)
             continue;
         }
         bool per_pod = snd->batch_off_until > now;
-        size_t n = cp_stq_take(&snd->q, idx, snd->batch_max, now, snd->stop);
+        size_t n = cp_stq_take(&snd->q, idx, snd->batch_max, now, false);
         if (n == 0) {
             int64_t due = cp_stq_next_due(&snd->q);
             if (snd->stop)
