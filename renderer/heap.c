@@ -21,9 +21,12 @@
 
 #if defined(__GLIBC__) && !defined(KS_HEAP_ASAN)
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define HUGE_SIZE ((uintptr_t)2 << 20)
@@ -46,6 +49,26 @@
  * small chunk. */
 static void *kept[2];
 
+/* Whether a MADV_HUGEPAGE range would get huge pages: not when this process
+ * has THP disabled (prctl, inherited) or the kernel's mode is "never" or
+ * absent. Steering the heap without them would only leave a 2 MiB top chunk
+ * that large callocs must clear page by page. */
+static int thp_usable(void)
+{
+    if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0)
+        return 0;
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char mode[128];
+    ssize_t n = read(fd, mode, sizeof(mode) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    mode[n] = '\0';
+    return strstr(mode, "[always]") != NULL || strstr(mode, "[madvise]") != NULL;
+}
+
 int ks_heap_hugepage(void)
 {
     static int done;
@@ -53,6 +76,8 @@ int ks_heap_hugepage(void)
         return 0;
     done = 1;
     mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+    if (!thp_usable())
+        return 0;
     long pg = sysconf(_SC_PAGESIZE);
     if (pg <= 0 || (uintptr_t)pg * 4 > HUGE_SIZE)
         return 0;

@@ -14,10 +14,14 @@
  * MADV_HUGEPAGE before anything touches them. Requests up to 1 MiB are kept
  * on the heap (M_MMAP_THRESHOLD) so that large buffers land there too.
  *
- * Optional in effect: if THP is off ("never"), not built into the kernel, or
- * any step does not go as planned, the heap is an ordinary heap (the skipped
- * address range is never touched and costs nothing). Not used, and a no-op,
- * under AddressSanitizer (it replaces malloc) or without glibc.
+ * Optional in effect: if THP is off ("never" in
+ * /sys/kernel/mm/transparent_hugepage/enabled, or disabled for the process
+ * with prctl(PR_SET_THP_DISABLE)), not built into the kernel, or any step
+ * does not go as planned, the heap is left an ordinary heap (a step that
+ * fails leaves at most an untouched address range, which costs nothing).
+ * Not used, and a no-op, under AddressSanitizer (it replaces malloc) or
+ * without glibc. It also sets glibc's trim threshold to 64 MiB (freed memory
+ * stays for reuse), also when it declines.
  */
 #ifndef KS_RENDERER_HEAP_H
 #define KS_RENDERER_HEAP_H

@@ -93,6 +93,10 @@ if [ $have_helm -eq 1 ]; then
 fi
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# `reconcile render` puts its heap in a transparent huge page when the kernel
+# offers them (renderer/heap.h): with THP "never" it faults ~180 more pages
+thp=/sys/kernel/mm/transparent_hugepage/enabled
+echo "transparent huge pages: $(cat "$thp" 2>/dev/null || echo "not available")"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.1f}x' if b else 'n/a')" "$1" "$2"; }
 report() { # label ours_json helm_json

@@ -6,7 +6,8 @@
  * mode that range must be backed by a huge page once touched. Either way the
  * heap must keep working: a mix of allocations, reallocations and frees of
  * every size class, including the 128 KiB - 1 MiB requests that now come
- * from the heap instead of mmap, keeps every byte.
+ * from the heap instead of mmap, keeps every byte. A process with THP
+ * disabled (prctl) must be left with its heap as it was.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "renderer/heap.h"
 
@@ -184,14 +188,34 @@ static void heap_keeps_working(void **state)
     }
 }
 
+static int declined_without_thp = -1; /* 1 if a child with THP disabled got 0 */
+
+static void declines_without_thp(void **state)
+{
+    (void)state;
+    assert_int_equal(declined_without_thp, 1);
+}
+
 int main(void)
 {
+    /* A child with THP disabled by prctl (inherited by what it runs) must
+     * leave its heap alone; checked before this process calls it itself. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+            _exit(2);
+        _exit(ks_heap_hugepage() == 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+        declined_without_thp = WEXITSTATUS(status) == 0;
     /* cmocka and stdio may have allocated already: the path of a heap in use */
     void *warm = malloc(100);
     advised = ks_heap_hugepage();
     free(warm);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(once_only),
+        cmocka_unit_test(declines_without_thp),
         cmocka_unit_test(lands_in_huge_page),
         cmocka_unit_test(heap_keeps_working),
     };
