@@ -1,7 +1,7 @@
 /*
  * driver.c: runs the controllers over the whole store to a fixed point.
- * Each owner's sync is one store transaction (so the write lock is never
- * held for a whole step), the controllers running in the
+ * Owners' syncs are committed together every STAGE_TXN_MS (so the write
+ * lock is never held for a whole step), the controllers running in the
  * order of stages[] below (CronJob, Job, DaemonSet, StatefulSet,
  * ReplicaSet, Deployment, endpoints), then garbage collection. Within a stage each namespace's
  * dependents are listed once and shared, not listed again per owner (which made an idle pass over
@@ -13,6 +13,10 @@
 #include "reconciler/controllers/internal.h"
 
 #include "core/error.h"
+
+#include <time.h>
+
+#define STAGE_TXN_MS 5 /* longest a stage holds one transaction open */
 
 typedef int (*sync_fn)(bool *, struct ks_store *, const json_t *, const struct ks_ctl_env *,
                        json_t *);
@@ -70,6 +74,13 @@ static json_t *index_by_owner(const json_t *deps)
  * keeps a stage linear in the number of dependents instead of owners x
  * dependents. The owners themselves are used as listed: in a stage an
  * owner is written only by its own sync. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int run_stage(bool *changed, struct ks_store *store, const char *kind, const char *dep_kind,
                      bool by_owner, sync_fn fn, const struct ks_ctl_env *env)
 {
@@ -77,6 +88,8 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
     /* shared with the store's cache: controllers never modify a listed
      * object, they write a copy and replace the list entry */
     int rc = ks_ctl_list_shared(&list, store, kind, NULL);
+    bool open = false; /* a transaction is open */
+    int64_t opened = 0;
     size_t i;
     json_t *obj;
     json_array_foreach(list, i, obj)
@@ -95,22 +108,32 @@ static int run_stage(bool *changed, struct ks_store *store, const char *kind, co
             }
             json_object_set_new(by_ns, ns, deps);
         }
-        /* one transaction per owner: the store's write lock is held for one
-         * owner's writes (milliseconds), not for a whole step (seconds with
-         * 5,000 pods), so agents' status writes through the API get in
-         * between; a write that finds its object changed since the list is
-         * KS_ECONFLICT and the pass runs again */
-        if ((rc = ks_store_begin(store)))
-            break;
+        /* owners' syncs share a transaction for at most STAGE_TXN_MS: the
+         * store's write lock is held for milliseconds, not for a whole step
+         * (seconds with 5,000 pods), so agents' status writes through the
+         * API get in between, and 500 owners do not cost 500 commits; a
+         * write that finds its object changed since the list is
+         * KS_ECONFLICT: the transaction rolls back and the pass runs again */
+        if (!open) {
+            if ((rc = ks_store_begin(store)))
+                break;
+            open = true;
+            opened = mono_ms();
+        }
         rc = by_owner ? sync_by_owner(changed, store, obj, fn, env, deps)
                       : fn(changed, store, obj, env, deps);
-        if (rc == 0)
-            rc = ks_store_commit(store);
-        else
+        if (rc) {
             ks_store_rollback(store);
+            open = false;
+        } else if (mono_ms() - opened >= STAGE_TXN_MS) {
+            open = false;
+            rc = ks_store_commit(store);
+        }
         if (rc)
             rc = ks_error_wrap(rc, "%s %s/%s", kind, ns, ks_ctl_name(obj));
     }
+    if (open && (rc = ks_store_commit(store)))
+        rc = ks_error_wrap(rc, "%s controller", kind);
     json_decref(by_ns);
     json_decref(list);
     return rc;
