@@ -350,8 +350,9 @@ void api_watch_handle(struct api_req *r, const char *node)
         return;
     }
     api_ring_fill(srv); /* on a store error the ring answers what it has read */
-    rc = answer_for(&a, &n, &rev, srv, since, node, 0);
-    if (rc != 0 || n > 0 || wait_ms == 0 || srv->stopping) {
+    int may_park = wait_ms != 0 && !srv->stopping; /* an empty answer is then not built */
+    rc = answer_for(&a, &n, &rev, srv, since, node, may_park);
+    if (rc != 0 || n > 0 || !may_park) {
         if (rc == 0)
             reply_shared(srv, r->req, r->method, r->start, a);
         else
@@ -360,7 +361,6 @@ void api_watch_handle(struct api_req *r, const char *node)
             shared_answer_unref(NULL, 0, a);
         return;
     }
-    shared_answer_unref(NULL, 0, a);
     if (srv->n_watchers >= srv->opts.max_watchers) {
         api_reply_error(r, 503, "watch: too many watchers (max_watchers %u)",
                         srv->opts.max_watchers);
