@@ -770,6 +770,10 @@ static void paused_condition(struct dsync *s)
 static int write_deployment_status(struct dsync *s, json_t *st)
 {
     json_object_set(st, "conditions", s->conditions);
+    if (json_equal(json_object_get(s->d, "status"), st)) { /* unchanged: no copy to compare */
+        json_decref(st);
+        return 0;
+    }
     json_t *next = json_deep_copy(s->d);
     json_object_set_new(next, "status", st);
     int rc = ks_ctl_write(s->changed, s->store, s->d, next);

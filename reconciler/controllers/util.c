@@ -534,6 +534,10 @@ int ks_ctl_generate_name(char *dst, size_t cap, struct ks_store *store, const ch
 
 int ks_ctl_write_status(bool *changed, struct ks_store *store, const json_t *obj, json_t *st)
 {
+    if (json_equal(json_object_get(obj, "status"), st)) { /* unchanged: no copy to compare */
+        json_decref(st);
+        return 0;
+    }
     json_t *next = json_deep_copy(obj);
     json_object_set_new(next, "status", st);
     int rc = ks_ctl_write(changed, store, obj, next);
