@@ -157,7 +157,12 @@ static const struct {
     {"Service", "Pod", false, ks_ctl_endpoints_sync}, /* by label selector */
 };
 
-static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *env)
+/* One step. *clean_rev: the store's revision after the last garbage
+ * collection that found nothing to delete (-1: none); the same revision
+ * means the same objects, so the collection is not run again (the last,
+ * unchanged step of every pass). */
+static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *env,
+                int64_t *clean_rev)
 {
     int rc = 0;
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
@@ -165,21 +170,33 @@ static int step(bool *changed, struct ks_store *store, const struct ks_ctl_env *
                             stages[i].fn, env)))
             return rc;
     }
+    int64_t rev = -1;
+    if (*clean_rev >= 0 && ks_store_revision(&rev, store) == 0 && rev == *clean_rev)
+        return 0;
+    bool collected = false;
     if ((rc = ks_store_begin(store)))
         return rc;
-    if ((rc = ks_ctl_gc_reconcile(changed, store))) {
+    if ((rc = ks_ctl_gc_reconcile(&collected, store))) {
         ks_store_rollback(store);
         return rc;
     }
-    return ks_store_commit(store);
+    if ((rc = ks_store_commit(store)))
+        return rc;
+    *clean_rev = -1;
+    if (collected)
+        *changed = true;
+    else if (ks_store_revision(&rev, store) == 0)
+        *clean_rev = rev;
+    return 0;
 }
 
 int ks_controllers_reconcile_all(unsigned *out_steps, struct ks_store *store,
                                  const struct ks_ctl_env *env)
 {
+    int64_t clean_rev = -1;
     for (unsigned n = 1; n <= KS_CTL_MAX_STEPS; n++) {
         bool changed = false;
-        int rc = step(&changed, store, env);
+        int rc = step(&changed, store, env, &clean_rev);
         if (rc)
             return rc;
         if (!changed) {
