@@ -139,19 +139,18 @@ static int answer_for(struct shared_answer **out, size_t *out_n, int64_t *out_re
         body = (n || !count_only)
                    ? json_pack("{s:I, s:o}", "revision", (json_int_t)rev, "changes", changes)
                    : (json_decref(changes), NULL);
-        char *dump = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        int wanted = body != NULL;
+        char *dump = wanted ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
-        if (body && !dump)
-            return ks_error_set(KS_ENOMEM, "watch: out of memory");
-        if (dump) {
-            len = strlen(dump);
-            if (!(text = realloc(dump, len + 2))) {
-                free(dump);
-                return ks_error_set(KS_ENOMEM, "watch: out of memory");
-            }
+        len = dump ? strlen(dump) : 0;
+        if (dump && (text = malloc(len + 2)) != NULL) {
+            memcpy(text, dump, len);
             memcpy(text + len, "\n", 2);
             len++;
         }
+        free(dump);
+        if (wanted && !text)
+            return ks_error_set(KS_ENOMEM, "watch: out of memory");
     }
     if (text && !(a = malloc(sizeof *a))) {
         free(text);
