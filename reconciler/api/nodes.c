@@ -260,8 +260,8 @@ static int status_mutate(json_t **obj, void *arg)
         json_string_value(json_object_get(json_object_get(*obj, "spec"), "nodeName"));
     a->wrong_node = !bound || strcmp(bound, a->node) != 0;
     snprintf(a->bound, sizeof a->bound, "%s", bound ? bound : "");
-    if (a->wrong_node)
-        return ks_error_set(KS_ECONFLICT, "pod is bound to %s, not to node %s",
+    if (a->wrong_node) /* not a conflict: reading again cannot change it (403) */
+        return ks_error_set(KS_EINVALID, "pod is bound to %s, not to node %s",
                             bound ? bound : "no node", a->node);
     json_object_set(*obj, "status", (json_t *)a->status);
     return 0;
