@@ -41,13 +41,17 @@
 #define RING_MAX_BYTES (64u * 1024u * 1024u) /* their JSON text */
 #define RING_READ_CHUNK 1000u                /* changes per change-log query */
 #define RING_MAX_MARKS 8192u                 /* own-status revisions not yet read */
+#define RING_PARSED_COST 8192u /* bytes counted for a change kept parsed, not yet serialised */
 
 const char *const api_node_watch_kinds[] = {"ConfigMap", "Secret", "Service", "Endpoints", NULL};
 
 struct ring_entry {
     int64_t rev;
-    char *text; /* the change as JSON, without a newline */
+    char *text; /* the change as JSON, without a newline; NULL until needed for
+                   an own-status change (only admin watchers want those) */
     size_t len;
+    json_t *change;  /* the parsed change while text is NULL */
+    size_t cost;     /* bytes counted against RING_MAX_BYTES */
     char *node;      /* the node the change concerns, NULL: none */
     bool every_node; /* a kind every node's watch sees */
     bool own_status; /* a status written by node itself through the status routes */
@@ -85,6 +89,7 @@ static void entry_clear(struct ring_entry *e)
 {
     free(e->text);
     free(e->node);
+    json_decref(e->change);
     memset(e, 0, sizeof *e);
 }
 
@@ -92,7 +97,7 @@ static void drop_oldest(struct api_ring *ring)
 {
     struct ring_entry *e = entry_at(ring, 0);
     ring->from = e->rev;
-    ring->bytes -= e->len;
+    ring->bytes -= e->cost;
     entry_clear(e);
     ring->head = (ring->head + 1) % ring->cap;
     ring->count--;
@@ -191,12 +196,19 @@ static int ring_append(struct api_ring *ring, const json_t *change)
     e.own_status = take_mark(ring, e.rev);
     if (unknown && !e.every_node)
         ring->unknown_upto = e.rev;
-    if (!(e.text = json_dumps(change, JSON_COMPACT))) {
+    /* a node's own status write reaches only admin watchers: serialised when
+     * one asks (node agents' watches never do) */
+    if (e.own_status)
+        e.change = json_incref((json_t *)change);
+    else if ((e.text = json_dumps(change, JSON_COMPACT)) != NULL)
+        e.len = strlen(e.text);
+    if (!e.text && !e.change) {
         free(e.node);
         return ks_error_set(KS_ENOMEM, "watch ring: out of memory");
     }
-    e.len = strlen(e.text);
-    while (ring->count && (ring->count >= RING_MAX_ENTRIES || ring->bytes + e.len > RING_MAX_BYTES))
+    e.cost = e.text ? e.len : RING_PARSED_COST;
+    while (ring->count &&
+           (ring->count >= RING_MAX_ENTRIES || ring->bytes + e.cost > RING_MAX_BYTES))
         drop_oldest(ring);
     if (ring->count == ring->cap && (rc = ring_grow(ring)) != 0) {
         entry_clear(&e);
@@ -204,7 +216,7 @@ static int ring_append(struct api_ring *ring, const json_t *change)
     }
     *entry_at(ring, ring->count) = e;
     ring->count++;
-    ring->bytes += e.len;
+    ring->bytes += e.cost;
     ring->to = e.rev;
     return 0;
 }
@@ -323,6 +335,21 @@ static bool wanted(const struct ring_entry *e, const char *node)
     return e->node && !e->own_status && strcmp(e->node, node) == 0;
 }
 
+/* Serialises an entry kept parsed. */
+static int entry_text(struct api_ring *ring, struct ring_entry *e)
+{
+    if (e->text)
+        return 0;
+    if (!(e->text = json_dumps(e->change, JSON_COMPACT)))
+        return ks_error_set(KS_ENOMEM, "watch ring: out of memory");
+    e->len = strlen(e->text);
+    json_decref(e->change);
+    e->change = NULL;
+    ring->bytes = ring->bytes - e->cost + e->len;
+    e->cost = e->len;
+    return 0;
+}
+
 /* Index of the first entry after since (binary search: revisions ascend). */
 static size_t first_after(struct api_ring *ring, int64_t since)
 {
@@ -345,8 +372,11 @@ int api_ring_answer(char **out, size_t *out_len, size_t *out_n, int64_t *out_rev
     size_t start = first_after(ring, since), n = 0, len = 0, end = start;
     int64_t rev = ring->to > since ? ring->to : since;
     for (; end < ring->count && n < max; end++) {
-        const struct ring_entry *e = entry_at(ring, end);
+        struct ring_entry *e = entry_at(ring, end);
         if (wanted(e, node)) {
+            int rc = out ? entry_text(ring, e) : 0;
+            if (rc)
+                return rc;
             n++;
             len += e->len + 1;
             if (n == max)
