@@ -696,7 +696,8 @@ static int cache_sort(struct kind_cache *kc)
         kc->sorted[i].key = json_string_value(json_array_get(e, 2));
         kc->sorted[i++].entry = e;
     }
-    qsort(kc->sorted, n, sizeof *kc->sorted, slot_cmp);
+    if (n) /* qsort of an empty, maybe NULL, array is undefined */
+        qsort(kc->sorted, n, sizeof *kc->sorted, slot_cmp);
     kc->nsorted = n;
     kc->dirty = false;
     return 0;
