@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/str.h"
 #include "reconciler/api/api.h"
 #include "reconciler/store/store.h"
 
@@ -374,7 +375,10 @@ static void batch_route(void **state)
         json_string_value(json_object_get(json_array_get(items, 3), "resourceVersion"));
     const char *rv4 =
         json_string_value(json_object_get(json_array_get(items, 4), "resourceVersion"));
-    assert_true(atoll(rv0) > r1 && atoll(rv3) == atoll(rv0) + 1);
+    int64_t v0 = 0, v3 = 0;
+    assert_int_equal(ks_str_to_i64(&v0, rv0, "resourceVersion"), 0);
+    assert_int_equal(ks_str_to_i64(&v3, rv3, "resourceVersion"), 0);
+    assert_true(v0 > r1 && v3 == v0 + 1);
     assert_string_equal(rv4, rv0);
     assert_null(json_object_get(json_array_get(items, 0), "object"));
     json_decref(j);
