@@ -8,9 +8,11 @@
  * publish, from the last revision it read, with the store revision read
  * before the log (so, as before, a late or lost notify can delay a change
  * but never make a watcher skip it). Each change is kept with the JSON
- * text it is answered as (serialised once), the node it concerns (for a
- * put, the object's spec.nodeName; for a delete, the node of the object's
- * last put seen by the ring) and whether every node's watch sees its kind.
+ * text it is answered as (built once around the object's text as the store
+ * holds it: no parse, no serialisation), the node it concerns (the node the
+ * store recorded with the change: the spec.nodeName of the object put or
+ * deleted; for a delete without one, the node of the object's last put seen
+ * by the ring) and whether every node's watch sees its kind.
  * A watcher is answered by filtering the ring and concatenating the texts.
  *
  * The ring covers the revisions (from, to]: every change in that range is
@@ -18,11 +20,10 @@
  * the oldest entries are dropped and from moves up. A watcher from before
  * from is answered from the store as before (so 410 and relist stay the
  * store's), and so is a node watcher whose range holds a delete whose node
- * the ring cannot know (the object's last put was before the ring started:
- * the store's change log records the node of a delete, its changes_since
- * answer does not carry it). When the store compacts its change log past
- * from, the ring moves from up too, so a revision the store calls too old
- * is answered 410 exactly as before.
+ * the ring cannot know (no node recorded with the delete, as in rows from
+ * before schema 3, and the object's last put was before the ring started). When the store compacts
+ * its change log past from, the ring moves from up too, so a revision the store calls too old is
+ * answered 410 exactly as before.
  *
  * A pod status written by the pod's own node through the status routes is
  * marked (api_ring_mark_own): that node's watch leaves it out (the agent
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "reconciler/api/internal.h"
 #include "reconciler/store/store.h"
@@ -41,17 +43,13 @@
 #define RING_MAX_BYTES (64u * 1024u * 1024u) /* their JSON text */
 #define RING_READ_CHUNK 1000u                /* changes per change-log query */
 #define RING_MAX_MARKS 8192u                 /* own-status revisions not yet read */
-#define RING_PARSED_COST 8192u /* bytes counted for a change kept parsed, not yet serialised */
 
 const char *const api_node_watch_kinds[] = {"ConfigMap", "Secret", "Service", "Endpoints", NULL};
 
 struct ring_entry {
     int64_t rev;
-    char *text; /* the change as JSON, without a newline; NULL until needed for
-                   an own-status change (only admin watchers want those) */
-    size_t len;
-    json_t *change;  /* the parsed change while text is NULL */
-    size_t cost;     /* bytes counted against RING_MAX_BYTES */
+    char *text;      /* the change as JSON, without a newline */
+    size_t len;      /* bytes counted against RING_MAX_BYTES */
     char *node;      /* the node the change concerns, NULL: none */
     bool every_node; /* a kind every node's watch sees */
     bool own_status; /* a status written by node itself through the status routes */
@@ -89,7 +87,6 @@ static void entry_clear(struct ring_entry *e)
 {
     free(e->text);
     free(e->node);
-    json_decref(e->change);
     memset(e, 0, sizeof *e);
 }
 
@@ -97,7 +94,7 @@ static void drop_oldest(struct api_ring *ring)
 {
     struct ring_entry *e = entry_at(ring, 0);
     ring->from = e->rev;
-    ring->bytes -= e->cost;
+    ring->bytes -= e->len;
     entry_clear(e);
     ring->head = (ring->head + 1) % ring->cap;
     ring->count--;
@@ -161,7 +158,10 @@ static int change_node(char **out_node, bool *out_unknown, struct api_ring *ring
     if (!type || !kind || !ns || !name)
         return ks_error_set(KS_EIO, "watch ring: a change without type, kind, namespace or name");
     snprintf(key, sizeof key, "%s/%s/%s", kind, ns, name);
-    if (strcmp(type, "delete") == 0) {
+    const json_t *recorded = json_object_get(change, "node");
+    if (json_is_string(recorded)) {
+        node = json_string_value(recorded);
+    } else if (strcmp(type, "delete") == 0) {
         const json_t *known = json_object_get(ring->nodes, key);
         node = json_string_value(known);
         unknown = !known;
@@ -183,6 +183,33 @@ static int change_node(char **out_node, bool *out_unknown, struct api_ring *ring
     return 0;
 }
 
+/* The change as a watch answer carries it (the shape json_dumps gives a
+ * ks_store_changes_since item), around the object's stored text. */
+static int change_text(char **out, size_t *out_len, const json_t *change)
+{
+    static const char *const fields[] = {"type", "kind", "namespace", "name"};
+    struct ks_buf b;
+    ks_buf_init(&b, 0);
+    ks_buf_printf(&b, "{\"revision\":%lld",
+                  (long long)json_integer_value(json_object_get(change, "revision")));
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        ks_buf_printf(&b, ",\"%s\":\"", fields[i]);
+        ks_buf_put_escaped(&b, json_string_value(json_object_get(change, fields[i])));
+        ks_buf_putc(&b, '"');
+    }
+    const json_t *text = json_object_get(change, "text");
+    if (text) {
+        ks_buf_puts(&b, ",\"object\":");
+        ks_buf_put(&b, json_string_value(text), json_string_length(text));
+    }
+    if (ks_buf_putc(&b, '}') != 0) {
+        ks_buf_release(&b);
+        return ks_error_set(KS_ENOMEM, "watch ring: out of memory");
+    }
+    *out = ks_buf_detach(&b, out_len);
+    return *out ? 0 : ks_error_set(KS_ENOMEM, "watch ring: out of memory");
+}
+
 static int ring_append(struct api_ring *ring, const json_t *change)
 {
     struct ring_entry e = {0};
@@ -196,19 +223,11 @@ static int ring_append(struct api_ring *ring, const json_t *change)
     e.own_status = take_mark(ring, e.rev);
     if (unknown && !e.every_node)
         ring->unknown_upto = e.rev;
-    /* a node's own status write reaches only admin watchers: serialised when
-     * one asks (node agents' watches never do) */
-    if (e.own_status)
-        e.change = json_incref((json_t *)change);
-    else if ((e.text = json_dumps(change, JSON_COMPACT)) != NULL)
-        e.len = strlen(e.text);
-    if (!e.text && !e.change) {
+    if ((rc = change_text(&e.text, &e.len, change)) != 0) {
         free(e.node);
-        return ks_error_set(KS_ENOMEM, "watch ring: out of memory");
+        return rc;
     }
-    e.cost = e.text ? e.len : RING_PARSED_COST;
-    while (ring->count &&
-           (ring->count >= RING_MAX_ENTRIES || ring->bytes + e.cost > RING_MAX_BYTES))
+    while (ring->count && (ring->count >= RING_MAX_ENTRIES || ring->bytes + e.len > RING_MAX_BYTES))
         drop_oldest(ring);
     if (ring->count == ring->cap && (rc = ring_grow(ring)) != 0) {
         entry_clear(&e);
@@ -216,7 +235,7 @@ static int ring_append(struct api_ring *ring, const json_t *change)
     }
     *entry_at(ring, ring->count) = e;
     ring->count++;
-    ring->bytes += e.cost;
+    ring->bytes += e.len;
     ring->to = e.rev;
     return 0;
 }
@@ -276,7 +295,7 @@ int api_ring_fill(struct ks_api_server *srv)
         return 0; /* nothing new: no query (a watch request costs one revision read) */
     while (ring->to < rev) {
         size_t n = 0;
-        rc = ks_store_changes_since(&changes, srv->store, ring->to, RING_READ_CHUNK);
+        rc = ks_store_changes_text(&changes, srv->store, ring->to, RING_READ_CHUNK);
         if (rc == KS_ECONFLICT) {
             ring_restart(ring, rev);
             return 0;
@@ -335,21 +354,6 @@ static bool wanted(const struct ring_entry *e, const char *node)
     return e->node && !e->own_status && strcmp(e->node, node) == 0;
 }
 
-/* Serialises an entry kept parsed. */
-static int entry_text(struct api_ring *ring, struct ring_entry *e)
-{
-    if (e->text)
-        return 0;
-    if (!(e->text = json_dumps(e->change, JSON_COMPACT)))
-        return ks_error_set(KS_ENOMEM, "watch ring: out of memory");
-    e->len = strlen(e->text);
-    json_decref(e->change);
-    e->change = NULL;
-    ring->bytes = ring->bytes - e->cost + e->len;
-    e->cost = e->len;
-    return 0;
-}
-
 /* Index of the first entry after since (binary search: revisions ascend). */
 static size_t first_after(struct api_ring *ring, int64_t since)
 {
@@ -374,9 +378,6 @@ int api_ring_answer(char **out, size_t *out_len, size_t *out_n, int64_t *out_rev
     for (; end < ring->count && n < max; end++) {
         struct ring_entry *e = entry_at(ring, end);
         if (wanted(e, node)) {
-            int rc = out ? entry_text(ring, e) : 0;
-            if (rc)
-                return rc;
             n++;
             len += e->len + 1;
             if (n == max)

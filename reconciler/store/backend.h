@@ -27,6 +27,7 @@ struct ks_store_ops {
     int (*meta_get)(char **out, struct ks_store *store, const char *key);
     int (*meta_set)(struct ks_store *store, const char *key, const char *value);
     int (*changes_since)(json_t **out, struct ks_store *store, int64_t since, size_t max);
+    int (*changes_text)(json_t **out, struct ks_store *store, int64_t since, size_t max);
     /* all_kinds: NULL-terminated, at most KS_STORE_NODE_KINDS_MAX (checked) */
     int (*changes_for_node)(json_t **out, struct ks_store *store, int64_t since, size_t max,
                             const char *node, const char *const *all_kinds);

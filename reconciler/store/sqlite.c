@@ -43,6 +43,7 @@ enum stmt_id {
     ST_DELETE,
     ST_CHANGE_ADD,
     ST_CHANGES,
+    ST_CHANGES_TEXT,
     ST_COMPACT,
     ST_META_GET,
     ST_META_SET,
@@ -77,6 +78,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [ST_CHANGES] = "SELECT revision, type, kind, namespace, name, body FROM changes "
                    "WHERE revision > ?1 ORDER BY revision LIMIT ?2",
+    [ST_CHANGES_TEXT] = "SELECT revision, type, kind, namespace, name, body, node FROM changes "
+                        "WHERE revision > ?1 ORDER BY revision LIMIT ?2",
     [ST_COMPACT] = "DELETE FROM changes WHERE revision <= ?1",
     [ST_META_GET] = "SELECT value FROM meta WHERE key=?1",
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
@@ -1152,8 +1155,9 @@ static int since_kept(struct sqlite_store *s, int64_t since)
 }
 
 /* The rows of a prepared changes query (revision, type, kind, namespace,
- * name, body) as the change array of ks_store_changes_since. */
-static int changes_rows(json_t **out, struct sqlite_store *s, sqlite3_stmt *st)
+ * name, body[, node]) as the change array of ks_store_changes_since, or with
+ * text, of ks_store_changes_text (the body unparsed, and the node). */
+static int changes_rows(json_t **out, struct sqlite_store *s, sqlite3_stmt *st, bool text)
 {
     json_t *arr = json_array();
     int r;
@@ -1164,9 +1168,15 @@ static int changes_rows(json_t **out, struct sqlite_store *s, sqlite3_stmt *st)
                               (const char *)sqlite3_column_text(st, 2), "namespace",
                               (const char *)sqlite3_column_text(st, 3), "name",
                               (const char *)sqlite3_column_text(st, 4));
-        json_t *body = column_json(st, 5);
-        if (body)
-            json_object_set_new(c, "object", body);
+        const char *body = (const char *)sqlite3_column_text(st, 5);
+        const char *node = text ? (const char *)sqlite3_column_text(st, 6) : NULL;
+        if (text && body) /* written by our own json_dumps: valid UTF-8 */
+            json_object_set_new(c, "text",
+                                json_stringn_nocheck(body, (size_t)sqlite3_column_bytes(st, 5)));
+        else if (body)
+            json_object_set_new(c, "object", column_json(st, 5));
+        if (node)
+            json_object_set_new(c, "node", json_string(node));
         json_array_append_new(arr, c);
     }
     sqlite3_reset(st);
@@ -1193,12 +1203,24 @@ static int changes_query(json_t **out, struct sqlite_store *s, int64_t since, si
         bind_text(st, 3, node);
     for (int i = 0; node && all_kinds && all_kinds[i] && i < KS_STORE_NODE_KINDS_MAX; i++)
         bind_text(st, 4 + i, all_kinds[i]); /* unbound ones are NULL: match nothing */
-    return changes_rows(out, s, st);
+    return changes_rows(out, s, st, false);
 }
 
 static int sq_changes_since(json_t **out, struct ks_store *base, int64_t since, size_t max)
 {
     return changes_query(out, S(base), since, max, NULL, NULL);
+}
+
+static int sq_changes_text(json_t **out, struct ks_store *base, int64_t since, size_t max)
+{
+    struct sqlite_store *s = S(base);
+    int rc = since_kept(s, since);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = stmt(s, ST_CHANGES_TEXT);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    return changes_rows(out, s, st, true);
 }
 
 static int sq_changes_for_node(json_t **out, struct ks_store *base, int64_t since, size_t max,
@@ -1444,6 +1466,7 @@ static const struct ks_store_ops sqlite_ops = {
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .changes_since = sq_changes_since,
+    .changes_text = sq_changes_text,
     .changes_for_node = sq_changes_for_node,
     .set_durability = sq_set_durability,
     .set_checkpoints = sq_set_checkpoints,

@@ -187,6 +187,11 @@ int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, 
     return store->ops->changes_since(out, store, since, max ? max : 1000);
 }
 
+int ks_store_changes_text(json_t **out, struct ks_store *store, int64_t since, size_t max)
+{
+    return store->ops->changes_text(out, store, since, max ? max : 1000);
+}
+
 int ks_store_changes_for_node(json_t **out, struct ks_store *store, int64_t since, size_t max,
                               const char *node, const char *const *all_kinds)
 {

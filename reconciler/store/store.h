@@ -107,6 +107,13 @@ int ks_store_meta_set(struct ks_store *store, const char *key, const char *value
  * KS_ECONFLICT when since is older than the oldest kept change. */
 int ks_store_changes_since(json_t **out, struct ks_store *store, int64_t since, size_t max);
 
+/* Like ks_store_changes_since, but each put carries its object as the JSON
+ * text stored ("text", compact, unparsed) instead of "object", and each
+ * change the node recorded with it ("node": spec.nodeName of the object
+ * put, or of the object deleted; absent when none or not recorded, as in
+ * rows from before schema 3). For fan-out that forwards the text as is. */
+int ks_store_changes_text(json_t **out, struct ks_store *store, int64_t since, size_t max);
+
 /* Changes for one node's watch: like ks_store_changes_since, but only the
  * changes of objects bound to node (spec.nodeName of the object put; for a
  * delete, of the object deleted) and every change of the kinds in

@@ -653,6 +653,37 @@ static void changes_for_node(void **state)
     /* the unfiltered log is unchanged: 7 changes */
     assert_int_equal(ks_store_changes_since(&changes, f->store, since, 0), 0);
     assert_int_equal(json_array_size(changes), 7);
+
+    /* the same changes as stored text, each with the node recorded: the text
+     * is the object changes_since parses, the node that of the object put or
+     * deleted (none for the ConfigMap and the Deployment) */
+    json_t *texts = NULL;
+    assert_int_equal(ks_store_changes_text(&texts, f->store, since, 0), 0);
+    assert_int_equal(json_array_size(texts), 7);
+    /* put mine (unbound), put mine, put theirs, cfg, web, delete mine, delete theirs */
+    static const char *const nodes[] = {NULL, "n1", "n2", NULL, NULL, "n1", "n2"};
+    for (size_t i = 0; i < 7; i++) {
+        const json_t *c = json_array_get(changes, i), *t = json_array_get(texts, i);
+        assert_int_equal(json_integer_value(json_object_get(c, "revision")),
+                         json_integer_value(json_object_get(t, "revision")));
+        assert_string_equal(json_string_value(json_object_get(c, "type")),
+                            json_string_value(json_object_get(t, "type")));
+        assert_null(json_object_get(t, "object"));
+        const json_t *obj = json_object_get(c, "object"), *text = json_object_get(t, "text");
+        if (!obj) {
+            assert_null(text);
+        } else {
+            json_t *parsed = json_loads(json_string_value(text), 0, NULL);
+            assert_true(json_equal(parsed, obj));
+            json_decref(parsed);
+        }
+        const char *node = json_string_value(json_object_get(t, "node"));
+        if (nodes[i])
+            assert_string_equal(node, nodes[i]);
+        else
+            assert_null(node);
+    }
+    json_decref(texts);
     json_decref(changes);
 
     /* limits and the compaction rule of the full log */
