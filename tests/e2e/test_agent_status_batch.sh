@@ -16,27 +16,8 @@ set -euo pipefail
 source "$KS_SOURCE_DIR/tests/e2e/lib/podman-fixture.sh"
 ks_cluster_workspace agent-status-batch # no Podman nodes: the sim runtime
 
-deployment() { # REPLICAS
-  cat > "$repo/apps/web.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: $1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: localhost/keelson-busybox:latest
-        command: [sh, -c, 'while true; do sleep 1; done']
-YAML
-}
+source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
+deployment() { ks_sleeper_deployment "$repo/apps/web.yaml" "$1"; } # REPLICAS
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata: {a: b}\n' > "$repo/apps/keep.yaml"
 git -C "$repo" add -A
 git -C "$repo" commit -qm "config"

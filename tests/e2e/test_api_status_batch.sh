@@ -20,23 +20,8 @@ ks_git_identity
 unset KEELSON_SERVER KEELSON_TOKEN KEELSON_STATE_DIR
 git init -q -b main "$repo"
 mkdir -p "$repo/apps"
-cat > "$repo/apps/web.yaml" <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: localhost/keelson-busybox:latest
-YAML
+source "$KS_SOURCE_DIR/tests/e2e/lib/manifests.sh"
+ks_sleeper_deployment "$repo/apps/web.yaml" 2
 git -C "$repo" add -A
 git -C "$repo" commit -qm web
 

@@ -32,3 +32,29 @@ spec:
             periodSeconds: 1
 YAML
 }
+
+# ks_sleeper_deployment FILE REPLICAS: a Deployment "web" of busybox pods
+# that only sleep until stopped (1 s grace): pods for tests of the
+# scheduling, status and watch paths rather than of what the pods serve.
+ks_sleeper_deployment() {
+  local file="$1" replicas="$2"
+  cat > "$file" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: $replicas
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: localhost/keelson-busybox:latest
+        command: [sh, -c, 'while true; do sleep 1; done']
+YAML
+}
