@@ -23,6 +23,7 @@
  */
 #include "nodeagent/agent/internal.h"
 
+#include "core/deadline.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -89,14 +90,7 @@ static bool stopping(struct ks_agent *a)
 /* Sleeps up to ms unless the agent stops. */
 static void nap(struct ks_agent *a, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&a->mu);
     if (!stopping(a))
         pthread_cond_timedwait(&a->cv, &a->mu, &ts);
@@ -592,11 +586,7 @@ int ks_agent_run(struct ks_agent *a)
         if (wait > 0) {
             pthread_mutex_lock(&a->mu);
             if (!stopping(a) && !a->resync_now) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ts.tv_nsec += wait * 1000000;
-                ts.tv_sec += ts.tv_nsec / 1000000000;
-                ts.tv_nsec %= 1000000000;
+                struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, wait);
                 pthread_cond_timedwait(&a->cv, &a->mu, &ts);
             }
             pthread_mutex_unlock(&a->mu);

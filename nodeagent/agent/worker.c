@@ -14,6 +14,7 @@
 #include "nodeagent/agent/downward.h"
 #include "nodeagent/agent/internal.h"
 
+#include "core/deadline.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -1365,14 +1366,7 @@ static void *worker_main(void *arg)
             int64_t in = w->next_ms - ks_agent_mono_ms();
             if (in <= 0)
                 break;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += in / 1000;
-            ts.tv_nsec += (in % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, in);
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
         if (w->stop) {

@@ -11,6 +11,7 @@
  */
 #include "nodeagent/cpclient/internal.h"
 
+#include "core/deadline.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -420,18 +421,11 @@ static void send_each(struct cp_source *s, size_t *idx, size_t n, long timeout_m
 
 static void timed_wait(struct cp_sender *snd, int64_t until_ms)
 {
-    struct timespec ts;
     int64_t in = until_ms - mono_ms();
 
     if (in <= 0)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += in / 1000;
-    ts.tv_nsec += (in % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, in);
     pthread_cond_timedwait(&snd->cv, &snd->mu, &ts);
 }
 

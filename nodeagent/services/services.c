@@ -13,6 +13,7 @@
  */
 #include "nodeagent/services/services.h"
 
+#include "core/deadline.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -516,14 +517,7 @@ static void *manager_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&s->wmu);
         if (!s->poked && !s->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += s->o.rescan_ms / 1000;
-            ts.tv_nsec += (s->o.rescan_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, s->o.rescan_ms);
             pthread_cond_timedwait(&s->cv, &s->wmu, &ts);
         }
         bool stop = s->stop;

@@ -25,6 +25,7 @@
  */
 #include "reconciler/store/backend.h"
 
+#include "core/deadline.h"
 #include "core/error.h"
 #include "core/buf.h"
 
@@ -225,13 +226,7 @@ static int write_lock_acquire(struct write_lock *wl)
     }
     *wl->tail = &me;
     wl->tail = &me.next;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += WRITE_LOCK_WAIT_MS / 1000;
-    deadline.tv_nsec += (long)(WRITE_LOCK_WAIT_MS % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = ks_deadline_after_ms(CLOCK_REALTIME, WRITE_LOCK_WAIT_MS);
     while (!me.granted) {
         if (pthread_cond_timedwait(&locks_cv, &locks_mu, &deadline) == ETIMEDOUT && !me.granted) {
             struct lock_waiter **pp = &wl->head;

@@ -14,6 +14,7 @@
  */
 #include "reconciler/writeback/writeback.h"
 
+#include "core/deadline.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/str.h"
@@ -1226,13 +1227,7 @@ static void *thread_main(void *arg)
         ks_writeback_tick(wb, now);
         pthread_mutex_lock(&wb->mu);
         /* a short pause so that a tick that keeps failing cannot spin */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 10 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = ks_deadline_after_ms(CLOCK_MONOTONIC, 10);
         if (!wb->stop)
             pthread_cond_timedwait(&wb->cond, &wb->mu, &ts);
     }
