@@ -900,17 +900,26 @@ static int probe_exec(void *ud, int *out_exit, const char *const *argv, long tim
     return e->rt->ops->exec(e->rt, out_exit, e->ctr, argv, timeout_ms);
 }
 
+/* A new start of c (once per start): the probes' trackers start over;
+ * without a startup probe the container counts as started, and without a
+ * readiness probe as ready, as the kubelet reports it right after the
+ * start. */
+static void probes_epoch(struct ks_ctr *c)
+{
+    if (c->probe_epoch_ns == c->st.started_ns)
+        return;
+    c->probe_epoch_ns = c->st.started_ns;
+    for (int k = 0; k < 3; k++)
+        if (c->has_probe[k])
+            ks_probe_tracker_init(&c->probe[k], &c->probe_spec[k], c->st.started_ns / 1000000);
+    c->started = !c->has_probe[KS_PROBE_STARTUP];
+    c->ready = c->started && !c->has_probe[KS_PROBE_READY];
+}
+
 static void run_probes(struct ks_worker *w, struct ks_ctr *c)
 {
     int64_t now = ks_agent_now_ns() / 1000000;
-    if (c->probe_epoch_ns != c->st.started_ns) {
-        c->probe_epoch_ns = c->st.started_ns;
-        for (int k = 0; k < 3; k++)
-            if (c->has_probe[k])
-                ks_probe_tracker_init(&c->probe[k], &c->probe_spec[k], c->st.started_ns / 1000000);
-        c->started = !c->has_probe[KS_PROBE_STARTUP];
-        c->ready = c->started && !c->has_probe[KS_PROBE_READY];
-    }
+    probes_epoch(c);
     struct exec_ud eu = {.rt = w->sh->rt, .ctr = c->id};
     struct ks_probe_target target = {
         .host = *w->pod_ip ? w->pod_ip : "127.0.0.1", .exec = probe_exec, .exec_ud = &eu};
@@ -1133,7 +1142,10 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
             want(w, c->next_start_ms);
             return;
         }
-        start_ctr(w, c);
+        /* a container without a readiness probe is Ready in the report that
+         * says it runs (not one report later: half the status writes) */
+        if (start_ctr(w, c) == 0 && c->have_state && c->st.running && !c->init)
+            probes_epoch(c);
         return;
     }
     if (c->st.running) {
@@ -1201,6 +1213,8 @@ static void sync_ctr(struct ks_worker *w, struct ks_ctr *c, const json_t *listin
         c->restarts++;
         restarts_save(w, c);
         c->restart_pending = false;
+        if (c->have_state && c->st.running && !c->init)
+            probes_epoch(c);
     }
 }
 

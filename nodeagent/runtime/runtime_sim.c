@@ -31,6 +31,7 @@ struct sim_obj {
     json_t *config; /* containers: what ctr_inspect reports as the config */
     struct ks_podman_ctr_state st;
     bool pod_running;
+    char ip[16]; /* pods: given at creation, stable for the pod's life */
 };
 
 struct sim_ev {
@@ -128,6 +129,11 @@ static int add(struct sim_rt *s, struct sim_obj **out, bool pod, const char *nam
     o->name = strdup(name);
     o->labels = labels ? json_deep_copy(labels) : json_object();
     snprintf(o->st.status, sizeof(o->st.status), "created");
+    if (pod) {
+        unsigned n = ++s->next_ip;
+        snprintf(o->ip, sizeof(o->ip), "10.%u.%u.%u", 200 + (n >> 16) % 50, (n >> 8) & 255u,
+                 n & 255u);
+    }
     *out = o;
     return 0;
 }
@@ -298,14 +304,10 @@ static int s_pod_inspect(struct ks_runtime *rt, json_t **out, const char *pod)
     pthread_mutex_lock(&s->mu);
     struct sim_obj *p = lookup(s, pod, true);
     int rc = p ? 0 : notfound("pod", pod);
-    if (p) {
-        char ip[32];
-        snprintf(ip, sizeof(ip), "10.%u.%u.%u", 200 + (unsigned)(s->next_id % 50),
-                 (unsigned)(p->id[14] & 0x7f), (unsigned)(p->id[15] & 0x7f));
+    if (p)
         *out = json_pack("{s:s, s:s, s:O, s:s, s:s}", "id", p->id, "name", p->name, "labels",
                          p->labels, "state", p->pod_running ? "Running" : "Exited", "ip",
-                         p->pod_running ? ip : "");
-    }
+                         p->pod_running ? p->ip : "");
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

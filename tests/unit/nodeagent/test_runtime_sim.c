@@ -70,6 +70,8 @@ static void test_lifecycle(void **state)
     assert_int_equal(rt->ops->pod_inspect(rt, &info, pod), 0);
     assert_string_equal(json_string_value(json_object_get(info, "state")), "Running");
     assert_true(strlen(json_string_value(json_object_get(info, "ip"))) > 0);
+    char ip[32];
+    snprintf(ip, sizeof ip, "%s", json_string_value(json_object_get(info, "ip")));
     json_decref(info);
 
     json_t *clabels = json_deep_copy(labels);
@@ -79,6 +81,18 @@ static void test_lifecycle(void **state)
     struct ks_podman_ctr_ctx ctx = {
         .name = "default_web_app", .pod = pod, .labels = clabels, .stop_timeout_s = 1};
     assert_int_equal(rt->ops->ctr_create(rt, &ctr, k8s, &ctx), 0);
+    /* a pod keeps its IP while other objects come and go (another pod gets
+     * another address): a changing IP would be a status change per resync */
+    char *other = NULL;
+    assert_int_equal(rt->ops->pod_create(rt, &other, NULL, "default_other", labels), 0);
+    assert_int_equal(rt->ops->pod_start(rt, "default_other"), 0);
+    assert_int_equal(rt->ops->pod_inspect(rt, &info, pod), 0);
+    assert_string_equal(json_string_value(json_object_get(info, "ip")), ip);
+    json_decref(info);
+    assert_int_equal(rt->ops->pod_inspect(rt, &info, other), 0);
+    assert_string_not_equal(json_string_value(json_object_get(info, "ip")), ip);
+    json_decref(info);
+    free(other);
     /* the same validation as Podman's mapping: valueFrom must be resolved */
     json_t *bad = json_pack("{s:s, s:s, s:[{s:s, s:{}}]}", "name", "b", "image", "busybox", "env",
                             "name", "X", "valueFrom");
