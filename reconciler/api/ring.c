@@ -188,8 +188,11 @@ static int change_node(char **out_node, bool *out_unknown, struct api_ring *ring
 static int change_text(char **out, size_t *out_len, const json_t *change)
 {
     static const char *const fields[] = {"type", "kind", "namespace", "name"};
+    const json_t *text = json_object_get(change, "text");
     struct ks_buf b;
     ks_buf_init(&b, 0);
+    /* one allocation: the object's text plus the few fields around it */
+    ks_buf_grow(&b, json_string_length(text) + 256);
     ks_buf_printf(&b, "{\"revision\":%lld",
                   (long long)json_integer_value(json_object_get(change, "revision")));
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
@@ -197,7 +200,6 @@ static int change_text(char **out, size_t *out_len, const json_t *change)
         ks_buf_put_escaped(&b, json_string_value(json_object_get(change, fields[i])));
         ks_buf_putc(&b, '"');
     }
-    const json_t *text = json_object_get(change, "text");
     if (text) {
         ks_buf_puts(&b, ",\"object\":");
         ks_buf_put(&b, json_string_value(text), json_string_length(text));
